@@ -1,0 +1,197 @@
+"""The measure registry: every measure and indicator is declared as data in ``data/measures.yaml``.
+
+Adding a measure is one YAML entry (and, at most, one source function); nothing else in the
+library or the notebooks lists measures by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+DOMAINS = ("relationships", "participation", "equality", "outcomes", "context")
+KINDS = ("survey_proportion", "survey_gap", "admin_proportion", "admin_rate")
+UNITS = ("%", "per 1,000", "percentage points")
+GEOGRAPHIES = ("london", "borough")
+BREAKDOWNS = ("age_band", "sex", "ethnic_group", "disability", "nssec", "tenure", "econ_status", "language")
+
+
+class RegistryError(ValueError):
+    """The registry file is inconsistent."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A figure the strategy publishes for London, used to calibrate and check the demo."""
+
+    value: float
+    period: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Series:
+    """One indicator inside a measure (e.g. ``friends_similar_age``)."""
+
+    indicator: str
+    label: str
+    item: str | None = None  # survey item holding the 0/1 answer
+    variable: str | None = None  # for gaps: the grouping variable
+    reference_group: str | None = None
+    comparison_group: str | None = None
+    reference: Reference | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure of the strategy (or a context indicator)."""
+
+    id: str
+    domain: str
+    title: str
+    definition: str
+    rationale: str
+    caveats: str | None
+    source_family: str
+    source: str
+    unit: str
+    polarity: str
+    kind: str
+    geographies: tuple[str, ...]
+    breakdowns: tuple[str, ...]
+    series: tuple[Series, ...]
+    table: str | None = None
+    numerator: tuple[str, ...] = ()
+    denominator: str | None = None
+    multiplier: float = 100.0
+    item: str | None = None
+    rate_indicator: str | None = None
+    universe: dict[str, Any] | None = None
+    borough_pool_waves: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_survey(self) -> bool:
+        return self.kind.startswith("survey")
+
+    @property
+    def is_context(self) -> bool:
+        return self.domain == "context"
+
+    @property
+    def indicators(self) -> list[str]:
+        return [s.indicator for s in self.series]
+
+    def items(self) -> list[str]:
+        """Survey items the measure reads."""
+        if self.kind == "survey_gap":
+            return [self.item] if self.item else []
+        return [s.item for s in self.series if s.item]
+
+
+def _series(raw: dict[str, Any]) -> Series:
+    ref = raw.get("reference")
+    reference = Reference(float(ref["value"]), str(ref["period"]), ref.get("note")) if ref else None
+    return Series(
+        indicator=raw["indicator"],
+        label=raw["label"],
+        item=raw.get("item"),
+        variable=raw.get("variable"),
+        reference_group=raw.get("reference_group"),
+        comparison_group=raw.get("comparison_group"),
+        reference=reference,
+    )
+
+
+def _measure(raw: dict[str, Any]) -> Measure:
+    known = {f for f in Measure.__dataclass_fields__} - {"extra", "series", "numerator"}
+    numerator = raw.get("numerator") or ()
+    numerator = (numerator,) if isinstance(numerator, str) else tuple(numerator)
+    return Measure(
+        **{k: raw.get(k) for k in known if k in raw and k not in ("geographies", "breakdowns")},
+        geographies=tuple(raw.get("geographies", ())),
+        breakdowns=tuple(raw.get("breakdowns", ())),
+        series=tuple(_series(s) for s in raw["series"]),
+        numerator=numerator,
+        extra={k: v for k, v in raw.items() if k not in known and k not in ("series", "numerator")},
+    )
+
+
+def check(measures: list[Measure]) -> None:
+    """Fail on an inconsistent registry: unknown codes, duplicate ids, missing fields."""
+    seen: set[str] = set()
+    for m in measures:
+        where = f"measure {m.id!r}"
+        problems = []
+        if m.domain not in DOMAINS:
+            problems.append(f"domain {m.domain!r} not in {DOMAINS}")
+        if m.kind not in KINDS:
+            problems.append(f"kind {m.kind!r} not in {KINDS}")
+        if m.unit not in UNITS:
+            problems.append(f"unit {m.unit!r} not in {UNITS}")
+        if m.polarity not in ("up", "down"):
+            problems.append(f"polarity {m.polarity!r} must be up or down")
+        if not set(m.geographies) <= set(GEOGRAPHIES) or "london" not in m.geographies:
+            problems.append(f"geographies {m.geographies} must include london and be within {GEOGRAPHIES}")
+        if not set(m.breakdowns) <= set(BREAKDOWNS):
+            problems.append(f"breakdowns {sorted(set(m.breakdowns) - set(BREAKDOWNS))} unknown")
+        if m.kind.startswith("admin") and not (m.table and m.numerator and m.denominator):
+            problems.append("admin measures need table, numerator and denominator")
+        if m.kind == "survey_proportion" and any(s.item is None for s in m.series):
+            problems.append("every series of a survey proportion needs an item")
+        if m.kind == "survey_gap" and (
+            not m.item or any(not (s.variable and s.reference_group and s.comparison_group) for s in m.series)
+        ):
+            problems.append("gap measures need item, and series with variable, reference_group, comparison_group")
+        for s in m.series:
+            if s.indicator in seen:
+                problems.append(f"indicator {s.indicator!r} declared twice")
+            seen.add(s.indicator)
+        if m.rate_indicator:
+            seen.add(m.rate_indicator)
+        if problems:
+            raise RegistryError(f"{where}: " + "; ".join(problems))
+    ids = [m.id for m in measures]
+    if len(ids) != len(set(ids)):
+        raise RegistryError(f"duplicate measure ids in registry: {ids}")
+
+
+def load_registry(text: str | None = None) -> list[Measure]:
+    """Parse a registry (the packaged ``measures.yaml`` by default) and check it."""
+    if text is None:
+        text = resources.files("analysis.data").joinpath("measures.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    measures = [_measure(r) for r in raw["measures"]]
+    check(measures)
+    return measures
+
+
+@lru_cache(maxsize=1)
+def registry() -> tuple[Measure, ...]:
+    """All measures and context indicators, in registry order."""
+    return tuple(load_registry())
+
+
+def strategy_measures() -> list[Measure]:
+    """The 18 measures of Tables 1-4 (context indicators excluded)."""
+    return [m for m in registry() if not m.is_context]
+
+
+def get(measure_id: str) -> Measure:
+    """Look a measure up by id, with a helpful error."""
+    for m in registry():
+        if m.id == measure_id:
+            return m
+    raise KeyError(f"Unknown measure {measure_id!r}; known: {[m.id for m in registry()]}")
+
+
+def by_domain() -> dict[str, list[Measure]]:
+    """Measures grouped by domain, in registry order."""
+    out: dict[str, list[Measure]] = {d: [] for d in DOMAINS}
+    for m in registry():
+        out[m.domain].append(m)
+    return {d: ms for d, ms in out.items() if ms}

@@ -1,0 +1,299 @@
+"""Design-based estimation for complex surveys (stratified, clustered, weighted).
+
+Means and proportions are ratio estimators; their variances come from Taylor linearisation
+with PSUs treated as sampled with replacement within strata (the ultimate-cluster
+approximation R's ``survey`` package uses by default). Subgroups are *domain* estimates: the
+linearised values are zero outside the domain but the full design (every stratum and PSU)
+is kept, so the variance reflects how the subgroup's sample size itself varies.
+
+Everything here is vectorised with ``numpy.bincount`` so that all domains of a partition are
+estimated in one pass over the respondents. Results agree with R's ``survey`` package
+(``svymean``, ``svyby``, ``svyciprop(method = "logit")``, ``svycontrast``) to 1e-6; see
+``tests/fixtures/r_survey``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.validate import InputError
+
+LONELY_PSU_OPTIONS = ("fail", "adjust")
+
+
+@dataclass(frozen=True)
+class Design:
+    """A stratified multi-stage design reduced to what linearisation needs.
+
+    Attributes are integer codes: ``psu`` indexes PSUs (unique across strata), and
+    ``psu_stratum`` gives each PSU's stratum.
+    """
+
+    weights: np.ndarray
+    psu: np.ndarray
+    psu_stratum: np.ndarray
+    n_psu_in_stratum: np.ndarray
+    lonely_psu: str = "fail"
+
+    @property
+    def n(self) -> int:
+        return int(self.weights.size)
+
+    @property
+    def n_psu(self) -> int:
+        return int(self.psu_stratum.size)
+
+    @property
+    def n_strata(self) -> int:
+        return int(self.n_psu_in_stratum.size)
+
+    @property
+    def df(self) -> int:
+        """Design degrees of freedom: PSUs minus strata (R's ``degf``)."""
+        return self.n_psu - self.n_strata
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        weight: str = "weight",
+        strata: str | None = "stratum",
+        psu: str | None = "psu",
+        lonely_psu: str = "fail",
+        source: str = "survey",
+    ) -> Design:
+        """Build a design from columns of ``frame``; PSU labels are nested within strata.
+
+        ``strata=None`` means one stratum; ``psu=None`` means each respondent is a PSU.
+        """
+        if lonely_psu not in LONELY_PSU_OPTIONS:
+            raise ValueError(f"lonely_psu must be one of {LONELY_PSU_OPTIONS}")
+        w = pd.to_numeric(frame[weight], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(w) | (w <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(source, f"weight must be a positive number, found {frame[weight].iloc[i]!r}",
+                             row=i + 2, column=weight)
+        n = len(frame)
+        s_codes = (
+            np.zeros(n, dtype=np.int64) if strata is None else _codes(frame[strata], source, strata)
+        )
+        p_raw = np.arange(n, dtype=np.int64) if psu is None else _codes(frame[psu], source, psu)
+        # nest PSUs within strata: (stratum, psu) pairs define a PSU
+        key = s_codes * (int(p_raw.max()) + 1) + p_raw
+        psu_codes, first = np.unique(key, return_inverse=False, return_index=True)[0:2]
+        psu_idx = np.searchsorted(psu_codes, key)
+        psu_stratum = s_codes[first]
+        n_psu_in_stratum = np.bincount(psu_stratum, minlength=int(s_codes.max()) + 1)
+        if lonely_psu == "fail" and (n_psu_in_stratum == 1).any():
+            lonely = np.flatnonzero(n_psu_in_stratum == 1)
+            labels = (
+                pd.Index(pd.unique(frame[strata])).sort_values()[lonely].tolist() if strata else lonely
+            )
+            raise InputError(
+                source,
+                f"stratum {labels[:5]} has a single PSU, so its variance cannot be estimated; "
+                "merge strata or use lonely_psu='adjust'",
+                column=strata,
+            )
+        return cls(w, psu_idx, psu_stratum, n_psu_in_stratum, lonely_psu)
+
+    def subset(self, mask: np.ndarray) -> Design:
+        """Rows in ``mask`` with PSU and stratum codes kept (for pooling or splitting files).
+
+        Not for domains: domain estimates keep the full design (use ``domain_means``).
+        """
+        psu_old = self.psu[mask]
+        used, psu_new = np.unique(psu_old, return_inverse=True)
+        strata_old = self.psu_stratum[used]
+        s_used, s_new = np.unique(strata_old, return_inverse=True)
+        counts = np.bincount(s_new, minlength=s_used.size)
+        return Design(self.weights[mask], psu_new, s_new, counts, self.lonely_psu)
+
+    def psu_totals(self, values: np.ndarray, columns: np.ndarray | None = None, n_columns: int = 1) -> np.ndarray:
+        """Sum per PSU of ``values``, placed in column ``columns`` (one pass, any number of columns)."""
+        if columns is None:
+            return np.bincount(self.psu, weights=values, minlength=self.n_psu)[:, None]
+        flat = np.bincount(self.psu * n_columns + columns, weights=values, minlength=self.n_psu * n_columns)
+        return flat.reshape(self.n_psu, n_columns)
+
+    def covariance(self, totals: np.ndarray) -> np.ndarray:
+        """Covariance matrix of estimated totals from PSU totals (with-replacement formula)."""
+        h = self.psu_stratum
+        k = totals.shape[1]
+        stratum_sum = np.zeros((self.n_strata, k))
+        np.add.at(stratum_sum, h, totals)
+        n_h = self.n_psu_in_stratum.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred = totals - (stratum_sum / n_h[:, None])[h]
+            scale = np.where(n_h > 1, n_h / (n_h - 1), 0.0)[h]
+        lonely = self.n_psu_in_stratum[h] == 1
+        if lonely.any() and self.lonely_psu == "adjust":
+            # R's survey.lonely.psu = "adjust": centre a lone PSU at the average PSU total
+            centred[lonely] = totals[lonely] - totals.sum(axis=0) / self.n_psu
+            scale[lonely] = 1.0
+        return (centred * scale[:, None]).T @ centred
+
+
+def _codes(values: pd.Series, source: str, column: str) -> np.ndarray:
+    if values.isna().any():
+        i = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise InputError(source, "design variable is missing", row=i + 2, column=column)
+    codes, _ = pd.factorize(values, sort=True)
+    return codes.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class DomainEstimates:
+    """Estimates for the columns of one or more domain partitions, estimated jointly.
+
+    ``cov`` is the full covariance matrix across every column, so contrasts between any
+    two columns (two groups, a group and the whole population, a borough and London) get
+    the right standard error.
+    """
+
+    estimate: np.ndarray
+    cov: np.ndarray
+    n: np.ndarray  # unweighted respondents with a valid answer in the domain
+    weighted_n: np.ndarray
+    df: int
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
+
+    def contrast(self, i: int, j: int) -> tuple[float, float]:
+        """Estimate and standard error of column i minus column j."""
+        diff = self.estimate[i] - self.estimate[j]
+        var = self.cov[i, i] + self.cov[j, j] - 2 * self.cov[i, j]
+        return float(diff), float(np.sqrt(max(var, 0.0)))
+
+
+def domain_means(
+    design: Design,
+    y: np.ndarray,
+    partitions: Sequence[tuple[np.ndarray, int]] = (),
+    *,
+    include_all: bool = True,
+) -> DomainEstimates:
+    """Weighted means (proportions for 0/1 ``y``) for every domain of every partition.
+
+    ``partitions`` holds ``(codes, n_levels)`` pairs: codes in ``0..n_levels-1`` place a
+    respondent in a domain, ``-1`` outside all of them. Missing ``y`` (NaN) are dropped
+    from numerator and denominator, as ``na.rm = TRUE`` does in R. With ``include_all`` the
+    first column is the whole population. Columns follow in partition order.
+    """
+    y = np.asarray(y, dtype=float)
+    valid = ~np.isnan(y)
+    wv = np.where(valid, design.weights, 0.0)
+    yv = np.where(valid, y, 0.0)
+    parts: list[tuple[np.ndarray, int]] = []
+    if include_all:
+        parts.append((np.zeros(design.n, dtype=np.int64), 1))
+    parts.extend((np.asarray(c, dtype=np.int64), int(k)) for c, k in partitions)
+
+    estimates, counts, wsums, totals = [], [], [], []
+    for codes, k in parts:
+        inside = (codes >= 0) & valid
+        c = np.where(inside, codes, 0)
+        w_in = np.where(inside, wv, 0.0)
+        wsum = np.bincount(c, weights=w_in, minlength=k)
+        wy = np.bincount(c, weights=w_in * yv, minlength=k)
+        count = np.bincount(c, weights=inside.astype(float), minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            est = wy / wsum
+        # linearised values: w (y - mean_d) / N_d inside domain d, zero elsewhere
+        safe_sum = np.where(wsum > 0, wsum, 1.0)
+        z = w_in * (yv - np.nan_to_num(est)[c]) / safe_sum[c]
+        totals.append(design.psu_totals(z, c, k))
+        estimates.append(est)
+        counts.append(count)
+        wsums.append(wsum)
+    t = np.hstack(totals)
+    cov = design.covariance(t)
+    return DomainEstimates(
+        estimate=np.concatenate(estimates),
+        cov=cov,
+        n=np.concatenate(counts).astype(np.int64),
+        weighted_n=np.concatenate(wsums),
+        df=design.df,
+    )
+
+
+def total(design: Design, y: np.ndarray) -> tuple[float, float]:
+    """Weighted total of ``y`` and its standard error (``svytotal``)."""
+    y = np.nan_to_num(np.asarray(y, dtype=float))
+    z = design.weights * y
+    cov = design.covariance(design.psu_totals(z))
+    return float(z.sum()), float(np.sqrt(cov[0, 0]))
+
+
+def t_quantile(df: float, level: float = 0.95) -> float:
+    """Two-sided critical value of Student's t (normal when df is infinite)."""
+    if not np.isfinite(df):
+        return float(stats.norm.ppf(0.5 + level / 2))
+    return float(stats.t.ppf(0.5 + level / 2, df))
+
+
+def logit_ci(p: np.ndarray, se: np.ndarray, df: float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Interval for a proportion on the logit scale, as ``svyciprop(method = "logit")``.
+
+    A Wald interval for logit(p) with standard error se / (p (1 - p)) and a t quantile on the
+    design degrees of freedom, transformed back; it stays inside (0, 1). At p = 0 or 1 the
+    interval collapses to the point.
+    """
+    p = np.asarray(p, dtype=float)
+    se = np.asarray(se, dtype=float)
+    q = t_quantile(df, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eta = np.log(p / (1 - p))
+        half = q * se / (p * (1 - p))
+        lo = 1 / (1 + np.exp(-(eta - half)))
+        hi = 1 / (1 + np.exp(-(eta + half)))
+    edge = (p <= 0) | (p >= 1)
+    lo = np.where(edge, p, lo)
+    hi = np.where(edge, p, hi)
+    return lo, hi
+
+
+def wald_ci(est: np.ndarray, se: np.ndarray, df: float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric interval est ± t * se (means and differences)."""
+    q = t_quantile(df, level)
+    est = np.asarray(est, dtype=float)
+    se = np.asarray(se, dtype=float)
+    return est - q * se, est + q * se
+
+
+def t_test_p(diff: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
+    """Two-sided p-value for diff / se against Student's t on ``df`` degrees of freedom."""
+    diff = np.asarray(diff, dtype=float)
+    se = np.asarray(se, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.abs(diff / se)
+    dist = stats.norm if not np.isfinite(df) else stats.t(df)
+    p = 2 * dist.sf(t)
+    return np.where(se > 0, p, np.where(diff == 0, 1.0, 0.0))
+
+
+def pool_waves(frame: pd.DataFrame, periods: Sequence[str], *, period: str = "period",
+               weight: str = "weight", strata: str = "stratum", psu: str = "psu") -> pd.DataFrame:
+    """Stack survey waves into one pooled sample.
+
+    Strata and PSUs are made wave-specific (waves are independent samples) and each wave's
+    weights are divided by the number of waves, so the pooled weights still sum to one
+    average population and estimates are averages over the pooled period.
+    """
+    pooled = frame[frame[period].isin(periods)].copy()
+    found = sorted(pooled[period].unique())
+    if len(found) != len(periods):
+        raise ValueError(f"cannot pool {list(periods)}: only {found} present")
+    pooled[strata] = pooled[period].astype(str) + "|" + pooled[strata].astype(str)
+    pooled[psu] = pooled[period].astype(str) + "|" + pooled[psu].astype(str)
+    pooled[weight] = pooled[weight] / len(periods)
+    return pooled
