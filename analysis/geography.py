@@ -195,8 +195,11 @@ def load_boundaries(path: str | Path | None = None) -> "gpd.GeoDataFrame":
             f"expected the 33 codes E09000001-E09000033; missing {sorted(expected - found)}, "
             f"unexpected {sorted(found - expected)}",
         )
-    if shapes.crs is None:
+    if shapes.crs is None:  # GeoJSON without a CRS member is longitude/latitude by definition
         shapes = shapes.set_crs("EPSG:4326")
+    elif shapes.crs.to_epsg() is None and shapes.crs.to_epsg(min_confidence=20) == 27700:
+        # the Datastore's .prj is ESRI WKT "British_National_Grid": name it by its EPSG code
+        shapes = shapes.set_crs("EPSG:27700", allow_override=True)
     meta = boroughs().set_index("code")[["name", "slug", "inner_outer"]]
     shapes = shapes[["code", "geometry"]].join(meta, on="code")
     shapes["geometry"] = shapes.geometry.make_valid()

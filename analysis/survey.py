@@ -123,12 +123,16 @@ class Design:
         flat = np.bincount(self.psu * n_columns + columns, weights=values, minlength=self.n_psu * n_columns)
         return flat.reshape(self.n_psu, n_columns)
 
-    def covariance(self, totals: np.ndarray) -> np.ndarray:
-        """Covariance matrix of estimated totals from PSU totals (with-replacement formula)."""
+    def centre(self, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """PSU totals centred on their stratum mean, and each PSU's factor n_h / (n_h - 1).
+
+        The covariance of the estimated totals is ``(centred * scale).T @ centred``; keeping
+        the two pieces lets callers get variances and contrasts without the full matrix.
+        """
         h = self.psu_stratum
         k = totals.shape[1]
-        stratum_sum = np.zeros((self.n_strata, k))
-        np.add.at(stratum_sum, h, totals)
+        flat = (h[:, None] * k + np.arange(k)[None, :]).ravel()
+        stratum_sum = np.bincount(flat, weights=totals.ravel(), minlength=self.n_strata * k).reshape(self.n_strata, k)
         n_h = self.n_psu_in_stratum.astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             centred = totals - (stratum_sum / n_h[:, None])[h]
@@ -138,6 +142,11 @@ class Design:
             # R's survey.lonely.psu = "adjust": centre a lone PSU at the average PSU total
             centred[lonely] = totals[lonely] - totals.sum(axis=0) / self.n_psu
             scale[lonely] = 1.0
+        return centred, scale
+
+    def covariance(self, totals: np.ndarray) -> np.ndarray:
+        """Covariance matrix of estimated totals from PSU totals (with-replacement formula)."""
+        centred, scale = self.centre(totals)
         return (centred * scale[:, None]).T @ centred
 
 
@@ -153,26 +162,48 @@ def _codes(values: pd.Series, source: str, column: str) -> np.ndarray:
 class DomainEstimates:
     """Estimates for the columns of one or more domain partitions, estimated jointly.
 
-    ``cov`` is the full covariance matrix across every column, so contrasts between any
-    two columns (two groups, a group and the whole population, a borough and London) get
-    the right standard error.
+    The centred PSU totals of the linearised values are kept, so the variance of any
+    contrast between columns (two groups, a group and the whole population, a borough and
+    London, a gap minus a gap) is exact, with the covariance from the same survey, and
+    costs one pass over the PSUs; the full covariance matrix is only built on request.
     """
 
     estimate: np.ndarray
-    cov: np.ndarray
     n: np.ndarray  # unweighted respondents with a valid answer in the domain
     weighted_n: np.ndarray
     df: int
+    centred: np.ndarray  # PSUs x columns
+    scale: np.ndarray  # per PSU: n_h / (n_h - 1)
+
+    @property
+    def cov(self) -> np.ndarray:
+        return (self.centred * self.scale[:, None]).T @ self.centred
 
     @property
     def se(self) -> np.ndarray:
-        return np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
+        return np.sqrt(self.scale @ (self.centred**2))
+
+    def variance_of(self, coefficients: np.ndarray) -> np.ndarray:
+        """Variances of the linear combinations in the columns of a (columns x m) matrix."""
+        x = self.centred @ coefficients
+        return self.scale @ (x * x)
 
     def contrast(self, i: int, j: int) -> tuple[float, float]:
         """Estimate and standard error of column i minus column j."""
-        diff = self.estimate[i] - self.estimate[j]
-        var = self.cov[i, i] + self.cov[j, j] - 2 * self.cov[i, j]
-        return float(diff), float(np.sqrt(max(var, 0.0)))
+        x = self.centred[:, i] - self.centred[:, j]
+        return float(self.estimate[i] - self.estimate[j]), float(np.sqrt(self.scale @ (x * x)))
+
+    def versus_first(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every column minus column 0 (e.g. each group minus London): estimates and SEs."""
+        x = self.centred - self.centred[:, :1]
+        return self.estimate - self.estimate[0], np.sqrt(self.scale @ (x * x))
+
+    def combination(self, coefficients: dict[int, float]) -> tuple[float, float]:
+        """Estimate and standard error of a linear combination of columns."""
+        idx = np.array(list(coefficients), dtype=int)
+        c = np.array(list(coefficients.values()), dtype=float)
+        x = self.centred[:, idx] @ c
+        return float(c @ self.estimate[idx]), float(np.sqrt(self.scale @ (x * x)))
 
 
 def domain_means(
@@ -215,14 +246,14 @@ def domain_means(
         estimates.append(est)
         counts.append(count)
         wsums.append(wsum)
-    t = np.hstack(totals)
-    cov = design.covariance(t)
+    centred, scale = design.centre(np.hstack(totals))
     return DomainEstimates(
         estimate=np.concatenate(estimates),
-        cov=cov,
         n=np.concatenate(counts).astype(np.int64),
         weighted_n=np.concatenate(wsums),
         df=design.df,
+        centred=centred,
+        scale=scale,
     )
 
 
@@ -276,8 +307,7 @@ def t_test_p(diff: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
     se = np.asarray(se, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.abs(diff / se)
-    dist = stats.norm if not np.isfinite(df) else stats.t(df)
-    p = 2 * dist.sf(t)
+    p = 2 * (stats.norm.sf(t) if not np.isfinite(df) else stats.t.sf(t, df))
     return np.where(se > 0, p, np.where(diff == 0, 1.0, 0.0))
 
 

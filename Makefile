@@ -1,0 +1,31 @@
+# One-command entry points. Each target creates the virtual environment first if needed.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+
+.PHONY: test estimates benchmark r-fixtures clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+## test: create the environment and run the test suite
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+## estimates: compute the estimates table from the embedded demo into reports/data
+estimates: $(VENV)/.installed
+	$(PY) -m analysis estimates --out reports/data
+
+## benchmark: time the estimation on a 1,000,000-respondent demo survey against a pandas baseline
+benchmark: $(VENV)/.installed
+	$(PY) benchmarks/bench_estimates.py
+
+## r-fixtures: regenerate the R survey-package reference values (needs r-base-core r-cran-survey)
+r-fixtures:
+	cd tests/fixtures/r_survey && Rscript make_sample.R && Rscript reference.R
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache

@@ -1,0 +1,301 @@
+"""From canonical inputs to the tidy estimates table: one row per figure the reports show.
+
+Survey measures: design-based proportions for London, each population group (domains),
+Inner and Outer London and, where the registry allows, every borough, all from one joint
+linearisation per wave so that each "compared with London" test uses the covariance of the
+part with the whole. Gaps are differences of domain proportions with their covariance.
+Admin measures: counts over denominators, with Wilson (proportions) or exact Poisson
+(rates) intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis import compare, geography, schemas, survey
+from analysis.measures import Measure
+from analysis.sdc import NOT_AVAILABLE, DisclosureRules
+
+ESTIMATE_COLUMNS = [
+    "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
+    "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
+    "source", "synthetic",
+]
+DETAIL_COLUMNS = [*ESTIMATE_COLUMNS, "se", "p_vs_london"]
+Z95 = float(stats.norm.ppf(0.975))
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one column of a joint domain estimate stands for."""
+
+    area_code: str
+    breakdown: str = "all"
+    group: str = "all"
+
+
+@dataclass
+class Wave:
+    """One wave (or pooled set of waves) prepared once: its design and group codes."""
+
+    period: str
+    frame: pd.DataFrame
+    design: survey.Design
+    codes: dict[str, tuple[np.ndarray, int]]
+
+    @classmethod
+    def prepare(cls, frame: pd.DataFrame, period: str, *, source: str, lonely_psu: str = "fail") -> Wave:
+        design = survey.Design.from_frame(frame, lonely_psu=lonely_psu, source=source)
+        codes: dict[str, tuple[np.ndarray, int]] = {}
+        for var, levels in schemas.LEVELS.items():
+            codes[var] = (pd.Categorical(frame[var], categories=levels).codes.astype(np.int64), len(levels))
+        boroughs = geography.borough_codes()
+        codes["borough"] = (pd.Categorical(frame["borough"], categories=boroughs).codes.astype(np.int64), len(boroughs))
+        inner = geography.boroughs()["inner_outer"].to_numpy() == "Inner"
+        b_codes = codes["borough"][0]
+        codes["inner_outer"] = (np.where(b_codes < 0, -1, np.where(inner[b_codes], 0, 1)).astype(np.int64), 2)
+        return cls(period, frame, design, codes)
+
+    def item(self, name: str, universe: dict | None) -> np.ndarray:
+        """An item's 0/1 answers with respondents outside the measure's universe set missing."""
+        y = self.frame[name].to_numpy(dtype=float).copy()
+        if universe:
+            keep = self.frame[universe["variable"]].isin(universe["values"]).to_numpy()
+            y[~keep] = np.nan
+        return y
+
+
+def _partition_columns(var: str) -> list[Column]:
+    """Columns a partition adds, in code order."""
+    if var == "borough":
+        return [Column(c) for c in geography.borough_codes()]
+    if var == "inner_outer":
+        return [Column(geography.INNER_LONDON_CODE), Column(geography.OUTER_LONDON_CODE)]
+    return [Column(geography.LONDON_CODE, var, level) for level in schemas.LEVELS[var]]
+
+
+def _proportion_rows(res: survey.DomainEstimates, columns: list[Column], indicator: str, period: str) -> list[dict]:
+    """Rows for every column of a joint estimate; column 0 must be London as a whole."""
+    se = res.se
+    lo, hi = survey.logit_ci(res.estimate, se, res.df)
+    diff, diff_se = res.versus_first()
+    p_values = survey.t_test_p(diff, diff_se, res.df)
+    verdicts = compare.verdict(diff, p_values)
+    p_values[0], verdicts[0] = np.nan, "not_compared"
+    verdicts = np.where(res.n > 0, verdicts, "not_compared")
+    return [
+        {
+            "indicator": indicator, "period": period, "area_code": col.area_code,
+            "breakdown": col.breakdown, "group": col.group, "value": 100 * res.estimate[k],
+            "lower_ci": 100 * lo[k], "upper_ci": 100 * hi[k], "se": 100 * se[k],
+            "unweighted_base": int(res.n[k]), "p_vs_london": float(p_values[k]),
+            "compared_to_london": str(verdicts[k]),
+        }
+        for k, col in enumerate(columns)
+    ]
+
+
+def _difference_row(est: float, se: float, df: float, base: int, **fields) -> dict:
+    lo, hi = survey.wald_ci(est, se, df)
+    return {**fields, "value": 100 * est, "se": 100 * se, "lower_ci": 100 * float(lo), "upper_ci": 100 * float(hi),
+            "unweighted_base": int(base)}
+
+
+def _windows(periods: list[str], size: int) -> list[list[str]]:
+    return [periods[i - size + 1: i + 1] for i in range(size - 1, len(periods))]
+
+
+def _pooled_label(periods: list[str]) -> str:
+    return f"{periods[0][:4]}-{periods[-1][-4:] if len(periods[-1]) == 4 else periods[-1][:4]}"
+
+
+def survey_proportion_rows(measure: Measure, waves: dict[str, Wave]) -> list[dict]:
+    """London, groups, Inner/Outer and (if the registry allows) boroughs, for every wave."""
+    parts = list(measure.breakdowns) + ["inner_outer"]
+    if "borough" in measure.geographies:
+        parts.append("borough")
+    columns = [Column(geography.LONDON_CODE)] + [c for var in parts for c in _partition_columns(var)]
+    rows = []
+    for period, wave in waves.items():
+        for s in measure.series:
+            y = wave.item(s.item, measure.universe)
+            res = survey.domain_means(wave.design, y, [wave.codes[v] for v in parts])
+            rows += _proportion_rows(res, columns, s.indicator, period)
+    return rows
+
+
+def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, Wave]) -> list[dict]:
+    """Group rates and percentage-point gaps for London; pooled-wave gaps for boroughs."""
+    variables = list(dict.fromkeys(s.variable for s in measure.series))
+    parts = list(dict.fromkeys([*variables, *measure.breakdowns])) + ["inner_outer"]
+    columns = [Column(geography.LONDON_CODE)] + [c for var in parts for c in _partition_columns(var)]
+    where = {(c.breakdown, c.group): k for k, c in enumerate(columns)}
+    rows = []
+    for period, wave in waves.items():
+        y = wave.item(measure.item, measure.universe)
+        res = survey.domain_means(wave.design, y, [wave.codes[v] for v in parts])
+        rows += _proportion_rows(res, columns, measure.rate_indicator or measure.id, period)
+        for s in measure.series:
+            a, b = where[(s.variable, s.reference_group)], where[(s.variable, s.comparison_group)]
+            est, se = res.contrast(a, b)
+            rows.append(_difference_row(
+                est, se, res.df, min(res.n[a], res.n[b]), indicator=s.indicator, period=period,
+                area_code=geography.LONDON_CODE, breakdown="all", group="all",
+                p_vs_london=np.nan, compared_to_london="not_compared"))
+    boroughs = geography.borough_codes()
+    for period, wave in pooled.items():
+        y = wave.item(measure.item, measure.universe)
+        # employment rate by borough, compared with London over the same pooled period
+        res = survey.domain_means(wave.design, y, [wave.codes["borough"]])
+        cols = [Column(geography.LONDON_CODE)] + _partition_columns("borough")
+        rows += _proportion_rows(res, cols, measure.rate_indicator or measure.id, period)
+        for var in variables:
+            var_codes, n_levels = wave.codes[var]
+            b_codes, n_b = wave.codes["borough"]
+            crossed = np.where((var_codes >= 0) & (b_codes >= 0), b_codes * n_levels + var_codes, -1)
+            res = survey.domain_means(wave.design, y, [(var_codes, n_levels), (crossed, n_b * n_levels)])
+            levels = schemas.LEVELS[var]
+            for s in (s for s in measure.series if s.variable == var):
+                ra, rb = levels.index(s.reference_group), levels.index(s.comparison_group)
+                la, lb = 1 + ra, 1 + rb  # London columns (after the 'all' column)
+                london_est, london_se = res.contrast(la, lb)
+                rows.append(_difference_row(
+                    london_est, london_se, res.df, min(res.n[la], res.n[lb]), indicator=s.indicator,
+                    period=period, area_code=geography.LONDON_CODE, breakdown="all", group="all",
+                    p_vs_london=np.nan, compared_to_london="not_compared"))
+                for i, code in enumerate(boroughs):
+                    ba, bb = 1 + n_levels + i * n_levels + ra, 1 + n_levels + i * n_levels + rb
+                    base = min(res.n[ba], res.n[bb])
+                    est, se = res.contrast(ba, bb)
+                    diff, dse = res.combination({ba: 1, bb: -1, la: -1, lb: 1})
+                    p_value = float(survey.t_test_p(diff, dse, res.df)) if base > 0 else np.nan
+                    rows.append(_difference_row(
+                        est, se, res.df, base, indicator=s.indicator, period=period, area_code=code,
+                        breakdown="all", group="all", p_vs_london=p_value,
+                        compared_to_london=str(compare.verdict(diff, p_value))))
+    return rows
+
+
+def estimate_survey_measure(
+    measure: Measure, frame: pd.DataFrame, *, source: str, lonely_psu: str = "fail",
+    waves: dict[str, Wave] | None = None,
+) -> pd.DataFrame:
+    """All rows of one survey measure from its family's microdata (all waves)."""
+    periods = sorted(frame["period"].unique())
+    if waves is None:
+        waves = {p: Wave.prepare(frame[frame["period"] == p], p, source=source, lonely_psu=lonely_psu) for p in periods}
+    if measure.kind == "survey_gap":
+        pooled = {}
+        if "borough" in measure.geographies and measure.borough_pool_waves > 1:
+            for window in _windows(periods, measure.borough_pool_waves):
+                label = _pooled_label(window)
+                pooled[label] = Wave.prepare(survey.pool_waves(frame, window), label, source=source, lonely_psu=lonely_psu)
+        rows = survey_gap_rows(measure, waves, pooled)
+    else:
+        rows = survey_proportion_rows(measure, waves)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Admin measures
+
+
+def wilson_interval(x: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for x successes out of n (Fingertips' method for proportions)."""
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = x / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def poisson_interval(count: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) interval for a Poisson count, from chi-squared quantiles."""
+    count = np.asarray(count, dtype=float)
+    a = 1 - level
+    with np.errstate(invalid="ignore"):
+        lower = np.where(count > 0, stats.chi2.ppf(a / 2, 2 * count) / 2, 0.0)
+        upper = stats.chi2.ppf(1 - a / 2, 2 * count + 2) / 2
+    return np.where(np.isnan(count), np.nan, lower), np.where(np.isnan(count), np.nan, upper)
+
+
+def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
+    """Rows for every borough, Inner/Outer and London, for every year of an admin table."""
+    boroughs = geography.borough_codes()
+    frames = []
+    for year in sorted(table["year"].unique()):
+        t = table[table["year"] == year].set_index("area_code").reindex(boroughs)
+        num = t[list(measure.numerator)].sum(axis=1, min_count=len(measure.numerator)).to_numpy(dtype=float)
+        den = t[measure.denominator].to_numpy(dtype=float)
+        have = ~np.isnan(num) & ~np.isnan(den)
+        inner = np.array([geography.inner_outer(c) == "Inner" for c in boroughs])
+        codes = list(boroughs) + [geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE]
+        num_all = np.concatenate([num, [num[have & inner].sum(), num[have & ~inner].sum(), num[have].sum()]])
+        den_all = np.concatenate([den, [den[have & inner].sum(), den[have & ~inner].sum(), den[have].sum()]])
+        mult = measure.multiplier
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = num_all / den_all * mult
+            as_proportion = (measure.kind == "admin_proportion") & (num_all <= den_all)
+            w_lo, w_hi = wilson_interval(num_all, den_all)
+            p_lo, p_hi = poisson_interval(num_all)
+            lower = np.where(as_proportion, w_lo * mult, p_lo / den_all * mult)
+            upper = np.where(as_proportion, w_hi * mult, p_hi / den_all * mult)
+            p = num_all / den_all
+            se = np.where(as_proportion, np.sqrt(p * (1 - p) / den_all), np.sqrt(num_all) / den_all) * mult
+        london = value[-1]
+        verdict = compare.interval_verdict(lower, upper, np.full_like(value, london))
+        verdict[-1] = "not_compared"
+        frames.append(pd.DataFrame({
+            "indicator": measure.series[0].indicator, "period": str(year), "area_code": codes,
+            "breakdown": "all", "group": "all", "value": value, "lower_ci": lower, "upper_ci": upper, "se": se,
+            "unweighted_base": den_all, "p_vs_london": np.nan, "compared_to_london": verdict,
+            "flag": np.where(np.concatenate([have, [True, True, True]]), "", NOT_AVAILABLE),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool, rules: DisclosureRules) -> pd.DataFrame:
+    """Add the measure's labels, names and flags, apply disclosure control, order columns."""
+    rows = rows.copy()
+    rows["measure_id"] = measure.id
+    rows["area_name"] = rows["area_code"].map(geography.name_of)
+    rows["unit"] = measure.unit
+    rows["polarity"] = measure.polarity
+    rows["source"] = source
+    rows["synthetic"] = bool(synthetic)
+    if "flag" not in rows:
+        rows["flag"] = ""
+    rows = rules.apply(rows)
+    base = rows["unweighted_base"].astype(float)
+    rows["unweighted_base"] = pd.array(np.where(np.isnan(base), pd.NA, np.round(base)), dtype="Int64")
+    return rows[DETAIL_COLUMNS]
+
+
+def sort_rows(rows: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
+    """Stable, meaningful order: registry order, indicator, period, area, breakdown, group."""
+    rank = {m: i for i, m in enumerate(order)}
+    area_rank = {geography.LONDON_CODE: 0, geography.INNER_LONDON_CODE: 1, geography.OUTER_LONDON_CODE: 2}
+    group_pos = [
+        schemas.LEVELS[b].index(g) if b in schemas.LEVELS and g in schemas.LEVELS[b] else -1
+        for b, g in zip(rows["breakdown"], rows["group"])
+    ]
+    key = pd.DataFrame({
+        "m": rows["measure_id"].map(rank).to_numpy(),
+        "i": rows["indicator"].to_numpy(),
+        "p": rows["period"].to_numpy(),
+        "ar": rows["area_code"].map(lambda c: area_rank.get(c, 3)).to_numpy(),
+        "a": rows["area_code"].to_numpy(),
+        "bn": (rows["breakdown"] != "all").to_numpy(),
+        "b": rows["breakdown"].to_numpy(),
+        "g": group_pos,
+        "gl": rows["group"].to_numpy(),
+    })
+    order_idx = key.sort_values(list(key.columns), kind="stable").index
+    return rows.iloc[order_idx].reset_index(drop=True)

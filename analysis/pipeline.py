@@ -1,0 +1,143 @@
+"""The build's data step: inputs in, one tidy estimates table (plus changes) out, written atomically.
+
+Compute once, render many: this runs once per build; notebooks only read its outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import compare, estimate, measures, schemas
+from analysis.measures import Measure
+from analysis.sdc import DisclosureRules
+
+SYNTHETIC_SOURCE = "Synthetic demonstration data (not real statistics), modelled on: {}"
+
+
+@dataclass
+class Inputs:
+    """Canonical inputs for a build: survey microdata by family and admin tables by name."""
+
+    surveys: dict[str, pd.DataFrame] = field(default_factory=dict)
+    admin: dict[str, pd.DataFrame] = field(default_factory=dict)
+    synthetic: bool = False
+    lonely_psu: str = "fail"
+
+    def source_label(self, measure: Measure) -> str:
+        return SYNTHETIC_SOURCE.format(measure.source) if self.synthetic else measure.source
+
+
+@dataclass
+class Results:
+    """What a build computes: the published table, the same with standard errors, and changes."""
+
+    estimates: pd.DataFrame
+    detail: pd.DataFrame
+    changes: pd.DataFrame
+    skipped: list[str] = field(default_factory=list)  # measures with no input in this build
+
+
+def demo_inputs() -> Inputs:
+    """The embedded synthetic demonstration inputs (deterministic, offline)."""
+    from analysis.sources import demo
+
+    return Inputs(surveys=demo.surveys(), admin=demo.admin_tables(), synthetic=True)
+
+
+def compute(
+    inputs: Inputs,
+    registry: Sequence[Measure] | None = None,
+    rules: DisclosureRules | None = None,
+) -> Results:
+    """Estimate every measure the inputs support; waves are prepared once per survey family."""
+    registry = list(registry if registry is not None else measures.registry())
+    rules = rules or DisclosureRules()
+    prepared: dict[str, dict[str, estimate.Wave]] = {}
+    parts, skipped = [], []
+    for m in registry:
+        label = inputs.source_label(m)
+        if m.is_survey:
+            frame = inputs.surveys.get(m.source_family)
+            if frame is None:
+                skipped.append(m.id)
+                continue
+            if m.source_family not in prepared:
+                src = f"{m.source_family} survey"
+                prepared[m.source_family] = {
+                    p: estimate.Wave.prepare(frame[frame["period"] == p], p, source=src, lonely_psu=inputs.lonely_psu)
+                    for p in sorted(frame["period"].unique())
+                }
+            rows = estimate.estimate_survey_measure(
+                m, frame, source=label, lonely_psu=inputs.lonely_psu, waves=prepared[m.source_family]
+            )
+        else:
+            table = inputs.admin.get(m.table)
+            if table is None:
+                skipped.append(m.id)
+                continue
+            rows = estimate.estimate_admin_measure(m, table)
+        parts.append(estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules))
+    detail = estimate.sort_rows(pd.concat(parts, ignore_index=True), [m.id for m in registry])
+    return Results(
+        estimates=detail[estimate.ESTIMATE_COLUMNS].copy(),
+        detail=detail,
+        changes=compare.changes(detail),
+        skipped=skipped,
+    )
+
+
+def validate_inputs(inputs: Inputs) -> Inputs:
+    """Validate every table of ``inputs`` against its canonical schema (raises InputError)."""
+    return Inputs(
+        surveys={f: schemas.validate_survey(d, f, row_offset=0) for f, d in inputs.surveys.items()},
+        admin={t: schemas.validate_admin(d, t, row_offset=0) for t, d in inputs.admin.items()},
+        synthetic=inputs.synthetic,
+        lonely_psu=inputs.lonely_psu,
+    )
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write via a temporary file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True) -> dict[str, Path]:
+    """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv`` and ``changes.csv``."""
+    out = Path(out_dir)
+    paths = {
+        "estimates": out / "estimates.csv",
+        "detail": out / "estimates_detail.csv",
+        "changes": out / "changes.csv",
+    }
+    fmt = dict(index=False, float_format="%.10g", lineterminator="\n")
+    atomic_write(paths["estimates"], lambda p: results.estimates.to_csv(p, **fmt))
+    atomic_write(paths["detail"], lambda p: results.detail.to_csv(p, **fmt))
+    atomic_write(paths["changes"], lambda p: results.changes.to_csv(p, **fmt))
+    if parquet:
+        paths["parquet"] = out / "estimates.parquet"
+        atomic_write(paths["parquet"], lambda p: results.estimates.to_parquet(p, index=False))
+    return paths
+
+
+def read_estimates(path: str | Path) -> pd.DataFrame:
+    """Read an ``estimates.csv`` back with the right types (notebooks use this)."""
+    return pd.read_csv(
+        path,
+        dtype={"period": str, "flag": str, "group": str, "breakdown": str, "unweighted_base": "Int64"},
+        keep_default_na=False,
+        na_values={c: [""] for c in ("value", "lower_ci", "upper_ci", "unweighted_base")},
+    )

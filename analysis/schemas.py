@@ -1,0 +1,175 @@
+"""Canonical tables: what every source (demo, published files, survey waves) must produce.
+
+Two shapes only:
+
+* **survey microdata**: one row per respondent, with the design (``period``, ``stratum``,
+  ``psu``, ``weight``), the borough, demographics coded to the levels below, and 0/1 items;
+* **admin tables**: one row per borough and year with counts (numerators and denominators).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import geography
+from analysis.validate import Column, InputError, Schema, validate
+
+# Population-group variables and their levels, in display order.
+LEVELS: dict[str, tuple[str, ...]] = {
+    "age_band": ("16-24", "25-34", "35-44", "45-54", "55-64", "65+"),
+    "sex": ("Male", "Female"),
+    "ethnic_group": ("White", "Mixed", "Indian", "Pakistani/Bangladeshi", "Black", "Other"),
+    "disability": ("Disabled", "Not disabled"),
+    "nssec": (
+        "Managerial and professional",
+        "Intermediate",
+        "Routine and manual",
+        "Never worked, unemployed or student",
+    ),
+    "tenure": ("Owner occupier", "Social rent", "Private rent"),
+    "econ_status": ("Employed", "Unemployed", "Inactive"),
+    "language": ("English", "Other than English"),
+}
+
+BREAKDOWN_LABELS: dict[str, str] = {
+    "age_band": "Age",
+    "sex": "Sex",
+    "ethnic_group": "Ethnic group",
+    "disability": "Disability",
+    "nssec": "Socio-economic class (NS-SEC)",
+    "tenure": "Housing tenure",
+    "econ_status": "Economic activity",
+    "language": "Language spoken at home",
+}
+
+# Survey items (0/1 answers) by survey family.
+SURVEY_ITEMS: dict[str, tuple[str, ...]] = {
+    "ukhls": (
+        "friends_same_age",
+        "friends_same_ethnicity",
+        "friends_same_income",
+        "friends_same_education",
+        "no_one_to_rely_on",
+        "org_member",
+        "belongs_neighbourhood",
+    ),
+    "pas": ("get_on_well", "trust_neighbours", "good_place_to_live"),
+    "taking_part": ("volunteered",),
+    "aps_lfs": ("employed", "no_internet_3m", "language_difficulty"),
+    "hbai_frs": ("housing_cost_over_third", "savings_under_1500"),
+}
+
+SURVEY_FAMILY_NAMES: dict[str, str] = {
+    "ukhls": "Understanding Society-like survey",
+    "pas": "Public Attitudes Survey-like survey",
+    "taking_part": "Taking Part-like survey",
+    "aps_lfs": "Annual Population Survey / Labour Force Survey-like survey",
+    "hbai_frs": "Households Below Average Income / Family Resources Survey-like survey",
+}
+
+DESIGN_COLUMNS = ("respondent_id", "period", "stratum", "psu", "weight", "borough")
+
+# Admin tables: counts per borough and year.
+ADMIN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "population": ("population", "adults", "internal_in", "internal_out", "international_in", "international_out"),
+    "electoral": ("electors", "adults"),
+    "hate_crime": ("hate_crimes", "population"),
+    "gcse": ("pupils", "pupils_achieving"),
+    "early_education": ("eligible_children", "children_taking_up"),
+    "citizenship": ("ceremony_attendees", "non_nationals"),
+}
+
+# (part, whole) pairs that must satisfy part <= whole
+ADMIN_PARTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "population": (("adults", "population"),),
+    "gcse": (("pupils_achieving", "pupils"),),
+    "early_education": (("children_taking_up", "eligible_children"),),
+}
+
+
+def survey_schema(family: str, items: tuple[str, ...] | None = None) -> Schema:
+    """Schema of a survey family's canonical microdata."""
+    items = SURVEY_ITEMS[family] if items is None else items
+    cols = [
+        Column("respondent_id", "str"),
+        Column("period", "str"),
+        Column("stratum", "str"),
+        Column("psu", "str"),
+        Column("weight", "float", minimum=0, exclusive_minimum=True),
+        Column("borough", "code", allowed=frozenset(geography.borough_codes())),
+    ]
+    cols += [Column(var, "code", allowed=frozenset(levels)) for var, levels in LEVELS.items()]
+    cols += [Column(item, "float", nullable=True, minimum=0, maximum=1) for item in items]
+    return Schema(
+        name=f"{family} survey",
+        columns=tuple(cols),
+        keys=("period", "respondent_id"),
+        rules=(_items_binary(items),),
+    )
+
+
+def _items_binary(items: tuple[str, ...]):
+    def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
+        for item in items:
+            v = frame[item].to_numpy(dtype=float)
+            bad = ~np.isnan(v) & (v != 0) & (v != 1)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(source, f"expected 0 or 1, found {v[i]!r}", row=i + row_offset, column=item)
+
+    return rule
+
+
+def admin_schema(table: str) -> Schema:
+    """Schema of one canonical admin table."""
+    counts = ADMIN_COLUMNS[table]
+    cols = [
+        Column("area_code", "code", allowed=frozenset(geography.borough_codes())),
+        Column("year", "int", minimum=1990, maximum=2100),
+    ]
+    cols += [Column(c, "float", minimum=0) for c in counts]
+    return Schema(
+        name=f"{table} table",
+        columns=tuple(cols),
+        keys=("area_code", "year"),
+        rules=(_parts_within_wholes(ADMIN_PARTS.get(table, ())), _positive_denominators(counts)),
+    )
+
+
+def _parts_within_wholes(pairs: tuple[tuple[str, str], ...]):
+    def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
+        for part, whole in pairs:
+            bad = (frame[part] > frame[whole]).to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(source, f"{part} ({frame[part].iloc[i]}) exceeds {whole} ({frame[whole].iloc[i]})",
+                                 row=i + row_offset, column=part)
+
+    return rule
+
+
+def _positive_denominators(counts: tuple[str, ...]):
+    denominators = {"population", "adults", "pupils", "eligible_children", "non_nationals"} & set(counts)
+
+    def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
+        for col in denominators:
+            bad = (frame[col] <= 0).to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(source, "denominator must be positive", row=i + row_offset, column=col)
+
+    return rule
+
+
+def validate_survey(frame: pd.DataFrame, family: str, *, source: str | None = None, row_offset: int = 2) -> pd.DataFrame:
+    """Validate canonical survey microdata of one family (all items of the family required)."""
+    checked = validate(frame, survey_schema(family), source=source or f"{family} survey", row_offset=row_offset)
+    for col in ("respondent_id", "period", "stratum", "psu"):
+        checked[col] = checked[col].astype(str)
+    return checked
+
+
+def validate_admin(frame: pd.DataFrame, table: str, *, source: str | None = None, row_offset: int = 2) -> pd.DataFrame:
+    """Validate one canonical admin table."""
+    return validate(frame, admin_schema(table), source=source or f"{table} table", row_offset=row_offset)

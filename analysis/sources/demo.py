@@ -1,0 +1,514 @@
+"""Synthetic demonstration data: survey waves and admin tables shaped like the real sources.
+
+The generator is deterministic (seeded from ``data/demo_profile.yaml``), needs no network,
+and is calibrated so that London estimates in each measure's reference period reproduce the
+strategy's published figures, with the borough pattern the strategy describes. It exists to
+exercise the machinery end to end: **none of its numbers are real statistics**, and every
+table carries ``synthetic = True``.
+
+Survey waves follow the canonical schema in :mod:`analysis.schemas`: respondents with a
+stratified clustered design, unequal weights, borough, demographics and 0/1 items. Item
+answers come from a logistic model (group effects, borough effects, PSU clustering) whose
+intercept and group offsets are raked so the weighted London figures hit their targets.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis import geography, measures, schemas
+
+ETHNIC_BASE = np.array([0.60, 0.05, 0.07, 0.06, 0.13, 0.09])
+AGE_INNER = np.array([0.14, 0.27, 0.20, 0.15, 0.11, 0.13])
+AGE_OUTER = np.array([0.14, 0.18, 0.18, 0.18, 0.14, 0.18])
+DISABILITY_BY_AGE = np.array([0.08, 0.09, 0.12, 0.17, 0.24, 0.36])
+LANGUAGE_OTHER_BY_ETHNIC = np.array([0.16, 0.10, 0.45, 0.55, 0.18, 0.50])
+NSSEC_INNER = np.array([0.45, 0.20, 0.20, 0.15])
+NSSEC_OUTER = np.array([0.38, 0.25, 0.25, 0.12])
+TENURE_INNER = np.array([0.35, 0.32, 0.33])
+TENURE_OUTER = np.array([0.58, 0.17, 0.25])
+# boroughs whose population differs markedly from the London ethnic mix (shares to blend in)
+ETHNIC_OVERRIDES = {
+    "E09000030": {"Pakistani/Bangladeshi": 0.33, "White": 0.45},
+    "E09000025": {"White": 0.29, "Indian": 0.14, "Pakistani/Bangladeshi": 0.20, "Black": 0.19},
+    "E09000015": {"Indian": 0.27, "White": 0.45},
+    "E09000005": {"Indian": 0.18, "Black": 0.19, "White": 0.36},
+    "E09000022": {"Black": 0.26, "White": 0.57},
+    "E09000028": {"Black": 0.27, "White": 0.54},
+    "E09000023": {"Black": 0.27, "White": 0.53},
+    "E09000016": {"White": 0.87},
+    "E09000004": {"White": 0.81},
+    "E09000006": {"White": 0.84},
+    "E09000027": {"White": 0.85},
+    "E09000029": {"White": 0.79},
+    "E09000001": {"White": 0.79},
+}
+
+
+@lru_cache(maxsize=1)
+def profile() -> dict[str, Any]:
+    """The demo's assumptions (``data/demo_profile.yaml``)."""
+    text = resources.files("analysis.data").joinpath("demo_profile.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _rng(*labels: object) -> np.random.Generator:
+    """A generator seeded from the profile seed and stable labels (not Python's hash)."""
+    words = [profile()["seed"], *[zlib.crc32(str(x).encode()) for x in labels]]
+    return np.random.default_rng(np.random.SeedSequence(words))
+
+
+def family_periods(family: str) -> list[str]:
+    """Wave labels of a survey family (financial-year or calendar-year style)."""
+    kind = profile()["families"][family]["periods"]
+    return list(profile()["survey_periods" if kind == "survey" else "calendar_periods"])
+
+
+def _period_position(period: str) -> int:
+    """Years since 2014 for a wave label ('2016/17' or '2016')."""
+    return int(period[:4]) - 2014
+
+
+# ---------------------------------------------------------------------------------------
+# Borough profiles
+
+
+@dataclass(frozen=True)
+class BoroughProfile:
+    codes: np.ndarray
+    inner: np.ndarray
+    population: np.ndarray  # thousands, 2016
+    adult_share: np.ndarray
+    ethnic_mix: np.ndarray  # (33, 6)
+
+
+@lru_cache(maxsize=1)
+def borough_profile() -> BoroughProfile:
+    table = geography.boroughs()
+    codes = table["code"].to_numpy()
+    inner = (table["inner_outer"] == "Inner").to_numpy()
+    pop = np.array([profile()["population_2016"][c] for c in codes], dtype=float)
+    rng = _rng("ethnic-mix")
+    levels = schemas.LEVELS["ethnic_group"]
+    mixes = []
+    for code, is_inner in zip(codes, inner):
+        base = ETHNIC_BASE.copy()
+        if is_inner:
+            base = base * np.array([0.9, 1.2, 0.8, 1.1, 1.3, 1.2])
+        mix = rng.dirichlet(base / base.sum() * 60)
+        for level, share in ETHNIC_OVERRIDES.get(code, {}).items():
+            mix[levels.index(level)] = share
+        fixed = [levels.index(k) for k in ETHNIC_OVERRIDES.get(code, {})]
+        free = [i for i in range(len(levels)) if i not in fixed]
+        mix[free] *= (1 - mix[fixed].sum()) / mix[free].sum()
+        mixes.append(mix)
+    adult_share = np.where(inner, 0.80, 0.77)
+    adult_share[codes == "E09000001"] = 0.90
+    return BoroughProfile(codes, inner, pop, adult_share, np.array(mixes))
+
+
+# ---------------------------------------------------------------------------------------
+# Survey samples: design first, then people, then answers
+
+
+def _draw_categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One category per row of ``probs`` (rows sum to 1), vectorised."""
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random(probs.shape[0])[:, None]
+    return np.minimum((u > cum).sum(axis=1), probs.shape[1] - 1)
+
+
+def _sample_design(family: str, period: str, n_total: int | None) -> pd.DataFrame:
+    """Respondents with stratum, PSU, borough and design weight for one wave."""
+    spec = profile()["families"][family]
+    bp = borough_profile()
+    rng = _rng("design", family, period)
+    adults = bp.population * 1000 * bp.adult_share
+    n_b = len(bp.codes)
+    if spec["design"] == "borough_clustered":  # e.g. PAS: stratified by borough, clustered in wards
+        per = np.full(n_b, spec["n_per_borough"], dtype=float)
+        per[bp.codes == "E09000001"] = spec["n_city"]
+        if n_total:
+            per = per * n_total / per.sum()
+        psus_per = np.where(bp.codes == "E09000001", spec["psus_city"], spec["psus_per_borough"])
+        if n_total and n_total > per.sum():
+            psus_per = psus_per * max(1, int(n_total / 13000))
+        rows = []
+        for b in range(n_b):
+            m = int(psus_per[b])
+            sizes = rng.multinomial(int(round(per[b])), np.full(m, 1 / m))
+            for j, size in enumerate(sizes):
+                rows.append((b, f"B{b + 1:02d}", f"B{b + 1:02d}-{j + 1:03d}", size))
+    elif spec["design"] == "borough_households":  # e.g. APS: stratified by borough, households as PSUs
+        n = n_total or spec["n"]
+        per = rng.multinomial(n, adults / adults.sum())
+        rows = []
+        for b in range(n_b):
+            remaining = max(int(per[b]), 2)
+            j = 0
+            while remaining > 0:
+                size = min(remaining, 1 + rng.poisson(spec["household_size_mean"] - 1))
+                rows.append((b, f"B{b + 1:02d}", f"B{b + 1:02d}-{j + 1:05d}", size))
+                remaining -= size
+                j += 1
+    else:  # clustered: strata are groups of boroughs, PSUs are postcode-sector-like clusters
+        n = n_total or spec["n"]
+        n_strata = spec["strata"]
+        m = spec["psus_per_stratum"] * (max(1, int(n / (spec["n"] * 4))) if n_total else 1)
+        order = np.argsort(np.where(bp.inner, 0, 1) * 100 + np.arange(n_b), kind="stable")
+        stratum_of = np.empty(n_b, dtype=int)
+        stratum_of[order] = np.arange(n_b) * n_strata // n_b
+        per_stratum = rng.multinomial(n, np.bincount(stratum_of, weights=adults, minlength=n_strata) / adults.sum())
+        rows = []
+        for h in range(n_strata):
+            members = np.flatnonzero(stratum_of == h)
+            p = adults[members] / adults[members].sum()
+            psu_borough = members[rng.choice(len(members), size=m, p=p)]
+            sizes = rng.multinomial(int(per_stratum[h]), np.full(m, 1 / m))
+            for j, (b, size) in enumerate(zip(psu_borough, sizes)):
+                rows.append((int(b), f"S{h + 1:02d}", f"S{h + 1:02d}-{j + 1:03d}", size))
+    design = pd.DataFrame(rows, columns=["b", "stratum", "psu", "size"])
+    design = design[design["size"] > 0]
+    people = design.loc[design.index.repeat(design["size"])].reset_index(drop=True)
+    # design weight: adults in the borough over respondents from it, times non-response noise
+    counts = np.bincount(people["b"], minlength=n_b).astype(float)
+    base = adults[people["b"]] / np.maximum(counts[people["b"]], 1)
+    people["weight"] = base * rng.lognormal(0.0, 0.3, len(people))
+    return people.drop(columns="size")
+
+
+def _demographics(rng: np.random.Generator, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Draw each respondent's groups (as level indices) given their borough."""
+    bp = borough_profile()
+    inner = bp.inner[b]
+    n = b.size
+    age = _draw_categorical(rng, np.where(inner[:, None], AGE_INNER, AGE_OUTER))
+    sex = (rng.random(n) < 0.51).astype(int)
+    ethnic = _draw_categorical(rng, bp.ethnic_mix[b])
+    disabled = rng.random(n) < DISABILITY_BY_AGE[age]
+    nssec_p = np.where(inner[:, None], NSSEC_INNER, NSSEC_OUTER).copy()
+    young = age == 0
+    nssec_p[young] = [0.15, 0.15, 0.25, 0.45]
+    nssec = _draw_categorical(rng, nssec_p)
+    tenure_p = np.where(inner[:, None], TENURE_INNER, TENURE_OUTER).copy()
+    tenure_p[age <= 1] = tenure_p[age <= 1] * [0.5, 1.0, 1.8]
+    tenure_p[age == 5] = tenure_p[age == 5] * [1.6, 1.0, 0.3]
+    tenure = _draw_categorical(rng, tenure_p / tenure_p.sum(axis=1, keepdims=True))
+    econ_p = np.where((age == 5)[:, None], [0.10, 0.0, 0.90], [0.74, 0.05, 0.21])
+    econ_p = np.where(disabled[:, None] & (age < 5)[:, None], [0.50, 0.07, 0.43], econ_p)
+    econ = _draw_categorical(rng, econ_p)
+    language = (rng.random(n) < LANGUAGE_OTHER_BY_ETHNIC[ethnic]).astype(int)
+    return {
+        "age_band": age,
+        "sex": sex,
+        "ethnic_group": ethnic,
+        "disability": np.where(disabled, 0, 1),
+        "nssec": nssec,
+        "tenure": tenure,
+        "econ_status": econ,
+        "language": language,
+    }
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.log(p / (1 - p))
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def _reference(item: str) -> tuple[float | None, str | None]:
+    """The registry's reference figure for a survey item (value, period), if any."""
+    for m in measures.registry():
+        for s in m.series:
+            if s.item == item and s.reference is not None:
+                return s.reference.value, s.reference.period
+    return None, None
+
+
+def _period_targets(item: str, spec: dict[str, Any], period: str) -> tuple[float, dict[str, dict[int, float]]]:
+    """London target (%) and group targets (level index -> %) for one wave."""
+    value, ref_period = _reference(item)
+    level = value if value is not None else spec["level"]
+    ref_period = spec.get("reference_period", ref_period) or period
+    shift = spec.get("trend", 0.0) * (_period_position(period) - _period_position(ref_period))
+    overall = level + shift
+    groups: dict[str, dict[int, float]] = {}
+    for var, targets in spec.get("group_targets", {}).items():
+        levels = schemas.LEVELS[var]
+        groups[var] = {levels.index(k): v + shift for k, v in targets.items()}
+    for var, gap in spec.get("gap_targets", {}).items():
+        levels = schemas.LEVELS[var]
+        gap_shift = spec.get("gap_trend", 0.0) * (_period_position(period) - _period_position(ref_period))
+        groups[var] = {
+            "reference": levels.index(gap["reference"]),  # type: ignore[dict-item]
+            "gaps": {levels.index(k): max(v + gap_shift, 0.0) for k, v in gap["gaps"].items()},  # type: ignore[dict-item]
+        }
+    return overall, groups
+
+
+def _calibrated_answers(
+    rng: np.random.Generator,
+    item: str,
+    spec: dict[str, Any],
+    period: str,
+    weights: np.ndarray,
+    demo: dict[str, np.ndarray],
+    b: np.ndarray,
+    psu: np.ndarray,
+    in_universe: np.ndarray,
+) -> np.ndarray:
+    """0/1 answers whose weighted London rate (and group rates) match the wave's targets."""
+    item_rng = _rng("item-effects", item)  # same borough effects in every wave
+    borough_effect = item_rng.normal(0, spec.get("borough_sd", 0.1), len(borough_profile().codes))
+    _, psu_idx = np.unique(psu, return_inverse=True)
+    psu_effect = rng.normal(0, spec.get("psu_sd", 0.2), psu_idx.max() + 1)[psu_idx]
+    eta = borough_effect[b] + psu_effect
+    for var, effects in spec.get("effects", {}).items():
+        levels = schemas.LEVELS[var]
+        table = np.zeros(len(levels))
+        for level, effect in effects.items():
+            table[levels.index(level)] = effect
+        eta = eta + table[demo[var]]
+    overall, groups = _period_targets(item, spec, period)
+    w = np.where(in_universe, weights, 0.0)
+    offsets = {var: np.zeros(len(schemas.LEVELS[var])) for var in groups}
+    alpha = _logit(overall / 100)
+
+    def linear() -> np.ndarray:
+        total = eta + alpha
+        for var, off in offsets.items():
+            total = total + off[demo[var]]
+        return total
+
+    for _ in range(60):  # rake group offsets and the intercept to their expected targets
+        p = _expit(linear())
+        for var, wanted in _wanted_rates(groups, demo, w, overall, offsets).items():
+            share = np.bincount(demo[var], weights=w, minlength=len(offsets[var]))
+            rate = np.bincount(demo[var], weights=w * p, minlength=len(offsets[var])) / np.maximum(share, 1e-12)
+            for level, t in wanted.items():
+                offsets[var][level] += _logit(t / 100) - _logit(rate[level])
+            p = _expit(linear())
+        alpha += _logit(overall / 100) - _logit((w * p).sum() / w.sum())
+    # Draw with common uniforms, then nudge the group offsets and the intercept so that the
+    # *realised* weighted rates are on target, not just their expectations: the draw is
+    # monotone in each offset, so bisection converges and sampling noise does not blur the
+    # calibration.
+    u = rng.random(weights.size)
+    wanted_by_var = _wanted_rates(groups, demo, w, overall, offsets)
+
+    def realised(mask: np.ndarray, shift: float, current: np.ndarray) -> float:
+        return (w[mask] * (u[mask] < _expit(current[mask] + shift))).sum() / max(w[mask].sum(), 1e-12) * 100
+
+    for _ in range(6 if groups else 0):
+        for var, wanted in wanted_by_var.items():
+            for level, t in wanted.items():
+                mask = demo[var] == level
+                current = linear()
+                lo, hi = -3.0, 3.0
+                for _ in range(30):
+                    mid = (lo + hi) / 2
+                    lo, hi = (mid, hi) if realised(mask, mid, current) < t else (lo, mid)
+                offsets[var][level] += (lo + hi) / 2
+    base = linear() - alpha
+    everyone = np.ones(weights.size, dtype=bool)
+    lo, hi = alpha - 2.0, alpha + 2.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if realised(everyone, mid, base) < overall else (lo, mid)
+    answers = (u < _expit(base + (lo + hi) / 2)).astype(float)
+    answers[~in_universe] = np.nan
+    return answers
+
+
+def _wanted_rates(
+    groups: dict[str, dict], demo: dict[str, np.ndarray], w: np.ndarray, overall: float, offsets: dict
+) -> dict[str, dict[int, float]]:
+    """Target rate (%) for each constrained group level; gap targets become rates.
+
+    For a gap target the reference group's rate is set so that, with the gaps below it and
+    the population shares of the groups, the overall rate is the overall target.
+    """
+    wanted: dict[str, dict[int, float]] = {}
+    for var, target in groups.items():
+        if "gaps" not in target:
+            wanted[var] = target
+            continue
+        share = np.bincount(demo[var], weights=w, minlength=len(offsets[var]))
+        share = share / share.sum()
+        gaps = np.zeros_like(share)
+        for level, g in target["gaps"].items():
+            gaps[level] = g
+        ref_rate = overall + (share * gaps).sum()
+        wanted[var] = {level: ref_rate - gaps[level] for level in range(len(share)) if share[level] > 0}
+    return wanted
+
+
+def survey_wave(family: str, period: str, *, n: int | None = None) -> pd.DataFrame:
+    """One synthetic wave of a survey family, in the canonical schema.
+
+    ``n`` overrides the family's usual sample size (for benchmarks); calibration holds at
+    any size.
+    """
+    if family not in schemas.SURVEY_ITEMS:
+        raise KeyError(f"unknown survey family {family!r}; known: {list(schemas.SURVEY_ITEMS)}")
+    people = _sample_design(family, period, n)
+    rng = _rng("people", family, period)
+    b = people["b"].to_numpy()
+    demo = _demographics(rng, b)
+    weights = people["weight"].to_numpy()
+    psu = people["psu"].to_numpy()
+    items_spec = profile()["items"]
+    answers: dict[str, np.ndarray] = {}
+    for item in schemas.SURVEY_ITEMS[family]:
+        spec = items_spec[item]
+        universe = np.ones(b.size, dtype=bool)
+        for var, allowed in spec.get("universe", {}).items():
+            idx = [schemas.LEVELS[var].index(a) for a in allowed]
+            universe &= np.isin(demo[var], idx)
+        answers[item] = _calibrated_answers(rng, item, spec, period, weights, demo, b, psu, universe)
+        if item == "employed":  # economic status follows the calibrated employment answer
+            working = universe
+            employed = answers[item] == 1
+            unemployed = rng.random(b.size) < 0.2
+            demo["econ_status"] = np.where(
+                working, np.where(employed, 0, np.where(unemployed, 1, 2)), demo["econ_status"]
+            )
+    # a little item non-response, as in real surveys
+    for item, values in answers.items():
+        values[rng.random(b.size) < 0.01] = np.nan
+    frame = pd.DataFrame(
+        {
+            "respondent_id": [f"{period[:4]}{i:07d}" for i in range(b.size)],
+            "period": period,
+            "stratum": people["stratum"].to_numpy(),
+            "psu": psu,
+            "weight": np.round(weights, 4),
+            "borough": borough_profile().codes[b],
+        }
+    )
+    for var, idx in demo.items():
+        frame[var] = np.asarray(schemas.LEVELS[var], dtype=object)[idx]
+    for item, values in answers.items():
+        frame[item] = values
+    return frame
+
+
+def survey(family: str, *, n_per_wave: int | None = None) -> pd.DataFrame:
+    """All synthetic waves of a survey family, stacked."""
+    return pd.concat([survey_wave(family, p, n=n_per_wave) for p in family_periods(family)], ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Admin tables: one row per borough and year
+
+
+def _scale_to(values: np.ndarray, weights: np.ndarray, target: float, fixed: np.ndarray) -> np.ndarray:
+    """Shift the non-fixed values so the weighted mean of all equals ``target``."""
+    free = ~fixed
+    gap = target * weights.sum() - (values * weights).sum()
+    out = values.copy()
+    out[free] += gap / weights[free].sum()
+    return out
+
+
+@lru_cache(maxsize=1)
+def admin_tables() -> dict[str, pd.DataFrame]:
+    """Synthetic admin tables (population, electoral, hate_crime, gcse, early_education,
+    citizenship) for every borough and year, in the canonical schema."""
+    prof = profile()
+    cfg = prof["admin"]
+    bp = borough_profile()
+    rng = _rng("admin")
+    codes, inner = bp.codes, bp.inner
+    city = codes == "E09000001"
+    n_b = codes.size
+    high = prof["high_churn_boroughs"]
+    is_high = np.isin(codes, list(high))
+
+    churn = np.where(inner, rng.uniform(*cfg["churn_inner"], n_b), rng.uniform(*cfg["churn_outer"], n_b))
+    churn[city] = cfg["churn_city"]
+    for code, v in high.items():
+        churn[codes == code] = v["churn"]
+    # registration falls with churn; the four named boroughs are pinned to the strategy's range
+    registration = 96.0 + cfg["registration_slope"] * churn + rng.normal(0, 1.2, n_b)
+    for code, v in high.items():
+        registration[codes == code] = v["registration"]
+    hate_base = np.where(inner, 2.6, 1.5) * rng.lognormal(0, 0.2, n_b)
+    hate_base[codes == "E09000033"] = 5.5  # Westminster: many visitors, high recorded rate
+    gcse = rng.normal(0, 5.0, n_b)
+    lo_ee, hi_ee = cfg["early_education_range"]
+    early = np.linspace(lo_ee, hi_ee, n_b)[rng.permutation(n_b)]
+    nonnat_share = np.where(inner, cfg["non_national_share_inner"], cfg["non_national_share_outer"])
+    nonnat_share = nonnat_share * rng.lognormal(0, 0.15, n_b)
+    cit_effect = rng.normal(0, 0.2, n_b)
+
+    out: dict[str, list[pd.DataFrame]] = {k: [] for k in schemas.ADMIN_COLUMNS}
+    for year in prof["admin_years"]:
+        t = year - 2016
+        yrng = _rng("admin", year)
+        pop = np.round(bp.population * 1000 * (1 + cfg["population_growth"]) ** t)
+        adults = np.round(pop * bp.adult_share)
+        moves = pop * (churn + yrng.normal(0, 0.3, n_b)) / 100
+        split = np.array([0.35, 0.38, 0.19, 0.08])
+        flows = np.round(moves[:, None] * split[None, :])
+        out["population"].append(pd.DataFrame({
+            "area_code": codes, "year": year, "population": pop, "adults": adults,
+            "internal_in": flows[:, 0], "internal_out": flows[:, 1],
+            "international_in": flows[:, 2], "international_out": flows[:, 3],
+        }))
+        reg = registration + cfg["registration_trend"] * t + yrng.normal(0, 0.4, n_b)
+        target = cfg["registration_london_2016"] + cfg["registration_trend"] * t
+        reg = _scale_to(reg, adults, target, is_high)
+        out["electoral"].append(pd.DataFrame({
+            "area_code": codes, "year": year, "electors": np.round(adults * reg / 100), "adults": adults}))
+        rate = hate_base * (1 + cfg["hate_crime_growth"]) ** t
+        rate = rate * cfg["hate_crime_london_2016"] * (1 + cfg["hate_crime_growth"]) ** t / (
+            (rate * pop).sum() / pop.sum())
+        crimes = yrng.poisson(rate * pop / 1000)
+        keep = ~city  # the City of London has its own police force: absent, as in the real data
+        out["hate_crime"].append(pd.DataFrame({
+            "area_code": codes[keep], "year": year, "hate_crimes": crimes[keep].astype(float),
+            "population": pop[keep]}))
+        pupils = np.round(pop * 0.0105)
+        pupils[city] = 24
+        g_rate = np.clip(cfg["gcse_london_2014"] + cfg["gcse_trend"] * (year - 2014) + gcse, 30, 90)
+        out["gcse"].append(pd.DataFrame({
+            "area_code": codes, "year": year, "pupils": pupils,
+            "pupils_achieving": yrng.binomial(pupils.astype(int), g_rate / 100).astype(float)}))
+        eligible = np.round(pop * 0.0013)
+        eligible[city] = 14
+        e_rate = early + cfg["early_education_trend"] * t
+        e_rate = np.clip(_scale_to(e_rate, eligible, cfg["early_education_london_2016"] + cfg["early_education_trend"] * t,
+                                   np.zeros(n_b, dtype=bool)), 5, 98)
+        out["early_education"].append(pd.DataFrame({
+            "area_code": codes, "year": year, "eligible_children": eligible,
+            "children_taking_up": yrng.binomial(eligible.astype(int), e_rate / 100).astype(float)}))
+        nonnat = np.round(pop * nonnat_share, -3)
+        nonnat[city] = np.round(pop[city] * 0.3, -2)
+        london_rate = cfg["citizenship_london"][year]
+        c_rate = london_rate * np.exp(cit_effect)
+        c_rate = c_rate * london_rate / ((c_rate * nonnat).sum() / nonnat.sum())
+        out["citizenship"].append(pd.DataFrame({
+            "area_code": codes, "year": year,
+            "ceremony_attendees": yrng.poisson(c_rate * nonnat / 100).astype(float), "non_nationals": nonnat}))
+    tables = {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
+    return {k: schemas.validate_admin(v, k, source=f"demo {k} table", row_offset=0) for k, v in tables.items()}
+
+
+def surveys() -> dict[str, pd.DataFrame]:
+    """Every synthetic survey family, validated."""
+    return {
+        family: schemas.validate_survey(survey(family), family, source=f"demo {family} survey", row_offset=0)
+        for family in schemas.SURVEY_ITEMS
+    }

@@ -1,0 +1,29 @@
+"""Shared fixtures: the demo build is computed once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis import pipeline
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+
+
+@pytest.fixture(scope="session")
+def demo_inputs() -> pipeline.Inputs:
+    return pipeline.demo_inputs()
+
+
+@pytest.fixture(scope="session")
+def demo_results(demo_inputs: pipeline.Inputs) -> pipeline.Results:
+    return pipeline.compute(demo_inputs)
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The shared real public files; tests that need them skip cleanly where they are absent."""
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real data not available at {REAL_DATA}")
+    return REAL_DATA

@@ -1,0 +1,184 @@
+"""The estimates table: shape, domains, gaps, admin intervals, disclosure control, comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from analysis import compare, estimate, geography, measures, pipeline, survey
+from analysis.sdc import DisclosureRules
+
+COLUMNS = [
+    "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
+    "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
+    "source", "synthetic",
+]
+
+
+def test_exact_columns_and_codes(demo_results) -> None:
+    e = demo_results.estimates
+    assert list(e.columns) == COLUMNS
+    assert set(e["compared_to_london"]) <= {"higher", "lower", "similar", "not_compared"}
+    assert set(e["flag"]) <= {"", "[c]", "[u]", "[x]"}
+    assert set(e["measure_id"]) == {m.id for m in measures.registry()}
+    assert not e.duplicated(["indicator", "period", "area_code", "breakdown", "group"]).any()
+    whole = e[e["breakdown"] == "all"]
+    assert (whole["group"] == "all").all()
+    published = e[e["value"].notna()]
+    assert (published["lower_ci"] <= published["value"] + 1e-9).all()
+    assert (published["upper_ci"] >= published["value"] - 1e-9).all()
+
+
+def test_london_rows_are_never_compared_with_themselves(demo_results) -> None:
+    e = demo_results.estimates
+    london = e[(e.area_code == geography.LONDON_CODE) & (e.breakdown == "all")]
+    assert (london["compared_to_london"] == "not_compared").all()
+
+
+def test_survey_estimate_matches_direct_weighted_mean(demo_inputs, demo_results) -> None:
+    pas = demo_inputs.surveys["pas"]
+    wave = pas[(pas.period == "2016/17") & (pas.borough == "E09000007") & pas.get_on_well.notna()]
+    direct = 100 * np.average(wave["get_on_well"], weights=wave["weight"])
+    e = demo_results.estimates
+    row = e[(e.indicator == "get_on_well") & (e.period == "2016/17") & (e.area_code == "E09000007")]
+    assert row["value"].iloc[0] == pytest.approx(direct)
+    assert row["unweighted_base"].iloc[0] == len(wave)
+
+
+def test_domains_use_the_full_design(demo_inputs) -> None:
+    """A domain estimate's SE differs from the naive subset SE (the subset drops strata)."""
+    frame = demo_inputs.surveys["ukhls"]
+    wave = frame[frame.period == "2016/17"]
+    design = survey.Design.from_frame(wave)
+    codes = pd.Categorical(wave["ethnic_group"], categories=["White", "Mixed", "Indian", "Pakistani/Bangladeshi",
+                                                              "Black", "Other"]).codes
+    res = survey.domain_means(design, wave["no_one_to_rely_on"].to_numpy(float), [(codes, 6)])
+    sub = wave[wave.ethnic_group == "Mixed"]
+    alone = survey.domain_means(survey.Design.from_frame(sub, lonely_psu="adjust"), sub["no_one_to_rely_on"].to_numpy(float))
+    assert res.estimate[2] == pytest.approx(alone.estimate[0])
+    assert res.df == design.df
+
+
+def test_gap_equals_difference_of_published_group_rates(demo_results) -> None:
+    d = demo_results.detail
+    london = d[(d.area_code == geography.LONDON_CODE) & (d.period == "2016")]
+    rate = london[london.indicator == "employment_rate"].set_index(["breakdown", "group"])["value"]
+    gap = london[london.indicator == "employment_gap_pakistani_bangladeshi"]["value"].iloc[0]
+    assert gap == pytest.approx(rate[("ethnic_group", "White")] - rate[("ethnic_group", "Pakistani/Bangladeshi")])
+    row = london[london.indicator == "employment_gap_pakistani_bangladeshi"].iloc[0]
+    # Wald interval on the design degrees of freedom
+    assert row.upper_ci - row.value == pytest.approx(row.value - row.lower_ci)
+
+
+def test_pooled_borough_gaps_are_labelled_and_compared(demo_results) -> None:
+    e = demo_results.estimates
+    pooled = e[(e.indicator == "employment_gap_disability") & (e.period == "2016-2018")]
+    assert len(pooled) == 34  # London and the 33 boroughs
+    assert set(pooled["compared_to_london"]) <= {"higher", "lower", "similar", "not_compared"}
+    city = pooled[pooled.area_code == "E09000001"].iloc[0]
+    assert city.flag == "[c]" and np.isnan(city.value)
+
+
+def test_inner_outer_london_rows(demo_results) -> None:
+    e = demo_results.estimates
+    for indicator in ("get_on_well", "volunteering", "electoral_registration"):
+        rows = e[(e.indicator == indicator) & e.area_code.isin([geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE])]
+        assert set(rows["area_name"]) == {"Inner London", "Outer London"}
+
+
+def test_borough_rows_only_where_the_registry_allows(demo_results) -> None:
+    e = demo_results.estimates
+    boroughs = e[e.area_code.str.startswith("E09")]
+    for m in measures.registry():
+        has = m.id in set(boroughs["measure_id"])
+        assert has == ("borough" in m.geographies), m.id
+
+
+def test_admin_proportion_uses_wilson_interval(demo_inputs, demo_results) -> None:
+    table = demo_inputs.admin["gcse"]
+    row = table[(table.year == 2016) & (table.area_code == "E09000007")].iloc[0]
+    lo, hi = proportion_confint(row.pupils_achieving, row.pupils, alpha=0.05, method="wilson")
+    e = demo_results.estimates
+    est = e[(e.indicator == "gcse_attainment") & (e.period == "2016") & (e.area_code == "E09000007")].iloc[0]
+    assert est.value == pytest.approx(100 * row.pupils_achieving / row.pupils)
+    assert (est.lower_ci, est.upper_ci) == pytest.approx((100 * lo, 100 * hi))
+
+
+def test_rate_uses_exact_poisson_interval() -> None:
+    lo, hi = estimate.poisson_interval(np.array([0.0, 10.0, 100.0]))
+    # tabulated exact (Garwood) limits for counts of 0 and 10
+    assert lo[:2] == pytest.approx([0.0, 4.795389], abs=1e-5)
+    assert hi[:2] == pytest.approx([3.688879, 18.390356], abs=1e-5)
+    # and the gamma-quantile form of the same interval for 100
+    from scipy.stats import gamma
+
+    assert (lo[2], hi[2]) == pytest.approx((gamma.ppf(0.025, 100), gamma.ppf(0.975, 101)))
+
+
+def test_hate_crime_city_not_available_and_london_from_police_area(demo_inputs, demo_results) -> None:
+    e = demo_results.estimates
+    rows = e[(e.indicator == "hate_crime") & (e.period == "2016")]
+    city = rows[rows.area_code == "E09000001"].iloc[0]
+    assert city.flag == "[x]" and np.isnan(city.value) and city.compared_to_london == "not_compared"
+    t = demo_inputs.admin["hate_crime"]
+    t = t[t.year == 2016]
+    london = rows[rows.area_code == geography.LONDON_CODE].iloc[0]
+    assert london.value == pytest.approx(1000 * t.hate_crimes.sum() / t.population.sum())
+
+
+def test_disclosure_control_thresholds_are_configurable(demo_inputs) -> None:
+    only = [measures.get("get_on_well")]
+    default = pipeline.compute(demo_inputs, only).estimates
+    strict = pipeline.compute(demo_inputs, only, DisclosureRules(suppress_below=500, flag_below=1000)).estimates
+    assert (default.loc[default.unweighted_base < 50, "flag"] == "[c]").all()
+    assert (default.loc[default.unweighted_base.between(50, 99), "flag"] == "[u]").all()
+    assert (default.loc[default.unweighted_base >= 100, "flag"] == "").all()
+    suppressed = strict[strict.flag == "[c]"]
+    assert len(suppressed) > len(default[default.flag == "[c]"])
+    assert suppressed["value"].isna().all() and suppressed["lower_ci"].isna().all()
+    assert (suppressed["compared_to_london"] == "not_compared").all()
+
+
+def test_comparison_with_london_is_backed_by_a_test(demo_results) -> None:
+    d = demo_results.detail
+    tested = d[d.compared_to_london.isin(["higher", "lower"]) & d.p_vs_london.notna()]
+    assert (tested.p_vs_london < 0.05).all()
+    similar = d[(d.compared_to_london == "similar") & d.p_vs_london.notna()]
+    assert (similar.p_vs_london >= 0.05).all()
+
+
+def test_changes_since_previous_wave(demo_results) -> None:
+    ch = demo_results.changes
+    reg = ch[(ch.indicator == "get_on_well") & (ch.area_code == geography.LONDON_CODE) & (ch.breakdown == "all")]
+    assert reg["previous_period"].tolist() == ["2014/15", "2015/16", "2016/17", "2017/18"]
+    assert (reg["change"] == reg["value"] - reg["previous_value"]).all()
+    sig = ch[ch.direction.isin(["increased", "decreased"])]
+    assert (sig.p_value < 0.05).all()
+    # direction and polarity give the assessment
+    up = sig[(sig.direction == "increased") & (sig.unit == "%")]
+    merged = up.merge(demo_results.estimates[["indicator", "polarity"]].drop_duplicates(), on="indicator")
+    assert ((merged.polarity == "up") == (merged.assessment == "better")).all()
+    assert not compare.is_pooled(ch["period"]).any()
+
+
+def test_change_test_against_hand_calculation() -> None:
+    detail = pd.DataFrame({
+        "measure_id": "m", "indicator": "m", "area_code": "E12000007", "breakdown": "all", "group": "all",
+        "period": ["2015", "2016"], "value": [50.0, 53.0], "se": [1.0, 1.0], "unit": "%", "polarity": "up",
+    })
+    out = compare.changes(detail).iloc[0]
+    assert out.change == 3.0
+    assert out.p_value == pytest.approx(0.033895, abs=1e-6)  # 2 * (1 - Phi(3 / sqrt(2)))
+    assert out.direction == "increased" and out.assessment == "better"
+
+
+def test_ranks_of_boroughs(demo_results) -> None:
+    r = compare.ranks(demo_results.estimates, "electoral_registration", "electoral_registration", "2016")
+    assert len(r) == 33 and r["n_ranked"].iloc[0] == 33
+    assert r.iloc[0]["rank_highest"] == 1 and r.iloc[0]["rank_best"] == 1  # polarity up
+    assert r.set_index("area_code").loc["E09000033", "rank_best"] == 33  # Westminster lowest
+    h = compare.ranks(demo_results.estimates, "hate_crime", "hate_crime", "2016")
+    assert len(h) == 32  # the City has no police figure
+    assert (h["rank_best"] == 33 - h["rank_highest"]).all()

@@ -1,0 +1,44 @@
+"""Writing the estimates: same inputs give the same bytes, and writes are atomic."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import pipeline
+from analysis.__main__ import main
+
+
+def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
+    paths = pipeline.write_results(demo_results, tmp_path)
+    back = pipeline.read_estimates(paths["estimates"])
+    assert list(back.columns) == list(demo_results.estimates.columns)
+    assert len(back) == len(demo_results.estimates)
+    pd.testing.assert_series_equal(back["value"], demo_results.estimates["value"], check_exact=False, rtol=1e-9)
+    assert back["flag"].fillna("").tolist() == demo_results.estimates["flag"].tolist()
+    parquet = pd.read_parquet(paths["parquet"])
+    assert parquet["synthetic"].all()
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet"}
+
+
+def test_same_inputs_give_identical_files(tmp_path) -> None:
+    assert main(["estimates", "--out", str(tmp_path / "a"), "--no-parquet"]) == 0
+    assert main(["estimates", "--out", str(tmp_path / "b"), "--no-parquet"]) == 0
+    for name in ("estimates.csv", "changes.csv", "estimates_detail.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path) -> None:
+    target = tmp_path / "estimates.csv"
+    target.write_text("last good\n")
+
+    def explode(path: str) -> None:
+        with open(path, "w") as f:
+            f.write("half a fi")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        pipeline.atomic_write(target, explode)
+    assert target.read_text() == "last good\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["estimates.csv"]
