@@ -39,34 +39,83 @@ class Column:
     group: str = "all"
 
 
-@dataclass
-class Wave:
-    """One wave (or pooled set of waves) prepared once: its design and group codes."""
+def level_codes(values: pd.Series, levels: Iterable[str]) -> np.ndarray:
+    """Codes 0..k-1 of ``values`` in ``levels`` order (-1 for anything else), fast on strings."""
+    levels = list(levels)
+    codes, uniques = pd.factorize(values)
+    lookup = np.array([levels.index(u) if u in levels else -1 for u in uniques] + [-1], dtype=np.int64)
+    return lookup[codes]  # factorize marks missing as -1, which picks the trailing -1
 
-    period: str
-    frame: pd.DataFrame
-    design: survey.Design
+
+@dataclass
+class SurveyArrays:
+    """A survey family's microdata coded once into numpy arrays (every wave together)."""
+
+    periods: list[str]
+    period: np.ndarray
+    weight: np.ndarray
+    stratum: np.ndarray
+    psu: np.ndarray
+    stratum_labels: np.ndarray
     codes: dict[str, tuple[np.ndarray, int]]
+    items: dict[str, np.ndarray]
+    source: str
+    lonely_psu: str = "fail"
 
     @classmethod
-    def prepare(cls, frame: pd.DataFrame, period: str, *, source: str, lonely_psu: str = "fail") -> Wave:
-        design = survey.Design.from_frame(frame, lonely_psu=lonely_psu, source=source)
-        codes: dict[str, tuple[np.ndarray, int]] = {}
-        for var, levels in schemas.LEVELS.items():
-            codes[var] = (pd.Categorical(frame[var], categories=levels).codes.astype(np.int64), len(levels))
+    def from_frame(cls, frame: pd.DataFrame, *, source: str, lonely_psu: str = "fail") -> SurveyArrays:
+        periods = sorted(frame["period"].astype(str).unique())
+        period = level_codes(frame["period"].astype(str), periods)
+        # strata and PSUs are wave-specific: the same label in two waves is two units
+        stratum_raw, stratum_labels = pd.factorize(frame["period"].astype(str) + "|" + frame["stratum"].astype(str))
+        psu_raw, _ = pd.factorize(frame["psu"].astype(str))
+        codes = {var: (level_codes(frame[var], levels), len(levels)) for var, levels in schemas.LEVELS.items()}
         boroughs = geography.borough_codes()
-        codes["borough"] = (pd.Categorical(frame["borough"], categories=boroughs).codes.astype(np.int64), len(boroughs))
+        b = level_codes(frame["borough"], boroughs)
+        codes["borough"] = (b, len(boroughs))
         inner = geography.boroughs()["inner_outer"].to_numpy() == "Inner"
-        b_codes = codes["borough"][0]
-        codes["inner_outer"] = (np.where(b_codes < 0, -1, np.where(inner[b_codes], 0, 1)).astype(np.int64), 2)
-        return cls(period, frame, design, codes)
+        codes["inner_outer"] = (np.where(b < 0, -1, np.where(inner[b], 0, 1)).astype(np.int64), 2)
+        skip = {"respondent_id", "period", "stratum", "psu", "weight", "borough", *schemas.LEVELS}
+        items = {c: frame[c].to_numpy(dtype=float) for c in frame.columns if c not in skip}
+        return cls(periods, period, frame["weight"].to_numpy(dtype=float), stratum_raw.astype(np.int64),
+                   psu_raw.astype(np.int64), np.asarray(stratum_labels), codes, items, source, lonely_psu)
+
+    def wave(self, periods: str | list[str], label: str | None = None) -> Wave:
+        """One wave, or several pooled (weights divided by the number of waves)."""
+        periods = [periods] if isinstance(periods, str) else list(periods)
+        missing = [p for p in periods if p not in self.periods]
+        if missing:
+            raise ValueError(f"{self.source}: no wave {missing}; have {self.periods}")
+        wanted = np.isin(self.period, [self.periods.index(p) for p in periods])
+        rows = np.flatnonzero(wanted)
+        design = survey.Design.from_codes(
+            self.weight[rows] / len(periods), self.stratum[rows], self.psu[rows],
+            stratum_labels=self.stratum_labels, lonely_psu=self.lonely_psu, source=self.source)
+        return Wave(label or periods[0], rows, design, self)
+
+
+@dataclass
+class Wave:
+    """One wave (or pooled set of waves): its rows and design, prepared once per build."""
+
+    period: str
+    rows: np.ndarray
+    design: survey.Design
+    data: SurveyArrays
+
+    def codes(self, var: str) -> tuple[np.ndarray, int]:
+        codes, k = self.data.codes[var]
+        return codes[self.rows], k
 
     def item(self, name: str, universe: dict | None) -> np.ndarray:
         """An item's 0/1 answers with respondents outside the measure's universe set missing."""
-        y = self.frame[name].to_numpy(dtype=float).copy()
+        if name not in self.data.items:
+            raise KeyError(f"{self.data.source}: no column {name!r} for this measure")
+        y = self.data.items[name][self.rows].copy()
         if universe:
-            keep = self.frame[universe["variable"]].isin(universe["values"]).to_numpy()
-            y[~keep] = np.nan
+            var = universe["variable"]
+            allowed = [schemas.LEVELS[var].index(v) for v in universe["values"]]
+            y[~np.isin(self.data.codes[var][0][self.rows], allowed)] = np.nan
         return y
 
 
@@ -124,7 +173,7 @@ def survey_proportion_rows(measure: Measure, waves: dict[str, Wave]) -> list[dic
     for period, wave in waves.items():
         for s in measure.series:
             y = wave.item(s.item, measure.universe)
-            res = survey.domain_means(wave.design, y, [wave.codes[v] for v in parts])
+            res = survey.domain_means(wave.design, y, [wave.codes(v) for v in parts])
             rows += _proportion_rows(res, columns, s.indicator, period)
     return rows
 
@@ -138,7 +187,7 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
     rows = []
     for period, wave in waves.items():
         y = wave.item(measure.item, measure.universe)
-        res = survey.domain_means(wave.design, y, [wave.codes[v] for v in parts])
+        res = survey.domain_means(wave.design, y, [wave.codes(v) for v in parts])
         rows += _proportion_rows(res, columns, measure.rate_indicator or measure.id, period)
         for s in measure.series:
             a, b = where[(s.variable, s.reference_group)], where[(s.variable, s.comparison_group)]
@@ -151,12 +200,12 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
     for period, wave in pooled.items():
         y = wave.item(measure.item, measure.universe)
         # employment rate by borough, compared with London over the same pooled period
-        res = survey.domain_means(wave.design, y, [wave.codes["borough"]])
+        res = survey.domain_means(wave.design, y, [wave.codes("borough")])
         cols = [Column(geography.LONDON_CODE)] + _partition_columns("borough")
         rows += _proportion_rows(res, cols, measure.rate_indicator or measure.id, period)
         for var in variables:
-            var_codes, n_levels = wave.codes[var]
-            b_codes, n_b = wave.codes["borough"]
+            var_codes, n_levels = wave.codes(var)
+            b_codes, n_b = wave.codes("borough")
             crossed = np.where((var_codes >= 0) & (b_codes >= 0), b_codes * n_levels + var_codes, -1)
             res = survey.domain_means(wave.design, y, [(var_codes, n_levels), (crossed, n_b * n_levels)])
             levels = schemas.LEVELS[var]
@@ -181,20 +230,19 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
     return rows
 
 
-def estimate_survey_measure(
-    measure: Measure, frame: pd.DataFrame, *, source: str, lonely_psu: str = "fail",
-    waves: dict[str, Wave] | None = None,
-) -> pd.DataFrame:
-    """All rows of one survey measure from its family's microdata (all waves)."""
-    periods = sorted(frame["period"].unique())
+def estimate_survey_measure(measure: Measure, data: SurveyArrays, waves: dict[str, Wave] | None = None) -> pd.DataFrame:
+    """All rows of one survey measure from its family's microdata (all waves).
+
+    ``waves`` lets a build prepare each wave's design once and share it between measures.
+    """
     if waves is None:
-        waves = {p: Wave.prepare(frame[frame["period"] == p], p, source=source, lonely_psu=lonely_psu) for p in periods}
+        waves = {p: data.wave(p) for p in data.periods}
     if measure.kind == "survey_gap":
         pooled = {}
         if "borough" in measure.geographies and measure.borough_pool_waves > 1:
-            for window in _windows(periods, measure.borough_pool_waves):
+            for window in _windows(data.periods, measure.borough_pool_waves):
                 label = _pooled_label(window)
-                pooled[label] = Wave.prepare(survey.pool_waves(frame, window), label, source=source, lonely_psu=lonely_psu)
+                pooled[label] = data.wave(window, label)
         rows = survey_gap_rows(measure, waves, pooled)
     else:
         rows = survey_proportion_rows(measure, waves)

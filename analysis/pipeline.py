@@ -58,7 +58,7 @@ def compute(
     """Estimate every measure the inputs support; waves are prepared once per survey family."""
     registry = list(registry if registry is not None else measures.registry())
     rules = rules or DisclosureRules()
-    prepared: dict[str, dict[str, estimate.Wave]] = {}
+    prepared: dict[str, tuple[estimate.SurveyArrays, dict[str, estimate.Wave]]] = {}
     parts, skipped = [], []
     for m in registry:
         label = inputs.source_label(m)
@@ -67,15 +67,12 @@ def compute(
             if frame is None:
                 skipped.append(m.id)
                 continue
-            if m.source_family not in prepared:
-                src = f"{m.source_family} survey"
-                prepared[m.source_family] = {
-                    p: estimate.Wave.prepare(frame[frame["period"] == p], p, source=src, lonely_psu=inputs.lonely_psu)
-                    for p in sorted(frame["period"].unique())
-                }
-            rows = estimate.estimate_survey_measure(
-                m, frame, source=label, lonely_psu=inputs.lonely_psu, waves=prepared[m.source_family]
-            )
+            if m.source_family not in prepared:  # code and design each wave once per build
+                data = estimate.SurveyArrays.from_frame(
+                    frame, source=f"{m.source_family} survey", lonely_psu=inputs.lonely_psu)
+                prepared[m.source_family] = (data, {p: data.wave(p) for p in data.periods})
+            data, waves = prepared[m.source_family]
+            rows = estimate.estimate_survey_measure(m, data, waves)
         else:
             table = inputs.admin.get(m.table)
             if table is None:

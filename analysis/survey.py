@@ -72,37 +72,53 @@ class Design:
 
         ``strata=None`` means one stratum; ``psu=None`` means each respondent is a PSU.
         """
+        w = pd.to_numeric(frame[weight], errors="coerce").to_numpy(dtype=float)
+        n = len(frame)
+        s_codes, s_labels = (
+            (np.zeros(n, dtype=np.int64), np.array(["all"])) if strata is None else _codes(frame[strata], source, strata)
+        )
+        p_codes = np.arange(n, dtype=np.int64) if psu is None else _codes(frame[psu], source, psu)[0]
+        return cls.from_codes(w, s_codes, p_codes, stratum_labels=s_labels, lonely_psu=lonely_psu,
+                              source=source, weight_column=weight, strata_column=strata)
+
+    @classmethod
+    def from_codes(
+        cls,
+        weights: np.ndarray,
+        strata: np.ndarray,
+        psu: np.ndarray,
+        *,
+        stratum_labels: np.ndarray | None = None,
+        lonely_psu: str = "fail",
+        source: str = "survey",
+        weight_column: str = "weight",
+        strata_column: str | None = "stratum",
+    ) -> Design:
+        """Build a design from integer codes (PSU codes are nested within strata here)."""
         if lonely_psu not in LONELY_PSU_OPTIONS:
             raise ValueError(f"lonely_psu must be one of {LONELY_PSU_OPTIONS}")
-        w = pd.to_numeric(frame[weight], errors="coerce").to_numpy(dtype=float)
+        w = np.asarray(weights, dtype=float)
         bad = ~np.isfinite(w) | (w <= 0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(source, f"weight must be a positive number, found {frame[weight].iloc[i]!r}",
-                             row=i + 2, column=weight)
-        n = len(frame)
-        s_codes = (
-            np.zeros(n, dtype=np.int64) if strata is None else _codes(frame[strata], source, strata)
-        )
-        p_raw = np.arange(n, dtype=np.int64) if psu is None else _codes(frame[psu], source, psu)
+            raise InputError(source, f"weight must be a positive number, found {w[i]!r}", row=i + 2, column=weight_column)
+        used, s_codes = np.unique(np.asarray(strata, dtype=np.int64), return_inverse=True)
+        p_raw = np.asarray(psu, dtype=np.int64)
         # nest PSUs within strata: (stratum, psu) pairs define a PSU
         key = s_codes * (int(p_raw.max()) + 1) + p_raw
-        psu_codes, first = np.unique(key, return_inverse=False, return_index=True)[0:2]
-        psu_idx = np.searchsorted(psu_codes, key)
+        psu_keys, first, psu_idx = np.unique(key, return_index=True, return_inverse=True)
         psu_stratum = s_codes[first]
-        n_psu_in_stratum = np.bincount(psu_stratum, minlength=int(s_codes.max()) + 1)
+        n_psu_in_stratum = np.bincount(psu_stratum, minlength=used.size)
         if lonely_psu == "fail" and (n_psu_in_stratum == 1).any():
-            lonely = np.flatnonzero(n_psu_in_stratum == 1)
-            labels = (
-                pd.Index(pd.unique(frame[strata])).sort_values()[lonely].tolist() if strata else lonely
-            )
+            lonely = used[np.flatnonzero(n_psu_in_stratum == 1)]
+            labels = [str(stratum_labels[i]) for i in lonely] if stratum_labels is not None else lonely.tolist()
             raise InputError(
                 source,
                 f"stratum {labels[:5]} has a single PSU, so its variance cannot be estimated; "
                 "merge strata or use lonely_psu='adjust'",
-                column=strata,
+                column=strata_column,
             )
-        return cls(w, psu_idx, psu_stratum, n_psu_in_stratum, lonely_psu)
+        return cls(w, psu_idx.astype(np.int64), psu_stratum, n_psu_in_stratum, lonely_psu)
 
     def subset(self, mask: np.ndarray) -> Design:
         """Rows in ``mask`` with PSU and stratum codes kept (for pooling or splitting files).
@@ -150,12 +166,13 @@ class Design:
         return (centred * scale[:, None]).T @ centred
 
 
-def _codes(values: pd.Series, source: str, column: str) -> np.ndarray:
+def _codes(values: pd.Series, source: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a design column (sorted labels), failing on missing values."""
     if values.isna().any():
         i = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise InputError(source, "design variable is missing", row=i + 2, column=column)
-    codes, _ = pd.factorize(values, sort=True)
-    return codes.astype(np.int64)
+    codes, labels = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.asarray(labels)
 
 
 @dataclass(frozen=True)
@@ -223,26 +240,31 @@ def domain_means(
     y = np.asarray(y, dtype=float)
     valid = ~np.isnan(y)
     wv = np.where(valid, design.weights, 0.0)
-    yv = np.where(valid, y, 0.0)
-    parts: list[tuple[np.ndarray, int]] = []
-    if include_all:
-        parts.append((np.zeros(design.n, dtype=np.int64), 1))
+    wy = wv * np.where(valid, y, 0.0)
+    n_psu = design.n_psu
+    parts: list[tuple[np.ndarray | None, int]] = [(None, 1)] if include_all else []
     parts.extend((np.asarray(c, dtype=np.int64), int(k)) for c, k in partitions)
 
     estimates, counts, wsums, totals = [], [], [], []
     for codes, k in parts:
-        inside = (codes >= 0) & valid
-        c = np.where(inside, codes, 0)
-        w_in = np.where(inside, wv, 0.0)
-        wsum = np.bincount(c, weights=w_in, minlength=k)
-        wy = np.bincount(c, weights=w_in * yv, minlength=k)
-        count = np.bincount(c, weights=inside.astype(float), minlength=k)
+        if codes is None:  # the whole population
+            index, width = design.psu, 1
+            count = np.array([valid.sum()], dtype=float)
+        else:
+            outside = codes < 0
+            width = k + 1 if outside.any() else k  # respondents outside every domain go to a spare column
+            c = np.where(outside, k, codes) if width > k else codes
+            index = design.psu * width + c
+            count = np.bincount(c[valid], minlength=width)[:k].astype(float)
+        # PSU-by-domain sums of w and w*y: the domain's linearised values summed over a PSU are
+        # (sum w y - mean * sum w) / N_domain, so no per-respondent pass is needed after this
+        w_psu = np.bincount(index, weights=wv, minlength=n_psu * width).reshape(n_psu, width)[:, :k]
+        wy_psu = np.bincount(index, weights=wy, minlength=n_psu * width).reshape(n_psu, width)[:, :k]
+        wsum = w_psu.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            est = wy / wsum
-        # linearised values: w (y - mean_d) / N_d inside domain d, zero elsewhere
-        safe_sum = np.where(wsum > 0, wsum, 1.0)
-        z = w_in * (yv - np.nan_to_num(est)[c]) / safe_sum[c]
-        totals.append(design.psu_totals(z, c, k))
+            est = wy_psu.sum(axis=0) / wsum
+        safe = np.where(wsum > 0, wsum, 1.0)
+        totals.append((wy_psu - np.nan_to_num(est) * w_psu) / safe)
         estimates.append(est)
         counts.append(count)
         wsums.append(wsum)

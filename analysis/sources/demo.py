@@ -136,11 +136,10 @@ def _sample_design(family: str, period: str, n_total: int | None) -> pd.DataFram
     if spec["design"] == "borough_clustered":  # e.g. PAS: stratified by borough, clustered in wards
         per = np.full(n_b, spec["n_per_borough"], dtype=float)
         per[bp.codes == "E09000001"] = spec["n_city"]
-        if n_total:
-            per = per * n_total / per.sum()
         psus_per = np.where(bp.codes == "E09000001", spec["psus_city"], spec["psus_per_borough"])
-        if n_total and n_total > per.sum():
-            psus_per = psus_per * max(1, int(n_total / 13000))
+        if n_total:  # a bigger sample takes more PSUs, keeping cluster sizes realistic
+            psus_per = psus_per * max(1, int(round(n_total / per.sum())))
+            per = per * n_total / per.sum()
         rows = []
         for b in range(n_b):
             m = int(psus_per[b])
@@ -354,10 +353,13 @@ def _wanted_rates(
     return wanted
 
 
-def survey_wave(family: str, period: str, *, n: int | None = None) -> pd.DataFrame:
+def survey_wave(
+    family: str, period: str, *, n: int | None = None, items: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """One synthetic wave of a survey family, in the canonical schema.
 
-    ``n`` overrides the family's usual sample size (for benchmarks); calibration holds at
+    ``n`` overrides the family's usual sample size and ``items`` its list of items (the
+    benchmark uses both to make one large survey carrying every item); calibration holds at
     any size.
     """
     if family not in schemas.SURVEY_ITEMS:
@@ -370,7 +372,7 @@ def survey_wave(family: str, period: str, *, n: int | None = None) -> pd.DataFra
     psu = people["psu"].to_numpy()
     items_spec = profile()["items"]
     answers: dict[str, np.ndarray] = {}
-    for item in schemas.SURVEY_ITEMS[family]:
+    for item in items or schemas.SURVEY_ITEMS[family]:
         spec = items_spec[item]
         universe = np.ones(b.size, dtype=bool)
         for var, allowed in spec.get("universe", {}).items():
@@ -389,7 +391,7 @@ def survey_wave(family: str, period: str, *, n: int | None = None) -> pd.DataFra
         values[rng.random(b.size) < 0.01] = np.nan
     frame = pd.DataFrame(
         {
-            "respondent_id": [f"{period[:4]}{i:07d}" for i in range(b.size)],
+            "respondent_id": np.char.add(period[:4], np.char.zfill(np.arange(b.size).astype(str), 7)),
             "period": period,
             "stratum": people["stratum"].to_numpy(),
             "psu": psu,
