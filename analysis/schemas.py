@@ -162,8 +162,25 @@ def _positive_denominators(counts: tuple[str, ...]):
     return rule
 
 
+def _standardise_areas(frame: pd.DataFrame, column: str, source: str, row_offset: int) -> pd.DataFrame:
+    if column not in frame.columns or frame[column].isna().all():
+        return frame
+    codes = geography.standardise_column(frame[column], source=source, column=column, row_offset=row_offset)
+    if codes.isin(list(geography.AGGREGATES)).any():
+        i = int(np.flatnonzero(codes.isin(list(geography.AGGREGATES)).to_numpy())[0])
+        raise InputError(source, f"{frame[column].iloc[i]!r} is an aggregate, not a borough", row=i + row_offset,
+                         column=column)
+    out = frame.copy()
+    out[column] = codes.where(frame[column].notna())
+    return out
+
+
 def validate_survey(frame: pd.DataFrame, family: str, *, source: str | None = None, row_offset: int = 2) -> pd.DataFrame:
-    """Validate canonical survey microdata of one family (all items of the family required)."""
+    """Validate canonical survey microdata of one family (all items of the family required).
+
+    Borough names and aliases are accepted and turned into GSS codes first.
+    """
+    frame = _standardise_areas(frame, "borough", source or f"{family} survey", row_offset)
     checked = validate(frame, survey_schema(family), source=source or f"{family} survey", row_offset=row_offset)
     for col in ("respondent_id", "period", "stratum", "psu"):
         checked[col] = checked[col].astype(str)
@@ -171,5 +188,6 @@ def validate_survey(frame: pd.DataFrame, family: str, *, source: str | None = No
 
 
 def validate_admin(frame: pd.DataFrame, table: str, *, source: str | None = None, row_offset: int = 2) -> pd.DataFrame:
-    """Validate one canonical admin table."""
+    """Validate one canonical admin table (borough names and aliases become GSS codes)."""
+    frame = _standardise_areas(frame, "area_code", source or f"{table} table", row_offset)
     return validate(frame, admin_schema(table), source=source or f"{table} table", row_offset=row_offset)

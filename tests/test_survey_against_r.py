@@ -132,3 +132,19 @@ def test_pooling_keeps_waves_as_separate_strata(sample) -> None:
     single = survey.domain_means(survey.Design.from_frame(sample), sample["y"].to_numpy(float))
     assert res.estimate[0] == pytest.approx(single.estimate[0])
     assert res.se[0] == pytest.approx(single.se[0] / np.sqrt(2))
+
+
+def test_fixtures_are_what_r_computes(tmp_path) -> None:
+    """Where R and its survey package are installed, rerun the reference script and compare."""
+    import shutil
+    import subprocess
+
+    rscript = shutil.which("Rscript")
+    if rscript is None or subprocess.run([rscript, "-e", "library(survey)"], capture_output=True).returncode != 0:
+        pytest.skip("R with the survey package is not installed (apt-get install r-base-core r-cran-survey)")
+    for name in ("design_sample.csv", "reference.R"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)
+    fresh = pd.read_csv(tmp_path / "expected.csv", keep_default_na=False, na_values=[""])
+    committed = pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""])
+    pd.testing.assert_frame_equal(fresh, committed, rtol=1e-12)

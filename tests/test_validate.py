@@ -56,7 +56,7 @@ def test_unknown_code(wave) -> None:
 def test_unknown_borough_code(wave) -> None:
     bad = wave.copy()
     bad.loc[7, "borough"] = "E09000099"
-    _expect(bad, "taking_part", 9, "borough", "unknown code")
+    _expect(bad, "taking_part", 9, "borough", "Unknown London area")
 
 
 def test_item_must_be_zero_or_one(wave) -> None:
@@ -105,3 +105,18 @@ def test_bad_input_writes_nothing(tmp_path, demo_inputs) -> None:
         results = pipeline.compute(pipeline.validate_inputs(broken))
         pipeline.write_results(results, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_borough_names_and_aliases_become_codes(wave) -> None:
+    named = wave.copy()
+    named["borough"] = named["borough"].map(
+        {"E09000020": "Kensington & Chelsea", "E09000001": "City"}).fillna(named["borough"])
+    out = schemas.validate_survey(named, "taking_part")
+    assert out["borough"].tolist() == wave["borough"].tolist()
+    bad = wave.copy()
+    bad.loc[6, "borough"] = "Westmnster"
+    with pytest.raises(InputError, match=r"wave\.csv, row 8, column 'borough': .*Did you mean: Westminster"):
+        schemas.validate_survey(bad, "taking_part", source="wave.csv")
+    bad.loc[6, "borough"] = "Inner London"
+    with pytest.raises(InputError, match="aggregate, not a borough"):
+        schemas.validate_survey(bad, "taking_part", source="wave.csv")
