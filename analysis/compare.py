@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.survey import Z95
+
 ALPHA = 0.05
 KEY = ["measure_id", "indicator", "area_code", "breakdown", "group"]
 
@@ -42,19 +44,23 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
 
     ``detail`` needs the estimates columns plus ``se``. Consecutive single-wave periods are
     compared as independent samples (z test on the difference, standard errors combined in
-    quadrature); overlapping pooled periods are not compared. A suppressed or missing value
-    on either side gives ``not_compared``.
+    quadrature). For a panel such as Understanding Society, or the APS whose households stay
+    for several waves, the samples overlap; positive correlation between waves makes this
+    test conservative. Pooled periods are not compared (consecutive pooled periods share
+    waves). A suppressed or missing value on either side gives ``not_compared``; ``flag`` is
+    ``[u]`` when either period is of low reliability.
     """
     rows = detail[~is_pooled(detail["period"])].sort_values([*KEY, "period"])
     prev = rows.groupby(KEY, sort=False)[["period", "value", "se"]].shift(1)
-    out = rows[[*KEY, "period", "value", "se", "unit", "polarity"]].copy()
+    prev = prev.join(rows.groupby(KEY, sort=False)[["flag"]].shift(1))
+    out = rows[[*KEY, "period", "value", "se", "unit", "polarity", "flag"]].copy()
     out["previous_period"] = prev["period"]
     out["previous_value"] = prev["value"]
     out = out[out["previous_period"].notna()]
     prev_se = prev.loc[out.index, "se"]
     out["change"] = out["value"] - out["previous_value"]
     out["change_se"] = np.sqrt(out["se"] ** 2 + prev_se**2)
-    z = 1.959963984540054
+    z = Z95
     out["change_lower_ci"] = out["change"] - z * out["change_se"]
     out["change_upper_ci"] = out["change"] + z * out["change_se"]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -72,24 +78,31 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
         [better, worse, "no significant change"],
         default="not_compared",
     )
+    # the weaker reliability flag of the two periods travels with the change
+    prev_flag = prev.loc[out.index, "flag"].fillna("")
+    out["flag"] = np.where((out["flag"] == "[u]") | (prev_flag == "[u]"), "[u]", "")
     cols = [*KEY, "previous_period", "period", "previous_value", "value", "change", "change_lower_ci",
-            "change_upper_ci", "p_value", "direction", "assessment", "unit"]
+            "change_upper_ci", "p_value", "direction", "assessment", "unit", "flag"]
     return out[cols].reset_index(drop=True)
 
 
 def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str, polarity: str | None = None) -> pd.DataFrame:
     """Rank the boroughs with a published value (1 = highest value, and 1 = best by polarity).
 
-    Ties share the lower rank. Suppressed and unavailable boroughs are left out of the count.
+    Ties share the lower rank. Suppressed and unavailable boroughs are left out of the count;
+    low-reliability ones keep their ``[u]`` flag. Ranks ignore uncertainty: neighbouring ranks
+    are rarely significantly different, which reports should say beside them.
     """
     sel = estimates[
         (estimates["measure_id"] == measure_id)
         & (estimates["indicator"] == indicator)
         & (estimates["period"] == period)
-        & (estimates["breakdown"] == "all")
-        & estimates["area_code"].str.startswith("E09")
+        & estimates["area_code"].str.startswith("E09")  # borough rows are whole-population (or gap) rows
         & estimates["value"].notna()
-    ][["area_code", "area_name", "value", "polarity"]].copy()
+    ][["area_code", "area_name", "value", "polarity", "flag"]].copy()
+    if sel.empty and not ((estimates["measure_id"] == measure_id) & (estimates["indicator"] == indicator)
+                          & (estimates["period"] == period)).any():
+        raise KeyError(f"no estimates for {measure_id}/{indicator} in {period}")
     polarity = polarity or (sel["polarity"].iloc[0] if len(sel) else "up")
     sel["rank_highest"] = sel["value"].rank(ascending=False, method="min").astype(int)
     sel["rank_best"] = sel["value"].rank(ascending=(polarity == "down"), method="min").astype(int)

@@ -20,6 +20,7 @@ from scipy import stats
 from analysis import compare, geography, schemas, survey
 from analysis.measures import Measure
 from analysis.sdc import NOT_AVAILABLE, DisclosureRules
+from analysis.validate import InputError
 
 ESTIMATE_COLUMNS = [
     "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
@@ -27,7 +28,7 @@ ESTIMATE_COLUMNS = [
     "source", "synthetic",
 ]
 DETAIL_COLUMNS = [*ESTIMATE_COLUMNS, "se", "p_vs_london"]
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = survey.Z95
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ class SurveyArrays:
     lonely_psu: str = "fail"
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, *, source: str, lonely_psu: str = "fail") -> SurveyArrays:
+    def from_frame(
+        cls, frame: pd.DataFrame, *, items: Iterable[str], source: str, lonely_psu: str = "fail"
+    ) -> SurveyArrays:
         periods = sorted(frame["period"].astype(str).unique())
         period = level_codes(frame["period"].astype(str), periods)
         # strata and PSUs are wave-specific: the same label in two waves is two units
@@ -75,8 +78,10 @@ class SurveyArrays:
         codes["borough"] = (b, len(boroughs))
         inner = geography.boroughs()["inner_outer"].to_numpy() == "Inner"
         codes["inner_outer"] = (np.where(b < 0, -1, np.where(inner[b], 0, 1)).astype(np.int64), 2)
-        skip = {"respondent_id", "period", "stratum", "psu", "weight", "borough", *schemas.LEVELS}
-        items = {c: frame[c].to_numpy(dtype=float) for c in frame.columns if c not in skip}
+        missing = [i for i in items if i not in frame.columns]
+        if missing:
+            raise InputError(source, f"missing survey item column(s) {missing}")
+        items = {c: pd.to_numeric(frame[c], errors="raise").to_numpy(dtype=float) for c in items}
         return cls(periods, period, frame["weight"].to_numpy(dtype=float), stratum_raw.astype(np.int64),
                    psu_raw.astype(np.int64), np.asarray(stratum_labels), codes, items, source, lonely_psu)
 
@@ -131,7 +136,7 @@ def _partition_columns(var: str) -> list[Column]:
 def _proportion_rows(res: survey.DomainEstimates, columns: list[Column], indicator: str, period: str) -> list[dict]:
     """Rows for every column of a joint estimate; column 0 must be London as a whole."""
     se = res.se
-    lo, hi = survey.logit_ci(res.estimate, se, res.df)
+    lo, hi = survey.logit_ci(res.estimate, se, res.df, n=res.n)
     diff, diff_se = res.versus_first()
     p_values = survey.t_test_p(diff, diff_se, res.df)
     verdicts = compare.verdict(diff, p_values)
@@ -149,6 +154,11 @@ def _proportion_rows(res: survey.DomainEstimates, columns: list[Column], indicat
     ]
 
 
+def gap_group(series) -> str:
+    """The ``group`` label of a gap row, e.g. 'Not disabled minus Disabled'."""
+    return f"{series.reference_group} minus {series.comparison_group}"
+
+
 def _difference_row(est: float, se: float, df: float, base: int, **fields) -> dict:
     lo, hi = survey.wald_ci(est, se, df)
     return {**fields, "value": 100 * est, "se": 100 * se, "lower_ci": 100 * float(lo), "upper_ci": 100 * float(hi),
@@ -160,7 +170,8 @@ def _windows(periods: list[str], size: int) -> list[list[str]]:
 
 
 def _pooled_label(periods: list[str]) -> str:
-    return f"{periods[0][:4]}-{periods[-1][-4:] if len(periods[-1]) == 4 else periods[-1][:4]}"
+    """'2014-2016' for calendar years, '2014/15-2016/17' for survey years."""
+    return f"{periods[0]}-{periods[-1]}"
 
 
 def survey_proportion_rows(measure: Measure, waves: dict[str, Wave]) -> list[dict]:
@@ -193,8 +204,8 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
             a, b = where[(s.variable, s.reference_group)], where[(s.variable, s.comparison_group)]
             est, se = res.contrast(a, b)
             rows.append(_difference_row(
-                est, se, res.df, min(res.n[a], res.n[b]), indicator=s.indicator, period=period,
-                area_code=geography.LONDON_CODE, breakdown="all", group="all",
+                est, se, min(res.df[a], res.df[b]), min(res.n[a], res.n[b]), indicator=s.indicator, period=period,
+                area_code=geography.LONDON_CODE, breakdown=s.variable, group=gap_group(s),
                 p_vs_london=np.nan, compared_to_london="not_compared"))
     boroughs = geography.borough_codes()
     for period, wave in pooled.items():
@@ -214,18 +225,19 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
                 la, lb = 1 + ra, 1 + rb  # London columns (after the 'all' column)
                 london_est, london_se = res.contrast(la, lb)
                 rows.append(_difference_row(
-                    london_est, london_se, res.df, min(res.n[la], res.n[lb]), indicator=s.indicator,
-                    period=period, area_code=geography.LONDON_CODE, breakdown="all", group="all",
-                    p_vs_london=np.nan, compared_to_london="not_compared"))
+                    london_est, london_se, min(res.df[la], res.df[lb]), min(res.n[la], res.n[lb]),
+                    indicator=s.indicator, period=period, area_code=geography.LONDON_CODE, breakdown=var,
+                    group=gap_group(s), p_vs_london=np.nan, compared_to_london="not_compared"))
                 for i, code in enumerate(boroughs):
                     ba, bb = 1 + n_levels + i * n_levels + ra, 1 + n_levels + i * n_levels + rb
                     base = min(res.n[ba], res.n[bb])
                     est, se = res.contrast(ba, bb)
                     diff, dse = res.combination({ba: 1, bb: -1, la: -1, lb: 1})
-                    p_value = float(survey.t_test_p(diff, dse, res.df)) if base > 0 else np.nan
+                    df = min(res.df[ba], res.df[bb])
+                    p_value = float(survey.t_test_p(diff, dse, df)) if base > 0 else np.nan
                     rows.append(_difference_row(
-                        est, se, res.df, base, indicator=s.indicator, period=period, area_code=code,
-                        breakdown="all", group="all", p_vs_london=p_value,
+                        est, se, df, base, indicator=s.indicator, period=period, area_code=code,
+                        breakdown=var, group=gap_group(s), p_vs_london=p_value,
                         compared_to_london=str(compare.verdict(diff, p_value))))
     return rows
 
@@ -285,8 +297,18 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
         have = ~np.isnan(num) & ~np.isnan(den)
         inner = np.array([geography.inner_outer(c) == "Inner" for c in boroughs])
         codes = list(boroughs) + [geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE]
+        # an aggregate is only published when every borough the source covers is present
+        expected = ~np.isin(boroughs, list(measure.coverage_excludes))
+        complete = {
+            "inner": bool(have[expected & inner].all()),
+            "outer": bool(have[expected & ~inner].all()),
+        }
+        complete["london"] = complete["inner"] and complete["outer"]
         num_all = np.concatenate([num, [num[have & inner].sum(), num[have & ~inner].sum(), num[have].sum()]])
         den_all = np.concatenate([den, [den[have & inner].sum(), den[have & ~inner].sum(), den[have].sum()]])
+        agg_ok = np.array([complete["inner"], complete["outer"], complete["london"]])
+        num_all[-3:] = np.where(agg_ok, num_all[-3:], np.nan)
+        den_all[-3:] = np.where(agg_ok, den_all[-3:], np.nan)
         mult = measure.multiplier
         with np.errstate(invalid="ignore", divide="ignore"):
             value = num_all / den_all * mult
@@ -304,7 +326,7 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             "indicator": measure.series[0].indicator, "period": str(year), "area_code": codes,
             "breakdown": "all", "group": "all", "value": value, "lower_ci": lower, "upper_ci": upper, "se": se,
             "unweighted_base": den_all, "p_vs_london": np.nan, "compared_to_london": verdict,
-            "flag": np.where(np.concatenate([have, [True, True, True]]), "", NOT_AVAILABLE),
+            "flag": np.where(np.concatenate([have, agg_ok]), "", NOT_AVAILABLE),
         }))
     return pd.concat(frames, ignore_index=True)
 
@@ -316,11 +338,17 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
     rows["area_name"] = rows["area_code"].map(geography.name_of)
     rows["unit"] = measure.unit
     rows["polarity"] = measure.polarity
+    if measure.rate_indicator:  # the rate behind a gap measure is a percentage, higher is better
+        is_rate = rows["indicator"] == measure.rate_indicator
+        rows.loc[is_rate, "unit"] = measure.rate_unit
+        rows.loc[is_rate, "polarity"] = measure.rate_polarity
     rows["source"] = source
     rows["synthetic"] = bool(synthetic)
     if "flag" not in rows:
         rows["flag"] = ""
     rows = rules.apply(rows)
+    if measure.kind.startswith("admin"):
+        rows = rules.protect_aggregates(rows)
     base = rows["unweighted_base"].astype(float)
     rows["unweighted_base"] = pd.array(np.where(np.isnan(base), pd.NA, np.round(base)), dtype="Int64")
     return rows[DETAIL_COLUMNS]

@@ -6,18 +6,20 @@ library or the notebooks lists measures by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
+from analysis import schemas
+
 DOMAINS = ("relationships", "participation", "equality", "outcomes", "context")
 KINDS = ("survey_proportion", "survey_gap", "admin_proportion", "admin_rate")
 UNITS = ("%", "per 1,000", "percentage points")
 GEOGRAPHIES = ("london", "borough")
-BREAKDOWNS = ("age_band", "sex", "ethnic_group", "disability", "nssec", "tenure", "econ_status", "language")
+BREAKDOWNS = tuple(schemas.LEVELS)
 
 
 class RegistryError(ValueError):
@@ -28,6 +30,18 @@ class RegistryError(ValueError):
 class Reference:
     """A figure the strategy publishes for London, used to calibrate and check the demo."""
 
+    value: float
+    period: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupReference:
+    """A figure the strategy quotes for one population group of an indicator."""
+
+    indicator: str
+    breakdown: str
+    group: str
     value: float
     period: str
     note: str | None = None
@@ -70,9 +84,12 @@ class Measure:
     multiplier: float = 100.0
     item: str | None = None
     rate_indicator: str | None = None
+    rate_unit: str = "%"
+    rate_polarity: str = "up"
+    coverage_excludes: tuple[str, ...] = ()  # boroughs a source never covers (e.g. City police data)
+    group_references: tuple[GroupReference, ...] = ()
     universe: dict[str, Any] | None = None
     borough_pool_waves: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_survey(self) -> bool:
@@ -93,7 +110,13 @@ class Measure:
         return [s.item for s in self.series if s.item]
 
 
+SERIES_KEYS = {"indicator", "label", "item", "variable", "reference_group", "comparison_group", "reference"}
+
+
 def _series(raw: dict[str, Any]) -> Series:
+    unknown = set(raw) - SERIES_KEYS
+    if unknown:  # e.g. an unquoted comma inside a YAML flow mapping splits a label
+        raise RegistryError(f"series {raw.get('indicator')!r}: unknown keys {sorted(map(str, unknown))}")
     ref = raw.get("reference")
     reference = Reference(float(ref["value"]), str(ref["period"]), ref.get("note")) if ref else None
     return Series(
@@ -108,16 +131,21 @@ def _series(raw: dict[str, Any]) -> Series:
 
 
 def _measure(raw: dict[str, Any]) -> Measure:
-    known = {f for f in Measure.__dataclass_fields__} - {"extra", "series", "numerator"}
+    fields = set(Measure.__dataclass_fields__)
+    unknown = set(raw) - fields
+    if unknown:  # a misspelt key must not be ignored silently
+        raise RegistryError(f"measure {raw.get('id')!r}: unknown keys {sorted(unknown)}; known: {sorted(fields)}")
     numerator = raw.get("numerator") or ()
-    numerator = (numerator,) if isinstance(numerator, str) else tuple(numerator)
+    simple = {k: v for k, v in raw.items() if k not in (
+        "geographies", "breakdowns", "series", "numerator", "coverage_excludes", "group_references")}
     return Measure(
-        **{k: raw.get(k) for k in known if k in raw and k not in ("geographies", "breakdowns")},
+        **simple,
         geographies=tuple(raw.get("geographies", ())),
         breakdowns=tuple(raw.get("breakdowns", ())),
         series=tuple(_series(s) for s in raw["series"]),
-        numerator=numerator,
-        extra={k: v for k, v in raw.items() if k not in known and k not in ("series", "numerator")},
+        numerator=(numerator,) if isinstance(numerator, str) else tuple(numerator),
+        coverage_excludes=tuple(raw.get("coverage_excludes", ())),
+        group_references=tuple(GroupReference(**g) for g in raw.get("group_references", ())),
     )
 
 
@@ -143,10 +171,26 @@ def check(measures: list[Measure]) -> None:
             problems.append("admin measures need table, numerator and denominator")
         if m.kind == "survey_proportion" and any(s.item is None for s in m.series):
             problems.append("every series of a survey proportion needs an item")
+        known_items = {i for items in schemas.SURVEY_ITEMS.values() for i in items}
+        if m.is_survey and not set(m.items()) <= known_items:
+            problems.append(f"unknown survey items {sorted(set(m.items()) - known_items)}")
+        if m.universe:
+            var, values = m.universe.get("variable"), m.universe.get("values", [])
+            if var not in schemas.LEVELS or not set(values) <= set(schemas.LEVELS[var]):
+                problems.append(f"universe {m.universe} must name a group variable and its levels")
+        if int(m.borough_pool_waves) < 1:
+            problems.append("borough_pool_waves must be at least 1")
+        for g in m.group_references:
+            if g.indicator not in m.indicators or g.group not in schemas.LEVELS.get(g.breakdown, ()):
+                problems.append(f"group reference {g} does not match an indicator and group level")
         if m.kind == "survey_gap" and (
             not m.item or any(not (s.variable and s.reference_group and s.comparison_group) for s in m.series)
         ):
             problems.append("gap measures need item, and series with variable, reference_group, comparison_group")
+        for s in m.series:
+            if s.variable and (s.reference_group not in schemas.LEVELS.get(s.variable, ())
+                               or s.comparison_group not in schemas.LEVELS.get(s.variable, ())):
+                problems.append(f"series {s.indicator!r}: groups must be levels of {s.variable!r}")
         for s in m.series:
             if s.indicator in seen:
                 problems.append(f"indicator {s.indicator!r} declared twice")

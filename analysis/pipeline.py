@@ -28,6 +28,7 @@ class Inputs:
     admin: dict[str, pd.DataFrame] = field(default_factory=dict)
     synthetic: bool = False
     lonely_psu: str = "fail"
+    validated: bool = False  # set by validate_inputs (and by sources that validate as they load)
 
     def source_label(self, measure: Measure) -> str:
         return SYNTHETIC_SOURCE.format(measure.source) if self.synthetic else measure.source
@@ -47,7 +48,7 @@ def demo_inputs() -> Inputs:
     """The embedded synthetic demonstration inputs (deterministic, offline)."""
     from analysis.sources import demo
 
-    return Inputs(surveys=demo.surveys(), admin=demo.admin_tables(), synthetic=True)
+    return Inputs(surveys=demo.surveys(), admin=demo.admin_tables(), synthetic=True, validated=True)
 
 
 def compute(
@@ -58,6 +59,8 @@ def compute(
     """Estimate every measure the inputs support; waves are prepared once per survey family."""
     registry = list(registry if registry is not None else measures.registry())
     rules = rules or DisclosureRules()
+    if not inputs.validated:  # never estimate from a table that has not passed its schema
+        inputs = validate_inputs(inputs)
     prepared: dict[str, tuple[estimate.SurveyArrays, dict[str, estimate.Wave]]] = {}
     parts, skipped = [], []
     for m in registry:
@@ -68,8 +71,9 @@ def compute(
                 skipped.append(m.id)
                 continue
             if m.source_family not in prepared:  # code and design each wave once per build
+                items = sorted({i for x in registry if x.source_family == m.source_family for i in x.items()})
                 data = estimate.SurveyArrays.from_frame(
-                    frame, source=f"{m.source_family} survey", lonely_psu=inputs.lonely_psu)
+                    frame, items=items, source=f"{m.source_family} survey", lonely_psu=inputs.lonely_psu)
                 prepared[m.source_family] = (data, {p: data.wave(p) for p in data.periods})
             data, waves = prepared[m.source_family]
             rows = estimate.estimate_survey_measure(m, data, waves)
@@ -90,12 +94,16 @@ def compute(
 
 
 def validate_inputs(inputs: Inputs) -> Inputs:
-    """Validate every table of ``inputs`` against its canonical schema (raises InputError)."""
+    """Validate every table of ``inputs`` against its canonical schema (raises InputError).
+
+    In-memory tables have no header line, so rows are numbered from 1 in messages.
+    """
     return Inputs(
-        surveys={f: schemas.validate_survey(d, f, row_offset=0) for f, d in inputs.surveys.items()},
-        admin={t: schemas.validate_admin(d, t, row_offset=0) for t, d in inputs.admin.items()},
+        surveys={f: schemas.validate_survey(d, f, row_offset=1) for f, d in inputs.surveys.items()},
+        admin={t: schemas.validate_admin(d, t, row_offset=1) for t, d in inputs.admin.items()},
         synthetic=inputs.synthetic,
         lonely_psu=inputs.lonely_psu,
+        validated=True,
     )
 
 

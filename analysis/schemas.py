@@ -60,14 +60,6 @@ SURVEY_ITEMS: dict[str, tuple[str, ...]] = {
     "hbai_frs": ("housing_cost_over_third", "savings_under_1500"),
 }
 
-SURVEY_FAMILY_NAMES: dict[str, str] = {
-    "ukhls": "Understanding Society-like survey",
-    "pas": "Public Attitudes Survey-like survey",
-    "taking_part": "Taking Part-like survey",
-    "aps_lfs": "Annual Population Survey / Labour Force Survey-like survey",
-    "hbai_frs": "Households Below Average Income / Family Resources Survey-like survey",
-}
-
 DESIGN_COLUMNS = ("respondent_id", "period", "stratum", "psu", "weight", "borough")
 
 # Admin tables: counts per borough and year.
@@ -105,8 +97,19 @@ def survey_schema(family: str, items: tuple[str, ...] | None = None) -> Schema:
         name=f"{family} survey",
         columns=tuple(cols),
         keys=("period", "respondent_id"),
-        rules=(_items_binary(items),),
+        rules=(_items_binary(items), _period_labels),
     )
+
+
+PERIOD_PATTERN = r"^\d{4}(/\d{2})?$"  # "2016" or "2016/17"; pooled labels are made by the library
+
+
+def _period_labels(frame: pd.DataFrame, source: str, row_offset: int) -> None:
+    bad = ~frame["period"].astype(str).str.match(PERIOD_PATTERN).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(source, f"period {frame['period'].iloc[i]!r} must look like 2016 or 2016/17",
+                         row=i + row_offset, column="period")
 
 
 def _items_binary(items: tuple[str, ...]):

@@ -35,10 +35,10 @@ class DisclosureRules:
             raise ValueError("need 0 <= suppress_below <= flag_below")
 
     def flags(self, base: np.ndarray) -> np.ndarray:
-        """Flag for each unweighted base."""
+        """Flag for each unweighted base (no base, or a base of zero: not available)."""
         base = np.asarray(base, dtype=float)
         return np.where(
-            np.isnan(base), NOT_AVAILABLE,
+            np.isnan(base) | (base == 0), NOT_AVAILABLE,
             np.where(base < self.suppress_below, SUPPRESSED, np.where(base < self.flag_below, LOW_RELIABILITY, "")),
         )
 
@@ -49,8 +49,36 @@ class DisclosureRules:
         existing = rows["flag"].fillna("") if "flag" in rows else pd.Series("", index=rows.index)
         rows["flag"] = np.where(existing == NOT_AVAILABLE, NOT_AVAILABLE, computed)
         hidden = rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE])
-        for col in ("value", "lower_ci", "upper_ci", "se"):
-            if col in rows:
-                rows.loc[hidden, col] = np.nan
-        rows.loc[hidden, "compared_to_london"] = "not_compared"
-        return rows
+        return _hide(rows, hidden.to_numpy())
+
+    def protect_aggregates(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Secondary suppression for counts: where one borough of Inner or Outer London is
+        suppressed and the aggregate is published, the borough could be recovered by
+        subtraction, so the next smallest borough of that aggregate is suppressed too."""
+        from analysis import geography
+
+        rows = rows.copy()
+        member_of = {b.code: geography.sub_region_code(b.code) for b in geography.all_borough_objects()}
+        hidden = np.zeros(len(rows), dtype=bool)
+        for _, block in rows.groupby(["indicator", "period", "breakdown", "group"], sort=False):
+            for aggregate in (geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE):
+                agg = block[block["area_code"] == aggregate]
+                if agg.empty or agg["value"].isna().all():
+                    continue
+                members = block[block["area_code"].map(member_of) == aggregate]
+                primary = members[members["flag"] == SUPPRESSED]
+                if len(primary) == 1:
+                    others = members[members["value"].notna()].sort_values("unweighted_base")
+                    if len(others):
+                        hidden[rows.index.get_indexer([others.index[0]])] = True
+        rows.loc[hidden, "flag"] = SUPPRESSED
+        return _hide(rows, hidden)
+
+
+def _hide(rows: pd.DataFrame, hidden: np.ndarray) -> pd.DataFrame:
+    """Blank everything that would reveal a suppressed figure."""
+    for col in ("value", "lower_ci", "upper_ci", "se", "p_vs_london"):
+        if col in rows:
+            rows.loc[hidden, col] = np.nan
+    rows.loc[hidden, "compared_to_london"] = "not_compared"
+    return rows

@@ -120,18 +120,6 @@ class Design:
             )
         return cls(w, psu_idx.astype(np.int64), psu_stratum, n_psu_in_stratum, lonely_psu)
 
-    def subset(self, mask: np.ndarray) -> Design:
-        """Rows in ``mask`` with PSU and stratum codes kept (for pooling or splitting files).
-
-        Not for domains: domain estimates keep the full design (use ``domain_means``).
-        """
-        psu_old = self.psu[mask]
-        used, psu_new = np.unique(psu_old, return_inverse=True)
-        strata_old = self.psu_stratum[used]
-        s_used, s_new = np.unique(strata_old, return_inverse=True)
-        counts = np.bincount(s_new, minlength=s_used.size)
-        return Design(self.weights[mask], psu_new, s_new, counts, self.lonely_psu)
-
     def psu_totals(self, values: np.ndarray, columns: np.ndarray | None = None, n_columns: int = 1) -> np.ndarray:
         """Sum per PSU of ``values``, placed in column ``columns`` (one pass, any number of columns)."""
         if columns is None:
@@ -183,12 +171,16 @@ class DomainEstimates:
     contrast between columns (two groups, a group and the whole population, a borough and
     London, a gap minus a gap) is exact, with the covariance from the same survey, and
     costs one pass over the PSUs; the full covariance matrix is only built on request.
+
+    ``df`` holds each column's degrees of freedom: PSUs with members of the domain minus
+    strata with members (R's ``degf`` of the domain, as ``svyby(..., svyciprop)`` uses), so a
+    borough that is one stratum of a few PSUs gets the few degrees of freedom it has.
     """
 
     estimate: np.ndarray
     n: np.ndarray  # unweighted respondents with a valid answer in the domain
     weighted_n: np.ndarray
-    df: int
+    df: np.ndarray
     centred: np.ndarray  # PSUs x columns
     scale: np.ndarray  # per PSU: n_h / (n_h - 1)
 
@@ -198,29 +190,25 @@ class DomainEstimates:
 
     @property
     def se(self) -> np.ndarray:
-        return np.sqrt(self.scale @ (self.centred**2))
+        return self._se(self.centred)
 
-    def variance_of(self, coefficients: np.ndarray) -> np.ndarray:
-        """Variances of the linear combinations in the columns of a (columns x m) matrix."""
-        x = self.centred @ coefficients
-        return self.scale @ (x * x)
+    def _se(self, combined: np.ndarray) -> np.ndarray:
+        """Standard errors of linear combinations given as centred PSU totals (PSUs x m)."""
+        return np.sqrt(self.scale @ (combined * combined))
 
     def contrast(self, i: int, j: int) -> tuple[float, float]:
         """Estimate and standard error of column i minus column j."""
-        x = self.centred[:, i] - self.centred[:, j]
-        return float(self.estimate[i] - self.estimate[j]), float(np.sqrt(self.scale @ (x * x)))
+        return self.combination({i: 1.0, j: -1.0})
 
     def versus_first(self) -> tuple[np.ndarray, np.ndarray]:
         """Every column minus column 0 (e.g. each group minus London): estimates and SEs."""
-        x = self.centred - self.centred[:, :1]
-        return self.estimate - self.estimate[0], np.sqrt(self.scale @ (x * x))
+        return self.estimate - self.estimate[0], self._se(self.centred - self.centred[:, :1])
 
     def combination(self, coefficients: dict[int, float]) -> tuple[float, float]:
         """Estimate and standard error of a linear combination of columns."""
         idx = np.array(list(coefficients), dtype=int)
         c = np.array(list(coefficients.values()), dtype=float)
-        x = self.centred[:, idx] @ c
-        return float(c @ self.estimate[idx]), float(np.sqrt(self.scale @ (x * x)))
+        return float(c @ self.estimate[idx]), float(self._se(self.centred[:, idx] @ c))
 
 
 def domain_means(
@@ -245,17 +233,19 @@ def domain_means(
     parts: list[tuple[np.ndarray | None, int]] = [(None, 1)] if include_all else []
     parts.extend((np.asarray(c, dtype=np.int64), int(k)) for c, k in partitions)
 
-    estimates, counts, wsums, totals = [], [], [], []
+    estimates, counts, wsums, totals, dfs = [], [], [], [], []
     for codes, k in parts:
         if codes is None:  # the whole population
             index, width = design.psu, 1
             count = np.array([valid.sum()], dtype=float)
+            dfs.append(np.array([design.df]))
         else:
             outside = codes < 0
             width = k + 1 if outside.any() else k  # respondents outside every domain go to a spare column
             c = np.where(outside, k, codes) if width > k else codes
             index = design.psu * width + c
             count = np.bincount(c[valid], minlength=width)[:k].astype(float)
+            dfs.append(_domain_df(design, index, width, k))
         # PSU-by-domain sums of w and w*y: the domain's linearised values summed over a PSU are
         # (sum w y - mean * sum w) / N_domain, so no per-respondent pass is needed after this
         w_psu = np.bincount(index, weights=wv, minlength=n_psu * width).reshape(n_psu, width)[:, :k]
@@ -273,10 +263,19 @@ def domain_means(
         estimate=np.concatenate(estimates),
         n=np.concatenate(counts).astype(np.int64),
         weighted_n=np.concatenate(wsums),
-        df=design.df,
+        df=np.concatenate(dfs),
         centred=centred,
         scale=scale,
     )
+
+
+def _domain_df(design: Design, index: np.ndarray, width: int, k: int) -> np.ndarray:
+    """PSUs with domain members minus strata with members, per domain (at least 1)."""
+    members = np.bincount(index, minlength=design.n_psu * width).reshape(design.n_psu, width)[:, :k] > 0
+    psus = members.sum(axis=0)
+    flat = (design.psu_stratum[:, None] * k + np.arange(k)[None, :]).ravel()
+    strata = (np.bincount(flat, weights=members.ravel(), minlength=design.n_strata * k).reshape(design.n_strata, k) > 0).sum(axis=0)
+    return np.maximum(psus - strata, 1)
 
 
 def total(design: Design, y: np.ndarray) -> tuple[float, float]:
@@ -287,19 +286,24 @@ def total(design: Design, y: np.ndarray) -> tuple[float, float]:
     return float(z.sum()), float(np.sqrt(cov[0, 0]))
 
 
-def t_quantile(df: float, level: float = 0.95) -> float:
-    """Two-sided critical value of Student's t (normal when df is infinite)."""
-    if not np.isfinite(df):
-        return float(stats.norm.ppf(0.5 + level / 2))
-    return float(stats.t.ppf(0.5 + level / 2, df))
+Z95 = float(stats.norm.ppf(0.975))
 
 
-def logit_ci(p: np.ndarray, se: np.ndarray, df: float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def t_quantile(df, level: float = 0.95):
+    """Two-sided critical value of Student's t (normal where df is infinite); vectorised."""
+    df = np.asarray(df, dtype=float)
+    q = np.where(np.isfinite(df), stats.t.ppf(0.5 + level / 2, np.where(np.isfinite(df), df, 1.0)),
+                 stats.norm.ppf(0.5 + level / 2))
+    return float(q) if q.ndim == 0 else q
+
+
+def logit_ci(p, se, df, level: float = 0.95, n=None) -> tuple[np.ndarray, np.ndarray]:
     """Interval for a proportion on the logit scale, as ``svyciprop(method = "logit")``.
 
-    A Wald interval for logit(p) with standard error se / (p (1 - p)) and a t quantile on the
-    design degrees of freedom, transformed back; it stays inside (0, 1). At p = 0 or 1 the
-    interval collapses to the point.
+    A Wald interval for logit(p) with standard error se / (p (1 - p)) and a t quantile on
+    ``df`` degrees of freedom, transformed back; it stays inside (0, 1). Where every answer
+    is 0 or every answer is 1 the logit is infinite, so the exact Clopper-Pearson interval on
+    the unweighted count ``n`` is used instead (0 to 1 - (alpha/2)^(1/n), or its mirror).
     """
     p = np.asarray(p, dtype=float)
     se = np.asarray(se, dtype=float)
@@ -309,9 +313,15 @@ def logit_ci(p: np.ndarray, se: np.ndarray, df: float, level: float = 0.95) -> t
         half = q * se / (p * (1 - p))
         lo = 1 / (1 + np.exp(-(eta - half)))
         hi = 1 / (1 + np.exp(-(eta + half)))
-    edge = (p <= 0) | (p >= 1)
-    lo = np.where(edge, p, lo)
-    hi = np.where(edge, p, hi)
+        if n is None:
+            edge_hi = edge_lo = p
+        else:
+            exact = 1 - ((1 - level) / 2) ** (1 / np.asarray(n, dtype=float))
+            edge_hi = np.where(p <= 0, exact, p)
+            edge_lo = np.where(p >= 1, 1 - exact, p)
+    zero, one = p <= 0, p >= 1
+    lo = np.where(zero, 0.0, np.where(one, edge_lo, lo))
+    hi = np.where(one, 1.0, np.where(zero, edge_hi, hi))
     return lo, hi
 
 
@@ -323,29 +333,12 @@ def wald_ci(est: np.ndarray, se: np.ndarray, df: float, level: float = 0.95) -> 
     return est - q * se, est + q * se
 
 
-def t_test_p(diff: np.ndarray, se: np.ndarray, df: float) -> np.ndarray:
+def t_test_p(diff, se, df) -> np.ndarray:
     """Two-sided p-value for diff / se against Student's t on ``df`` degrees of freedom."""
     diff = np.asarray(diff, dtype=float)
     se = np.asarray(se, dtype=float)
+    df = np.broadcast_to(np.asarray(df, dtype=float), diff.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.abs(diff / se)
-    p = 2 * (stats.norm.sf(t) if not np.isfinite(df) else stats.t.sf(t, df))
+    p = 2 * np.where(np.isfinite(df), stats.t.sf(t, np.where(np.isfinite(df), df, 1.0)), stats.norm.sf(t))
     return np.where(se > 0, p, np.where(diff == 0, 1.0, 0.0))
-
-
-def pool_waves(frame: pd.DataFrame, periods: Sequence[str], *, period: str = "period",
-               weight: str = "weight", strata: str = "stratum", psu: str = "psu") -> pd.DataFrame:
-    """Stack survey waves into one pooled sample.
-
-    Strata and PSUs are made wave-specific (waves are independent samples) and each wave's
-    weights are divided by the number of waves, so the pooled weights still sum to one
-    average population and estimates are averages over the pooled period.
-    """
-    pooled = frame[frame[period].isin(periods)].copy()
-    found = sorted(pooled[period].unique())
-    if len(found) != len(periods):
-        raise ValueError(f"cannot pool {list(periods)}: only {found} present")
-    pooled[strata] = pooled[period].astype(str) + "|" + pooled[strata].astype(str)
-    pooled[psu] = pooled[period].astype(str) + "|" + pooled[psu].astype(str)
-    pooled[weight] = pooled[weight] / len(periods)
-    return pooled

@@ -6,7 +6,6 @@ so that a bad input stops the build with a message a user can act on, never a wr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,10 +145,3 @@ def validate(
     for rule in schema.rules:
         rule(frame, source, row_offset)
     return frame
-
-
-def require_levels(values: Iterable[str], allowed: Sequence[str], *, source: str, column: str) -> None:
-    """Fail when a categorical column carries a level outside ``allowed``."""
-    unknown = sorted(set(values) - set(allowed))
-    if unknown:
-        raise InputError(source, f"unknown code(s) {unknown}; allowed: {list(allowed)}", column=column)

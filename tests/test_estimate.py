@@ -58,7 +58,9 @@ def test_domains_use_the_full_design(demo_inputs) -> None:
     sub = wave[wave.ethnic_group == "Mixed"]
     alone = survey.domain_means(survey.Design.from_frame(sub, lonely_psu="adjust"), sub["no_one_to_rely_on"].to_numpy(float))
     assert res.estimate[2] == pytest.approx(alone.estimate[0])
-    assert res.df == design.df
+    # the domain SE keeps every stratum and PSU, so it is not the SE of the subset alone
+    assert res.se[2] != pytest.approx(alone.se[0], rel=1e-3)
+    assert res.df[0] == design.df and res.df[2] <= design.df
 
 
 def test_gap_equals_difference_of_published_group_rates(demo_results) -> None:
@@ -166,7 +168,7 @@ def test_changes_since_previous_wave(demo_results) -> None:
 def test_change_test_against_hand_calculation() -> None:
     detail = pd.DataFrame({
         "measure_id": "m", "indicator": "m", "area_code": "E12000007", "breakdown": "all", "group": "all",
-        "period": ["2015", "2016"], "value": [50.0, 53.0], "se": [1.0, 1.0], "unit": "%", "polarity": "up",
+        "period": ["2015", "2016"], "value": [50.0, 53.0], "se": [1.0, 1.0], "unit": "%", "polarity": "up", "flag": "",
     })
     out = compare.changes(detail).iloc[0]
     assert out.change == 3.0
@@ -182,3 +184,63 @@ def test_ranks_of_boroughs(demo_results) -> None:
     h = compare.ranks(demo_results.estimates, "hate_crime", "hate_crime", "2016")
     assert len(h) == 32  # the City has no police figure
     assert (h["rank_best"] == 33 - h["rank_highest"]).all()
+
+
+def test_secondary_suppression_protects_small_boroughs(demo_results) -> None:
+    """The City's GCSE figure is [c]; another Inner borough must be too, or Inner London minus
+    the published inner boroughs would give the City's count back."""
+    e = demo_results.estimates
+    rows = e[(e.indicator == "gcse_attainment") & (e.period == "2016")]
+    inner = [b.code for b in geography.all_borough_objects() if b.inner_outer == "Inner"]
+    suppressed = rows[rows.area_code.isin(inner) & (rows.flag == "[c]")]
+    assert "E09000001" in set(suppressed.area_code) and len(suppressed) >= 2
+    assert rows[rows.area_code == geography.INNER_LONDON_CODE]["value"].notna().all()
+
+
+def test_suppressed_rows_reveal_nothing_in_detail(demo_results) -> None:
+    hidden = demo_results.detail[demo_results.detail.flag.isin(["[c]", "[x]"])]
+    assert len(hidden) > 0
+    for col in ("value", "lower_ci", "upper_ci", "se", "p_vs_london"):
+        assert hidden[col].isna().all(), col
+
+
+def test_aggregates_need_every_covered_borough(demo_inputs) -> None:
+    table = demo_inputs.admin["electoral"]
+    table = table[~((table.year == 2016) & (table.area_code == "E09000008"))]  # Croydon missing
+    rows = estimate.estimate_admin_measure(measures.get("electoral_registration"), table)
+    y2016 = rows[rows.period == "2016"].set_index("area_code")
+    assert y2016.loc[geography.LONDON_CODE, "flag"] == "[x]" and np.isnan(y2016.loc[geography.LONDON_CODE, "value"])
+    assert y2016.loc[geography.OUTER_LONDON_CODE, "flag"] == "[x]"
+    assert y2016.loc[geography.INNER_LONDON_CODE, "flag"] == ""
+    # the City is outside Metropolitan Police data by design, so London is still published
+    hate = estimate.estimate_admin_measure(measures.get("hate_crime"), demo_inputs.admin["hate_crime"])
+    assert hate[(hate.area_code == geography.LONDON_CODE)]["flag"].eq("").all()
+
+
+def test_employment_rate_rows_are_percentages_where_higher_is_better(demo_results) -> None:
+    e = demo_results.estimates
+    rate = e[e.indicator == "employment_rate"]
+    assert set(rate.unit) == {"%"} and set(rate.polarity) == {"up"}
+    gap = e[e.indicator == "employment_gap_disability"]
+    assert set(gap.unit) == {"percentage points"} and set(gap.polarity) == {"down"}
+    assert set(gap.breakdown) == {"disability"} and set(gap.group) == {"Not disabled minus Disabled"}
+
+
+def test_extra_columns_are_ignored_and_bad_periods_rejected(demo_inputs) -> None:
+    frame = demo_inputs.surveys["taking_part"].assign(interviewer_note="ok")
+    inputs = pipeline.Inputs(surveys={"taking_part": frame}, synthetic=True)
+    out = pipeline.compute(inputs, [measures.get("volunteering")]).estimates
+    assert len(out) > 0
+    bad = frame.copy()
+    bad.loc[bad.index[3], "period"] = "2015-16"
+    with pytest.raises(ValueError, match="row 4, column 'period': period '2015-16' must look like"):
+        pipeline.compute(pipeline.Inputs(surveys={"taking_part": bad}), [measures.get("volunteering")])
+
+
+def test_item_missing_for_a_whole_wave_is_not_available(demo_inputs) -> None:
+    frame = demo_inputs.surveys["taking_part"].copy()
+    frame.loc[frame.period == "2016/17", "volunteered"] = np.nan
+    out = pipeline.compute(pipeline.Inputs(surveys={"taking_part": frame}, synthetic=True),
+                           [measures.get("volunteering")]).estimates
+    wave = out[out.period == "2016/17"]
+    assert (wave.flag == "[x]").all() and wave.value.isna().all()

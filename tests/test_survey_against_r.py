@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import survey
+from analysis import schemas, survey
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r_survey"
 TOL = 1e-6
@@ -22,6 +22,12 @@ def sample() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def expected() -> pd.DataFrame:
     return pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""])
+
+
+@pytest.fixture(scope="module")
+def expected_domain_df() -> pd.DataFrame:
+    """R's svyby(..., svyciprop) with its default per-domain degrees of freedom."""
+    return pd.read_csv(FIXTURES / "expected_domain_df.csv", keep_default_na=False, na_values=[""])
 
 
 @pytest.fixture(scope="module")
@@ -45,25 +51,43 @@ def test_design_degrees_of_freedom(design: survey.Design, expected: pd.DataFrame
 
 
 @pytest.mark.parametrize("variable", ["y", "y_na"])
-def test_proportions_overall_and_by_domain(sample, design, expected, variable) -> None:
+def test_proportions_overall_and_by_domain(sample, design, expected, expected_domain_df, variable) -> None:
     codes, levels = pd.factorize(sample["group"], sort=True)
     res = survey.domain_means(design, sample[variable].to_numpy(float), [(codes, len(levels))])
     lo, hi = survey.logit_ci(res.estimate, res.se, res.df)
-    labels = ["all", *levels]
-    for k, label in enumerate(labels):
-        row = _row(expected, "proportion", variable, "all" if label == "all" else "group", label)
-        assert res.estimate[k] == pytest.approx(row.estimate, abs=TOL)
-        assert res.se[k] == pytest.approx(row.se, abs=TOL)
-        assert lo[k] == pytest.approx(row.lower, abs=TOL)
-        assert hi[k] == pytest.approx(row.upper, abs=TOL)
+    overall = _row(expected, "proportion", variable, "all", "all")
+    assert (res.estimate[0], res.se[0], lo[0], hi[0], res.df[0]) == pytest.approx(
+        (overall.estimate, overall.se, overall.lower, overall.upper, overall.df), abs=TOL)
+    for k, label in enumerate(levels, start=1):
+        row = _row(expected_domain_df, "proportion", variable, "group", label)
+        assert res.df[k] == row.df  # PSUs with members minus strata with members, as R's degf
+        assert (res.estimate[k], res.se[k], lo[k], hi[k]) == pytest.approx(
+            (row.estimate, row.se, row.lower, row.upper), abs=TOL)
 
 
-def test_proportion_by_area(sample, design, expected) -> None:
+def test_domain_degrees_of_freedom_differ_for_rare_groups(sample, design) -> None:
+    codes, levels = pd.factorize(sample["group"], sort=True)
+    res = survey.domain_means(design, sample["y"].to_numpy(float), [(codes, len(levels))])
+    assert list(res.df) == [25, 25, 25, 24, 14]
+
+
+def test_all_zero_domain_gets_an_exact_interval(sample, design) -> None:
+    y = sample["y"].to_numpy(float).copy()
+    codes, levels = pd.factorize(sample["group"], sort=True)
+    y[codes == list(levels).index("D")] = 0.0
+    res = survey.domain_means(design, y, [(codes, len(levels))])
+    lo, hi = survey.logit_ci(res.estimate, res.se, res.df, n=res.n)
+    d = 1 + list(levels).index("D")
+    assert res.estimate[d] == 0 and lo[d] == 0
+    assert hi[d] == pytest.approx(1 - 0.025 ** (1 / res.n[d]))  # Clopper-Pearson upper limit at 0
+
+
+def test_proportion_by_area(sample, design, expected_domain_df) -> None:
     codes, levels = pd.factorize(sample["area"], sort=True)
     res = survey.domain_means(design, sample["y"].to_numpy(float), [(codes, 2)], include_all=False)
     lo, hi = survey.logit_ci(res.estimate, res.se, res.df)
     for k, label in enumerate(levels):
-        row = _row(expected, "proportion", "y", "area", label)
+        row = _row(expected_domain_df, "proportion", "y", "area", label)
         assert (res.estimate[k], res.se[k], lo[k], hi[k]) == pytest.approx(
             (row.estimate, row.se, row.lower, row.upper), abs=TOL
         )
@@ -72,7 +96,8 @@ def test_proportion_by_area(sample, design, expected) -> None:
 def test_means_with_t_intervals(sample, design, expected) -> None:
     codes, levels = pd.factorize(sample["group"], sort=True)
     res = survey.domain_means(design, sample["x"].to_numpy(float), [(codes, len(levels))])
-    lo, hi = survey.wald_ci(res.estimate, res.se, res.df)
+    # the fixture's mean intervals use the full design's degrees of freedom
+    lo, hi = survey.wald_ci(res.estimate, res.se, design.df)
     for k, label in enumerate(["all", *levels]):
         row = _row(expected, "mean", "x", "all" if label == "all" else "group", label)
         assert (res.estimate[k], res.se[k], lo[k], hi[k]) == pytest.approx(
@@ -86,7 +111,7 @@ def test_differences_between_domains_use_covariance(sample, design, expected, pa
     res = survey.domain_means(design, sample["y"].to_numpy(float), [(codes, len(levels))], include_all=False)
     a, b = pair.split("-")
     diff, se = res.contrast(list(levels).index(a), list(levels).index(b))
-    lo, hi = survey.wald_ci(diff, se, res.df)
+    lo, hi = survey.wald_ci(diff, se, design.df)
     row = _row(expected, "difference", "y", "group", pair)
     assert (diff, se, float(lo), float(hi)) == pytest.approx((row.estimate, row.se, row.lower, row.upper), abs=TOL)
 
@@ -123,15 +148,20 @@ def test_non_positive_weight_names_row_and_column(sample) -> None:
 
 
 def test_pooling_keeps_waves_as_separate_strata(sample) -> None:
-    two = pd.concat([sample.assign(period="w1"), sample.assign(period="w2")])
-    pooled = survey.pool_waves(two, ["w1", "w2"])
-    d = survey.Design.from_frame(pooled)
-    assert d.n_strata == 16 and d.df == 50
-    res = survey.domain_means(d, pooled["y"].to_numpy(float))
-    # two identical independent waves: same mean, variance halved
+    from analysis.estimate import SurveyArrays
+
+    wave = sample.assign(borough="E09000007", stratum=sample["stratum"].astype(str), psu=sample["psu"].astype(str),
+                         **{v: levels[0] for v, levels in schemas.LEVELS.items()})
+    two = pd.concat([wave.assign(period="2015"), wave.assign(period="2016")], ignore_index=True)
+    data = SurveyArrays.from_frame(two, items=["y"], source="test")
+    pooled = data.wave(["2015", "2016"], "2015-2016")
+    assert pooled.design.n_strata == 16 and pooled.design.df == 50
+    res = survey.domain_means(pooled.design, pooled.item("y", None))
     single = survey.domain_means(survey.Design.from_frame(sample), sample["y"].to_numpy(float))
+    # two identical independent waves: same mean, variance halved, weights averaged
     assert res.estimate[0] == pytest.approx(single.estimate[0])
     assert res.se[0] == pytest.approx(single.se[0] / np.sqrt(2))
+    assert pooled.design.weights.sum() == pytest.approx(sample["weight"].sum())
 
 
 def test_fixtures_are_what_r_computes(tmp_path) -> None:

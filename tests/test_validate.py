@@ -101,7 +101,7 @@ def test_bad_input_writes_nothing(tmp_path, demo_inputs) -> None:
     bad = broken.surveys["pas"].copy()
     bad.loc[bad.index[100], "sex"] = "Unknown"
     broken.surveys["pas"] = bad
-    with pytest.raises(InputError, match="pas survey, row 100, column 'sex'"):
+    with pytest.raises(InputError, match="pas survey, row 101, column 'sex'"):
         results = pipeline.compute(pipeline.validate_inputs(broken))
         pipeline.write_results(results, tmp_path)
     assert list(tmp_path.iterdir()) == []

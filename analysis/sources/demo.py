@@ -505,12 +505,12 @@ def admin_tables() -> dict[str, pd.DataFrame]:
             "area_code": codes, "year": year,
             "ceremony_attendees": yrng.poisson(c_rate * nonnat / 100).astype(float), "non_nationals": nonnat}))
     tables = {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
-    return {k: schemas.validate_admin(v, k, source=f"demo {k} table", row_offset=0) for k, v in tables.items()}
+    return {k: schemas.validate_admin(v, k, source=f"demo {k} table", row_offset=1) for k, v in tables.items()}
 
 
 def surveys() -> dict[str, pd.DataFrame]:
     """Every synthetic survey family, validated."""
     return {
-        family: schemas.validate_survey(survey(family), family, source=f"demo {family} survey", row_offset=0)
+        family: schemas.validate_survey(survey(family), family, source=f"demo {family} survey", row_offset=1)
         for family in schemas.SURVEY_ITEMS
     }

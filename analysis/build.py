@@ -1,0 +1,426 @@
+"""The report build: estimates once, then every notebook executed, converted to HTML and PDF.
+
+* The data step (:mod:`analysis.pipeline`) runs once and is skipped when its inputs and the
+  library are unchanged.
+* Notebooks run with papermill in worker processes. Each worker keeps one warm Jupyter
+  kernel and reuses it from notebook to notebook (its namespace is reset in between), so the
+  cost of starting Python and importing pandas, matplotlib and geopandas is paid once per
+  worker, not once per report.
+* Each executed notebook becomes accessible HTML with the code hidden (nbconvert's ``basic``
+  template inside this project's page template) and a PDF (WeasyPrint: no LaTeX, no browser).
+* A report is rebuilt only when its cache key changes: notebook, parameters, inputs and
+  library version. Every file is written atomically, so a failing notebook leaves the last
+  good report in place; the build lists failures and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import hashlib
+import html
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from analysis import geography, measures, pipeline
+from analysis.pipeline import atomic_write
+
+ROOT = geography.PROJECT_ROOT
+NOTEBOOKS = ROOT / "notebooks"
+TEMPLATE = Path(__file__).parent / "templates" / "report.html"
+PACKAGES = ["numpy", "pandas", "scipy", "geopandas", "matplotlib", "afcharts", "papermill", "nbconvert",
+            "weasyprint", "gptables", "mapclassify", "statsmodels"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One report: which notebook, with which parameters, written where."""
+
+    kind: str  # london | measure | borough | analysis
+    name: str  # measure id, borough slug, or notebook name
+    notebook: str  # file name in notebooks/
+    parameters: dict
+    output: str  # path under the output folder, without extension
+    title: str
+
+
+@dataclass
+class JobResult:
+    output: str
+    status: str  # built | unchanged | failed
+    key: str
+    seconds: float = 0.0
+    error: str | None = None
+    cell: int | None = None
+    timings: dict = field(default_factory=dict)
+
+
+def plan(data_dir: Path, boundaries: str | None = None) -> list[Job]:
+    """Every report the build makes."""
+    common = {"data_dir": str(data_dir), "boundaries": boundaries}
+    jobs = [Job("london", "london", "london.ipynb", dict(common), "london", "The state of social integration in London")]
+    for m in measures.registry():
+        jobs.append(Job("measure", m.id, "measure.ipynb", {"measure_id": m.id, **common}, f"measures/{m.id}", m.title))
+    for b in geography.all_borough_objects():
+        jobs.append(Job("borough", b.slug, "borough.ipynb", {"borough": b.code, **common}, f"boroughs/{b.slug}", b.name))
+    for extra in sorted(NOTEBOOKS.glob("*.ipynb")):
+        if extra.name not in ("london.ipynb", "measure.ipynb", "borough.ipynb"):
+            jobs.append(Job("analysis", extra.stem, extra.name, dict(common), f"analysis/{extra.stem}",
+                            extra.stem.replace("_", " ").capitalize()))
+    return jobs
+
+
+def select(jobs: list[Job], only: list[str] | None) -> list[Job]:
+    """Filter by ``--only`` terms: a kind (``boroughs``), a name or slug, an alias, or ``kind:name``."""
+    if not only:
+        return jobs
+    wanted: set[str] = set()
+    for term in only:
+        kind, _, name = term.partition(":") if ":" in term else ("", "", term)
+        hits = [j for j in jobs if (not kind or j.kind == kind.rstrip("s")) and (
+            name in (j.name, j.kind, j.kind + "s", j.output) or _alias(name) == j.name)]
+        if not hits:
+            known = sorted({j.name for j in jobs})
+            raise SystemExit(f"--only {term!r} matches no report; try e.g. london, boroughs, measures, camden, "
+                             f"measure:get_on_well (known names: {', '.join(known[:12])}, ...)")
+        wanted |= {j.output for j in hits}
+    return [j for j in jobs if j.output in wanted]
+
+
+def _alias(name: str) -> str | None:
+    try:
+        return geography.slug_of(name)
+    except geography.UnknownAreaError:
+        return None
+
+
+def _hash_files(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(str(p.relative_to(ROOT)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def library_version() -> str:
+    """A hash of the library's code and data files (changes whenever analysis/ changes)."""
+    files = [p for p in (ROOT / "analysis").rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".csv", ".html"}]
+    return _hash_files(files + [ROOT / "shapefiles" / "london_boroughs.geojson"])
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def job_key(job: Job, inputs_key: str, lib: str) -> str:
+    h = hashlib.sha256()
+    h.update((NOTEBOOKS / job.notebook).read_bytes())
+    h.update(json.dumps(job.parameters, sort_keys=True).encode())
+    h.update(inputs_key.encode())
+    h.update(lib.encode())
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------
+# Worker side: a warm kernel per process
+
+
+_KERNEL = None
+
+
+def _kernel():
+    """This worker's Jupyter kernel, started once and restarted if it died."""
+    global _KERNEL
+    from jupyter_client.manager import KernelManager
+
+    if _KERNEL is None or not _KERNEL.is_alive():
+        _KERNEL = KernelManager(kernel_name="python3")
+        _KERNEL.start_kernel(cwd=str(NOTEBOOKS), env={**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+    return _KERNEL
+
+
+def _reset(km) -> None:
+    """Forget the previous notebook's variables (modules and caches stay warm)."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        kc.execute_interactive("%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt",
+                               timeout=60, output_hook=lambda msg: None)
+    finally:
+        kc.stop_channels()
+
+
+def _shutdown_kernel() -> None:
+    if _KERNEL is not None and _KERNEL.is_alive():
+        _KERNEL.shutdown_kernel(now=True)
+
+
+def run_job(job: Job, out_dir: str, key: str) -> JobResult:
+    """Execute one notebook and write its HTML and PDF (in a worker process)."""
+    import papermill
+
+    start = time.perf_counter()
+    timings = {}
+    out = Path(out_dir)
+    try:
+        km = _kernel()
+        _reset(km)
+        t = time.perf_counter()
+        executed = papermill.execute_notebook(
+            str(NOTEBOOKS / job.notebook), None, parameters=job.parameters, kernel_name="python3", km=km,
+            progress_bar=False, cwd=str(NOTEBOOKS), log_output=False)
+        timings["execute"] = time.perf_counter() - t
+        t = time.perf_counter()
+        body = notebook_html(executed)
+        page = render_page(job.title, body, depth=job.output.count("/"))
+        atomic_write(out / f"{job.output}.html", lambda p: Path(p).write_text(page, encoding="utf-8"))
+        timings["html"] = time.perf_counter() - t
+        t = time.perf_counter()
+        atomic_write(out / f"{job.output}.pdf", lambda p: write_pdf(page, p, out / f"{job.output}.html"))
+        timings["pdf"] = time.perf_counter() - t
+        return JobResult(job.output, "built", key, time.perf_counter() - start, timings=timings)
+    except Exception as err:  # a failing report must not stop the others
+        cell, message = _describe_failure(err)
+        return JobResult(job.output, "failed", key, time.perf_counter() - start, error=message, cell=cell, timings=timings)
+
+
+def _describe_failure(err: Exception) -> tuple[int | None, str]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(err, PapermillExecutionError):
+        return err.exec_count, f"{err.ename}: {err.evalue}"
+    return None, "".join(traceback.format_exception_only(type(err), err)).strip()
+
+
+def notebook_html(nb) -> str:
+    """The executed notebook's outputs as an HTML fragment: no code, no prompts, no stderr."""
+    from nbconvert import HTMLExporter
+
+    # cells tagged "researcher" speak to people running the notebook, not to report readers
+    nb.cells = [c for c in nb.cells if "researcher" not in c.get("metadata", {}).get("tags", [])]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, exclude_markdown=False)
+    exporter.anchor_link_text = ""
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def render_page(title: str, body: str, depth: int = 0) -> str:
+    """Wrap a report body in the accessible page template."""
+    from jinja2 import Template
+
+    template = Template(TEMPLATE.read_text(encoding="utf-8"))
+    return template.render(title=title, body=body, home="../" * depth + "index.html")
+
+
+def write_pdf(page_html: str, target: str, html_path: Path) -> None:
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    HTML(string=page_html, base_url=str(html_path.parent)).write_pdf(target)
+
+
+# ------------------------------------------------------------------------------------------
+# Driver
+
+
+@dataclass
+class BuildResult:
+    results: list[JobResult]
+    manifest: dict
+    seconds: float
+
+    @property
+    def failures(self) -> list[JobResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+
+def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, force: bool) -> tuple[dict, float]:
+    """Compute and write the estimates unless the same inputs and library made the files there."""
+    data_dir = out / "data"
+    previous = manifest.get("estimates", {})
+    files = [data_dir / n for n in ("estimates.csv", "changes.csv", "estimates_detail.csv")]
+    if not force and previous.get("key") == inputs_key and all(f.exists() for f in files):
+        return previous, 0.0
+    start = time.perf_counter()
+    inputs = inputs_factory()
+    results = pipeline.compute(inputs)
+    pipeline.write_results(results, data_dir)
+    from analysis import workbook
+
+    workbook.write(results.estimates, data_dir / "estimates.xlsx", synthetic=inputs.synthetic)
+    seconds = time.perf_counter() - start
+    return {
+        "key": inputs_key,
+        "rows": len(results.estimates),
+        "synthetic": inputs.synthetic,
+        "skipped_measures": results.skipped,
+        "files": {f.name: file_sha256(f) for f in files + [data_dir / "estimates.xlsx", data_dir / "estimates.parquet"]},
+    }, seconds
+
+
+def build(
+    out_dir: str | Path = "reports",
+    *,
+    jobs: int | None = None,
+    only: list[str] | None = None,
+    force: bool = False,
+    progress: bool = True,
+    inputs_factory=None,
+    inputs_key: str | None = None,
+    boundaries: str | None = None,
+) -> BuildResult:
+    """Build the reports under ``out_dir`` (see the module docstring)."""
+    start = time.perf_counter()
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "manifest.json"
+    old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    lib = library_version()
+    if inputs_factory is None:
+        inputs_factory = pipeline.demo_inputs
+        inputs_key = inputs_key or "demo:" + lib
+    inputs_key = inputs_key or lib
+    estimates_info, est_seconds = estimates_step(out, inputs_factory, inputs_key + lib, old, force)
+    data_key = hashlib.sha256(json.dumps(estimates_info["files"], sort_keys=True).encode()).hexdigest()
+
+    all_jobs = plan(out / "data", boundaries)
+    chosen = select(all_jobs, only)
+    previous = {r["output"]: r for r in old.get("reports", [])}
+    results: dict[str, JobResult] = {}
+    pending = []
+    for job in chosen:
+        key = job_key(job, data_key, lib)
+        prev = previous.get(job.output)
+        done = (out / f"{job.output}.html").exists() and (out / f"{job.output}.pdf").exists()
+        if not force and prev and prev.get("key") == key and prev.get("status") in ("built", "unchanged") and done:
+            results[job.output] = JobResult(job.output, "unchanged", key)
+        else:
+            pending.append((job, key))
+
+    if pending:
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
+        bar = _progress(len(pending), progress)
+        with futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+            submitted = {pool.submit(run_job, job, str(out), key): job for job, key in _balanced(pending)}
+            for fut in futures.as_completed(submitted):
+                job = submitted[fut]
+                try:
+                    res = fut.result()
+                except Exception as err:  # the worker process itself died
+                    res = JobResult(job.output, "failed", "", error=str(err))
+                results[job.output] = res
+                bar.update(1)
+                if res.status == "failed":
+                    bar.write(f"FAILED {job.output}: cell {res.cell}: {res.error}")
+        bar.close()
+
+    # reports not selected this time keep their previous manifest entries
+    merged = {**previous, **{k: asdict(v) for k, v in results.items()}}
+    for k, v in merged.items():
+        if v.get("status") == "failed" and k in previous and previous[k].get("status") in ("built", "unchanged"):
+            v["last_good_key"] = previous[k].get("key")
+    write_index(out, all_jobs, merged, estimates_info)
+    manifest = {
+        "generated_by": "run_all.py",
+        "git_commit": _git_commit(),
+        "library_version": lib,
+        "python": platform.python_version(),
+        "packages": {p: _version(p) for p in PACKAGES},
+        "inputs": {"key": inputs_key, "synthetic": estimates_info.get("synthetic"), "files": estimates_info["files"]},
+        "estimates": estimates_info,
+        "parameters": {"jobs": jobs or os.cpu_count(), "only": only, "force": force, "boundaries": boundaries},
+        "timings": {"estimates_seconds": round(est_seconds, 3), "total_seconds": round(time.perf_counter() - start, 3)},
+        "reports": [merged[k] for k in sorted(merged)],
+    }
+    atomic_write(manifest_path, lambda p: Path(p).write_text(json.dumps(manifest, indent=2, default=str)))
+    return BuildResult(list(results.values()), manifest, time.perf_counter() - start)
+
+
+def _balanced(pending):
+    """Longest reports first, so the last worker is not left with a long one."""
+    weight = {"measure": 0, "london": 1, "analysis": 1, "borough": 2}
+    return sorted(pending, key=lambda jk: weight.get(jk[0].kind, 3))
+
+
+def _worker_init() -> None:
+    import atexit
+
+    atexit.register(_shutdown_kernel)
+
+
+class _NoBar:
+    def update(self, n): ...
+    def write(self, s): print(s, file=sys.stderr)
+    def close(self): ...
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="reports", unit="report", file=sys.stderr)
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict) -> None:
+    """``index.html``: every report, filterable by borough and measure."""
+    def entry(job: Job) -> str:
+        state = reports.get(job.output, {}).get("status", "not built")
+        exists = (out / f"{job.output}.html").exists()
+        if not exists:
+            return f"<li data-name='{html.escape(job.title.lower())}'>{html.escape(job.title)} (not built)</li>"
+        note = " <span class='failed'>(latest build failed: showing the last good version)</span>" if state == "failed" else ""
+        return (f"<li data-name='{html.escape(job.title.lower())} {html.escape(job.name)}'><a href='{job.output}.html'>"
+                f"{html.escape(job.title)}</a> (<a href='{job.output}.pdf'>PDF</a>){note}</li>")
+
+    groups = [("Overview", "london"), ("Measures", "measure"), ("Boroughs", "borough"), ("Analyses", "analysis")]
+    sections = []
+    for heading, kind in groups:
+        items = [entry(j) for j in jobs if j.kind == kind]
+        if items:
+            sections.append(f"<section><h2>{heading}</h2><ul class='reports' data-kind='{kind}'>{''.join(items)}</ul></section>")
+    data = ("<section><h2>Data</h2><ul><li><a href='data/estimates.csv'>estimates.csv</a> (every figure, tidy)</li>"
+            "<li><a href='data/estimates.xlsx'>estimates.xlsx</a> (accessible spreadsheet)</li>"
+            "<li><a href='data/changes.csv'>changes.csv</a> (change since the previous period, tested)</li>"
+            "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>")
+    filter_box = ("<p><label for='filter'>Filter reports by borough or measure</label> "
+                  "<input id='filter' type='search' placeholder='e.g. Camden or volunteering'></p>")
+    script = ("<script>document.getElementById('filter').addEventListener('input',function(e){var q=e.target.value.toLowerCase();"
+              "document.querySelectorAll('ul.reports li').forEach(function(li){li.hidden=q&&li.dataset.name.indexOf(q)<0;});});</script>")
+    from analysis.report import SYNTHETIC_NOTICE
+
+    banner = (f"<div class='notice synthetic' role='note'><strong>{html.escape(SYNTHETIC_NOTICE)}</strong></div>"
+              if estimates_info.get("synthetic") else "")
+    body = ("<h1>The state of social integration in London: reports</h1>" + banner + filter_box
+            + "".join(sections) + data + script)
+    page = render_page("Reports: the state of social integration in London", body, depth=0)
+    atomic_write(out / "index.html", lambda p: Path(p).write_text(page, encoding="utf-8"))

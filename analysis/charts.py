@@ -1,0 +1,303 @@
+"""Charts in the Analysis Function house style, each with the data table behind it.
+
+Every chart function returns a :class:`Chart`: the matplotlib figure, a message title written
+from the numbers, alternative text, and the table of exactly what is plotted. ``show`` puts
+the figure and its table into a notebook (and so into the HTML and PDF reports). Colours come
+from the Analysis Function palettes (``afcharts``); significance is also shown by marker shape,
+so no chart depends on colour alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are rendered headless; notebooks switch back if interactive
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from afcharts.af_colours import get_af_colours  # noqa: E402
+
+from analysis import tables  # noqa: E402
+
+CATEGORICAL = get_af_colours("categorical")
+SEQUENTIAL = get_af_colours("sequential", number_of_colours=5)
+DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = CATEGORICAL
+MID_GREY = "#BFBFBF"
+# better / worse / similar than London, with shapes that carry the meaning without colour
+VERDICT_STYLE = {
+    "better": {"color": TURQUOISE, "marker": "^", "label": "Better than London"},
+    "worse": {"color": DARK_PINK, "marker": "v", "label": "Worse than London"},
+    "similar": {"color": DARK_BLUE, "marker": "o", "label": "Similar to London"},
+    "not_compared": {"color": MID_GREY, "marker": "s", "label": "Not compared"},
+}
+DPI = 110
+
+
+def use_style() -> None:
+    """Apply the afcharts Matplotlib style sheet."""
+    plt.style.use("afcharts.afcharts")
+    plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "figure.dpi": DPI, "savefig.dpi": DPI})
+
+
+use_style()
+
+
+@dataclass
+class Chart:
+    """A chart ready for a report: figure, message title, alt text and its data table."""
+
+    figure: plt.Figure
+    title: str
+    alt: str
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def png(self) -> bytes:
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
+        plt.close(self.figure)
+        return buf.getvalue()
+
+    def _repr_html_(self) -> str:
+        return to_html(self)
+
+
+def to_html(chart: Chart) -> str:
+    """A ``<figure>`` with alt text and caption, followed by the chart's data table."""
+    data = base64.b64encode(chart.png()).decode("ascii")
+    notes = "".join(f"<p class='chart-note'>{html.escape(n)}</p>" for n in chart.notes)
+    return (
+        f"<figure class='chart'><figcaption><strong>{html.escape(chart.title)}</strong></figcaption>"
+        f"<img src='data:image/png;base64,{data}' alt='{html.escape(chart.alt, quote=True)}'/>{notes}</figure>"
+        + tables.to_html(chart.table, caption=f"Data for the chart: {chart.title}")
+    )
+
+
+def show(chart: Chart) -> None:
+    """Display a chart and its table in a notebook."""
+    from IPython.display import HTML, display
+
+    display(HTML(to_html(chart)))
+
+
+def verdict_against_london(compared: str, polarity: str) -> str:
+    """'better', 'worse', 'similar' or 'not_compared' from a higher/lower test and polarity."""
+    if compared in ("similar", "not_compared"):
+        return compared
+    up = compared == "higher"
+    return "better" if up == (polarity == "up") else "worse"
+
+
+def _unit_suffix(unit: str) -> str:
+    return "%" if unit == "%" else (" pp" if unit == "percentage points" else "")
+
+
+def _errorbars(ax, y, values, lower, upper, horizontal: bool, color: str) -> None:
+    ok = ~np.isnan(values)
+    if not ok.any():
+        return
+    err = np.vstack([values[ok] - lower[ok], upper[ok] - values[ok]])
+    if horizontal:
+        ax.errorbar(values[ok], y[ok], xerr=err, fmt="none", ecolor=color, elinewidth=1.5, capsize=3)
+    else:
+        ax.errorbar(y[ok], values[ok], yerr=err, fmt="none", ecolor=color, elinewidth=1.5, capsize=3)
+
+
+def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
+    """Line of a series over periods with its 95% intervals (one area, one group)."""
+    rows = rows.sort_values("period")
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    x = np.arange(len(rows))
+    v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
+    ax.fill_between(x, lo, hi, color=SEQUENTIAL[3], alpha=0.5, linewidth=0, label="95% confidence interval")
+    ax.plot(x, v, color=DARK_BLUE, marker="o", label=label)
+    ax.set_xticks(x, rows["period"].tolist())
+    ax.set_ylabel(unit)
+    span = np.nanmax(hi) - np.nanmin(lo) if np.isfinite(hi).any() else 1
+    ax.set_ylim(max(0, np.nanmin(lo) - span), np.nanmax(hi) + span)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2)
+    alt = f"Line chart of {label.lower()} from {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: " + ", ".join(
+        f"{p} {tables.fmt(val)}{_unit_suffix(unit)}" for p, val in zip(rows["period"], v))
+    return Chart(fig, title, alt, tables.estimate_table(rows, ["period"]))
+
+
+def groups(rows: pd.DataFrame, *, title: str, london: float, unit: str, polarity: str, group_label: str) -> Chart:
+    """Dot-and-interval chart of population groups against the London figure."""
+    rows = rows.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2))
+    y = np.arange(len(rows))[::-1]
+    v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
+    _errorbars(ax, y, v, lo, hi, True, DARK_GREY)
+    verdicts = [verdict_against_london(c, polarity) for c in rows["compared_to_london"]]
+    for key, style in VERDICT_STYLE.items():
+        mask = np.array([vv == key for vv in verdicts]) & ~np.isnan(v)
+        if mask.any():
+            ax.scatter(v[mask], y[mask], color=style["color"], marker=style["marker"], s=60, zorder=3, label=style["label"])
+    ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5, label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
+    labels = [f"{g} {f}".strip() for g, f in zip(rows["group"], rows["flag"].fillna(""))]
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(unit)
+    ax.grid(axis="x", color="0.85")
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.18 if len(rows) < 4 else -0.08), ncol=2)
+    alt = f"Chart of {group_label.lower()} groups: " + "; ".join(
+        f"{g} {tables.fmt(val)}{_unit_suffix(unit)} ({vv.replace('_', ' ')})" for g, val, vv in zip(rows["group"], v, verdicts))
+    return Chart(fig, title, alt, tables.estimate_table(rows, ["group"]))
+
+
+def dots(rows: pd.DataFrame, *, title: str, unit: str, label_column: str = "group") -> Chart:
+    """Latest values of several indicators with their intervals (no comparison implied)."""
+    rows = rows.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.0))
+    y = np.arange(len(rows))[::-1]
+    v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
+    _errorbars(ax, y, v, lo, hi, True, DARK_GREY)
+    ax.scatter(v, y, color=DARK_BLUE, s=50, zorder=3)
+    ax.set_yticks(y, rows[label_column].tolist())
+    ax.set_xlabel(unit)
+    ax.set_xlim(0, 100) if unit == "%" else None
+    ax.grid(axis="x", color="0.85")
+    ax.grid(axis="y", visible=False)
+    alt = "Dot chart: " + "; ".join(f"{g} {tables.fmt(val)}{_unit_suffix(unit)}" for g, val in zip(rows[label_column], v))
+    return Chart(fig, title, alt, tables.estimate_table(rows, [label_column]))
+
+
+def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str, polarity: str) -> Chart:
+    """The 33 boroughs ranked, each with its interval, marked by their test against London."""
+    rows = rows.sort_values("value", ascending=True, na_position="first").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 8.5))
+    y = np.arange(len(rows))
+    v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
+    _errorbars(ax, y, v, lo, hi, True, MID_GREY)
+    verdicts = [verdict_against_london(c, polarity) for c in rows["compared_to_london"]]
+    for key, style in VERDICT_STYLE.items():
+        mask = np.array([vv == key for vv in verdicts]) & ~np.isnan(v)
+        if mask.any():
+            ax.scatter(v[mask], y[mask], color=style["color"], marker=style["marker"], s=40, zorder=3, label=style["label"])
+    ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5, label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
+    ax.set_yticks(y, [f"{n} {f}".strip() for n, f in zip(rows["area_name"], rows["flag"].fillna(""))], fontsize=8.5)
+    ax.set_xlabel(unit)
+    ax.grid(axis="x", color="0.85")
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=2)
+    shown = rows.dropna(subset=["value"])
+    alt = (f"Dot chart ranking {len(shown)} boroughs from {shown['area_name'].iloc[-1]} "
+           f"({tables.fmt(shown['value'].iloc[-1])}{_unit_suffix(unit)}) to {shown['area_name'].iloc[0]} "
+           f"({tables.fmt(shown['value'].iloc[0])}{_unit_suffix(unit)}); London {tables.fmt(london)}{_unit_suffix(unit)}."
+           if len(shown) else "No borough figures can be shown.")
+    table = tables.estimate_table(rows.sort_values("value", ascending=False, na_position="last"), ["area_name"])
+    return Chart(fig, title, alt, table)
+
+
+def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5, highlight: str | None = None) -> Chart:
+    """Borough map classed with ``mapclassify`` (Fisher-Jenks natural breaks), grey where not shown."""
+    import mapclassify
+
+    data = shapes.merge(rows[["area_code", "value", "flag"]], left_on="code", right_on="area_code", how="left")
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
+    values = data["value"].to_numpy(dtype=float)
+    ok = ~np.isnan(values)
+    classes = min(k, max(1, len(np.unique(values[ok]))))
+    colours = SEQUENTIAL[::-1][:5] if classes == 5 else get_af_colours("sequential", number_of_colours=max(3, classes))[::-1]
+    legend = []
+    if ok.sum() >= 2:
+        scheme = mapclassify.FisherJenks(values[ok], k=classes)
+        bins = scheme.bins
+        lower = np.nanmin(values[ok])
+        cls = np.full(len(values), -1)
+        cls[ok] = scheme.yb
+        for c in range(len(bins)):
+            colour = colours[c % len(colours)]
+            data[cls == c].plot(ax=ax, color=colour, edgecolor="white", linewidth=0.6)
+            low = lower if c == 0 else bins[c - 1]
+            legend.append((colour, f"{tables.fmt(low)} to {tables.fmt(bins[c])}{_unit_suffix(unit)}"))
+    if (~ok).any():
+        data[~ok].plot(ax=ax, color="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.6, hatch="///")
+        legend.append(("#F2F2F2", "Not available or suppressed"))
+    if highlight is not None:
+        data[data["code"] == highlight].boundary.plot(ax=ax, color=ORANGE, linewidth=2.5)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(facecolor=c, edgecolor="#BFBFBF", label=lab) for c, lab in legend],
+              loc="lower left", bbox_to_anchor=(1.0, 0.0), frameon=False, fontsize=9)
+    ax.set_axis_off()
+    ax.set_aspect("equal") if shapes.crs and shapes.crs.is_projected else ax.set_aspect(1.6)
+    order = rows.dropna(subset=["value"]).sort_values("value", ascending=False)
+    alt = (f"Map of London's boroughs shaded in {len(legend)} classes. Highest: "
+           + ", ".join(f"{n} {tables.fmt(v)}{_unit_suffix(unit)}" for n, v in zip(order["area_name"][:3], order["value"][:3]))
+           + ". Lowest: "
+           + ", ".join(f"{n} {tables.fmt(v)}{_unit_suffix(unit)}" for n, v in zip(order["area_name"][-3:], order["value"][-3:]))
+           + ". The table below lists every borough.") if len(order) else "Map with no borough figures available."
+    table = tables.estimate_table(rows.sort_values("area_name"), ["area_name"])
+    return Chart(fig, title, alt, table, notes=["Classes: natural breaks (Fisher-Jenks)."])
+
+
+def locator(shapes, code: str, name: str) -> Chart:
+    """A small map of London with one borough highlighted."""
+    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    shapes.plot(ax=ax, color="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.5)
+    shapes[shapes["code"] == code].plot(ax=ax, color=DARK_BLUE, edgecolor=DARK_BLUE)
+    ax.set_axis_off()
+    ax.set_aspect("equal") if shapes.crs and shapes.crs.is_projected else ax.set_aspect(1.6)
+    row = shapes[shapes["code"] == code].iloc[0]
+    table = pd.DataFrame({"Borough": [name], "GSS code": [code], "Inner or Outer London": [row["inner_outer"]]})
+    return Chart(fig, f"Where {name} is in London", f"Map of London with {name} highlighted ({row['inner_outer']} London).", table)
+
+
+def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
+    """Fingertips-style spine chart: every indicator against London and the range of boroughs.
+
+    ``rows`` has one row per indicator with columns ``label``, ``value``, ``london``,
+    ``min``, ``q25``, ``q75``, ``max``, ``verdict`` (better/worse/similar/not_compared),
+    ``polarity``, ``unit``, ``flag``. Values are placed on a common scale centred on London:
+    the worst borough at the left end and the best at the right, so right is always better.
+    """
+    rows = rows.reset_index(drop=True)
+    n = len(rows)
+    fig, ax = plt.subplots(figsize=(7.5, 0.38 * n + 1.4))
+    y = np.arange(n)[::-1]
+    for i, r in rows.iterrows():
+        lo_end, hi_end = (r["max"], r["min"]) if r["polarity"] == "down" else (r["min"], r["max"])
+
+        def pos(v, lo_end=lo_end, hi_end=hi_end, centre=r["london"]):
+            if np.isnan(v):
+                return np.nan
+            if (v - centre) * (hi_end - centre) >= 0 and hi_end != centre:
+                return 0.5 + 0.5 * (v - centre) / (hi_end - centre)
+            return 0.5 - 0.5 * (v - centre) / (lo_end - centre) if lo_end != centre else 0.5
+
+        q_lo, q_hi = sorted([pos(r["q25"]), pos(r["q75"])])
+        ax.barh(y[i], 1.0, left=0, color="#E6E6E6", height=0.6)
+        ax.barh(y[i], q_hi - q_lo, left=q_lo, color=MID_GREY, height=0.6)
+        style = VERDICT_STYLE[r["verdict"]]
+        if not np.isnan(r["value"]):
+            ax.scatter(pos(r["value"]), y[i], color=style["color"], marker=style["marker"], s=70, zorder=3,
+                       edgecolor="black", linewidth=0.4)
+    ax.axvline(0.5, color="black", linewidth=1.2)
+    ax.set_yticks(y, [f"{lab} {f}".strip() for lab, f in zip(rows["label"], rows["flag"].fillna(""))], fontsize=8.5)
+    ax.set_xlim(0, 1)
+    ax.set_xticks([0, 0.5, 1], ["Worst borough", "London", "Best borough"])
+    ax.grid(False)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], linestyle="", marker=s["marker"], color=s["color"], markeredgecolor="black",
+                      markersize=8, label=s["label"]) for s in VERDICT_STYLE.values()]
+    handles.append(plt.Rectangle((0, 0), 1, 1, color=MID_GREY, label="Middle half of boroughs"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.06), ncol=3, fontsize=8.5)
+    counts = pd.Series([r for r in rows["verdict"]]).value_counts()
+    alt = (f"Spine chart of {n} indicators for {area_name} against London: "
+           f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('similar', 0)} similar, "
+           f"{counts.get('not_compared', 0)} not compared. Details in the table below.")
+    table = pd.DataFrame({
+        "Indicator": rows["label"], "Period": rows["period"],
+        area_name: [tables.fmt_value(v, f) for v, f in zip(rows["value"], rows["flag"])],
+        "London": rows["london"].map(tables.fmt), "Lowest borough": rows["min"].map(tables.fmt),
+        "Highest borough": rows["max"].map(tables.fmt), "Compared with London": rows["verdict"].str.replace("_", " "),
+    })
+    return Chart(fig, title, alt, table)

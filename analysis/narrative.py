@@ -1,0 +1,95 @@
+"""Sentences written from the estimates and their tests, never from hand-typed numbers.
+
+A difference or change is only described as one when its 95% test says so; otherwise the
+text says the figures are similar or that there was no significant change.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import tables
+
+
+def unit_text(value: float, unit: str) -> str:
+    """'12.3%', '4.5 percentage points' or '2.1 per 1,000'."""
+    if unit == "%":
+        return f"{tables.fmt(value)}%"
+    if unit == "percentage points":
+        return f"{tables.fmt(value)} percentage points"
+    return f"{tables.fmt(value)} {unit}"
+
+
+def interval_text(row: pd.Series) -> str:
+    """'(95% confidence interval 10.1% to 12.0%)'."""
+    return f"(95% confidence interval {unit_text(row['lower_ci'], row['unit'])} to {unit_text(row['upper_ci'], row['unit'])})"
+
+
+def change_phrase(change: pd.Series | None) -> str:
+    """What happened since the previous period, as far as the test supports."""
+    if change is None or change.get("direction") == "not_compared" or pd.isna(change.get("change")):
+        return "there is no earlier figure to compare with"
+    size = unit_text(abs(change["change"]), "percentage points" if change["unit"] == "%" else change["unit"])
+    if change["direction"] == "increased":
+        return f"up {size} on {change['previous_period']}, a statistically significant increase"
+    if change["direction"] == "decreased":
+        return f"down {size} on {change['previous_period']}, a statistically significant decrease"
+    return f"not significantly different from {change['previous_period']} ({unit_text(change['previous_value'], change['unit'])})"
+
+
+def short_change(change: pd.Series | None) -> str:
+    """Compact form for titles: 'up since 2017/18', 'no significant change since 2017/18'."""
+    if change is None or change.get("direction") == "not_compared" or pd.isna(change.get("change")):
+        return "no earlier figure"
+    if change["direction"] == "increased":
+        return f"up since {change['previous_period']}"
+    if change["direction"] == "decreased":
+        return f"down since {change['previous_period']}"
+    return f"no significant change since {change['previous_period']}"
+
+
+def headline(label: str, row: pd.Series, change: pd.Series | None, area: str = "London") -> str:
+    """'In 2018/19, 90.4% (95% CI …) in London: …; up 0.5 percentage points on 2017/18, …'."""
+    if pd.isna(row["value"]):
+        return f"{label}: no figure can be published for {area} in {row['period']} {row['flag']}."
+    text = f"{label}: {unit_text(row['value'], row['unit'])} in {area} in {row['period']} {interval_text(row)}"
+    if row.get("flag") == "[u]":
+        text += ", based on a small sample [u]"
+    return f"{text}; {change_phrase(change)}."
+
+
+def comparison_phrase(compared: str, polarity: str) -> str:
+    """'significantly higher than London (better)' etc."""
+    if compared == "similar":
+        return "similar to London"
+    if compared == "not_compared":
+        return "not compared with London"
+    better = (compared == "higher") == (polarity == "up")
+    return f"significantly {compared} than London ({'better' if better else 'worse'})"
+
+
+def groups_sentence(rows: pd.DataFrame, breakdown_label: str, polarity: str) -> str:
+    """Which groups differ significantly from London as a whole."""
+    higher = rows[rows["compared_to_london"] == "higher"]["group"].tolist()
+    lower = rows[rows["compared_to_london"] == "lower"]["group"].tolist()
+    if not higher and not lower:
+        return f"By {breakdown_label.lower()}, no group differs significantly from London as a whole."
+    parts = []
+    if higher:
+        parts.append(f"higher for {_join(higher)}")
+    if lower:
+        parts.append(f"lower for {_join(lower)}")
+    return f"By {breakdown_label.lower()}, the figure is significantly {' and '.join(parts)} than for London as a whole."
+
+
+def boroughs_sentence(rows: pd.DataFrame, polarity: str, period: str) -> str:
+    """How many boroughs are significantly above or below London."""
+    higher = int((rows["compared_to_london"] == "higher").sum())
+    lower = int((rows["compared_to_london"] == "lower").sum())
+    shown = int(rows["value"].notna().sum())
+    return (f"In {period}, {higher} of the {shown} boroughs with a published figure were significantly higher than "
+            f"London and {lower} significantly lower.")
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Build every report: estimates once, then each notebook to HTML and PDF under ``reports/``.
+
+    python run_all.py                      # everything from the embedded synthetic demo
+    python run_all.py --only camden        # one borough (also: measure:get_on_well, boroughs, london)
+    python run_all.py --jobs 2 --out site  # two worker processes, another output folder
+    python run_all.py --force              # rebuild even what is unchanged
+
+Exits non-zero if any report failed; the last good version of a failed report stays in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from analysis import build
+from analysis.validate import InputError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="reports", help="output folder (default: reports)")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--only", action="append", help="build only these reports (repeatable)")
+    parser.add_argument("--force", action="store_true", help="rebuild reports even if unchanged")
+    parser.add_argument("--boundaries", help="boundary file for maps (default: the committed GeoJSON)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        result = build.build(args.out, jobs=args.jobs, only=args.only, force=args.force,
+                             progress=not args.no_progress, boundaries=args.boundaries)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    built = sum(r.status == "built" for r in result.results)
+    unchanged = sum(r.status == "unchanged" for r in result.results)
+    print(f"{built} built, {unchanged} unchanged, {len(result.failures)} failed in {time.perf_counter() - start:.1f} s "
+          f"-> {args.out}/index.html")
+    for f in result.failures:
+        print(f"  failed: {f.output}: cell {f.cell}: {f.error}", file=sys.stderr)
+    return 1 if result.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

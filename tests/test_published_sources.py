@@ -1,0 +1,515 @@
+"""Loaders for the real published files: known values, layout changes, and fetching.
+
+The files are read from the shared staging folder (never copied into the project); every test
+that needs them skips cleanly where that folder is absent. Modified copies for the
+layout-change tests are written to ``tmp_path`` only.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis import geography, schemas
+from analysis.sources import published as P
+from analysis.validate import InputError
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+CAMDEN, CITY, LONDON = "E09000007", "E09000001", geography.LONDON_CODE
+BOROUGHS = set(geography.borough_codes())
+
+
+@pytest.fixture(scope="module")
+def real_files() -> Path:
+    """The shared real public files; skip where they are not available."""
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real data not available at {REAL_DATA}")
+    return REAL_DATA
+
+
+def held(real_files: Path, key: str) -> Path:
+    return P.fetch(key, mirror=real_files)
+
+
+# loaded once per module (the workbooks take a moment to open)
+@pytest.fixture(scope="module")
+def profiles_csv(real_files):
+    return P.load_borough_profiles(held(real_files, "borough_profiles_csv"))
+
+
+@pytest.fixture(scope="module")
+def profiles_xlsx(real_files):
+    return P.load_borough_profiles(held(real_files, "borough_profiles_xlsx"))
+
+
+@pytest.fixture(scope="module")
+def hate_monthly(real_files):
+    return P.hate_crime_monthly(held(real_files, "hate_crime"))
+
+
+@pytest.fixture(scope="module")
+def employment_ethnicity(real_files):
+    return P.load_employment_by_ethnicity(held(real_files, "employment_ethnicity"))
+
+
+@pytest.fixture(scope="module")
+def employment_sex(real_files):
+    return P.load_employment_by_sex_disability(held(real_files, "employment_sex_disability"))
+
+
+def expect_error(call, *texts: str, row: int | None = None, column: str | None = None) -> InputError:
+    with pytest.raises(InputError) as caught:
+        call()
+    err, msg = caught.value, str(caught.value)
+    for text in texts:
+        assert text in msg, msg
+    if row is not None:
+        assert err.row == row, msg
+    if column is not None:
+        assert err.column is not None and column in err.column, msg
+    return err
+
+
+def copy_to(tmp_path: Path, source: Path, name: str | None = None) -> Path:
+    target = tmp_path / (name or source.name)
+    shutil.copyfile(source, target)
+    return target
+
+
+# ---------------------------------------------------------------------------------------
+# Registry
+
+
+def test_registry_entries_are_complete() -> None:
+    for key, s in P.SOURCES.items():
+        assert s.key == key
+        assert len(s.files) == len(s.sha256) >= 1
+        assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in s.sha256), key
+        assert s.page.startswith("https://") and s.licence and s.publisher, key
+        assert s.url is None or s.url.startswith("https://"), key
+        if s.loader and ":" not in s.loader:
+            assert callable(getattr(P, s.loader)), key
+
+
+def test_every_held_file_is_the_registered_edition(real_files) -> None:
+    for key, source in P.SOURCES.items():
+        path = P.fetch(key, mirror=real_files)  # checks the sha256 of every file
+        assert path.name == source.files[0] and path.is_relative_to(real_files)
+
+
+# ---------------------------------------------------------------------------------------
+# London Borough Profiles
+
+
+def test_profiles_csv_known_values(profiles_csv) -> None:
+    t = profiles_csv
+    assert t.loc[CAMDEN, "turnout_at_2014_local_elections"] == 38.7
+    assert t.loc[CAMDEN, "pct_of_resident_population_born_abroad_2015"] == 41.4
+    assert t.loc["E09000025", "pct_of_resident_population_born_abroad_2015"] == 54.1  # Newham
+    assert t.loc[LONDON, "turnout_at_2014_local_elections"] == 38.9
+    assert t.loc[LONDON, "pct_of_resident_population_born_abroad_2015"] == 36.6
+    # quoted thousands, £ prefixes and the missing markers '.' and 'n/a'
+    assert t.loc[CAMDEN, "inland_area_hectares"] == 2179  # "2,179"
+    assert t.loc[CAMDEN, "modelled_household_median_income_estimates_2012_13"] == 43750  # "£43,750"
+    assert np.isnan(t.loc[CITY, "pct_of_resident_population_born_abroad_2015"])  # "."
+    assert np.isnan(t.loc[CITY, "childhood_obesity_prevalance_pct_2015_16"])  # "n/a"
+    assert t.loc[CAMDEN, "area_name"] == "Camden" and t.loc[CAMDEN, "inner_outer_london"] == "Inner London"
+
+
+def test_profiles_rows_are_london_only(profiles_csv) -> None:
+    assert profiles_csv.index.name == "area_code"
+    assert set(profiles_csv.index) == BOROUGHS | set(geography.AGGREGATES)
+    assert len(profiles_csv) == 36  # England and United Kingdom dropped
+
+
+def test_profiles_workbook_matches_csv(profiles_csv, profiles_xlsx) -> None:
+    assert list(profiles_xlsx.columns) == list(profiles_csv.columns)
+    assert list(profiles_xlsx.index) == list(profiles_csv.index)
+    assert round(profiles_xlsx.loc[CAMDEN, "turnout_at_2014_local_elections"], 1) == 38.7
+    assert round(profiles_xlsx.loc[CAMDEN, "pct_of_resident_population_born_abroad_2015"], 1) == 41.4
+    numeric = [c for c in profiles_csv.columns if c not in P.PROFILE_TEXT_COLUMNS]
+    a, b = profiles_csv[numeric].to_numpy(float), profiles_xlsx[numeric].to_numpy(float)
+    assert (np.isnan(a) == np.isnan(b)).all()
+    assert np.nanmax(np.abs(a - b)) <= 0.5  # the CSV holds the workbook's values, rounded
+
+
+def test_snake_case_maps_both_header_styles() -> None:
+    assert P.snake_case("%_of_resident_population_born_abroad_(2015)") == "pct_of_resident_population_born_abroad_2015"
+    assert P.snake_case("% of resident population born abroad (2015)") == "pct_of_resident_population_born_abroad_2015"
+    assert P.snake_case("Inner/_Outer_London") == P.snake_case("Inner/ Outer London") == "inner_outer_london"
+
+
+def test_profiles_renamed_column(real_files, tmp_path) -> None:
+    path = copy_to(tmp_path, held(real_files, "borough_profiles_csv"))
+    path.write_bytes(path.read_bytes().replace(b"Turnout_at_2014_local_elections", b"Turnout_2014"))
+    expect_error(lambda: P.load_borough_profiles(path), "london-borough-profiles.csv",
+                 "expected a column 'turnout_at_2014_local_elections'", "closest found: 'Turnout_2014'")
+
+
+def test_profiles_text_in_a_number_column(real_files, tmp_path) -> None:
+    path = copy_to(tmp_path, held(real_files, "borough_profiles_csv"))
+    path.write_bytes(path.read_bytes().replace(b'"\xc2\xa343,750"', b'"about 44k"'))
+    expect_error(lambda: P.load_borough_profiles(path), "london-borough-profiles.csv",
+                 "expected a number", "'about 44k'", row=8,  # Camden: 7th area, header is row 1
+                 column="Modelled_Household_median_income_estimates_2012/13")
+
+
+def test_profiles_workbook_without_data_sheet(tmp_path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Profiles"
+    path = tmp_path / "london-borough-profiles.xlsx"
+    book.save(path)
+    expect_error(lambda: P.load_borough_profiles(path), "london-borough-profiles.xlsx",
+                 "expected a sheet named 'Data'", "['Profiles']")
+
+
+# ---------------------------------------------------------------------------------------
+# ONS population
+
+
+def test_population_components_known_values(real_files) -> None:
+    t = P.load_population_components(held(real_files, "population_components"))
+    assert list(t.columns) == ["area_code", "year", "population", "internal_in", "internal_out",
+                               "international_in", "international_out"]
+    camden = t.query("area_code == @CAMDEN and year == 2016").iloc[0]
+    assert (camden.internal_in, camden.internal_out, camden.international_in, camden.international_out,
+            camden.population) == (20300, 23452, 12775, 5947, 249162)
+    assert (t.year.min(), t.year.max()) == (2002, 2018)
+    assert set(t.area_code) == BOROUGHS and len(t) == 33 * 17
+    assert t.query("year == 2016").population.sum() == 8_769_659
+
+
+def test_population_components_renamed_column(real_files, tmp_path) -> None:
+    path = copy_to(tmp_path, held(real_files, "population_components"))
+    path.write_bytes(path.read_bytes().replace(b"internal_in_2016,", b"internal_inflow_2016,"))
+    expect_error(lambda: P.load_population_components(path), "MYEB3_summary_components_of_change_series_UK_(2018).csv",
+                 "expected a column 'internal_in_2016'", "closest found:", "'internal_inflow_2016'", row=1)
+
+
+def test_population_components_misspelt_borough(real_files, tmp_path) -> None:
+    path = copy_to(tmp_path, held(real_files, "population_components"))
+    path.write_bytes(path.read_bytes().replace(b"E09000007,Camden,", b"E09000007,Camdem,"))
+    expect_error(lambda: P.load_population_components(path), "MYEB3_summary",
+                 "Unknown London area 'Camdem'", "Did you mean: Camden", row=301, column="laname18")
+
+
+def test_adults_known_values(real_files) -> None:
+    t = P.load_adults(held(real_files, "population_age"))
+    assert list(t.columns) == ["area_code", "year", "population", "adults"]
+    assert set(t.year) == {2019} and set(t.area_code) == BOROUGHS
+    assert t.set_index("area_code").loc[CAMDEN, "adults"] == 217_622
+    assert t.adults.sum() == 6_929_562
+    assert (t.adults < t.population).all()
+
+
+def test_adults_needs_a_legacy_xls(real_files) -> None:
+    expect_error(lambda: P.load_adults(held(real_files, "gcse")), "gcse-results.xlsx",
+                 "expected a legacy Excel .xls workbook")
+
+
+# ---------------------------------------------------------------------------------------
+# Electoral Commission (proxy for electors)
+
+
+def test_electorate_proxy_known_values(real_files) -> None:
+    path = held(real_files, "electorate_proxy")
+    assert b"\r" in path.read_bytes() and b"\n" not in path.read_bytes()  # CR-only line endings
+    t = P.load_electorate_proxy(path)
+    assert list(t.columns) == ["area_code", "year", "electors"]
+    assert set(t.year) == {2016} and set(t.area_code) == BOROUGHS
+    assert t.set_index("area_code").loc[CITY, "electors"] == 5_987
+    assert t.electors.sum() == 5_424_768
+
+
+def test_electorate_renamed_column(real_files, tmp_path) -> None:
+    path = copy_to(tmp_path, held(real_files, "electorate_proxy"))
+    path.write_bytes(path.read_bytes().replace(b",Electorate,", b",Electors,"))
+    expect_error(lambda: P.load_electorate_proxy(path), "EU-referendum-result-data.csv",
+                 "expected a column 'Electorate'", "closest found: 'Electors'", row=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Metropolitan Police hate crime
+
+
+def test_hate_crime_monthly_total(hate_monthly) -> None:
+    rr_2017 = hate_monthly.query("minor == 'Racist and Religious Hate Crime' and month // 100 == 2017")
+    assert rr_2017["count"].sum() == 17_006  # all MPS rows, Aviation Security included
+    assert hate_monthly.loc[hate_monthly.area_code.isna(), "borough"].unique().tolist() == ["Aviation Security(SO18)"]
+
+
+def test_hate_crime_series_choice_holds_in_the_data(hate_monthly) -> None:
+    wide = hate_monthly.pivot_table(index=["borough", "month"], columns="minor", values="count")
+    assert (wide["Faith Hate Crime"] <= wide["Racist and Religious Hate Crime"]).all()
+    excess = wide["Anti-Semitic"] + wide["Islamophobic"] - wide["Faith Hate Crime"]
+    assert excess.max() <= 1 and (excess > 0).sum() <= 1
+
+
+def test_hate_crime_by_borough_and_year(real_files, hate_monthly) -> None:
+    path = held(real_files, "hate_crime")
+    t = P.load_hate_crime(path)
+    assert list(t.columns) == ["area_code", "year", "hate_crimes"]
+    assert set(t.area_code) == BOROUGHS - {CITY}  # the City has its own police force
+    assert sorted(t.year.unique()) == list(range(2011, 2021))  # complete calendar years only
+    strands = hate_monthly[hate_monthly.minor.isin(P.HATE_CRIME_SERIES) & (hate_monthly.borough == "Camden")
+                           & (hate_monthly.month // 100 == 2017)]
+    assert t.query("area_code == @CAMDEN and year == 2017").hate_crimes.item() == strands["count"].sum()
+    # racist and religious only: boroughs plus Aviation Security make up the MPS figure
+    rr = P.load_hate_crime(path, series=("Racist and Religious Hate Crime",))
+    so18 = hate_monthly.query("area_code != area_code and minor == 'Racist and Religious Hate Crime'"
+                              " and month // 100 == 2017")["count"].sum()
+    assert rr.query("year == 2017").hate_crimes.sum() + so18 == 17_006
+
+
+def test_hate_crime_misspelt_borough(real_files, tmp_path) -> None:
+    path = copy_to(tmp_path, held(real_files, "hate_crime"))
+    lines = path.read_bytes().split(b"\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith(b"Camden,"))
+    path.write_bytes(b"\n".join(line.replace(b"Camden,", b"Camdem,", 1) if line.startswith(b"Camden,") else line
+                                for line in lines))
+    err = expect_error(lambda: P.load_hate_crime(path), "Monthly Crime Other Crime Borough Level Off Type.csv",
+                       "Unknown London area 'Camdem'", "Did you mean: Camden", row=first + 1, column="Borough")
+    assert err.source == path.name
+
+
+def test_hate_crime_missing_series(real_files, tmp_path) -> None:
+    path = copy_to(tmp_path, held(real_files, "hate_crime"))
+    path.write_bytes(path.read_bytes().replace(b",Transgender Hate,", b",Transphobic Hate,"))
+    expect_error(lambda: P.load_hate_crime(path), "expected a MinorText series 'Transgender Hate'",
+                 "'Transphobic Hate'")
+
+
+# ---------------------------------------------------------------------------------------
+# GCSE results
+
+
+def test_gcse_known_values(real_files) -> None:
+    t = P.load_gcse(held(real_files, "gcse"))
+    assert list(t.columns) == ["area_code", "year", "pupils", "pupils_achieving"]
+    assert sorted(t.year.unique()) == list(range(2016, 2023))  # 2015-16 is 2016
+    assert CITY not in set(t.area_code)  # empty or suppressed: dropped, not zero
+    assert set(t.area_code) == BOROUGHS - {CITY}
+    camden = t[t.area_code == CAMDEN].set_index("year")
+    assert camden.loc[2016, "pupils"] == 1422 and camden.loc[2016, "pupils_achieving"] == round(1422 * 0.631)
+    assert camden.loc[2022, "pupils"] == 1557 and camden.loc[2022, "pupils_achieving"] == round(1557 * 0.751)
+    assert t.query("year == 2022").pupils.sum() == 86_135  # the file's London total
+    assert t.attrs["basis"][2016] == "A*-C in English and maths"
+    assert t.attrs["basis"][2017] == "standard 9-4 pass in English and maths"
+    schemas.validate_admin(t, "gcse")  # the canonical gcse table
+
+
+def workbook_copy(source: Path, target: Path, sheets: tuple[str, ...] | None = None,
+                  changes: dict[tuple[str, str], object] | None = None) -> Path:
+    """Copy the cell values of ``sheets`` (default all) of a published workbook, with changes.
+
+    Copying only the sheets a test needs keeps the layout-change tests fast.
+    """
+    import openpyxl
+
+    book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    out = openpyxl.Workbook()
+    out.remove(out.active)
+    try:
+        for name in sheets or book.sheetnames:
+            sheet = out.create_sheet(name)
+            for row in book[name].iter_rows(values_only=True):
+                sheet.append(list(row))
+    finally:
+        book.close()
+    for (name, cell), value in (changes or {}).items():
+        out[name][cell] = value
+    out.save(target)
+    return target
+
+
+def test_gcse_changed_header(real_files, tmp_path) -> None:
+    path = workbook_copy(held(real_files, "gcse"), tmp_path / "gcse-results.xlsx", ("Metadata", "2016-17"),
+                         {("2016-17", "H3"): "Percentage of pupils achieving grade 4"})
+    expect_error(lambda: P.load_gcse(path), "gcse-results.xlsx, sheet '2016-17'",
+                 "expected a column headed 'Percentage of pupils who achieved a standard 9-4 pass'",
+                 "percentage of pupils achieving grade 4", row=3)
+
+
+def test_gcse_misspelt_borough_and_bad_value(real_files, tmp_path) -> None:
+    original, path = held(real_files, "gcse"), tmp_path / "gcse-results.xlsx"
+    workbook_copy(original, path, ("2018-19",), {("2018-19", "B11"): "Camdem"})  # B11 is "Camden"
+    expect_error(lambda: P.load_gcse(path), "sheet '2018-19'", "Unknown London area 'Camdem'", row=11, column="Area")
+    workbook_copy(original, path, ("2018-19",), {("2018-19", "C11"): "about 1500"})
+    expect_error(lambda: P.load_gcse(path), "sheet '2018-19'", "expected a number", "'about 1500'",
+                 row=11, column="C")
+    workbook_copy(original, path, ("Metadata",))
+    expect_error(lambda: P.load_gcse(path), "expected one sheet per academic year", "['Metadata']")
+
+
+def test_gcse_suppressed_row_is_dropped(real_files, tmp_path) -> None:
+    path = workbook_copy(held(real_files, "gcse"), tmp_path / "gcse-results.xlsx", ("2018-19",),
+                         {("2018-19", "C11"): "-"})
+    t = P.load_gcse(path)
+    assert t.query("area_code == @CAMDEN").empty
+    assert len(t) == 31 and set(t.year) == {2019}
+
+
+# ---------------------------------------------------------------------------------------
+# APS employment rates
+
+
+def test_employment_by_ethnicity(employment_ethnicity) -> None:
+    t = employment_ethnicity
+    assert list(t.columns) == ["area_code", "year", "variable", "group", "rate", "ci_half_width",
+                               "numerator", "denominator", "marker"]
+    assert set(t.variable) == {"ethnic_group"}
+    assert set(t.group) == set(schemas.LEVELS["ethnic_group"])  # no BAME total
+    assert (t.year.min(), t.year.max()) == (2004, 2020)
+    assert BOROUGHS | {LONDON} <= set(t.area_code)
+    london = t.query("area_code == @LONDON and year == 2016").set_index("group")
+    white = london.loc["White"]
+    assert (white.rate, white.ci_half_width, white.numerator, white.denominator) == (78.6, 1.3, 2_787_500, 3_545_400)
+    # the strategy's 2016 gaps (White minus each group, percentage points)
+    for group, reference in {"Pakistani/Bangladeshi": 24, "Mixed": 16, "Other": 14, "Black": 10, "Indian": 3}.items():
+        assert abs(white.rate - london.loc[group, "rate"] - reference) <= 1, group
+
+
+def test_employment_markers(employment_ethnicity) -> None:
+    t = employment_ethnicity.set_index(["area_code", "year", "group"])
+    city_mixed = t.loc[(CITY, 2016, "Mixed")]  # '!' everywhere: kept, with no rate
+    assert np.isnan(city_mixed.rate) and "!" in city_mixed.marker
+    barnet_mixed = t.loc[("E09000003", 2016, "Mixed")]  # '*' interval: unreliable rate kept
+    assert barnet_mixed.rate == 45.4 and np.isnan(barnet_mixed.ci_half_width) and barnet_mixed.marker == "*"
+    assert t.loc[(CITY, 2016, "White")].marker == "-" and t.loc[(CITY, 2016, "White")].rate == 100
+    assert set("".join(t.marker)) <= set(P.MARKER_ORDER)
+    assert t.loc[t.marker.str.contains("!"), "rate"].isna().all()
+
+
+def test_employment_by_sex_and_disability(real_files, employment_sex) -> None:
+    t = employment_sex
+    sex = t[t.variable == "sex"]
+    assert BOROUGHS | {LONDON} <= set(sex.area_code) and (sex.year.min(), sex.year.max()) == (2004, 2020)
+    london = t.query("area_code == @LONDON and year == 2016").set_index("group")
+    assert (london.loc["Male", "rate"], london.loc["Female", "rate"]) == (80.5, 66.9)
+    assert (london.loc["Not disabled", "rate"], london.loc["Disabled", "rate"]) == (78.2, 51.6)
+    assert abs(london.loc["Male", "rate"] - london.loc["Female", "rate"] - 14) <= 1  # strategy: 14 points
+    assert abs(london.loc["Not disabled", "rate"] - london.loc["Disabled", "rate"] - 27) <= 1  # strategy: 27
+    disability = t[t.variable == "disability"]
+    assert set(disability.area_code) == {LONDON}  # no borough figures in the file
+    assert sorted(disability.year.unique()) == list(range(2014, 2021))
+    assert disability.denominator.isna().all() and disability.ci_half_width.isna().all()
+    both = P.load_employment_by_sex_disability(held(real_files, "employment_sex_disability"),
+                                               include_previous_definition=True)
+    years = set(both.query("variable == 'disability'").year)
+    assert 2004 in years and 2013 not in years
+
+
+def test_employment_missing_sheet(real_files, tmp_path) -> None:
+    path = workbook_copy(held(real_files, "employment_sex_disability"),
+                         tmp_path / "employment-rate-gender-age-disability.xlsx", ("Metadata", "Females", "Emp Disabled"))
+    expect_error(lambda: P.load_employment_by_sex_disability(path), "employment-rate-gender-age-disability.xlsx",
+                 "expected a sheet named 'Males'", "'Females'")
+
+
+def test_employment_unknown_group_and_marker(real_files, tmp_path) -> None:
+    path = workbook_copy(held(real_files, "employment_ethnicity"), tmp_path / "employment-rate-ethnic-borough.xlsx",
+                         ("2016",), {("2016", "O1"): "working age employment rate for all Asians"})  # was "...Indians"
+    expect_error(lambda: P.load_employment_by_ethnicity(path), "employment-rate-ethnic-borough.xlsx, sheet '2016'",
+                 "expected a group heading", "'working age employment rate for all Asians'", row=1, column="O")
+
+    path = workbook_copy(held(real_files, "employment_sex_disability"),
+                         tmp_path / "employment-rate-gender-age-disability.xlsx", ("Males", "Females", "Emp Disabled"),
+                         {("Females", "E10"): "?"})  # Camden, 2004 percent
+    expect_error(lambda: P.load_employment_by_sex_disability(path), "sheet 'Females'",
+                 "expected a number or one of the markers", "'?'", row=10, column="E")
+
+
+def test_employment_copy_without_changes_loads_the_same(real_files, tmp_path, employment_sex) -> None:
+    path = workbook_copy(held(real_files, "employment_sex_disability"),
+                         tmp_path / "employment-rate-gender-age-disability.xlsx", ("Males", "Females", "Emp Disabled"))
+    assert P.load_employment_by_sex_disability(path).equals(employment_sex)
+
+
+# ---------------------------------------------------------------------------------------
+# fetch: mirror, cache and the offline error
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails, as it would offline."""
+    def refuse(*args, **kwargs):
+        raise OSError("network disabled in tests")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def test_fetch_from_mirror_searches_sub_folders(real_files, tmp_path) -> None:
+    sub = tmp_path / "mirror" / "electoral"
+    sub.mkdir(parents=True)
+    copy = copy_to(sub, held(real_files, "electorate_proxy"))
+    assert P.fetch("electorate_proxy", mirror=tmp_path / "mirror") == copy
+    assert P.load("electorate_proxy", mirror=tmp_path / "mirror").electors.sum() == 5_424_768
+
+
+def test_fetch_mirror_multi_file_source(real_files, tmp_path) -> None:
+    source = P.SOURCES["boundaries"]
+    folder = tmp_path / "deep" / "ESRI"
+    folder.mkdir(parents=True)
+    for name in source.files:
+        shutil.copyfile(real_files / "boundaries" / name, folder / name)
+    assert P.fetch("boundaries", mirror=tmp_path) == folder / "London_Borough_Excluding_MHW.shp"
+    (folder / "London_Borough_Excluding_MHW.dbf").unlink()
+    with pytest.raises(P.SourceUnavailable, match=r"London_Borough_Excluding_MHW\.dbf"):
+        P.fetch("boundaries", mirror=tmp_path)
+
+
+def test_fetch_mirror_checks_the_edition(real_files, tmp_path) -> None:
+    path = copy_to(tmp_path, held(real_files, "electorate_proxy"))
+    path.write_bytes(path.read_bytes() + b"\r")
+    with pytest.raises(P.SourceUnavailable, match="sha256") as err:
+        P.fetch("electorate_proxy", mirror=tmp_path)
+    assert "verify=False" in str(err.value)
+    assert P.fetch("electorate_proxy", mirror=tmp_path, verify=False) == path
+
+
+def test_fetch_mirror_without_the_file(tmp_path) -> None:
+    with pytest.raises(P.SourceUnavailable, match=r"EU-referendum-result-data\.csv.*not found under mirror"):
+        P.fetch("electorate_proxy", mirror=tmp_path)
+    with pytest.raises(P.SourceUnavailable, match="does not exist"):
+        P.fetch("electorate_proxy", mirror=tmp_path / "nowhere")
+
+
+def test_cache_location(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("LSI_CACHE", raising=False)
+    assert P.cache_root() == Path.home() / ".cache" / "london-social-integration"
+    monkeypatch.setenv("LSI_CACHE", str(tmp_path / "env-cache"))
+    assert P.cache_root() == tmp_path / "env-cache"
+    assert P.cache_root(tmp_path / "given") == tmp_path / "given"
+
+
+def test_fetch_offline_without_mirror_is_clear(no_network, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("LSI_CACHE", str(tmp_path))
+    for key in ("electorate_proxy", "population_components"):  # a plain file and a zip member
+        with pytest.raises(P.SourceUnavailable) as err:
+            P.fetch(key)
+        msg = str(err.value)
+        assert "could not download" in msg and P.SOURCES[key].url in msg and "mirror=" in msg, msg
+    assert not any(tmp_path.rglob("*.csv"))
+
+
+def test_fetch_without_a_download_address(tmp_path) -> None:
+    with pytest.raises(P.SourceUnavailable, match="no direct download address") as err:
+        P.fetch("hate_crime", cache_dir=tmp_path)
+    assert "mps-hate-crime-or-special-crime-dashboard-data" in str(err.value)
+
+
+def test_fetch_uses_a_filled_cache_offline(real_files, no_network, tmp_path) -> None:
+    source = P.SOURCES["electorate_proxy"]
+    cached = tmp_path / source.key / source.files[0]
+    cached.parent.mkdir()
+    shutil.copyfile(held(real_files, "electorate_proxy"), cached)
+    assert P.fetch("electorate_proxy", cache_dir=tmp_path) == cached  # hash matches: no download

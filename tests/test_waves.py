@@ -1,0 +1,436 @@
+"""Codebook-driven ingestion of new survey waves (analysis.sources.waves).
+
+A synthetic demo wave is disguised as a provider's file (provider variable names, numeric
+codes with value labels, age in years, -9 for refused), written as SPSS, Stata, CSV and
+Parquet, and read back through a codebook: the canonical frame and the estimates must be
+exactly those of the original wave.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+
+from analysis import geography, measures, pipeline, schemas
+from analysis.sources import demo, waves
+from analysis.validate import InputError
+
+PERIOD = "2016/17"
+
+# canonical item -> provider variable
+ITEM_VARS = {
+    "friends_same_age": "scfrda",
+    "friends_same_ethnicity": "scfrdb",
+    "friends_same_income": "scfrdc",
+    "friends_same_education": "scfrdd",
+    "no_one_to_rely_on": "scsrely",
+    "org_member": "orgm",
+    "belongs_neighbourhood": "scopngbhb",
+}
+# canonical demographic -> (provider variable, {code: level})
+CODED = {
+    "sex": ("sex", {1: "Male", 2: "Female"}),
+    "ethnic_group": ("racel_dv", {i + 1: lev for i, lev in enumerate(schemas.LEVELS["ethnic_group"])}),
+    "disability": ("health", {1: "Disabled", 2: "Not disabled"}),
+    "nssec": ("jbnssec4_dv", {i + 1: lev for i, lev in enumerate(schemas.LEVELS["nssec"])}),
+    "language": ("lang", {1: "English", 2: "Other than English"}),
+}
+TENURE_LABELS = {1: "Owned outright or with a mortgage", 2: "Rented from council or housing association",
+                 3: "Rented privately"}
+TENURE_LEVEL = {1: "Owner occupier", 2: "Social rent", 3: "Private rent"}
+JBSTAT_LABELS = {1: "Self employed", 2: "In paid employment", 3: "Unemployed", 4: "Retired or other inactive"}
+AGE_RANGES = {"16-24": (16, 24), "25-34": (25, 34), "35-44": (35, 44), "45-54": (45, 54), "55-64": (55, 64),
+              "65+": (65, 94)}
+N_OTHER_REGIONS = 40  # non-London rows the filter must drop
+
+CODEBOOK = textwrap.dedent("""\
+    # Understanding Society-like wave, London subsample (test fixture)
+    family: ukhls
+    period: "2016/17"
+    description: Provider-like file made from the synthetic demo wave.
+    filter:
+      keep: {variable: gor_dv, values: [7]}
+    variables:
+      respondent_id: pidp
+      stratum: strata
+      psu: psu_id
+      weight: {variable: indinub_xw, note: cross-sectional individual weight}
+      borough: la_name
+      age_band: {variable: dvage, from_age: true}
+      sex: {variable: sex, values: {1: Male, 2: Female}}
+      ethnic_group:
+        variable: racel_dv
+        values: {1: White, 2: Mixed, 3: Indian, 4: Pakistani/Bangladeshi, 5: Black, 6: Other}
+      disability: {variable: health, values: {1: Disabled, 2: Not disabled}}
+      nssec:
+        variable: jbnssec4_dv
+        values:
+          1: Managerial and professional
+          2: Intermediate
+          3: Routine and manual
+          4: Never worked, unemployed or student
+      tenure:   # by label: fits the SPSS/Stata codes and the label text of the CSV export
+        variable: tenure_dv
+        values:
+          Owned outright or with a mortgage: Owner occupier
+          Rented from council or housing association: Social rent
+          Rented privately: Private rent
+      econ_status: {variable: jbstat, values: {1: Employed, 2: Employed, 3: Unemployed, 4: Inactive}}
+      language: {variable: lang, values: {1: English, 2: Other than English}}
+    """) + "".join(
+    f"  {item}: {{variable: {var}, values: {{1: 1, 2: 0, -9: null}}}}\n" for item, var in ITEM_VARS.items())
+
+
+@lru_cache(maxsize=None)
+def _original() -> pd.DataFrame:
+    return demo.survey_wave("ukhls", PERIOD)
+
+
+def original() -> pd.DataFrame:
+    return _original().copy()
+
+
+@lru_cache(maxsize=None)
+def _provider(labels_as_text: bool) -> pd.DataFrame:
+    """The demo wave as a provider would deliver it, with non-London rows mixed in."""
+    w = _original()
+    rng = np.random.default_rng(2024)
+    p = pd.DataFrame({"pidp": w["respondent_id"].astype("int64"), "gor_dv": 7,
+                      "strata": w["stratum"], "psu_id": w["psu"], "indinub_xw": w["weight"]})
+    names = w["borough"].map(geography.name_of)
+    names = names.replace({"Barking and Dagenham": "Barking & Dagenham", "City of London": "City"})
+    p["la_name"] = names
+    lo = w["age_band"].map(lambda b: AGE_RANGES[b][0]).to_numpy()
+    hi = w["age_band"].map(lambda b: AGE_RANGES[b][1]).to_numpy()
+    p["dvage"] = rng.integers(lo, hi + 1)
+    for column, (var, codes) in CODED.items():
+        p[var] = w[column].map({lev: c for c, lev in codes.items()}).astype("int64")
+    tenure = w["tenure"].map({lev: c for c, lev in TENURE_LEVEL.items()}).astype("int64")
+    p["tenure_dv"] = tenure.map(TENURE_LABELS) if labels_as_text else tenure
+    employed = np.where(rng.random(len(w)) < 0.15, 1, 2)
+    p["jbstat"] = np.select([w["econ_status"] == "Employed", w["econ_status"] == "Unemployed"], [employed, 3], 4)
+    for item, var in ITEM_VARS.items():
+        p[var] = np.where(w[item].isna(), -9, np.where(w[item] == 1, 1, 2)).astype("int64")
+    # rows from other regions, with values the codebook does not map: the filter drops them
+    other = p.sample(N_OTHER_REGIONS, random_state=1).copy()
+    other["pidp"] = 990000000 + np.arange(N_OTHER_REGIONS)
+    other["gor_dv"], other["la_name"], other["dvage"], other["sex"] = 3, "Leeds", 12, 9
+    where = np.sort(rng.choice(len(p) + N_OTHER_REGIONS, N_OTHER_REGIONS, replace=False))
+    order = np.full(len(p) + N_OTHER_REGIONS, -1)
+    order[where] = np.arange(N_OTHER_REGIONS) + len(p)
+    order[order < 0] = np.arange(len(p))
+    return pd.concat([p, other], ignore_index=True).iloc[order].reset_index(drop=True)
+
+
+def provider(labels_as_text: bool = False) -> pd.DataFrame:
+    return _provider(labels_as_text).copy()
+
+
+def value_labels() -> dict[str, dict[int, str]]:
+    labels = {var: dict(codes) for var, codes in CODED.values()}
+    labels["tenure_dv"] = TENURE_LABELS
+    labels["jbstat"] = JBSTAT_LABELS
+    labels["gor_dv"] = {3: "Yorkshire and the Humber", 7: "London"}
+    for var in ITEM_VARS.values():
+        labels[var] = {1: "Yes", 2: "No", -9: "Refused"}
+    return labels
+
+
+def write(frame: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".sav":
+        pyreadstat.write_sav(frame, str(path), variable_value_labels=value_labels(),
+                             missing_ranges={var: [-9] for var in ITEM_VARS.values()})
+    elif path.suffix == ".dta":
+        pyreadstat.write_dta(frame, str(path), variable_value_labels=value_labels())
+    elif path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+def write_wave(tmp_path: Path, ext: str, frame: pd.DataFrame | None = None) -> Path:
+    if frame is None:
+        frame = provider(labels_as_text=ext in (".csv", ".parquet"))
+    return write(frame, tmp_path / f"ukhls_w8_london{ext}")
+
+
+def write_codebook(tmp_path: Path, text: str = CODEBOOK, name: str = "ukhls_2016-17.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def isolation(frame: pd.DataFrame) -> pd.DataFrame:
+    inputs = pipeline.Inputs(surveys={"ukhls": frame}, synthetic=True)
+    return pipeline.compute(inputs, [measures.get("social_isolation")]).detail
+
+
+@lru_cache(maxsize=1)
+def original_isolation() -> pd.DataFrame:
+    return isolation(original())
+
+
+# ---------------------------------------------------------------------------------------
+# Round trips
+
+
+@pytest.mark.parametrize("ext", [".sav", ".dta", ".csv", ".parquet"])
+def test_wave_file_maps_back_to_the_canonical_frame(tmp_path, ext) -> None:
+    family, canonical = waves.load_wave(write_wave(tmp_path, ext), write_codebook(tmp_path))
+    assert family == "ukhls"
+    pd.testing.assert_frame_equal(canonical, original(), check_exact=True)
+    pd.testing.assert_frame_equal(isolation(canonical), original_isolation(), check_exact=True)
+
+
+def test_spss_codes_are_read_with_labels_and_user_missing_kept(tmp_path) -> None:
+    frame = waves.read_wave_file(write_wave(tmp_path, ".sav"))
+    item = ITEM_VARS["no_one_to_rely_on"]
+    assert (frame[item] == -9).sum() == original()["no_one_to_rely_on"].isna().sum()
+    assert frame.attrs["value_labels"][item] == {1.0: "Yes", 2.0: "No", -9.0: "Refused"}
+    assert frame.attrs["value_labels"]["tenure_dv"][3.0] == "Rented privately"
+    assert frame.attrs["row_offset"] == 1 and frame.attrs["format"] == "sav"
+
+
+def test_labels_yes_no_stay_text_and_labels_match_case_insensitively(tmp_path) -> None:
+    # items mapped by their SPSS labels; `Yes`/`No` are labels, not YAML booleans
+    text = CODEBOOK
+    for item, var in ITEM_VARS.items():
+        text = text.replace(f"{{variable: {var}, values: {{1: 1, 2: 0, -9: null}}}}",
+                            f"{{variable: {var}, values: {{Yes: 1, no: 0, REFUSED: null}}}}")
+    assert "Yes: 1" in text
+    _, canonical = waves.load_wave(write_wave(tmp_path, ".sav"), write_codebook(tmp_path, text))
+    pd.testing.assert_frame_equal(canonical, original())
+
+
+def test_weight_scale_and_constant_stratum(tmp_path) -> None:
+    p = provider(labels_as_text=True)
+    p["indinub_xw"] = p["indinub_xw"] * 1000
+    text = CODEBOOK.replace("weight: {variable: indinub_xw, note: cross-sectional individual weight}",
+                            "weight: {variable: indinub_xw, scale: 0.001}")
+    _, canonical = waves.load_wave(write(p, tmp_path / "w.parquet"), write_codebook(tmp_path, text))
+    pd.testing.assert_series_equal(canonical["weight"], original()["weight"], check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(isolation(canonical), original_isolation(), check_exact=False, rtol=1e-9)
+
+    one_stratum = waves.apply_codebook(p, waves.parse_codebook(
+        {**_codebook_dict(text), "variables": {**_codebook_dict(text)["variables"], "stratum": {"constant": 1}}}))
+    assert set(one_stratum["stratum"]) == {"1"}
+
+
+def _codebook_dict(text: str = CODEBOOK) -> dict:
+    return waves.yaml.load(text, Loader=waves._Loader)
+
+
+def test_second_family_already_canonical_values_and_period_variable(tmp_path) -> None:
+    """A taking_part CSV already holding canonical levels needs no `values` maps."""
+    w = demo.survey_wave("taking_part", PERIOD)
+    csv = w.rename(columns={"respondent_id": "serial", "stratum": "str", "psu": "psu", "weight": "wt",
+                            "borough": "lad", "volunteered": "vol"}).drop(columns="period")
+    csv["fyear"] = 2016
+    csv["lad"] = csv["lad"].str.lower().where(csv.index % 2 == 0, csv["lad"])  # GSS codes and mixed case
+    csv["sex"] = csv["sex"].str.upper()
+    path = tmp_path / "tp.csv"
+    csv.to_csv(path, index=False)
+    book = {"family": "taking_part", "period_variable": {"variable": "fyear", "values": {2016: PERIOD}},
+            "variables": {"respondent_id": "serial", "stratum": "str", "psu": "psu", "weight": "wt",
+                          "borough": "lad", **{v: v for v in schemas.LEVELS}, "volunteered": "vol"}}
+    out = waves.apply_codebook(waves.read_wave_file(path), book)
+    pd.testing.assert_frame_equal(out, w)
+
+
+def test_add_waves_appends_and_refuses_a_repeated_period(tmp_path) -> None:
+    base = pipeline.Inputs(surveys={"ukhls": demo.survey_wave("ukhls", "2015/16")}, synthetic=True)
+    data, book = write_wave(tmp_path, ".csv"), write_codebook(tmp_path)
+    added = waves.add_waves(base, [(data, book)])
+    assert sorted(added.surveys["ukhls"]["period"].unique()) == ["2015/16", PERIOD]
+    assert len(added.surveys["ukhls"]) == len(base.surveys["ukhls"]) + len(original())
+    assert base.surveys["ukhls"]["period"].unique().tolist() == ["2015/16"]  # the input is not changed
+    with pytest.raises(InputError, match=r"already has period\(s\) \['2016/17'\].*replace=True"):
+        waves.add_waves(added, [("ukhls", original())])
+    with pytest.raises(InputError, match="added twice"):
+        waves.add_waves(base, [("ukhls", original()), ("ukhls", original())])
+    replaced = waves.add_waves(added, [("ukhls", original())], replace=True)
+    assert len(replaced.surveys["ukhls"]) == len(added.surveys["ukhls"])
+    both = pipeline.compute(replaced, [measures.get("social_isolation")]).estimates
+    assert set(both["period"]) == {"2015/16", PERIOD}
+
+
+# ---------------------------------------------------------------------------------------
+# Errors
+
+
+def _london_rows(frame: pd.DataFrame) -> np.ndarray:
+    return np.flatnonzero(frame["gor_dv"].to_numpy() == 7)
+
+
+def test_variable_not_in_the_file(tmp_path) -> None:
+    book = write_codebook(tmp_path, CODEBOOK.replace("borough: la_name", "borough: la_nam"))
+    with pytest.raises(waves.WaveMismatchError) as info:
+        waves.load_wave(write_wave(tmp_path, ".csv"), book)
+    msg = str(info.value)
+    assert "ukhls_w8_london.csv" in msg and "ukhls_2016-17.yaml" in msg
+    assert "variables.borough: variable 'la_nam' is not in the file (did you mean 'la_name'" in msg
+
+
+def test_unmapped_value_lists_value_count_and_first_row(tmp_path) -> None:
+    p = provider(labels_as_text=True)
+    london = _london_rows(p)
+    hit = london[[10, 200, 201, 3000, 4100]]
+    p.loc[hit, "sex"] = 3
+    with pytest.raises(waves.WaveMismatchError) as info:
+        waves.load_wave(write(p, tmp_path / "w.csv"), write_codebook(tmp_path))
+    (problem,) = info.value.problems
+    assert problem.key == "variables.sex" and problem.variable == "sex"
+    (v,) = problem.values
+    assert (v.value, v.count, v.first_row) == ("3", 5, hit[0] + 2)  # CSV: the header is row 1
+    assert (f"variable 'sex': values with no mapping in 'values' (1 value, 5 rows):\n"
+            f"      3: 5 rows, first at row {hit[0] + 2}") in str(info.value)
+
+    # the same as SPSS: codes are numbers, their labels are shown, records are counted from 1
+    p = provider()
+    p.loc[hit, "sex"] = 3
+    labels = value_labels()
+    labels["sex"][3] = "Other"
+    path = tmp_path / "w.sav"
+    pyreadstat.write_sav(p, str(path), variable_value_labels=labels)
+    with pytest.raises(waves.WaveMismatchError, match=rf"3 \[label 'Other'\]: 5 rows, first at row {hit[0] + 1}"):
+        waves.load_wave(path, write_codebook(tmp_path))
+
+
+def test_every_problem_is_reported_together(tmp_path) -> None:
+    p = provider()
+    london = _london_rows(p)
+    p.loc[london[[5, 6]], "sex"] = 3
+    p.loc[london[7], "sex"] = -9
+    p.loc[london[[20, 21, 22]], ITEM_VARS["org_member"]] = -8
+    p.loc[london[30], "dvage"] = 14
+    p.loc[london[31], "indinub_xw"] = 0.0
+    p.loc[london[[40, 41]], "la_name"] = "Narnia"
+    text = (CODEBOOK.replace("psu: psu_id", "psu: psu")
+            .replace("variable: health", "variable: disab"))
+    with pytest.raises(waves.WaveMismatchError) as info:
+        waves.load_wave(write(p, tmp_path / "w.dta"), write_codebook(tmp_path, text))
+    err = info.value
+    by_key = {pr.key: pr for pr in err.problems}
+    assert set(by_key) == {"variables.psu", "variables.disability", "variables.sex", "variables.org_member",
+                           "variables.age_band", "variables.weight", "variables.borough"}
+    assert [(v.value, v.count, v.first_row) for v in by_key["variables.sex"].values] == [
+        (3.0, 2, london[5] + 1), (-9.0, 1, london[7] + 1)]
+    assert [(v.value, v.count) for v in by_key["variables.org_member"].values] == [(-8.0, 3)]
+    assert by_key["variables.borough"].values[0].value == "Narnia"
+    msg = str(err)
+    assert "(7 problems)" in msg
+    assert "variable 'psu' is not in the file (did you mean 'psu_id'?)" in msg
+    assert "variable 'disab' is not in the file" in msg
+    assert "ages outside 16 to 120 (1 value, 1 row)" in msg and "weights not above zero" in msg
+    assert msg.count("\n  - ") == 7
+
+
+def test_code_mapped_to_null_in_a_required_column(tmp_path) -> None:
+    p = provider()
+    p.loc[_london_rows(p)[[3, 4]], "sex"] = -9
+    text = CODEBOOK.replace("values: {1: Male, 2: Female}", "values: {1: Male, 2: Female, -9: null}")
+    with pytest.raises(waves.WaveMismatchError, match="mapped to null.*sex cannot be missing"):
+        waves.apply_codebook(p, waves.parse_codebook(_codebook_dict(text)), value_labels=value_labels())
+    text += "  # drop them\n"
+    book = _codebook_dict(text)
+    book["filter"]["drop"] = {"variable": "sex", "values": [-9]}
+    out = waves.apply_codebook(p, book, value_labels=value_labels())
+    assert len(out) == len(original()) - 2
+
+
+def test_schema_error_names_the_file_row(tmp_path) -> None:
+    p = provider(labels_as_text=True)
+    london = _london_rows(p)
+    p.loc[london[50], "pidp"] = p.loc[london[49], "pidp"]
+    with pytest.raises(InputError, match=rf"w.csv, row {london[50] + 2}, column 'period,respondent_id'"):
+        waves.load_wave(write(p, tmp_path / "w.csv"), write_codebook(tmp_path))
+
+
+def test_bad_codebook_keys_are_all_reported(tmp_path) -> None:
+    text = (CODEBOOK.replace("family: ukhls", "family: ukhls\nperiods: x")
+            .replace("sex: {variable: sex, values: {1: Male, 2: Female}}",
+                     "sexx: {variable: sex, valeus: {1: Male, 2: Female}}")
+            .replace("6: Other}", "6: Any other}")
+            .replace("weight: {variable: indinub_xw, note: cross-sectional individual weight}",
+                     "weight: {variable: indinub_xw, scale: -1, from_age: true}")
+            .replace("{1: 1, 2: 0, -9: null}", "{1: yes, 2: 0}", 1))
+    path = write_codebook(tmp_path, text)
+    with pytest.raises(waves.CodebookError) as info:
+        waves.load_codebook(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: invalid codebook (")
+    keys = [p.key for p in info.value.problems]
+    assert "periods" in keys
+    assert "variables.sexx" in keys
+    assert "variables.ethnic_group.values[6]" in keys
+    assert "variables.weight.scale" in keys and "variables.weight.from_age" in keys
+    assert "variables.friends_same_age.values[1]" in keys
+    assert "variables" in keys  # no entry for sex
+    assert "unknown key (did you mean 'period'?)" in msg
+    assert "'Any other' is not a level of ethnic_group" in msg
+    assert "no entry for ['sex']" in msg
+    assert "an item maps to 1 (yes), 0 (no) or null (missing), not 'yes'" in msg
+
+
+@pytest.mark.parametrize("text, key, message", [
+    ("family: ukhls\nperiod: '2016/17'\nperiod: '2017/18'\n", "(yaml)", "duplicate key"),
+    ("family: ukhls\nperiod: 2016-17\nvariables: {}\n", "period", "not a wave label"),
+    ("family: ukhsl\nperiod: '2016'\nvariables: {}\n", "family", "did you mean 'ukhls'"),
+    ("- a list\n", "(top)", "expected a mapping"),
+])
+def test_codebook_structure_errors(tmp_path, text, key, message) -> None:
+    with pytest.raises(waves.CodebookError) as info:
+        waves.load_codebook(write_codebook(tmp_path, text))
+    assert key in [p.key for p in info.value.problems]
+    assert message in str(info.value)
+
+
+def test_unsupported_extension_and_missing_file(tmp_path) -> None:
+    xlsx = tmp_path / "wave.xlsx"
+    xlsx.write_bytes(b"PK")
+    with pytest.raises(InputError, match=r"wave.xlsx: unsupported file type '.xlsx'; expected one of"):
+        waves.read_wave_file(xlsx)
+    with pytest.raises(InputError, match="data file not found"):
+        waves.read_wave_file(tmp_path / "absent.sav")
+
+
+def test_borough_from_labelled_codes_or_old_ons_codes(tmp_path) -> None:
+    """Borough codes resolve through their SPSS labels; old ONS codes need a `values` map."""
+    p = provider()
+    codes = {code: i + 1 for i, code in enumerate(geography.borough_codes())}
+    gss = p["la_name"].where(p["gor_dv"] == 7, "City").map(geography.to_code)
+    p["la_name"] = gss.map(codes).astype("int64")
+    labels = value_labels()
+    labels["la_name"] = {i: geography.name_of(code).upper() for code, i in codes.items()}
+    path = tmp_path / "w.sav"
+    pyreadstat.write_sav(p, str(path), variable_value_labels=labels)
+    # the filter also works by label: keep region "London"
+    text = CODEBOOK.replace("values: [7]", "values: [London]")
+    _, canonical = waves.load_wave(path, write_codebook(tmp_path, text))
+    pd.testing.assert_frame_equal(canonical, original())
+
+    ons = {"E09000007": "00AG", "E09000001": "00AA"}
+    p = provider(labels_as_text=True)
+    p = p.loc[p["gor_dv"] == 7].reset_index(drop=True)
+    p["la_name"] = p["la_name"].map(geography.to_code).replace(ons)
+    book = _codebook_dict()
+    book["variables"]["borough"] = {"variable": "la_name", "values": {"00AG": "Camden", "00AA": "E09000001"}}
+    out = waves.apply_codebook(p, book)
+    pd.testing.assert_series_equal(out["borough"], original()["borough"])
+
+
+def test_empty_cells_in_a_required_column(tmp_path) -> None:
+    p = provider(labels_as_text=True).astype({"racel_dv": "float64"})
+    rows = _london_rows(p)[[8, 9]]
+    p.loc[rows, "racel_dv"] = np.nan
+    with pytest.raises(waves.WaveMismatchError,
+                       match=rf"variable 'racel_dv': 2 rows are empty, first at row {rows[0] + 2}; "
+                             "ethnic_group cannot be missing"):
+        waves.load_wave(write(p, tmp_path / "w.csv"), write_codebook(tmp_path))
