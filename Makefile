@@ -3,13 +3,17 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: test estimates benchmark r-fixtures clean
+.PHONY: reports test estimates benchmark benchmark-build r-fixtures clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
+
+## reports: create the environment and build every report from the embedded demo into reports/
+reports: $(VENV)/.installed
+	$(PY) run_all.py
 
 ## test: create the environment and run the test suite
 test: $(VENV)/.installed
@@ -22,6 +26,10 @@ estimates: $(VENV)/.installed
 ## benchmark: time the estimation on a 1,000,000-respondent demo survey against a pandas baseline
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_estimates.py
+
+## benchmark-build: time the full report build against a naive one-by-one CLI loop
+benchmark-build: $(VENV)/.installed
+	$(PY) benchmarks/bench_build.py
 
 ## r-fixtures: regenerate the R survey-package reference values (needs r-base-core r-cran-survey)
 r-fixtures:

@@ -36,13 +36,14 @@ VERDICT_STYLE = {
     "similar": {"color": DARK_BLUE, "marker": "o", "label": "Similar to London"},
     "not_compared": {"color": MID_GREY, "marker": "s", "label": "Not compared"},
 }
-DPI = 110
+DPI = 96
 
 
 def use_style() -> None:
     """Apply the afcharts Matplotlib style sheet."""
     plt.style.use("afcharts.afcharts")
-    plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "figure.dpi": DPI, "savefig.dpi": DPI})
+    plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "figure.dpi": DPI, "savefig.dpi": DPI,
+                         "figure.constrained_layout.use": True})
 
 
 use_style()
@@ -60,7 +61,8 @@ class Chart:
 
     def png(self) -> bytes:
         buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
+        # figures use constrained layout, so no second "tight" drawing pass is needed
+        self.figure.savefig(buf, format="png", metadata={"Software": None})
         plt.close(self.figure)
         return buf.getvalue()
 
@@ -117,10 +119,16 @@ def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     ax.fill_between(x, lo, hi, color=SEQUENTIAL[3], alpha=0.5, linewidth=0, label="95% confidence interval")
     ax.plot(x, v, color=DARK_BLUE, marker="o", label=label)
-    ax.set_xticks(x, rows["period"].tolist())
+    labels = rows["period"].tolist()
+    if len(labels) > 8:  # long series: label every other period, upright labels stay readable
+        ax.set_xticks(x[::2], labels[::2], rotation=45, ha="right")
+    else:
+        ax.set_xticks(x, labels)
     ax.set_ylabel(unit)
-    span = np.nanmax(hi) - np.nanmin(lo) if np.isfinite(hi).any() else 1
-    ax.set_ylim(max(0, np.nanmin(lo) - span), np.nanmax(hi) + span)
+    finite = np.concatenate([v[np.isfinite(v)], lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
+    if finite.size:
+        span = max(finite.max() - finite.min(), 1.0)
+        ax.set_ylim(max(0, finite.min() - span), finite.max() + span)
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2)
     alt = f"Line chart of {label.lower()} from {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: " + ", ".join(
         f"{p} {tables.fmt(val)}{_unit_suffix(unit)}" for p, val in zip(rows["period"], v))
@@ -166,6 +174,44 @@ def dots(rows: pd.DataFrame, *, title: str, unit: str, label_column: str = "grou
     ax.grid(axis="y", visible=False)
     alt = "Dot chart: " + "; ".join(f"{g} {tables.fmt(val)}{_unit_suffix(unit)}" for g, val in zip(rows[label_column], v))
     return Chart(fig, title, alt, tables.estimate_table(rows, [label_column]))
+
+
+def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: float, unit: str, polarity: str) -> Chart:
+    """Every population-group breakdown of one indicator as stacked panels sharing one scale."""
+    heights = [max(len(rows), 2) for _, rows in blocks]
+    fig, axes = plt.subplots(len(blocks), 1, figsize=(7.5, 0.32 * sum(heights) + 0.55 * len(blocks) + 1.0),
+                             sharex=True, gridspec_kw={"height_ratios": heights}, squeeze=False)
+    handles = {}
+    alt_parts, tables_ = [], []
+    for ax, (name, rows) in zip(axes[:, 0], blocks):
+        rows = rows.reset_index(drop=True)
+        y = np.arange(len(rows))[::-1]
+        v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
+        _errorbars(ax, y, v, lo, hi, True, DARK_GREY)
+        verdicts = [verdict_against_london(c, polarity) for c in rows["compared_to_london"]]
+        for key, style in VERDICT_STYLE.items():
+            mask = np.array([vv == key for vv in verdicts]) & ~np.isnan(v)
+            if mask.any():
+                handles[key] = ax.scatter(v[mask], y[mask], color=style["color"], marker=style["marker"], s=45,
+                                          zorder=3, label=style["label"])
+        if np.isfinite(london):
+            handles["london"] = ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5,
+                                           label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
+        ax.set_yticks(y, [f"{g} {f}".strip() for g, f in zip(rows["group"], rows["flag"].fillna(""))], fontsize=9)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_title(name, fontsize=10, loc="left")
+        ax.grid(axis="x", color="0.85")
+        ax.grid(axis="y", visible=False)
+        higher = [g for g, vv in zip(rows["group"], verdicts) if vv in ("better", "worse")]
+        alt_parts.append(f"{name}: " + (", ".join(f"{g} {vv}" for g, vv in zip(rows["group"], verdicts) if g in higher)
+                                         or "no group differs from London"))
+        t = tables.estimate_table(rows, ["group"])
+        t.insert(0, "Breakdown", name)
+        tables_.append(t)
+    axes[-1, 0].set_xlabel(unit)
+    fig.legend(handles=list(handles.values()), loc="outside lower center", ncol=3, fontsize=9, frameon=False)
+    alt = f"Dot charts of {len(blocks)} breakdowns against London ({tables.fmt(london)}{_unit_suffix(unit)}). " + "; ".join(alt_parts) + "."
+    return Chart(fig, title, alt, pd.concat(tables_, ignore_index=True))
 
 
 def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str, polarity: str) -> Chart:

@@ -66,7 +66,8 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         p = 2 * stats.norm.sf(np.abs(out["change"] / out["change_se"]))
     p = np.where(out["change_se"] > 0, p, np.where(out["change"] == 0, 1.0, 0.0))
-    out["p_value"] = np.where(out["change"].isna(), np.nan, p)
+    # without a standard error on either side there is no test, so nothing is claimed
+    out["p_value"] = np.where(out["change"].isna() | out["change_se"].isna(), np.nan, p)
     direction = verdict(out["change"], out["p_value"], alpha)
     out["direction"] = pd.Series(direction, index=out.index).map(
         {"higher": "increased", "lower": "decreased", "similar": "no significant change", "not_compared": "not_compared"}

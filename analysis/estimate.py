@@ -331,7 +331,83 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
     return pd.concat(frames, ignore_index=True)
 
 
-def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool, rules: DisclosureRules) -> pd.DataFrame:
+def estimate_admin_value(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
+    """Published values (e.g. percentages from the borough profiles), with their own aggregates.
+
+    The source gives no interval, so nothing is compared with London."""
+    column = measure.numerator[0]
+    codes = [*geography.borough_codes(), geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE]
+    frames = []
+    for year in sorted(table["year"].unique()):
+        values = table[table["year"] == year].set_index("area_code")[column].reindex(codes).to_numpy(dtype=float)
+        frames.append(pd.DataFrame({
+            "indicator": measure.series[0].indicator, "period": str(year), "area_code": codes, "breakdown": "all",
+            "group": "all", "value": values, "lower_ci": np.nan, "upper_ci": np.nan, "se": np.nan,
+            "unweighted_base": np.nan, "p_vs_london": np.nan, "compared_to_london": "not_compared",
+            "flag": np.where(np.isnan(values), NOT_AVAILABLE, ""),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
+    """Group rates and gaps from published rates with confidence intervals (e.g. APS tables).
+
+    The publisher's markers carry its disclosure control: ``!`` (too few to publish) becomes
+    ``[c]`` and ``*`` (unreliable) ``[u]``. A gap's standard error combines the two groups'
+    published intervals as independent estimates (different people); a borough's gap is
+    compared with London's by a z test on the difference of the gaps. Borough rates are
+    compared with London by whether the borough's interval excludes London's value.
+    """
+    t = table.copy()
+    marker = t["marker"].fillna("").astype(str)
+    t["flag"] = np.where(marker.str.contains("!", regex=False) | t["rate"].isna(), "[c]",
+                         np.where(marker.str.contains("*", regex=False), "[u]", ""))
+    t["se"] = t["ci_half_width"] / Z95
+    t["period"] = t["year"].astype(str)
+    london = t[t["area_code"] == geography.LONDON_CODE].set_index(["period", "variable", "group"])
+    rate = t.join(london[["rate"]].rename(columns={"rate": "london"}), on=["period", "variable", "group"])
+    verdict = compare.interval_verdict(rate["rate"] - rate["ci_half_width"], rate["rate"] + rate["ci_half_width"],
+                                       rate["london"])
+    rows = [pd.DataFrame({
+        "indicator": measure.rate_indicator, "period": rate["period"], "area_code": rate["area_code"],
+        "breakdown": rate["variable"], "group": rate["group"], "value": rate["rate"],
+        "lower_ci": rate["rate"] - rate["ci_half_width"], "upper_ci": rate["rate"] + rate["ci_half_width"],
+        "se": rate["se"], "unweighted_base": np.nan, "p_vs_london": np.nan,
+        "compared_to_london": np.where(rate["area_code"] == geography.LONDON_CODE, "not_compared", verdict),
+        "flag": rate["flag"],
+    })]
+    keyed = t.set_index(["period", "area_code", "variable", "group"])
+    for s in measure.series:
+        try:
+            ref = keyed.xs((s.variable, s.reference_group), level=("variable", "group"))
+            comp = keyed.xs((s.variable, s.comparison_group), level=("variable", "group"))
+        except KeyError:
+            continue
+        both = ref[["rate", "se", "flag"]].join(comp[["rate", "se", "flag"]], suffixes=("_ref", "_comp"), how="inner")
+        gap = both["rate_ref"] - both["rate_comp"]
+        se = np.sqrt(both["se_ref"] ** 2 + both["se_comp"] ** 2)
+        flags = np.where((both["flag_ref"] == "[c]") | (both["flag_comp"] == "[c]"), "[c]",
+                         np.where((both["flag_ref"] == "[u]") | (both["flag_comp"] == "[u]"), "[u]", ""))
+        frame = pd.DataFrame({"gap": gap, "se": se, "flag": flags}).reset_index()
+        lon = frame[frame["area_code"] == geography.LONDON_CODE].set_index("period")
+        frame = frame.join(lon[["gap", "se"]].rename(columns={"gap": "l_gap", "se": "l_se"}), on="period")
+        diff = frame["gap"] - frame["l_gap"]
+        p_value = survey.t_test_p(diff, np.sqrt(frame["se"] ** 2 + frame["l_se"] ** 2), np.inf)
+        is_london = frame["area_code"] == geography.LONDON_CODE
+        rows.append(pd.DataFrame({
+            "indicator": s.indicator, "period": frame["period"], "area_code": frame["area_code"],
+            "breakdown": s.variable, "group": gap_group(s), "value": frame["gap"],
+            "lower_ci": frame["gap"] - Z95 * frame["se"], "upper_ci": frame["gap"] + Z95 * frame["se"],
+            "se": frame["se"], "unweighted_base": np.nan, "p_vs_london": np.where(is_london, np.nan, p_value),
+            "compared_to_london": np.where(is_london, "not_compared", compare.verdict(diff, p_value)),
+            "flag": frame["flag"],
+        }))
+    out = pd.concat(rows, ignore_index=True)
+    return out[out["area_code"].isin([*geography.borough_codes(), *geography.AGGREGATES])]
+
+
+def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool, rules: DisclosureRules,
+           flags_from_source: bool = False) -> pd.DataFrame:
     """Add the measure's labels, names and flags, apply disclosure control, order columns."""
     rows = rows.copy()
     rows["measure_id"] = measure.id
@@ -346,9 +422,12 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
     rows["synthetic"] = bool(synthetic)
     if "flag" not in rows:
         rows["flag"] = ""
-    rows = rules.apply(rows)
-    if measure.kind.startswith("admin"):
-        rows = rules.protect_aggregates(rows)
+    if flags_from_source:  # published tables carry their publisher's own disclosure control
+        rows = rules.hide_flagged(rows)
+    else:
+        rows = rules.apply(rows)
+        if measure.kind.startswith("admin"):
+            rows = rules.protect_aggregates(rows)
     base = rows["unweighted_base"].astype(float)
     rows["unweighted_base"] = pd.array(np.where(np.isnan(base), pd.NA, np.round(base)), dtype="Int64")
     return rows[DETAIL_COLUMNS]

@@ -16,7 +16,7 @@ import yaml
 from analysis import schemas
 
 DOMAINS = ("relationships", "participation", "equality", "outcomes", "context")
-KINDS = ("survey_proportion", "survey_gap", "admin_proportion", "admin_rate")
+KINDS = ("survey_proportion", "survey_gap", "admin_proportion", "admin_rate", "admin_value")
 UNITS = ("%", "per 1,000", "percentage points")
 GEOGRAPHIES = ("london", "borough")
 BREAKDOWNS = tuple(schemas.LEVELS)
@@ -161,14 +161,16 @@ def check(measures: list[Measure]) -> None:
             problems.append(f"kind {m.kind!r} not in {KINDS}")
         if m.unit not in UNITS:
             problems.append(f"unit {m.unit!r} not in {UNITS}")
-        if m.polarity not in ("up", "down"):
-            problems.append(f"polarity {m.polarity!r} must be up or down")
+        if m.polarity not in ("up", "down") and not (m.is_context and m.polarity == "neutral"):
+            problems.append(f"polarity {m.polarity!r} must be up or down (or neutral for context indicators)")
         if not set(m.geographies) <= set(GEOGRAPHIES) or "london" not in m.geographies:
             problems.append(f"geographies {m.geographies} must include london and be within {GEOGRAPHIES}")
         if not set(m.breakdowns) <= set(BREAKDOWNS):
             problems.append(f"breakdowns {sorted(set(m.breakdowns) - set(BREAKDOWNS))} unknown")
-        if m.kind.startswith("admin") and not (m.table and m.numerator and m.denominator):
+        if m.kind in ("admin_proportion", "admin_rate") and not (m.table and m.numerator and m.denominator):
             problems.append("admin measures need table, numerator and denominator")
+        if m.kind == "admin_value" and not (m.table and len(m.numerator) == 1):
+            problems.append("published-value measures need a table and one value column (numerator)")
         if m.kind == "survey_proportion" and any(s.item is None for s in m.series):
             problems.append("every series of a survey proportion needs an item")
         known_items = {i for items in schemas.SURVEY_ITEMS.values() for i in items}

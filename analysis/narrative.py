@@ -22,13 +22,17 @@ def unit_text(value: float, unit: str) -> str:
 
 def interval_text(row: pd.Series) -> str:
     """'(95% confidence interval 10.1% to 12.0%)'."""
+    if pd.isna(row["lower_ci"]) or pd.isna(row["upper_ci"]):
+        return "(no confidence interval available)"
     return f"(95% confidence interval {unit_text(row['lower_ci'], row['unit'])} to {unit_text(row['upper_ci'], row['unit'])})"
 
 
 def change_phrase(change: pd.Series | None) -> str:
     """What happened since the previous period, as far as the test supports."""
-    if change is None or change.get("direction") == "not_compared" or pd.isna(change.get("change")):
+    if change is None or pd.isna(change.get("change")):
         return "there is no earlier figure to compare with"
+    if change.get("direction") == "not_compared":
+        return f"{change['previous_period']}: {unit_text(change['previous_value'], change['unit'])}, not tested (no interval available)"
     size = unit_text(abs(change["change"]), "percentage points" if change["unit"] == "%" else change["unit"])
     if change["direction"] == "increased":
         return f"up {size} on {change['previous_period']}, a statistically significant increase"
@@ -39,8 +43,10 @@ def change_phrase(change: pd.Series | None) -> str:
 
 def short_change(change: pd.Series | None) -> str:
     """Compact form for titles: 'up since 2017/18', 'no significant change since 2017/18'."""
-    if change is None or change.get("direction") == "not_compared" or pd.isna(change.get("change")):
+    if change is None or pd.isna(change.get("change")):
         return "no earlier figure"
+    if change.get("direction") == "not_compared":
+        return f"change since {change['previous_period']} not tested"
     if change["direction"] == "increased":
         return f"up since {change['previous_period']}"
     if change["direction"] == "decreased":

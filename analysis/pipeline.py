@@ -26,12 +26,15 @@ class Inputs:
 
     surveys: dict[str, pd.DataFrame] = field(default_factory=dict)
     admin: dict[str, pd.DataFrame] = field(default_factory=dict)
+    published: dict[str, pd.DataFrame] = field(default_factory=dict)  # published estimates, by measure id
+    source_notes: dict[str, str] = field(default_factory=dict)  # measure id -> source label for this build
     synthetic: bool = False
     lonely_psu: str = "fail"
     validated: bool = False  # set by validate_inputs (and by sources that validate as they load)
 
     def source_label(self, measure: Measure) -> str:
-        return SYNTHETIC_SOURCE.format(measure.source) if self.synthetic else measure.source
+        source = self.source_notes.get(measure.id, measure.source)
+        return SYNTHETIC_SOURCE.format(source) if self.synthetic else source
 
 
 @dataclass
@@ -65,6 +68,11 @@ def compute(
     parts, skipped = [], []
     for m in registry:
         label = inputs.source_label(m)
+        if m.id in inputs.published and m.kind == "survey_gap" and m.source_family not in inputs.surveys:
+            rows = estimate.estimate_published_gap(m, inputs.published[m.id])
+            parts.append(estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
+                                         flags_from_source=True))
+            continue
         if m.is_survey:
             frame = inputs.surveys.get(m.source_family)
             if frame is None:
@@ -82,8 +90,12 @@ def compute(
             if table is None:
                 skipped.append(m.id)
                 continue
-            rows = estimate.estimate_admin_measure(m, table)
-        parts.append(estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules))
+            if m.kind == "admin_value":
+                rows = estimate.estimate_admin_value(m, table)
+            else:
+                rows = estimate.estimate_admin_measure(m, table)
+        parts.append(estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
+                                     flags_from_source=m.kind == "admin_value"))
     detail = estimate.sort_rows(pd.concat(parts, ignore_index=True), [m.id for m in registry])
     return Results(
         estimates=detail[estimate.ESTIMATE_COLUMNS].copy(),
@@ -101,6 +113,8 @@ def validate_inputs(inputs: Inputs) -> Inputs:
     return Inputs(
         surveys={f: schemas.validate_survey(d, f, row_offset=1) for f, d in inputs.surveys.items()},
         admin={t: schemas.validate_admin(d, t, row_offset=1) for t, d in inputs.admin.items()},
+        published=inputs.published,
+        source_notes=inputs.source_notes,
         synthetic=inputs.synthetic,
         lonely_psu=inputs.lonely_psu,
         validated=True,

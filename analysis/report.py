@@ -106,8 +106,7 @@ class MeasurePage:
         self.boundaries_path = boundaries_path
         e = self.data.estimates
         self.rows = e[e.measure_id == measure_id]
-        if self.rows.empty:
-            raise ValueError(f"No estimates for measure {measure_id!r} in this build")
+        self.available = not self.rows.empty  # a real-data build may have no source for a measure
 
     def indicators(self) -> list[tuple[str, str]]:
         """(indicator, label) pairs shown on the page, registry order."""
@@ -123,13 +122,19 @@ class MeasurePage:
 
     def header(self) -> Section:
         m = self.measure
-        body = (f"<h1>{html.escape(m.title)}</h1>" + notice(self.data).html
+        missing = "" if self.available else (
+            "<div class='notice' role='note'><strong>No figures: this build has no source for this measure.</strong> "
+            f"Its source ({html.escape(m.source)}) is survey microdata released under licence or not yet loaded. "
+            "Add survey waves with a codebook (see the README) to report it.</div>")
+        body = (f"<h1>{html.escape(m.title)}</h1>" + notice(self.data).html + missing
                 + f"<p class='lede'>{html.escape(m.definition)}</p>"
                 + f"<p class='meta'>Domain: {html.escape(m.domain.title())}. Unit: {html.escape(m.unit)}. "
                 + ("Higher is better." if m.polarity == "up" else "Lower is better.") + "</p>")
         return Section(body)
 
     def headline(self) -> Section:
+        if not self.available:
+            return Section("")
         items = []
         for indicator, label in self.indicators():
             london = self._london(indicator)
@@ -142,6 +147,8 @@ class MeasurePage:
         return Section("<h2>Headline</h2><ul class='headline'>" + "".join(items) + "</ul>")
 
     def trends(self) -> Section:
+        if not self.available:
+            return Section("")
         out, made = ["<h2>Trend in London</h2>"], []
         for indicator, label in self.indicators():
             london = self._london(indicator).sort_values("period")
@@ -152,12 +159,15 @@ class MeasurePage:
                              latest["breakdown"], latest["group"])
             title = (f"{label}: {narrative.unit_text(latest['value'], latest['unit'])} in {latest['period']}, "
                      f"{narrative.short_change(change)}")
-            chart = charts.trend(london, title=title, label=label, unit=self.measure.unit)
+            chart = charts.trend(london, title=title, label=label, unit=london["unit"].iloc[0])
             made.append(chart)
             out.append(charts.to_html(chart))
         return Section("".join(out), made)
 
     def groups(self) -> Section:
+        if not self.available:
+            return Section("")
+        """One panel chart per indicator with every population-group breakdown."""
         m = self.measure
         out, made = ["<h2>Population groups</h2>"], []
         group_indicators = [(i, lab) for i, lab in self.indicators() if not (m.kind == "survey_gap" and i != m.rate_indicator)]
@@ -169,16 +179,25 @@ class MeasurePage:
             r = self.rows
             at = r[(r.indicator == indicator) & (r.period == period) & (r.area_code == geography.LONDON_CODE)]
             london_value = float(london[london.period == period]["value"].iloc[0])
+            blocks, sentences = [], []
             for breakdown in [b for b in schemas.LEVELS if b in set(at.breakdown)]:
                 rows = at[at.breakdown == breakdown].copy()
                 rows["order"] = rows["group"].map(schemas.LEVELS[breakdown].index)
                 rows = rows.sort_values("order")
                 name = schemas.BREAKDOWN_LABELS[breakdown]
-                sentence = narrative.groups_sentence(rows, name, m.polarity)
-                chart = charts.groups(rows, title=f"{label} by {name.lower()}, {period}: {sentence.split(', ', 1)[-1]}",
-                                      london=london_value, unit=m.unit, polarity=m.polarity, group_label=name)
-                made.append(chart)
-                out.append(f"<h3>{html.escape(name)}</h3>" + _p(sentence) + charts.to_html(chart))
+                blocks.append((name, rows))
+                sentences.append(narrative.groups_sentence(rows, name, m.polarity))
+            if not blocks:
+                continue
+            differing = sum(1 for _, rows in blocks for c in rows["compared_to_london"] if c in ("higher", "lower"))
+            title = (f"{label}, {period}: {differing} population groups differ significantly from London as a whole"
+                     if differing else f"{label}, {period}: no population group differs significantly from London")
+            unit = at["unit"].iloc[0]
+            polarity = at["polarity"].iloc[0]
+            chart = charts.group_panels(blocks, title=title, london=london_value, unit=unit, polarity=polarity)
+            made.append(chart)
+            out.append(f"<h3>{html.escape(label)}</h3><ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in sentences)
+                       + "</ul>" + charts.to_html(chart))
         if m.kind == "survey_gap":
             out.append(self._gap_table())
         return Section("".join(out), made)
@@ -196,6 +215,8 @@ class MeasurePage:
         return "<h3>Gaps in London</h3>" + tables.to_html(table, caption=f"Employment rate gaps in London, {period} (percentage points)")
 
     def boroughs(self) -> Section:
+        if not self.available:
+            return Section("")
         m = self.measure
         if "borough" not in m.geographies:
             return Section("<h2>Boroughs</h2>" + _p(
@@ -204,7 +225,11 @@ class MeasurePage:
         r = self.rows
         out, made = ["<h2>Boroughs</h2>"], []
         shapes = boundaries(self.boundaries_path)
-        for indicator, label in self.indicators():
+        charted = self.indicators()
+        if m.kind == "survey_gap":  # borough gaps are mostly too uncertain to map; they get a table
+            charted = [(i, lab) for i, lab in charted if i == m.rate_indicator]
+            out.append(self._borough_gap_table())
+        for indicator, label in charted:
             at = r[(r.indicator == indicator) & r.area_code.str.startswith("E09")]
             if at.empty:
                 continue
@@ -227,7 +252,28 @@ class MeasurePage:
                        + charts.to_html(ranked))
         return Section("".join(out), made)
 
+    def _borough_gap_table(self) -> str:
+        m = self.measure
+        r = self.rows
+        gaps = r[r.indicator.isin([s.indicator for s in m.series]) & r.area_code.str.startswith("E09")]
+        if gaps.empty:
+            return ""
+        period = _latest_period(gaps, pooled=True) or gaps["period"].max()
+        latest = gaps[gaps.period == period]
+        labels = {s.indicator: s.label.replace("Employment gap: ", "") for s in m.series}
+        wide = latest.assign(cell=[tables.fmt_value(v, f) + ("" if c in ("similar", "not_compared") else f" ({c})")
+                                   for v, f, c in zip(latest.value, latest.flag, latest.compared_to_london)])
+        table = wide.pivot(index="area_name", columns="indicator", values="cell")
+        table = table[[s.indicator for s in m.series if s.indicator in table.columns]].rename(columns=labels)
+        table = table.reset_index().rename(columns={"area_name": "Borough"})
+        return ("<h3>Employment gaps by borough</h3>"
+                + _p(f"Percentage-point gaps pooled over {period}; '(higher)' or '(lower)' marks a gap significantly "
+                     "different from London's. Most borough gaps rest on small samples.")
+                + tables.to_html(table, caption=f"Employment gaps by borough, {period} (percentage points)"))
+
     def inner_outer(self) -> Section:
+        if not self.available:
+            return Section("")
         r = self.rows
         out = ["<h2>Inner and Outer London</h2>"]
         for indicator, label in self.indicators():
@@ -248,7 +294,7 @@ class MeasurePage:
         refs = "".join(
             f"<li>{html.escape(s.label)}: {narrative.unit_text(s.reference.value, m.unit)} ({html.escape(s.reference.period)})</li>"
             for s in m.series if s.reference)
-        source = self.rows["source"].iloc[0]
+        source = self.rows["source"].iloc[0] if self.available else m.source
         body = ("<h2>About this measure</h2>"
                 f"<dl><dt>Definition</dt><dd>{html.escape(m.definition)}</dd>"
                 f"<dt>Why it matters</dt><dd>{html.escape(m.rationale)}</dd>"

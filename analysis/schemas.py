@@ -64,17 +64,20 @@ DESIGN_COLUMNS = ("respondent_id", "period", "stratum", "psu", "weight", "boroug
 
 # Admin tables: counts per borough and year.
 ADMIN_COLUMNS: dict[str, tuple[str, ...]] = {
-    "population": ("population", "adults", "internal_in", "internal_out", "international_in", "international_out"),
+    "population": ("population", "internal_in", "internal_out", "international_in", "international_out"),
     "electoral": ("electors", "adults"),
     "hate_crime": ("hate_crimes", "population"),
     "gcse": ("pupils", "pupils_achieving"),
     "early_education": ("eligible_children", "children_taking_up"),
     "citizenship": ("ceremony_attendees", "non_nationals"),
+    # published values (percentages) for context indicators; aggregates come from the source
+    "turnout": ("turnout",),
+    "born_abroad": ("born_abroad",),
 }
+VALUE_TABLES = frozenset({"turnout", "born_abroad"})
 
 # (part, whole) pairs that must satisfy part <= whole
 ADMIN_PARTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "population": (("adults", "population"),),
     "gcse": (("pupils_achieving", "pupils"),),
     "early_education": (("children_taking_up", "eligible_children"),),
 }
@@ -127,11 +130,15 @@ def _items_binary(items: tuple[str, ...]):
 def admin_schema(table: str) -> Schema:
     """Schema of one canonical admin table."""
     counts = ADMIN_COLUMNS[table]
+    areas = set(geography.borough_codes()) | (set(geography.AGGREGATES) if table in VALUE_TABLES else set())
     cols = [
-        Column("area_code", "code", allowed=frozenset(geography.borough_codes())),
+        Column("area_code", "code", allowed=frozenset(areas)),
         Column("year", "int", minimum=1990, maximum=2100),
     ]
-    cols += [Column(c, "float", minimum=0) for c in counts]
+    if table in VALUE_TABLES:  # percentages; a borough the source leaves blank stays missing
+        cols += [Column(c, "float", minimum=0, maximum=100, nullable=True) for c in counts]
+    else:
+        cols += [Column(c, "float", minimum=0) for c in counts]
     return Schema(
         name=f"{table} table",
         columns=tuple(cols),
@@ -165,11 +172,12 @@ def _positive_denominators(counts: tuple[str, ...]):
     return rule
 
 
-def _standardise_areas(frame: pd.DataFrame, column: str, source: str, row_offset: int) -> pd.DataFrame:
+def _standardise_areas(frame: pd.DataFrame, column: str, source: str, row_offset: int,
+                       aggregates_allowed: bool = False) -> pd.DataFrame:
     if column not in frame.columns or frame[column].isna().all():
         return frame
     codes = geography.standardise_column(frame[column], source=source, column=column, row_offset=row_offset)
-    if codes.isin(list(geography.AGGREGATES)).any():
+    if not aggregates_allowed and codes.isin(list(geography.AGGREGATES)).any():
         i = int(np.flatnonzero(codes.isin(list(geography.AGGREGATES)).to_numpy())[0])
         raise InputError(source, f"{frame[column].iloc[i]!r} is an aggregate, not a borough", row=i + row_offset,
                          column=column)
@@ -192,5 +200,6 @@ def validate_survey(frame: pd.DataFrame, family: str, *, source: str | None = No
 
 def validate_admin(frame: pd.DataFrame, table: str, *, source: str | None = None, row_offset: int = 2) -> pd.DataFrame:
     """Validate one canonical admin table (borough names and aliases become GSS codes)."""
-    frame = _standardise_areas(frame, "area_code", source or f"{table} table", row_offset)
+    frame = _standardise_areas(frame, "area_code", source or f"{table} table", row_offset,
+                               aggregates_allowed=table in VALUE_TABLES)
     return validate(frame, admin_schema(table), source=source or f"{table} table", row_offset=row_offset)

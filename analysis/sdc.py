@@ -51,6 +51,11 @@ class DisclosureRules:
         hidden = rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE])
         return _hide(rows, hidden.to_numpy())
 
+    def hide_flagged(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Blank rows already flagged [c] or [x] by their source."""
+        rows = rows.copy()
+        return _hide(rows, rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE]).to_numpy())
+
     def protect_aggregates(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Secondary suppression for counts: where one borough of Inner or Outer London is
         suppressed and the aggregate is published, the borough could be recovered by

@@ -341,4 +341,5 @@ def t_test_p(diff, se, df) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.abs(diff / se)
     p = 2 * np.where(np.isfinite(df), stats.t.sf(t, np.where(np.isfinite(df), df, 1.0)), stats.norm.sf(t))
-    return np.where(se > 0, p, np.where(diff == 0, 1.0, 0.0))
+    # no standard error (e.g. a source without intervals): no test, so no claim
+    return np.where(np.isnan(se) | np.isnan(diff), np.nan, np.where(se > 0, p, np.where(diff == 0, 1.0, 0.0)))

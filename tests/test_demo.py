@@ -43,6 +43,9 @@ def test_every_family_has_five_waves_with_design_and_demographics(demo_inputs) -
 
 def test_admin_tables_cover_every_borough_and_year(demo_inputs) -> None:
     for name, table in demo_inputs.admin.items():
+        if name in schemas.VALUE_TABLES:  # one published edition, with the aggregates' own values
+            assert len(table) == 36 and table["year"].nunique() == 1, name
+            continue
         assert sorted(table["year"].unique()) == [2014, 2015, 2016, 2017, 2018], name
         expected = 32 if name == "hate_crime" else 33
         assert table.groupby("year")["area_code"].nunique().eq(expected).all(), name

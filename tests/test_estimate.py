@@ -26,7 +26,7 @@ def test_exact_columns_and_codes(demo_results) -> None:
     assert not e.duplicated(["indicator", "period", "area_code", "breakdown", "group"]).any()
     whole = e[e["breakdown"] == "all"]
     assert (whole["group"] == "all").all()
-    published = e[e["value"].notna()]
+    published = e[e["value"].notna() & e["lower_ci"].notna()]
     assert (published["lower_ci"] <= published["value"] + 1e-9).all()
     assert (published["upper_ci"] >= published["value"] - 1e-9).all()
 

@@ -26,7 +26,7 @@ def test_eighteen_measures_in_four_domains_with_spec_ids() -> None:
 def test_every_measure_is_fully_described() -> None:
     for m in measures.registry():
         assert m.title and m.definition and m.rationale and m.source
-        assert m.polarity in ("up", "down")
+        assert m.polarity in ("up", "down") or (m.is_context and m.polarity == "neutral")
         assert "london" in m.geographies
         assert m.series, m.id
         for s in m.series:
@@ -63,7 +63,7 @@ def test_items_exist_in_their_survey_family() -> None:
             assert set(m.items()) <= set(schemas.SURVEY_ITEMS[m.source_family]), m.id
         else:
             assert m.table in schemas.ADMIN_COLUMNS
-            assert set(m.numerator) | {m.denominator} <= set(schemas.ADMIN_COLUMNS[m.table])
+            assert set(m.numerator) | ({m.denominator} - {None}) <= set(schemas.ADMIN_COLUMNS[m.table])
         assert set(m.breakdowns) <= set(schemas.LEVELS)
 
 

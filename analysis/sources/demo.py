@@ -424,6 +424,23 @@ def _scale_to(values: np.ndarray, weights: np.ndarray, target: float, fixed: np.
     return out
 
 
+def _published_values(codes, weights, values, year, name, exclude=None) -> pd.DataFrame:
+    """A published percentage per borough plus population-weighted Inner/Outer/London rows."""
+    inner = np.array([geography.inner_outer(c) == "Inner" for c in codes])
+    values = values.astype(float).copy()
+    if exclude is not None:
+        values[exclude] = np.nan  # e.g. the City of London holds no borough election in the same way
+    ok = ~np.isnan(values)
+
+    def wmean(mask):
+        return float(np.round((values[mask & ok] * weights[mask & ok]).sum() / weights[mask & ok].sum(), 1))
+
+    rows = pd.DataFrame({"area_code": codes, "year": year, name: np.round(values, 1)})
+    extra = pd.DataFrame({"area_code": [geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE],
+                          "year": year, name: [wmean(inner), wmean(~inner), wmean(np.ones_like(inner))]})
+    return pd.concat([rows, extra], ignore_index=True)
+
+
 @lru_cache(maxsize=1)
 def admin_tables() -> dict[str, pd.DataFrame]:
     """Synthetic admin tables (population, electoral, hate_crime, gcse, early_education,
@@ -465,7 +482,7 @@ def admin_tables() -> dict[str, pd.DataFrame]:
         split = np.array([0.35, 0.38, 0.19, 0.08])
         flows = np.round(moves[:, None] * split[None, :])
         out["population"].append(pd.DataFrame({
-            "area_code": codes, "year": year, "population": pop, "adults": adults,
+            "area_code": codes, "year": year, "population": pop,
             "internal_in": flows[:, 0], "internal_out": flows[:, 1],
             "international_in": flows[:, 2], "international_out": flows[:, 3],
         }))
@@ -504,6 +521,11 @@ def admin_tables() -> dict[str, pd.DataFrame]:
         out["citizenship"].append(pd.DataFrame({
             "area_code": codes, "year": year,
             "ceremony_attendees": yrng.poisson(c_rate * nonnat / 100).astype(float), "non_nationals": nonnat}))
+    out["turnout"] = [_published_values(codes, pop_2014 := np.round(bp.population * 1000 / (1 + cfg["population_growth"]) ** 2),
+                                        np.clip(37.0 + rng.normal(0, 4.0, n_b) - 0.4 * (churn - churn.mean()), 20, 60),
+                                        2014, "turnout", exclude=city)]
+    out["born_abroad"] = [_published_values(codes, pop_2014, np.clip(np.where(inner, 42.0, 33.0) + rng.normal(0, 6, n_b), 10, 60),
+                                            2015, "born_abroad")]
     tables = {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
     return {k: schemas.validate_admin(v, k, source=f"demo {k} table", row_offset=1) for k, v in tables.items()}
 

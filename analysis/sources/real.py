@@ -1,0 +1,94 @@
+"""Real inputs: the published statistics, turned into the library's canonical inputs.
+
+``real_inputs(mirror)`` reads every published source we have a loader for (downloaded once
+into a cache, or read from ``mirror``), joins what belongs together and returns
+:class:`analysis.pipeline.Inputs` with ``synthetic=False``. Measures whose source is not
+published openly (the survey microdata, released under licence) get no input here: their
+reports say so, and survey waves can be added with codebooks (:mod:`analysis.sources.waves`).
+
+Choices, each stated in the measure's source label so that the reports carry it:
+
+* **Electoral registration** uses the EU referendum electorate (Electoral Commission, 2016)
+  as a proxy for ONS local government electors. The proxy leaves out resident EU citizens, so
+  it understates local registration. Adults aged 18+ for mid-2016 are estimated as the mid-2019
+  adults scaled by each borough's population change from mid-2016 to mid-2019. These are the
+  only age estimates we have.
+* **Hate crime** sums the distinct strands (racist and religious, homophobic, disability,
+  transgender) for complete calendar years, over the MYEB3 mid-year population of that year.
+* **GCSE** uses a standard 9-4 pass in English and maths (A*-C before 2017), the successor of
+  the strategy's 5 A*-C measure.
+* **Employment gaps** use the published APS rates and confidence intervals (GLA, London
+  Datastore).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pandas as pd
+
+from analysis import geography
+from analysis.sources import published
+
+SOURCE_NOTES = {
+    "electoral_registration": (
+        "Proxy: Electoral Commission EU referendum electorate 2016 (excludes resident EU citizens, so it "
+        "understates local government registration) over ONS adults aged 18+ (mid-2019 scaled to mid-2016)"),
+    "hate_crime": ("Metropolitan Police Service hate crime (racist and religious, homophobic, disability, "
+                   "transgender) by calendar year; ONS mid-year population (MYEB3)"),
+    "gcse_attainment": ("DfE/GLA GCSE results by borough: standard 9-4 pass in English and maths "
+                        "(A*-C before 2017), by school location"),
+    "population_churn": "ONS mid-year estimates, components of change (MYEB3), 2018 edition",
+    "employment_gap": "ONS Annual Population Survey via the London Datastore (published rates and intervals)",
+    "turnout_local_elections": "GLA London Borough Profiles (2017 edition): turnout at the 2014 local elections",
+    "born_abroad": "GLA London Borough Profiles (2017 edition): residents born abroad, 2015 (APS)",
+}
+
+
+def _adults_2016(population: pd.DataFrame, adults_2019: pd.DataFrame) -> pd.DataFrame:
+    pop2016 = population[population["year"] == 2016].set_index("area_code")["population"]
+    a = adults_2019.set_index("area_code")
+    scaled = (a["adults"] * pop2016.reindex(a.index) / a["population"]).round()
+    return scaled.rename("adults").reset_index().assign(year=2016)
+
+
+def _profile_table(profiles: pd.DataFrame, column: str, year: int, name: str) -> pd.DataFrame:
+    values = profiles[column]
+    codes = [c for c in values.index if c in set(geography.borough_codes()) | set(geography.AGGREGATES)]
+    return pd.DataFrame({"area_code": codes, "year": year, name: values.reindex(codes).to_numpy(dtype=float)})
+
+
+def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
+    """Canonical inputs from the real published files (see the module docstring)."""
+    from analysis.pipeline import Inputs
+
+    def load(key: str):
+        return published.load(key, mirror=mirror, cache_dir=cache_dir)
+
+    population = load("population_components")
+    adults_2019 = load("population_age")
+    electors = load("electorate_proxy")
+    hate = load("hate_crime")
+    profiles = load("borough_profiles_csv")
+    electoral = electors.merge(_adults_2016(population, adults_2019), on=["area_code", "year"], how="inner")
+    hate = hate.merge(population[["area_code", "year", "population"]], on=["area_code", "year"], how="inner")
+    admin = {
+        "population": population[["area_code", "year", "population", *published.FLOWS]],
+        "electoral": electoral[["area_code", "year", "electors", "adults"]],
+        "hate_crime": hate[["area_code", "year", "hate_crimes", "population"]],
+        "gcse": load("gcse")[["area_code", "year", "pupils", "pupils_achieving"]],
+        "turnout": _profile_table(profiles, "turnout_at_2014_local_elections", 2014, "turnout"),
+        "born_abroad": _profile_table(profiles, "pct_of_resident_population_born_abroad_2015", 2015, "born_abroad"),
+    }
+    employment = pd.concat([load("employment_ethnicity"), load("employment_sex_disability")], ignore_index=True)
+    return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES)
+
+
+def inputs_key(mirror: str | os.PathLike | None = None) -> str:
+    """A key that changes when any real input file changes (their checksums)."""
+    h = hashlib.sha256()
+    for source in published.SOURCES.values() if isinstance(published.SOURCES, dict) else published.SOURCES:
+        h.update(f"{source.key}:{getattr(source, 'sha256', '')}".encode())
+    h.update(str(mirror or "").encode())
+    return "real:" + h.hexdigest()

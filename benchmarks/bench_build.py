@@ -1,0 +1,119 @@
+"""Benchmark: the full report build against a naive loop, in the same run.
+
+The build (``run_all.py``) computes the estimates once and runs the notebooks in worker
+processes with warm kernels, converting in-process. The naive loop does what a first script
+would: for each report, the papermill command line, then the nbconvert command line (HTML,
+code hidden), then a PDF from that HTML with the WeasyPrint command line, one after another.
+
+Prints wall time, the ratio, the no-op rebuild time and the peak memory of the whole build
+(the build process and all its children).
+
+    python benchmarks/bench_build.py [--naive-sample N]
+
+``--naive-sample N`` times the naive loop on N reports spread over the kinds and scales it
+to the full set (the full naive loop takes several minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis import build  # noqa: E402
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants (Linux /proc), in MB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            rss[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    family, frontier = {root}, [root]
+    while frontier:
+        kids = [p for p, pp in parents.items() if pp in frontier and p not in family]
+        family.update(kids)
+        frontier = kids
+    return sum(rss.get(p, 0) for p in family) / 2**20
+
+
+def run_sampled(cmd: list[str], **kw) -> tuple[float, float]:
+    """Run a command, sampling the memory of its whole process tree; (seconds, peak MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_mb(proc.pid))
+        time.sleep(0.2)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed")
+    return time.perf_counter() - start, peak
+
+
+def run(cmd: list[str], **kw) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - start
+
+
+def naive(jobs: list[build.Job], out: Path) -> float:
+    """papermill CLI -> nbconvert CLI -> WeasyPrint CLI, one report at a time."""
+    bin_dir = Path(sys.executable).parent
+    total = 0.0
+    for job in jobs:
+        executed = out / f"{job.output}.ipynb"
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        params = [a for k, v in job.parameters.items() if v is not None for a in ("-p", k, str(v))]
+        total += run([str(bin_dir / "papermill"), str(build.NOTEBOOKS / job.notebook), str(executed), *params,
+                      "--cwd", str(build.NOTEBOOKS), "--no-progress-bar"])
+        total += run([str(bin_dir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)])
+        total += run([str(bin_dir / "weasyprint"), str(executed.with_suffix(".html")), str(out / f"{job.output}.pdf")])
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--naive-sample", type=int, default=0, help="time the naive loop on N reports and scale up")
+    parser.add_argument("--jobs", type=int, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        fast, peak_mb = run_sampled([sys.executable, str(ROOT / "run_all.py"), "--out", str(tmp / "fast"),
+                                     "--no-progress", *(["--jobs", str(args.jobs)] if args.jobs else [])], cwd=ROOT)
+        manifest = json.loads((tmp / "fast" / "manifest.json").read_text())
+        n = len(manifest["reports"])
+        noop = run([sys.executable, str(ROOT / "run_all.py"), "--out", str(tmp / "fast"), "--no-progress"], cwd=ROOT)
+        print(f"build: {n} reports in {fast:.1f} s (estimates {manifest['timings']['estimates_seconds']:.1f} s), "
+              f"no-op rebuild {noop:.2f} s, peak memory of the whole build {peak_mb:.0f} MB "
+              f"(targets: < 60 s, < 2 s, whole build < 4 GB)")
+        jobs = build.plan(tmp / "fast" / "data")
+        if args.naive_sample:
+            step = max(1, len(jobs) // args.naive_sample)
+            sample = jobs[::step][: args.naive_sample]
+            t = naive(sample, tmp / "naive")
+            estimate = t / len(sample) * len(jobs)
+            print(f"naive loop: {len(sample)} reports in {t:.1f} s -> about {estimate:.0f} s for all {len(jobs)} "
+                  f"(scaled; the naive loop also needs the estimates, not counted)")
+        else:
+            estimate = naive(jobs, tmp / "naive")
+            print(f"naive loop: {len(jobs)} reports in {estimate:.1f} s (estimates not counted)")
+        print(f"ratio (naive / build): {estimate / fast:.1f}x (target at least 5x)")
+
+
+if __name__ == "__main__":
+    main()

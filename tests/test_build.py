@@ -1,0 +1,132 @@
+"""The report build end to end on a subset: outputs, accessibility basics, caching, failures."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from pypdf import PdfReader
+
+from analysis import build, pipeline
+
+SUBSET = ["london", "measure:get_on_well", "camden"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, build.BuildResult]:
+    out = tmp_path_factory.mktemp("reports")
+    result = build.build(out, jobs=2, only=SUBSET, progress=False)
+    return out, result
+
+
+def test_subset_builds_every_output(built) -> None:
+    out, result = built
+    assert not result.failures, result.failures
+    for rel in ("index.html", "manifest.json", "london.html", "london.pdf", "measures/get_on_well.html",
+                "measures/get_on_well.pdf", "boroughs/camden.html", "boroughs/camden.pdf", "data/estimates.csv",
+                "data/changes.csv", "data/estimates.xlsx"):
+        assert (out / rel).is_file(), rel
+    assert not (out / "boroughs" / "hackney.html").exists()  # not selected
+
+
+def test_html_has_no_code_and_is_accessible(built) -> None:
+    out, _ = built
+    for rel in ("london.html", "measures/get_on_well.html", "boroughs/camden.html"):
+        page = (out / rel).read_text()
+        assert "from analysis import" not in page and "page.header()" not in page, rel
+        assert "jp-InputArea" not in page and "input_area" not in page, rel
+        assert '<html lang="en-GB">' in page and "<title>" in page
+        assert "Synthetic demonstration data" in page
+        images = re.findall(r"<img [^>]*>", page)
+        assert images and all(re.search(r"alt=[\"'][^\"']{10,}", img) for img in images), rel
+        assert "<caption>" in page and re.search(r"scope=[\"']col", page)  # a data table behind the charts
+        assert "Traceback" not in page and "Warning" not in page
+
+
+def test_every_pdf_opens(built) -> None:
+    out, _ = built
+    for pdf in out.rglob("*.pdf"):
+        reader = PdfReader(pdf)
+        assert len(reader.pages) >= 1
+        assert "Synthetic demonstration data" in reader.pages[0].extract_text()
+
+
+def test_index_links_resolve(built) -> None:
+    out, _ = built
+    index = (out / "index.html").read_text()
+    links = re.findall(r"href='([^'#]+)'", index)
+    assert "boroughs/camden.html" in links and "measures/get_on_well.pdf" in links
+    for link in links:
+        assert (out / link).exists(), link
+    assert "id='filter'" in index and "<label for='filter'>" in index
+
+
+def test_manifest_records_inputs_versions_and_status(built) -> None:
+    out, _ = built
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"]["synthetic"] is True
+    assert set(manifest["inputs"]["files"]) >= {"estimates.csv", "estimates.xlsx"}
+    assert manifest["packages"]["pandas"] and manifest["library_version"]
+    statuses = {r["output"]: r["status"] for r in manifest["reports"]}
+    assert statuses == {"london": "built", "measures/get_on_well": "built", "boroughs/camden": "built"}
+
+
+def test_estimates_are_the_library_output(built, demo_results, tmp_path) -> None:
+    out, _ = built
+    pipeline.write_results(demo_results, tmp_path, parquet=False)
+    assert (out / "data" / "estimates.csv").read_bytes() == (tmp_path / "estimates.csv").read_bytes()
+
+
+def test_unchanged_reports_are_not_rebuilt(built) -> None:
+    out, _ = built
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*.pdf")}
+    again = build.build(out, jobs=2, only=SUBSET, progress=False)
+    assert {r.status for r in again.results} == {"unchanged"}
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.pdf")} == before
+
+
+def test_failing_notebook_keeps_last_good_report_and_others_build(built, tmp_path, monkeypatch) -> None:
+    out, _ = built
+    good_html = (out / "boroughs" / "camden.html").read_bytes()
+    good_pdf = (out / "boroughs" / "camden.pdf").read_bytes()
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(build.NOTEBOOKS, notebooks)
+    nb = nbformat.read(notebooks / "borough.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('if borough == "E09000007":\n    raise RuntimeError("deliberate failure")'))
+    nbformat.write(nb, notebooks / "borough.ipynb")
+    monkeypatch.setattr(build, "NOTEBOOKS", notebooks)  # workers are forked, so they see it too
+    result = build.build(out, jobs=2, only=["camden", "hackney"], progress=False)
+    failed = {f.output: f for f in result.failures}
+    assert set(failed) == {"boroughs/camden"}
+    assert "RuntimeError: deliberate failure" in failed["boroughs/camden"].error
+    assert failed["boroughs/camden"].cell is not None
+    assert (out / "boroughs" / "camden.html").read_bytes() == good_html
+    assert (out / "boroughs" / "camden.pdf").read_bytes() == good_pdf
+    assert (out / "boroughs" / "hackney.html").exists() and (out / "boroughs" / "hackney.pdf").exists()
+    index = (out / "index.html").read_text()
+    assert "latest build failed" in index
+    manifest = json.loads((out / "manifest.json").read_text())
+    status = {r["output"]: r for r in manifest["reports"]}
+    assert status["boroughs/camden"]["status"] == "failed" and status["boroughs/hackney"]["status"] == "built"
+
+
+def test_only_selects_reports_and_explains_unknown_terms(tmp_path) -> None:
+    jobs = build.plan(tmp_path)
+    assert len(jobs) == 1 + 19 + 33 + len([p for p in build.NOTEBOOKS.glob("*.ipynb")]) - 3
+    pick = build.select(jobs, ["Kensington & Chelsea", "measure:volunteering", "london"])
+    assert {j.output for j in pick} == {"boroughs/kensington-and-chelsea", "measures/volunteering", "london"}
+    assert len(build.select(jobs, ["boroughs"])) == 33
+    with pytest.raises(SystemExit, match="matches no report"):
+        build.select(jobs, ["narnia"])
+
+
+def test_run_all_exit_code_on_failure(tmp_path, monkeypatch) -> None:
+    import run_all
+
+    monkeypatch.setattr(build, "build", lambda *a, **k: build.BuildResult(
+        [build.JobResult("boroughs/camden", "failed", "k", error="boom", cell=3)], {}, 0.1))
+    assert run_all.main(["--out", str(tmp_path), "--no-progress"]) == 1
