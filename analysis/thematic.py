@@ -784,6 +784,14 @@ def gap_bars(rows: pd.DataFrame, *, title: str, references: list[float | None], 
     return charts.Chart(fig, title, alt, table)
 
 
+def _between(gap_label: str) -> str:
+    """'Not disabled minus Disabled' -> 'between non-disabled and disabled people'."""
+    words = {"Not disabled": "non-disabled", "Disabled": "disabled", "Male": "men", "Female": "women"}
+    first, _, second = gap_label.partition(" minus ")
+    a, b = words.get(first, first), words.get(second, second)
+    return f"between {a} and {b}" + ("" if {a, b} == {"men", "women"} else " people")
+
+
 class StrategyFiguresPage:
     """Figures 2 to 5 of the strategy from the build's estimates.
 
@@ -920,8 +928,8 @@ class StrategyFiguresPage:
         frame = frame.iloc[order].reset_index(drop=True)
         refs = [refs[i] for i in order]
         wide, narrow = frame.iloc[0], frame.iloc[-1]
-        title = (f"Figure 5. Employment gaps, {period}: the widest gap was {wide.gap_label.lower()} ({wide.value:.1f} "
-                 f"points), the narrowest {narrow.gap_label.lower()} ({narrow.value:.1f} points)")
+        title = (f"Figure 5. Employment gaps, {period}: widest {_between(wide.gap_label)} ({wide.value:.1f} points), "
+                 f"narrowest {_between(narrow.gap_label)} ({narrow.value:.1f} points)")
         chart = gap_bars(frame, title=title, references=refs,
                          alt_intro=f"Bar chart of employment rate gaps for people aged 16 to 64 in London, {period}: ")
         text = ("Each gap is the employment rate of the first group minus that of the second, in percentage points, with "
