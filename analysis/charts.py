@@ -56,7 +56,7 @@ class Chart:
     figure: plt.Figure
     title: str
     alt: str
-    table: pd.DataFrame
+    table: pd.DataFrame | None  # None when the next chart's table holds the same data
     notes: list[str] = field(default_factory=list)
 
     def png(self) -> bytes:
@@ -74,10 +74,11 @@ def to_html(chart: Chart) -> str:
     """A ``<figure>`` with alt text and caption, followed by the chart's data table."""
     data = base64.b64encode(chart.png()).decode("ascii")
     notes = "".join(f"<p class='chart-note'>{html.escape(n)}</p>" for n in chart.notes)
+    table = "" if chart.table is None else tables.to_html(chart.table, caption=f"Data for the chart: {chart.title}")
     return (
         f"<figure class='chart'><figcaption><strong>{html.escape(chart.title)}</strong></figcaption>"
         f"<img src='data:image/png;base64,{data}' alt='{html.escape(chart.alt, quote=True)}'/>{notes}</figure>"
-        + tables.to_html(chart.table, caption=f"Data for the chart: {chart.title}")
+        + table
     )
 
 

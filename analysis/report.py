@@ -165,9 +165,9 @@ class MeasurePage:
         return Section("".join(out), made)
 
     def groups(self) -> Section:
+        """One panel chart per indicator with every population-group breakdown."""
         if not self.available:
             return Section("")
-        """One panel chart per indicator with every population-group breakdown."""
         m = self.measure
         out, made = ["<h2>Population groups</h2>"], []
         group_indicators = [(i, lab) for i, lab in self.indicators() if not (m.kind == "survey_gap" and i != m.rate_indicator)]
@@ -242,10 +242,13 @@ class MeasurePage:
             london_row = london_row[(london_row.indicator == indicator) & (london_row.period == period)
                                     & (london_row.area_code == geography.LONDON_CODE)]
             london = float(london_row["value"].iloc[0]) if len(london_row) else np.nan
-            sentence = narrative.boroughs_sentence(rows, m.polarity, period)
-            map_chart = charts.choropleth(rows, shapes, title=f"{label} by borough, {period}", unit=m.unit)
+            sentence = narrative.boroughs_sentence(rows, rows["polarity"].iloc[0], period)
+            unit, polarity = rows["unit"].iloc[0], rows["polarity"].iloc[0]
+            map_chart = charts.choropleth(rows, shapes, title=f"{label} by borough, {period}", unit=unit)
+            map_chart.table = None  # the ranked chart below carries the same borough table
+            map_chart.notes.append("The figures for every borough are in the table after the next chart.")
             ranked = charts.ranked_boroughs(rows, title=f"{label}, {period}: {sentence.split(', ', 1)[-1]}",
-                                            london=london, unit=m.unit, polarity=m.polarity)
+                                            london=london, unit=unit, polarity=polarity)
             made += [map_chart, ranked]
             pooled_note = _p(f"Borough figures pool the survey waves {period} to give large enough samples.") if pooled else ""
             out.append(f"<h3>{html.escape(label)}</h3>" + _p(sentence) + pooled_note + charts.to_html(map_chart)

@@ -399,11 +399,16 @@ def scatter(reg: Regression, *, period: str, title: str) -> charts.Chart:
     fig.canvas.draw()  # settle the constrained layout, then freeze it so label positions stay true
     fig.set_layout_engine("none")
     _place_labels(ax, d.churn.to_numpy(), d.registration.to_numpy(), d.area_name.tolist())
-    alt = (f"Scatter plot of {len(d)} local authorities, population churn across, registration up, Inner London as circles and "
-           f"Outer London as triangles, each named. Registration falls as churn rises along a least squares line of "
-           f"{m.slope:+.2f} points per point of churn. Inner boroughs sit to the right and lower; Westminster, Kensington "
-           "and Chelsea and Camden are furthest down and right." if m.slope < 0 else
-           f"Scatter plot of {len(d)} local authorities, churn across, registration up; least squares slope {m.slope:+.2f}.")
+    far = d.nlargest(3, "churn")
+    io = d.groupby("inner_outer")[["churn", "registration"]].mean()
+    alt = (f"Scatter plot of {len(d)} local authorities, population churn across and registration up, Inner London as "
+           f"circles and Outer London as triangles, each named. The least squares line has a slope of {m.slope:+.2f} "
+           f"points per point of churn. Inner boroughs average {io.loc['Inner', 'churn']:.1f} churn and "
+           f"{io.loc['Inner', 'registration']:.1f}% registration, Outer boroughs {io.loc['Outer', 'churn']:.1f} and "
+           f"{io.loc['Outer', 'registration']:.1f}%. Highest churn: "
+           + ", ".join(f"{n} ({c:.1f}, {r:.1f}%)" for n, c, r in zip(far.area_name, far.churn, far.registration)) + "."
+           if {"Inner", "Outer"} <= set(io.index) else
+           f"Scatter plot of {len(d)} local authorities, churn across and registration up; least squares slope {m.slope:+.2f}.")
     table = pd.DataFrame({
         "Area": d.area_name, "Inner or Outer": d.inner_outer, "Churn (per 100)": d.churn.map(tables.fmt),
         "Registration (%)": d.registration.map(tables.fmt), "Fitted registration (%)": d.fitted.map(tables.fmt),
@@ -870,9 +875,10 @@ class StrategyFiguresPage:
         with warnings.catch_warnings():  # mapclassify notes that numba would be faster
             warnings.simplefilter("ignore")
             chart = charts.choropleth(rows, boundaries(self.boundaries_path), title=title, unit="%")
+        s, _ = _reference(Y)
+        quoted = f"The strategy quotes {s.reference.value:g}% for London in {s.reference.period}, and " if s.reference else "The strategy quotes "
         text = (f"{lower} local authorities were significantly below London's rate and {higher} significantly above it. "
-                f"The strategy quotes 86% for London in 2016, and 68% to 78% for Westminster, Kensington and Chelsea, Tower "
-                "Hamlets and Camden.")
+                + quoted + "68% to 78% for Westminster, Kensington and Chelsea, Tower Hamlets and Camden.")
         return Section("<h2>Figure 3: Electoral registration by borough</h2>" + _p(text) + charts.to_html(chart), [chart])
 
     def figure4(self) -> Section:
@@ -932,9 +938,11 @@ class StrategyFiguresPage:
                  f"narrowest {_between(narrow.gap_label)} ({narrow.value:.1f} points)")
         chart = gap_bars(frame, title=title, references=refs,
                          alt_intro=f"Bar chart of employment rate gaps for people aged 16 to 64 in London, {period}: ")
+        quoted = [f"{s.reference.value:g} points {_between(f'{s.reference_group} minus {s.comparison_group}')}"
+                  for s in m.series if s.reference]
         text = ("Each gap is the employment rate of the first group minus that of the second, in percentage points, with "
-                "its 95% interval from the same survey (the covariance of the two rates included). The strategy quotes "
-                "27 points for disability, 14 for sex and 24 between White and Pakistani/Bangladeshi adults in 2016.")
+                "its 95% interval from the same survey (the covariance of the two rates included)."
+                + (f" The strategy quotes {'; '.join(quoted)} ({m.series[0].reference.period})." if quoted else ""))
         return Section("<h2>Figure 5: Employment gaps</h2>" + _p(text) + charts.to_html(chart), [chart])
 
     def about(self) -> Section:
