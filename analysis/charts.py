@@ -112,6 +112,18 @@ def _errorbars(ax, y, values, lower, upper, horizontal: bool, color: str) -> Non
         ax.errorbar(y[ok], values[ok], yerr=err, fmt="none", ecolor=color, elinewidth=1.5, capsize=3)
 
 
+def _verdict_points(ax, x: np.ndarray, y: np.ndarray, compared, polarity: str, size: float) -> dict:
+    """Points marked by their test against London: colour and shape both carry the verdict."""
+    verdicts = np.array([verdict_against_london(c, polarity) for c in compared])
+    handles = {}
+    for key, style in VERDICT_STYLE.items():
+        mask = (verdicts == key) & ~np.isnan(x)
+        if mask.any():
+            handles[key] = ax.scatter(x[mask], y[mask], color=style["color"], marker=style["marker"], s=size, zorder=3,
+                                      label=style["label"])
+    return handles
+
+
 def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
     """Line of a series over periods with its 95% intervals (one area, one group)."""
     rows = rows.sort_values("period")
@@ -134,30 +146,6 @@ def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
     alt = f"Line chart of {label.lower()} from {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: " + ", ".join(
         f"{p} {tables.fmt(val)}{_unit_suffix(unit)}" for p, val in zip(rows["period"], v))
     return Chart(fig, title, alt, tables.estimate_table(rows, ["period"]))
-
-
-def groups(rows: pd.DataFrame, *, title: str, london: float, unit: str, polarity: str, group_label: str) -> Chart:
-    """Dot-and-interval chart of population groups against the London figure."""
-    rows = rows.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2))
-    y = np.arange(len(rows))[::-1]
-    v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
-    _errorbars(ax, y, v, lo, hi, True, DARK_GREY)
-    verdicts = [verdict_against_london(c, polarity) for c in rows["compared_to_london"]]
-    for key, style in VERDICT_STYLE.items():
-        mask = np.array([vv == key for vv in verdicts]) & ~np.isnan(v)
-        if mask.any():
-            ax.scatter(v[mask], y[mask], color=style["color"], marker=style["marker"], s=60, zorder=3, label=style["label"])
-    ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5, label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
-    labels = [f"{g} {f}".strip() for g, f in zip(rows["group"], rows["flag"].fillna(""))]
-    ax.set_yticks(y, labels)
-    ax.set_xlabel(unit)
-    ax.grid(axis="x", color="0.85")
-    ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.18 if len(rows) < 4 else -0.08), ncol=2)
-    alt = f"Chart of {group_label.lower()} groups: " + "; ".join(
-        f"{g} {tables.fmt(val)}{_unit_suffix(unit)} ({vv.replace('_', ' ')})" for g, val, vv in zip(rows["group"], v, verdicts))
-    return Chart(fig, title, alt, tables.estimate_table(rows, ["group"]))
 
 
 def dots(rows: pd.DataFrame, *, title: str, unit: str, label_column: str = "group") -> Chart:
@@ -189,12 +177,8 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
         y = np.arange(len(rows))[::-1]
         v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
         _errorbars(ax, y, v, lo, hi, True, DARK_GREY)
+        handles.update(_verdict_points(ax, v, y, rows["compared_to_london"], polarity, 45))
         verdicts = [verdict_against_london(c, polarity) for c in rows["compared_to_london"]]
-        for key, style in VERDICT_STYLE.items():
-            mask = np.array([vv == key for vv in verdicts]) & ~np.isnan(v)
-            if mask.any():
-                handles[key] = ax.scatter(v[mask], y[mask], color=style["color"], marker=style["marker"], s=45,
-                                          zorder=3, label=style["label"])
         if np.isfinite(london):
             handles["london"] = ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5,
                                            label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
@@ -222,11 +206,7 @@ def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str,
     y = np.arange(len(rows))
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     _errorbars(ax, y, v, lo, hi, True, MID_GREY)
-    verdicts = [verdict_against_london(c, polarity) for c in rows["compared_to_london"]]
-    for key, style in VERDICT_STYLE.items():
-        mask = np.array([vv == key for vv in verdicts]) & ~np.isnan(v)
-        if mask.any():
-            ax.scatter(v[mask], y[mask], color=style["color"], marker=style["marker"], s=40, zorder=3, label=style["label"])
+    _verdict_points(ax, v, y, rows["compared_to_london"], polarity, 40)
     ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5, label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
     ax.set_yticks(y, [f"{n} {f}".strip() for n, f in zip(rows["area_name"], rows["flag"].fillna(""))], fontsize=8.5)
     ax.set_xlabel(unit)
