@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from analysis import charts, geography, tables
+from analysis.report import Section
 from analysis.validate import Column, InputError, Schema
 from analysis.validate import validate as validate_schema
 
@@ -673,9 +675,7 @@ class EvaluationPage:
         self.mdes = [mde(self.frame, o, self.cluster) for o in self.outcomes]
 
     # -- sections ---------------------------------------------------------------------------
-    def header(self):
-        from analysis.report import Section
-
+    def header(self) -> Section:
         init = self.initiative
         notice = ""
         if self.synthetic:
@@ -691,11 +691,10 @@ class EvaluationPage:
                               f"before and after taking part, and compares their change with that of a comparison group "
                               f"surveyed at the same times."))
 
-    def sample(self):
-        from analysis.report import Section
-
+    def sample(self) -> Section:
         f = self.frame
-        counts = f.groupby(["group", "wave"])["participant_id"].nunique().unstack("wave").reindex(index=list(GROUPS), columns=list(WAVES)).fillna(0).astype(int)
+        counts = (f.groupby(["group", "wave"])["participant_id"].nunique().unstack("wave")
+                  .reindex(index=list(GROUPS), columns=list(WAVES)).fillna(0).astype(int))
         both = f.groupby("participant_id").agg(group=("group", "first"), waves=("wave", "nunique"))
         completers = both[both.waves == 2].groupby("group").size().reindex(list(GROUPS)).fillna(0).astype(int)
         sites = f.groupby("group")["site"].nunique().reindex(list(GROUPS)).fillna(0).astype(int)
@@ -745,9 +744,7 @@ class EvaluationPage:
                          "London period": latest["period"], "Note": o.london_note or ""})
         return pd.DataFrame(rows) if rows else None
 
-    def paired_change(self):
-        from analysis.report import Section
-
+    def paired_change(self) -> Section:
         pcs = self.paired
         n = max(pc.n for pc in pcs)
         changed = [pc for pc in pcs if pc.significant]
@@ -758,17 +755,15 @@ class EvaluationPage:
                  f"{_pp(lead.upper)}); {len(changed)} of {len(pcs)} measures changed significantly")
         table = pd.DataFrame({
             "Success measure": [pc.outcome.label for pc in pcs],
-            "Participants answering twice": [pc.n for pc in pcs],
+            "People": [pc.n for pc in pcs],
             "Before (%)": [tables.fmt(pc.pre) for pc in pcs],
             "After (%)": [tables.fmt(pc.post) for pc in pcs],
-            "Change (percentage points)": [_pp(pc.change) for pc in pcs],
-            "95% CI lower (Newcombe)": [_pp(pc.lower) for pc in pcs],
-            "95% CI upper (Newcombe)": [_pp(pc.upper) for pc in pcs],
-            "Wald 95% CI": [f"{_pp(pc.wald_lower)} to {_pp(pc.wald_upper)}" for pc in pcs],
-            "Yes then no (b)": [pc.b for pc in pcs],
-            "No then yes (c)": [pc.c for pc in pcs],
-            "McNemar test": [pc.test.method for pc in pcs],
-            "p-value": [f"{pc.test.pvalue:.4f}" for pc in pcs],
+            "Change (points)": [_pp(pc.change) for pc in pcs],
+            "95% CI, Newcombe": [f"{_pp(pc.lower)} to {_pp(pc.upper)}" for pc in pcs],
+            "95% CI, Wald": [f"{_pp(pc.wald_lower)} to {_pp(pc.wald_upper)}" for pc in pcs],
+            "Yes to no, no to yes": [f"{pc.b}, {pc.c}" for pc in pcs],
+            "McNemar p": [f"{pc.test.pvalue:.4f} ({'exact' if pc.test.method.startswith('exact') else 'chi-square'})"
+                          for pc in pcs],
             "Assessment": [pc.verdict for pc in pcs],
         })
         alt = ("Dot chart of the change between the surveys before and after taking part, with 95% intervals: "
@@ -793,32 +788,32 @@ class EvaluationPage:
                 f"no and {pc.c} no then yes, McNemar {pc.test.method} {_p_text(pc.test.pvalue)}")
         if pc.verdict == "no significant change":
             return base + ", so no significant change."
-        return base + f": a significant change, which for this measure is {'an improvement' if pc.verdict == 'improved' else 'a worsening'}."
+        better = "an improvement" if pc.verdict == "improved" else "a worsening"
+        return base + f": a significant change, which for this measure is {better}."
 
-    def difference_in_differences(self):
-        from analysis.report import Section
-
+    def difference_in_differences(self) -> Section:
         ds = self.dids
         lead = max(ds, key=lambda d: (d.significant, abs(d.estimate)))
         n_sig = sum(d.significant for d in ds)
-        title = (f"Against the comparison group, '{lead.outcome.label.lower()}' changed by {_pp(lead.estimate)} points more "
-                 f"for participants (95% CI {_pp(lead.lower)} to {_pp(lead.upper)}); {n_sig} of {len(ds)} differences "
-                 f"{'is' if n_sig == 1 else 'are'} significant")
+        title = (f"Net of the comparison group's change, participants' '{lead.outcome.label.lower()}' moved "
+                 f"{_pp(lead.estimate)} points (95% CI {_pp(lead.lower)} to {_pp(lead.upper)}); {n_sig} of {len(ds)} "
+                 f"differences {'is' if n_sig == 1 else 'are'} significant")
         table = pd.DataFrame({
             "Success measure": [d.outcome.label for d in ds],
-            "Programme before (%)": [self._mean(d, "programme", "pre") for d in ds],
-            "Programme after (%)": [self._mean(d, "programme", "post") for d in ds],
-            "Comparison before (%)": [self._mean(d, "comparison", "pre") for d in ds],
-            "Comparison after (%)": [self._mean(d, "comparison", "post") for d in ds],
-            "Difference-in-differences (percentage points)": [_pp(d.estimate) for d in ds],
-            "95% CI lower": [_pp(d.lower) for d in ds],
-            "95% CI upper": [_pp(d.upper) for d in ds],
+            "Programme, before to after (%)": [f"{self._mean(d, 'programme', 'pre')} to {self._mean(d, 'programme', 'post')}"
+                                               for d in ds],
+            "Comparison, before to after (%)": [f"{self._mean(d, 'comparison', 'pre')} to "
+                                                f"{self._mean(d, 'comparison', 'post')}" for d in ds],
+            "Difference-in-differences (points)": [_pp(d.estimate) for d in ds],
+            f"95% CI, clustered by {lead.cluster}": [f"{_pp(d.lower)} to {_pp(d.upper)}" for d in ds],
             "p-value": [f"{d.pvalue:.4f}" for d in ds],
-            "Clusters": [f"{d.n_clusters} ({d.cluster}s)" for d in ds],
-            "95% CI, clustered by participant": [f"{_pp(d.participant_lower)} to {_pp(d.participant_upper)}" for d in ds],
-            "Logit: ratio of odds ratios (95% CI)": [f"{d.odds_ratio:.2f} ({d.or_lower:.2f} to {d.or_upper:.2f})" for d in ds],
-            "Assessment": [d.verdict for d in ds],
         })
+        if lead.cluster != "participant":  # the same model with errors clustered by person, as a check
+            table["95% CI, clustered by participant"] = [f"{_pp(d.participant_lower)} to {_pp(d.participant_upper)}"
+                                                         for d in ds]
+        table["Logit: ratio of odds ratios (95% CI)"] = [f"{d.odds_ratio:.2f} ({d.or_lower:.2f} to {d.or_upper:.2f})"
+                                                         for d in ds]
+        table["Assessment"] = [d.verdict for d in ds]
         alt = ("Dot chart of the difference-in-differences for each success measure with 95% intervals: "
                + "; ".join(f"{d.outcome.label} {_pp(d.estimate)} points ({d.verdict})" for d in ds) + ".")
         forest = _forest([d.outcome.label for d in ds], [d.estimate for d in ds], [d.lower for d in ds],
@@ -878,7 +873,7 @@ class EvaluationPage:
                                     "People": int(n)})
             ax.set_xticks([0, 1], ["Before", "After"])
             ax.set_xlim(-0.3, 1.3)
-            ax.set_title(d.outcome.label, fontsize=9.5)
+            ax.set_title(textwrap.fill(d.outcome.label, 24), fontsize=9)
             ax.set_ylabel("%")
         for ax in list(axes.flat)[k:]:
             ax.set_axis_off()
@@ -894,19 +889,17 @@ class EvaluationPage:
         return charts.Chart(fig, title, alt, pd.DataFrame(records),
                             notes=["People answering that measure at both waves; Wilson 95% intervals."])
 
-    def minimum_detectable_effects(self):
-        from analysis.report import Section
-
+    def minimum_detectable_effects(self) -> Section:
         ms = self.mdes
         lead = ms[0]
         table = pd.DataFrame({
             "Success measure": [m.outcome.label for m in ms],
             "Participants answering twice": [m.n_pairs for m in ms],
-            "Share whose answer changed (%)": [tables.fmt(100 * m.discordant) for m in ms],
+            "Answers changed (%)": [tables.fmt(100 * m.discordant) for m in ms],
             "MDE, change among participants (points)": [tables.fmt(m.paired) for m in ms],
-            "Comparison group answering twice": [m.n_comparison for m in ms],
-            "SD of individual change": [f"{m.sd_change:.3f}" for m in ms],
-            "Site ICC of change": [f"{m.icc:.3f}" for m in ms],
+            "Comparison answering twice": [m.n_comparison for m in ms],
+            "SD of change": [f"{m.sd_change:.3f}" for m in ms],
+            "Site ICC": [f"{m.icc:.3f}" for m in ms],
             "Design effect": [f"{m.design_effect:.2f}" for m in ms],
             "MDE, difference-in-differences (points)": [tables.fmt(m.did) for m in ms],
         })
@@ -966,9 +959,7 @@ class EvaluationPage:
                             notes=["The comparison group is scaled in proportion. Sites are assumed to grow in size, not "
                                    "number, so the design effect rises with the sample."])
 
-    def about(self):
-        from analysis.report import Section
-
+    def about(self) -> Section:
         init = self.initiative
         measures = "".join(f"<li><code>{html.escape(o.code)}</code>: {html.escape(o.question)} (1 = yes, 0 = no; "
                            f"{'a rise' if o.polarity == 'up' else 'a fall'} is an improvement)</li>" for o in init.outcomes)

@@ -52,12 +52,14 @@ def _signed(v: float, d: int = 2) -> str:
 # Data: the two indicators for the 33 local authorities
 
 
-def borough_pair(estimates: pd.DataFrame, period: str | None = None, x: str = X, y: str = Y) -> tuple[pd.DataFrame, str]:
-    """Borough rows (E09*) of indicators ``x`` and ``y`` in their latest common single period.
+def borough_pair(estimates: pd.DataFrame, period: str | None = None) -> tuple[pd.DataFrame, str]:
+    """Borough rows (E09*) of churn and registration in ``period`` (default: the latest single
+    period both have), with the period used.
 
-    Returns one row per borough: area_code, area_name, inner_outer, x, y and the intervals and
-    flags of both (columns ``churn``/``registration`` and ``churn_lower`` ... for the defaults).
+    One row per borough: area_code, area_name, inner_outer, then for each of ``churn`` and
+    ``registration`` the value and its ``_lower``, ``_upper`` and ``_flag``.
     """
+    x, y = X, Y
     e = estimates[(estimates["breakdown"] == "all") & estimates["area_code"].str.startswith("E09")
                   & ~compare.is_pooled(estimates["period"])]
     periods = set(e.loc[e.indicator == x, "period"]) & set(e.loc[e.indicator == y, "period"])
@@ -67,7 +69,7 @@ def borough_pair(estimates: pd.DataFrame, period: str | None = None, x: str = X,
         period = max(periods)
     elif period not in periods:
         raise ValueError(f"Period {period!r} not available for both indicators; choose from {sorted(periods)}")
-    names = {x: "churn", y: "registration"} if (x, y) == (X, Y) else {x: "x", y: "y"}
+    names = {x: "churn", y: "registration"}
     parts = []
     for ind, short in names.items():
         r = e[(e.indicator == ind) & (e.period == period)].set_index("area_code")
@@ -198,6 +200,16 @@ def regress(frame: pd.DataFrame, x: str = "churn", y: str = "registration") -> R
     return Regression(data, ols, hc3, rlm, no_city, with_inner, fits)
 
 
+def _drive_reason(alt: Fit, main: Fit) -> str:
+    reasons = []
+    if (alt.pvalue < 0.05) != (main.pvalue < 0.05):
+        reasons.append("the slope is significant at 5% " + ("only without" if alt.pvalue < 0.05 else "only with") + " it")
+    if not alt.lower <= main.slope <= alt.upper:
+        reasons.append("the interval without it excludes the full-sample slope")
+    text = " and ".join(reasons)
+    return text[0].upper() + text[1:]
+
+
 def interpretation(reg: Regression, period: str) -> list[str]:
     """Sentences written from the fitted numbers."""
     m, huber = reg.main, reg.fit("Huber")
@@ -220,8 +232,9 @@ def interpretation(reg: Regression, period: str) -> list[str]:
     out.append(
         f"The Huber robust regression, which gives less weight to boroughs far from the line, estimates "
         f"{_signed(huber.slope)} (95% CI {_signed(huber.lower)} to {_signed(huber.upper)}), "
-        + ("consistent with the least squares fit, so a few unusual boroughs do not make the result."
-           if agree else "outside the least squares estimate's range, so a few boroughs pull the least squares line."))
+        + ("an interval that contains the least squares slope, so a few unusual boroughs do not make the result."
+           if agree else "an interval that excludes the least squares slope, so a few unusual boroughs pull the least "
+                         "squares line."))
     city = reg.city()
     if city is not None and reg.no_city is not None:
         alt = reg.fit("OLS without")
@@ -233,10 +246,10 @@ def interpretation(reg: Regression, period: str) -> list[str]:
             f"Cook's distance {city['cooks_d']:.2f} ({cook} the 4/n guide of {reg.cooks_guide:.2f}). Without it the slope is "
             f"{_signed(alt.slope)} (95% CI {_signed(alt.lower)} to {_signed(alt.upper)}), a change of "
             f"{_signed(alt.slope - m.slope)}. "
-            + ("That interval excludes the full-sample slope or the significance changes, so the City does drive the "
-               "result, which should be reported with and without it." if drives else
+            + (f"{_drive_reason(alt, m)}, so the City does drive the result, which should be reported with and "
+               "without it." if drives else
                ("The City is influential by the usual guide, but that interval still contains the full-sample slope and "
-                "the slope stays significant, so the City does not drive the relationship."
+                "its significance is unchanged, so the City does not drive the relationship."
                 if city["cooks_d"] > reg.cooks_guide else
                 "That interval still contains the full-sample slope, so the City does not drive the relationship.")))
     top = reg.frame.sort_values("cooks_d", ascending=False).iloc[0]
@@ -323,7 +336,8 @@ def paired_maps(pair: pd.DataFrame, shapes, *, period: str, title: str) -> chart
     table = pd.DataFrame({
         "Area": pair["area_name"], "Inner or Outer": pair["inner_outer"],
         "Registration (%)": [tables.fmt_value(v, f) for v, f in zip(pair.registration, pair.registration_flag)],
-        "Registration 95% CI": [f"{tables.fmt(a)} to {tables.fmt(b)}" for a, b in zip(pair.registration_lower, pair.registration_upper)],
+        "Registration 95% CI": [f"{tables.fmt(a)} to {tables.fmt(b)}"
+                                for a, b in zip(pair.registration_lower, pair.registration_upper)],
         "Churn (per 100)": [tables.fmt_value(v, f) for v, f in zip(pair.churn, pair.churn_flag)],
         "Churn 95% CI": [f"{tables.fmt(a)} to {tables.fmt(b)}" for a, b in zip(pair.churn_lower, pair.churn_upper)],
     }).sort_values("Area").reset_index(drop=True)
@@ -376,10 +390,12 @@ def scatter(reg: Regression, *, period: str, title: str) -> charts.Chart:
     styles = {"Inner": (charts.DARK_BLUE, "o", "Inner London"), "Outer": (charts.ORANGE, "^", "Outer London")}
     for key, (colour, marker, label) in styles.items():
         s = d[d.inner_outer == key]
-        ax.errorbar(s.churn, s.registration, xerr=[s.churn - s.churn_lower, s.churn_upper - s.churn] if "churn_lower" in s else None,
-                    yerr=[s.registration - s.registration_lower, s.registration_upper - s.registration] if "registration_lower" in s else None,
-                    fmt="none", ecolor=charts.MID_GREY, elinewidth=0.8, capsize=0, zorder=1)
-        ax.scatter(s.churn, s.registration, color=colour, marker=marker, s=40, zorder=3, label=label, edgecolor="white", linewidth=0.5)
+        if "churn_lower" in s and "registration_lower" in s:  # each borough's own 95% intervals
+            ax.errorbar(s.churn, s.registration, xerr=[s.churn - s.churn_lower, s.churn_upper - s.churn],
+                        yerr=[s.registration - s.registration_lower, s.registration_upper - s.registration],
+                        fmt="none", ecolor=charts.MID_GREY, elinewidth=0.8, capsize=0, zorder=1)
+        ax.scatter(s.churn, s.registration, color=colour, marker=marker, s=40, zorder=3, label=label,
+                   edgecolor="white", linewidth=0.5)
     city = d[d.area_code == CITY]
     if len(city):
         ax.scatter(city.churn, city.registration, facecolor="none", edgecolor=charts.DARK_PINK, s=150, linewidth=1.8,
@@ -392,6 +408,10 @@ def scatter(reg: Regression, *, period: str, title: str) -> charts.Chart:
     ax.plot(grid, pred["mean"], color=charts.DARK_BLUE, linewidth=1.8, label=f"Least squares: {m.slope:+.2f} per point")
     ax.plot(grid, huber.intercept + huber.slope * grid, color=charts.TURQUOISE, linestyle="--", linewidth=1.5,
             label=f"Huber robust: {huber.slope:+.2f} per point")
+    no_city = reg.fit("OLS without")
+    if no_city is not None:
+        ax.plot(grid, no_city.intercept + no_city.slope * grid, color=charts.DARK_PINK, linestyle=":", linewidth=1.6,
+                label=f"Least squares without the City: {no_city.slope:+.2f}")
     ax.set_xlabel(X_LABEL)
     ax.set_ylabel(Y_LABEL)
     ax.grid(color="0.9")
@@ -526,7 +546,8 @@ def residual_map(reg: Regression, shapes, *, period: str, title: str) -> charts.
                           "Expected from churn (%)": d.fitted.map(tables.fmt),
                           "Residual (points)": d.residual.map(lambda v: f"{v:+.1f}")}
                          ).iloc[np.argsort(d.residual.to_numpy())].reset_index(drop=True)
-    return charts.Chart(fig, title, alt, table, notes=["Residual: registration minus the value the least squares line predicts from churn."])
+    return charts.Chart(fig, title, alt, table,
+                        notes=["Residual: registration minus the value the least squares line predicts from churn."])
 
 
 def fits_table(reg: Regression) -> pd.DataFrame:
@@ -577,9 +598,18 @@ class RegistrationChurnPage:
         m = self.reg.main
         inner = self.pair[self.pair.inner_outer == "Inner"]
         outer = self.pair[self.pair.inner_outer == "Outer"]
-        title = (f"Each extra point of churn went with registration {abs(m.slope):.1f} points "
-                 f"{'lower' if m.slope < 0 else 'higher'} (95% CI {abs(m.upper if m.slope < 0 else m.lower):.1f} to "
-                 f"{abs(m.lower if m.slope < 0 else m.upper):.1f}); R-squared {m.r2:.2f}, {self.period}")
+        if m.pvalue < 0.05 and m.slope < 0:
+            title = (f"{self.period}: each extra point of churn went with registration {abs(m.slope):.1f} points lower "
+                     f"(95% CI {abs(m.upper):.1f} to {abs(m.lower):.1f}); R-squared {m.r2:.2f}")
+        elif m.pvalue < 0.05:
+            title = (f"{self.period}: each extra point of churn went with registration {m.slope:.1f} points higher "
+                     f"(95% CI {m.lower:.1f} to {m.upper:.1f}); R-squared {m.r2:.2f}")
+        else:
+            title = (f"{self.period}: registration was not significantly related to churn across all 33 areas (slope "
+                     f"{m.slope:+.2f}, 95% CI {m.lower:+.2f} to {m.upper:+.2f})")
+        alt_fit = self.reg.fit("OLS without")
+        if self.reg.city_drives():
+            title += f"; without the City of London the slope is {alt_fit.slope:+.2f} ({alt_fit.lower:+.2f} to {alt_fit.upper:+.2f})"
         chart = scatter(self.reg, period=self.period, title=title)
         text = (f"Inner London boroughs averaged {inner.churn.mean():.1f} moves per 100 residents and {inner.registration.mean():.1f}% "
                 f"registration; Outer London boroughs {outer.churn.mean():.1f} and {outer.registration.mean():.1f}%.")
@@ -602,7 +632,8 @@ class RegistrationChurnPage:
             alt = self.reg.fit("OLS without")
             title = (f"The City of London has leverage {city.leverage:.2f} and Cook's distance {city.cooks_d:.2f}; "
                      f"without it the slope is {alt.slope:+.2f} rather than {self.reg.main.slope:+.2f}"
-                     + (", enough to change the conclusion" if self.reg.city_drives() else ", which leaves the conclusion unchanged"))
+                     + (", enough to change the conclusion" if self.reg.city_drives()
+                        else ", which leaves the conclusion unchanged"))
         else:
             title = "Leverage and influence of each borough"
         chart = influence_chart(self.reg, title=title)
@@ -636,7 +667,9 @@ class RegistrationChurnPage:
                 f"<dt>Caveats</dt><dd>{html.escape(reg_m.caveats or '')} {html.escape(churn_m.caveats or '')}</dd></dl>"
                 + _p("With real data (a build with --source real), churn comes from the ONS mid-year estimates' components "
                      "of change (MYEB3) and registration from the documented electorate proxy over residents aged 18 and "
-                     "over; this page reads whichever the build produced.")
+                     "over; this page reads whichever the build produced. That proxy leaves out resident EU citizens, "
+                     "who are more numerous in high-churn inner boroughs, so with real data part of any relationship "
+                     "can come from the proxy itself.")
                 + _p("Methods: statsmodels OLS (classical and HC3 errors), RLM with Huber's T norm, influence from the "
                      "OLS fit (hat values, Cook's distance, externally studentised residuals). Periods are single years; "
                      "the latest year with borough figures for both indicators is used."))
@@ -664,17 +697,17 @@ def _london(e: pd.DataFrame, indicator: str, period: str | None) -> pd.DataFrame
 
 
 def _period_for(e: pd.DataFrame, indicators: list[str], mode: str) -> str:
-    """'latest': the latest single period all ``indicators`` share in London; 'strategy': the
-    period the strategy quotes (from the registry's reference)."""
-    if mode == "strategy":
-        for ind in indicators:
-            s, _ = _reference(ind)
-            if s.reference is not None:
-                return s.reference.period
+    """The London period for a figure. 'latest': the latest single period all ``indicators``
+    share; 'strategy': the period the strategy quotes (the registry's reference), where the
+    estimates have it, else the latest."""
     sets = [set(_london(e, i, None).period) for i in indicators]
     common = set.intersection(*sets) if sets else set()
     if not common:
         raise ValueError(f"No common London period for {indicators}")
+    if mode == "strategy":
+        quoted = [s.reference.period for s, _ in map(_reference, indicators) if s.reference is not None]
+        if quoted and quoted[0] in common:
+            return quoted[0]
     return max(common)
 
 
@@ -789,6 +822,12 @@ def gap_bars(rows: pd.DataFrame, *, title: str, references: list[float | None], 
     return charts.Chart(fig, title, alt, table)
 
 
+def _unavailable(heading: str, what: str) -> Section:
+    return Section(f"<h2>{html.escape(heading)}</h2>" + _p(
+        f"This build has no London estimates for {what}, so the figure cannot be drawn. Survey microdata are released "
+        "under licence; add the waves with a codebook (docs/codebook.md) to include them."))
+
+
 def _between(gap_label: str) -> str:
     """'Not disabled minus Disabled' -> 'between non-disabled and disabled people'."""
     words = {"Not disabled": "non-disabled", "Disabled": "disabled", "Male": "men", "Female": "women"}
@@ -828,6 +867,8 @@ class StrategyFiguresPage:
 
     def figure2(self) -> Section:
         available = [i for i in self.RELATIONSHIPS if not _london(self.e, i, None).empty]
+        if not available:
+            return _unavailable("Figure 2: Relationships in London", "the relationship measures (Understanding Society)")
         period = _period_for(self.e, available, self.mode)
         rows, refs, ref_periods = [], [], []
         for ind in available:
@@ -859,6 +900,8 @@ class StrategyFiguresPage:
     def figure3(self) -> Section:
         b = self.e[(self.e.indicator == Y) & (self.e.breakdown == "all") & self.e.area_code.str.startswith("E09")
                    & ~compare.is_pooled(self.e.period)]
+        if b.empty or _london(self.e, Y, None).empty:
+            return _unavailable("Figure 3: Electoral registration by borough", "electoral registration")
         period = _period_for(self.e, [Y], self.mode)
         if period not in set(b.period):
             period = b.period.max()
@@ -876,13 +919,16 @@ class StrategyFiguresPage:
             warnings.simplefilter("ignore")
             chart = charts.choropleth(rows, boundaries(self.boundaries_path), title=title, unit="%")
         s, _ = _reference(Y)
-        quoted = f"The strategy quotes {s.reference.value:g}% for London in {s.reference.period}, and " if s.reference else "The strategy quotes "
+        quoted = (f"The strategy quotes {s.reference.value:g}% for London in {s.reference.period}, and " if s.reference
+                  else "The strategy quotes ")
         text = (f"{lower} local authorities were significantly below London's rate and {higher} significantly above it. "
                 + quoted + "68% to 78% for Westminster, Kensington and Chelsea, Tower Hamlets and Camden.")
         return Section("<h2>Figure 3: Electoral registration by borough</h2>" + _p(text) + charts.to_html(chart), [chart])
 
     def figure4(self) -> Section:
         ind = "volunteering"
+        if _london(self.e, ind, None).empty:
+            return _unavailable("Figure 4: Volunteering by group", "volunteering (Taking Part)")
         period = _period_for(self.e, [ind], self.mode)
         at = self.e[(self.e.indicator == ind) & (self.e.area_code == geography.LONDON_CODE) & (self.e.period == period)]
         london = float(at[at.breakdown == "all"].value.iloc[0])
@@ -914,7 +960,9 @@ class StrategyFiguresPage:
 
     def figure5(self) -> Section:
         m = measures.get("employment_gap")
-        gap_ids = [s.indicator for s in m.series]
+        gap_ids = [s.indicator for s in m.series if not _london(self.e, s.indicator, None).empty]
+        if not gap_ids:
+            return _unavailable("Figure 5: Employment gaps", "employment gaps")
         period = _period_for(self.e, gap_ids, self.mode)
         rows, refs = [], []
         for s in m.series:

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from analysis import build, pipeline
+from analysis import build, measures, pipeline
 
 SUBSET = ["london", "measure:get_on_well", "camden"]
 
@@ -116,7 +116,7 @@ def test_failing_notebook_keeps_last_good_report_and_others_build(built, tmp_pat
 
 def test_only_selects_reports_and_explains_unknown_terms(tmp_path) -> None:
     jobs = build.plan(tmp_path)
-    assert len(jobs) == 1 + 19 + 33 + len([p for p in build.NOTEBOOKS.glob("*.ipynb")]) - 3
+    assert len(jobs) == 1 + len(measures.registry()) + 33 + len(list(build.NOTEBOOKS.glob("*.ipynb"))) - 3
     pick = build.select(jobs, ["Kensington & Chelsea", "measure:volunteering", "london"])
     assert {j.output for j in pick} == {"boroughs/kensington-and-chelsea", "measures/volunteering", "london"}
     assert len(build.select(jobs, ["boroughs"])) == 33
