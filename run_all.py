@@ -26,14 +26,14 @@ def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]]):
     import hashlib
     from pathlib import Path
 
-    from analysis import pipeline
-
     def factory():
         if source == "real":
             from analysis.sources import real
 
             inputs = real.real_inputs(mirror)
         else:
+            from analysis import pipeline
+
             inputs = pipeline.demo_inputs()
         if waves:
             from analysis.sources import waves as wave_files
@@ -57,7 +57,7 @@ def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]]):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="reports", help="output folder (default: reports)")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores + 1)")
     parser.add_argument("--only", action="append", help="build only these reports (repeatable)")
     parser.add_argument("--force", action="store_true", help="rebuild reports even if unchanged")
     parser.add_argument("--boundaries", help="boundary file for maps (default: the committed GeoJSON)")

@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from analysis import geography, measures, pipeline
-from analysis.pipeline import atomic_write
+from analysis import geography, measures
+from analysis.outputs import SYNTHETIC_NOTICE, atomic_write
 
 ROOT = geography.PROJECT_ROOT
 NOTEBOOKS = ROOT / "notebooks"
@@ -146,7 +146,14 @@ def _kernel():
     return _KERNEL
 
 
-RESET_SOURCE = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
+# forget the previous notebook's names and output history, close its figures (cheaper than %reset -f)
+RESET_SOURCE = (
+    "for _name in [n for n in list(globals()) if not n.startswith('_') and n not in ('In', 'Out', 'get_ipython', 'exit', 'quit')]:\n"
+    "    del globals()[_name]\n"
+    "get_ipython().displayhook.flush()\n"
+    "import matplotlib.pyplot as _plt\n"
+    "_plt.close('all')"
+)
 
 
 def _with_reset(path: Path):
@@ -251,28 +258,42 @@ class BuildResult:
         return [r for r in self.results if r.status == "failed"]
 
 
-def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, force: bool) -> tuple[dict, float]:
-    """Compute and write the estimates unless the same inputs and library made the files there."""
+def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, force: bool):
+    """Compute and write the estimates unless the same inputs and library made the files there.
+
+    Returns the manifest entry, the seconds taken, and whether the spreadsheet still has to
+    be written (the build writes it in a worker while the notebooks run).
+    """
     data_dir = out / "data"
     previous = manifest.get("estimates", {})
     files = [data_dir / n for n in ("estimates.csv", "changes.csv", "estimates_detail.csv")]
-    if not force and previous.get("key") == inputs_key and all(f.exists() for f in files):
-        return previous, 0.0
+    if not force and previous.get("key") == inputs_key and all(f.exists() for f in [*files, data_dir / "estimates.xlsx"]):
+        return previous, 0.0, False
     start = time.perf_counter()
+    from analysis import pipeline  # imported here: a build with nothing to compute stays quick
+
     inputs = inputs_factory()
     results = pipeline.compute(inputs)
     pipeline.write_results(results, data_dir)
-    from analysis import workbook
-
-    workbook.write(results.estimates, data_dir / "estimates.xlsx", synthetic=inputs.synthetic)
     seconds = time.perf_counter() - start
     return {
         "key": inputs_key,
         "rows": len(results.estimates),
         "synthetic": inputs.synthetic,
         "skipped_measures": results.skipped,
-        "files": {f.name: file_sha256(f) for f in files + [data_dir / "estimates.xlsx", data_dir / "estimates.parquet"]},
-    }, seconds
+        # the reports depend on these; the spreadsheet and Parquet copies are added when written
+        "files": {f.name: file_sha256(f) for f in files},
+    }, seconds, True
+
+
+def write_workbook(data_dir: str, synthetic: bool) -> float:
+    """Write ``estimates.xlsx`` from ``estimates.csv`` (run in a worker beside the notebooks)."""
+    from analysis import pipeline, workbook
+
+    start = time.perf_counter()
+    estimates = pipeline.read_estimates(Path(data_dir) / "estimates.csv")
+    workbook.write(estimates, Path(data_dir) / "estimates.xlsx", synthetic=synthetic)
+    return time.perf_counter() - start
 
 
 def build(
@@ -294,11 +315,14 @@ def build(
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     lib = library_version()
     if inputs_factory is None:
+        from analysis import pipeline
+
         inputs_factory = pipeline.demo_inputs
         inputs_key = inputs_key or "demo"
     inputs_key = inputs_key or "custom"
-    estimates_info, est_seconds = estimates_step(out, inputs_factory, inputs_key + lib, old, force)
-    data_key = hashlib.sha256(json.dumps(estimates_info["files"], sort_keys=True).encode()).hexdigest()
+    estimates_info, est_seconds, workbook_due = estimates_step(out, inputs_factory, inputs_key + lib, old, force)
+    report_inputs = {k: v for k, v in estimates_info["files"].items() if k.endswith(".csv")}
+    data_key = hashlib.sha256(json.dumps(report_inputs, sort_keys=True).encode()).hexdigest()
 
     all_jobs = plan(out / "data", boundaries)
     chosen = select(all_jobs, only)
@@ -314,10 +338,14 @@ def build(
         else:
             pending.append((job, key))
 
-    if pending:
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
+    if pending or workbook_due:
+        # one more worker than cores: while a worker waits on its kernel, another can render
+        workers = max(1, min(jobs or (os.cpu_count() or 1) + 1, len(pending) + int(workbook_due)))
         bar = _progress(len(pending), progress)
         with futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+            # the spreadsheet is written by a worker while the notebooks run
+            workbook_future = (pool.submit(write_workbook, str(out / "data"), bool(estimates_info.get("synthetic")))
+                               if workbook_due else None)
             submitted = {pool.submit(run_job, job, str(out), key): job for job, key in _balanced(pending)}
             for fut in futures.as_completed(submitted):
                 job = submitted[fut]
@@ -329,7 +357,12 @@ def build(
                 bar.update(1)
                 if res.status == "failed":
                     bar.write(f"FAILED {job.output}: cell {res.cell}: {res.error}")
+            if workbook_future is not None:
+                workbook_future.result()  # a failure here is a build error, not a report failure
         bar.close()
+        if workbook_due:
+            for name in ("estimates.xlsx", "estimates.parquet"):
+                estimates_info["files"][name] = file_sha256(out / "data" / name)
 
     # reports not selected this time keep their previous manifest entries
     merged = {**previous, **{k: asdict(v) for k, v in results.items()}}
@@ -418,8 +451,6 @@ def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict)
                   "<input id='filter' type='search' placeholder='e.g. Camden or volunteering'></p>")
     script = ("<script>document.getElementById('filter').addEventListener('input',function(e){var q=e.target.value.toLowerCase();"
               "document.querySelectorAll('ul.reports li').forEach(function(li){li.hidden=q&&li.dataset.name.indexOf(q)<0;});});</script>")
-    from analysis.report import SYNTHETIC_NOTICE
-
     banner = (f"<div class='notice synthetic' role='note'><strong>{html.escape(SYNTHETIC_NOTICE)}</strong></div>"
               if estimates_info.get("synthetic") else "")
     body = ("<h1>The state of social integration in London: reports</h1>" + banner + filter_box

@@ -5,8 +5,6 @@ Compute once, render many: this runs once per build; notebooks only read its out
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +13,7 @@ import pandas as pd
 
 from analysis import compare, estimate, measures, schemas
 from analysis.measures import Measure
+from analysis.outputs import atomic_write
 from analysis.sdc import DisclosureRules
 
 SYNTHETIC_SOURCE = "Synthetic demonstration data (not real statistics), modelled on: {}"
@@ -119,19 +118,6 @@ def validate_inputs(inputs: Inputs) -> Inputs:
         lonely_psu=inputs.lonely_psu,
         validated=True,
     )
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write via a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True) -> dict[str, Path]:

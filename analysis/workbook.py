@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import measures, tables
-from analysis.pipeline import atomic_write
+from analysis.outputs import atomic_write
 from analysis.sdc import FLAG_MEANINGS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import pipeline
+from analysis import outputs, pipeline
 from analysis.__main__ import main
 
 
@@ -39,6 +39,6 @@ def test_failed_write_keeps_the_previous_file(tmp_path) -> None:
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        pipeline.atomic_write(target, explode)
+        outputs.atomic_write(target, explode)
     assert target.read_text() == "last good\n"
     assert [p.name for p in tmp_path.iterdir()] == ["estimates.csv"]

@@ -86,9 +86,10 @@ def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
 
 
 def inputs_key(mirror: str | os.PathLike | None = None) -> str:
-    """A key that changes when any real input file changes (their checksums)."""
+    """A key for the real inputs: the pinned checksums of every edition (``fetch`` refuses a
+    file whose checksum differs, so a new edition means new pins and a new key)."""
     h = hashlib.sha256()
-    for source in published.SOURCES.values() if isinstance(published.SOURCES, dict) else published.SOURCES:
-        h.update(f"{source.key}:{getattr(source, 'sha256', '')}".encode())
+    for key, source in sorted(published.SOURCES.items()):
+        h.update(f"{key}:{','.join(source.sha256)}".encode())
     h.update(str(mirror or "").encode())
     return "real:" + h.hexdigest()
