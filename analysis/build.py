@@ -62,7 +62,12 @@ class JobResult:
     timings: dict = field(default_factory=dict)
 
 
-def plan(data_dir: Path, boundaries: str | None = None) -> list[Job]:
+# analyses that run on the project's synthetic demo data whatever the build's source: left out
+# of real-data builds, so that no page of a real build shows synthetic figures
+DEMO_ONLY_ANALYSES = frozenset({"programme_evaluation"})
+
+
+def plan(data_dir: Path, boundaries: str | None = None, synthetic_analyses: bool = True) -> list[Job]:
     """Every report the build makes."""
     common = {"data_dir": str(data_dir), "boundaries": boundaries}
     jobs = [Job("london", "london", "london.ipynb", dict(common), "london", "The state of social integration in London")]
@@ -71,6 +76,8 @@ def plan(data_dir: Path, boundaries: str | None = None) -> list[Job]:
     for b in geography.all_borough_objects():
         jobs.append(Job("borough", b.slug, "borough.ipynb", {"borough": b.code, **common}, f"boroughs/{b.slug}", b.name))
     for extra in sorted(NOTEBOOKS.glob("*.ipynb")):
+        if extra.stem in DEMO_ONLY_ANALYSES and not synthetic_analyses:
+            continue
         if extra.name not in ("london.ipynb", "measure.ipynb", "borough.ipynb"):
             jobs.append(Job("analysis", extra.stem, extra.name, dict(common), f"analysis/{extra.stem}",
                             extra.stem.replace("_", " ").capitalize()))
@@ -197,15 +204,20 @@ def run_job(job: Job, out_dir: str, key: str) -> JobResult:
         timings["pdf"] = time.perf_counter() - t
         return JobResult(job.output, "built", key, time.perf_counter() - start, timings=timings)
     except Exception as err:  # a failing report must not stop the others
-        cell, message = _describe_failure(err)
+        cell, message = _describe_failure(err, NOTEBOOKS / job.notebook)
         return JobResult(job.output, "failed", key, time.perf_counter() - start, error=message, cell=cell, timings=timings)
 
 
-def _describe_failure(err: Exception) -> tuple[int | None, str]:
+def _describe_failure(err: Exception, notebook: Path) -> tuple[int | None, str]:
+    """(cell number in the notebook file, counting from 1; error text)."""
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(err, PapermillExecutionError):
-        return err.exec_count, f"{err.ename}: {err.evalue}"
+        import nbformat
+
+        cells = nbformat.read(notebook, as_version=4).cells
+        matches = [i + 1 for i, c in enumerate(cells) if c.source == err.source]
+        return (matches[0] if matches else None), f"{err.ename}: {err.evalue}"
     return None, "".join(traceback.format_exception_only(type(err), err)).strip()
 
 
@@ -240,7 +252,8 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(string=page_html, base_url=str(html_path.parent)).write_pdf(target)
+    # tagged PDF/UA: headings, tables and the charts' alt text survive for screen readers
+    HTML(string=page_html, base_url=str(html_path.parent)).write_pdf(target, pdf_variant="pdf/ua-1")
 
 
 # ------------------------------------------------------------------------------------------
@@ -306,6 +319,8 @@ def build(
     inputs_factory=None,
     inputs_key: str | None = None,
     boundaries: str | None = None,
+    input_files: dict[str, str] | None = None,
+    synthetic_analyses: bool = True,
 ) -> BuildResult:
     """Build the reports under ``out_dir`` (see the module docstring)."""
     start = time.perf_counter()
@@ -320,11 +335,12 @@ def build(
         inputs_factory = pipeline.demo_inputs
         inputs_key = inputs_key or "demo"
     inputs_key = inputs_key or "custom"
+    workers = max(1, jobs or os.cpu_count() or 1)
     estimates_info, est_seconds, workbook_due = estimates_step(out, inputs_factory, inputs_key + lib, old, force)
     report_inputs = {k: v for k, v in estimates_info["files"].items() if k.endswith(".csv")}
     data_key = hashlib.sha256(json.dumps(report_inputs, sort_keys=True).encode()).hexdigest()
 
-    all_jobs = plan(out / "data", boundaries)
+    all_jobs = plan(out / "data", boundaries, synthetic_analyses)
     chosen = select(all_jobs, only)
     previous = {r["output"]: r for r in old.get("reports", [])}
     results: dict[str, JobResult] = {}
@@ -339,10 +355,10 @@ def build(
             pending.append((job, key))
 
     if pending or workbook_due:
-        # one more worker than cores: while a worker waits on its kernel, another can render
-        workers = max(1, min(jobs or (os.cpu_count() or 1) + 1, len(pending) + int(workbook_due)))
         bar = _progress(len(pending), progress)
-        with futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+        pool = futures.ProcessPoolExecutor(
+            max_workers=max(1, min(workers, len(pending) + int(workbook_due))), initializer=_worker_init)
+        with pool:
             # the spreadsheet is written by a worker while the notebooks run
             workbook_future = (pool.submit(write_workbook, str(out / "data"), bool(estimates_info.get("synthetic")))
                                if workbook_due else None)
@@ -376,9 +392,11 @@ def build(
         "library_version": lib,
         "python": platform.python_version(),
         "packages": {p: _version(p) for p in PACKAGES},
-        "inputs": {"key": inputs_key, "synthetic": estimates_info.get("synthetic"), "files": estimates_info["files"]},
+        "inputs": {"key": inputs_key, "synthetic": estimates_info.get("synthetic"),
+                   "sources": input_files or {"embedded demo": "generated by analysis/sources/demo.py"},
+                   "files": estimates_info["files"]},
         "estimates": estimates_info,
-        "parameters": {"jobs": jobs or os.cpu_count(), "only": only, "force": force, "boundaries": boundaries},
+        "parameters": {"jobs": workers, "only": only, "force": force, "boundaries": boundaries},
         "timings": {"estimates_seconds": round(est_seconds, 3), "total_seconds": round(time.perf_counter() - start, 3)},
         "reports": [merged[k] for k in sorted(merged)],
     }
@@ -393,9 +411,23 @@ def _balanced(pending):
 
 
 def _worker_init() -> None:
+    """Start this worker's kernel and import what every report needs, once."""
     import atexit
 
     atexit.register(_shutdown_kernel)
+    import nbconvert  # noqa: F401  (warm imports: paid once per worker, not per report)
+    import papermill  # noqa: F401
+    import weasyprint  # noqa: F401
+
+    km = _kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        kc.execute_interactive("import analysis.report, analysis.charts, geopandas", timeout=120,
+                               output_hook=lambda msg: None)
+    finally:
+        kc.stop_channels()
 
 
 class _NoBar:

@@ -141,7 +141,8 @@ def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
     finite = np.concatenate([v[np.isfinite(v)], lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
     if finite.size:
         span = max(finite.max() - finite.min(), 1.0)
-        ax.set_ylim(max(0, finite.min() - span), finite.max() + span)
+        bottom = finite.min() - span
+        ax.set_ylim(max(0, bottom) if finite.min() >= 0 else bottom, finite.max() + span)  # gaps can be negative
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2)
     alt = f"Line chart of {label.lower()} from {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: " + ", ".join(
         f"{p} {tables.fmt(val)}{_unit_suffix(unit)}" for p, val in zip(rows["period"], v))
@@ -316,7 +317,7 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
     handles = [Line2D([], [], linestyle="", marker=s["marker"], color=s["color"], markeredgecolor="black",
                       markersize=8, label=s["label"]) for s in VERDICT_STYLE.values()]
     handles.append(plt.Rectangle((0, 0), 1, 1, color=MID_GREY, label="Middle half of boroughs"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.06), ncol=3, fontsize=8.5)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.06), ncol=2, fontsize=8.5)
     counts = pd.Series([r for r in rows["verdict"]]).value_counts()
     alt = (f"Spine chart of {n} indicators for {area_name} against London: "
            f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('similar', 0)} similar, "

@@ -39,7 +39,7 @@ def is_pooled(period: pd.Series) -> pd.Series:
     return period.astype(str).str.contains("-", regex=False)
 
 
-def changes(detail: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[str]] | None = None) -> pd.DataFrame:
     """Change since the previous period for every series, with a test at 95%.
 
     ``detail`` needs the estimates columns plus ``se``. Consecutive single-wave periods are
@@ -47,8 +47,9 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     quadrature). For a panel such as Understanding Society, or the APS whose households stay
     for several waves, the samples overlap; positive correlation between waves makes this
     test conservative. Pooled periods are not compared (consecutive pooled periods share
-    waves). A suppressed or missing value on either side gives ``not_compared``; ``flag`` is
-    ``[u]`` when either period is of low reliability.
+    waves). A suppressed or missing value on either side, or a period in ``breaks`` (measure
+    id -> periods where its definition changed), gives ``not_compared``; ``flag`` is ``[u]``
+    when either period is of low reliability.
     """
     rows = detail[~is_pooled(detail["period"])].sort_values([*KEY, "period"])
     prev = rows.groupby(KEY, sort=False)[["period", "value", "se"]].shift(1)
@@ -66,8 +67,10 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         p = 2 * stats.norm.sf(np.abs(out["change"] / out["change_se"]))
     p = np.where(out["change_se"] > 0, p, np.where(out["change"] == 0, 1.0, 0.0))
-    # without a standard error on either side there is no test, so nothing is claimed
-    out["p_value"] = np.where(out["change"].isna() | out["change_se"].isna(), np.nan, p)
+    # without a standard error on either side there is no test, so nothing is claimed; nor is
+    # there across a break in the series (the definition changed in that period)
+    broken = np.array([p in (breaks or {}).get(m, ()) for m, p in zip(out["measure_id"], out["period"])], dtype=bool)
+    out["p_value"] = np.where(out["change"].isna() | out["change_se"].isna() | broken, np.nan, p)
     direction = verdict(out["change"], out["p_value"], alpha)
     out["direction"] = pd.Series(direction, index=out.index).map(
         {"higher": "increased", "lower": "decreased", "similar": "no significant change", "not_compared": "not_compared"}

@@ -88,6 +88,7 @@ class Measure:
     rate_polarity: str = "up"
     coverage_excludes: tuple[str, ...] = ()  # boroughs a source never covers (e.g. City police data)
     group_references: tuple[GroupReference, ...] = ()
+    series_breaks: tuple[str, ...] = ()  # periods where the definition changed: no change tested into them
     universe: dict[str, Any] | None = None
     borough_pool_waves: int = 1
 
@@ -137,7 +138,7 @@ def _measure(raw: dict[str, Any]) -> Measure:
         raise RegistryError(f"measure {raw.get('id')!r}: unknown keys {sorted(unknown)}; known: {sorted(fields)}")
     numerator = raw.get("numerator") or ()
     simple = {k: v for k, v in raw.items() if k not in (
-        "geographies", "breakdowns", "series", "numerator", "coverage_excludes", "group_references")}
+        "geographies", "breakdowns", "series", "numerator", "coverage_excludes", "group_references", "series_breaks")}
     return Measure(
         **simple,
         geographies=tuple(raw.get("geographies", ())),
@@ -145,6 +146,7 @@ def _measure(raw: dict[str, Any]) -> Measure:
         series=tuple(_series(s) for s in raw["series"]),
         numerator=(numerator,) if isinstance(numerator, str) else tuple(numerator),
         coverage_excludes=tuple(raw.get("coverage_excludes", ())),
+        series_breaks=tuple(str(p) for p in raw.get("series_breaks", ())),
         group_references=tuple(GroupReference(**g) for g in raw.get("group_references", ())),
     )
 

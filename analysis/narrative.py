@@ -17,7 +17,7 @@ def unit_text(value: float, unit: str) -> str:
         return f"{tables.fmt(value)}%"
     if unit == "percentage points":
         return f"{tables.fmt(value)} percentage points"
-    return f"{tables.fmt(value)} {unit}"
+    return f"{tables.fmt(value, 2)} {unit}"  # rates per 1,000 are small numbers
 
 
 def interval_text(row: pd.Series) -> str:
@@ -79,13 +79,13 @@ def groups_sentence(rows: pd.DataFrame, breakdown_label: str, polarity: str) -> 
     higher = rows[rows["compared_to_london"] == "higher"]["group"].tolist()
     lower = rows[rows["compared_to_london"] == "lower"]["group"].tolist()
     if not higher and not lower:
-        return f"By {breakdown_label.lower()}, no group differs significantly from London as a whole."
+        return f"By {_lower_first(breakdown_label)}, no group differs significantly from London as a whole."
     parts = []
     if higher:
         parts.append(f"higher for {_join(higher)}")
     if lower:
         parts.append(f"lower for {_join(lower)}")
-    return f"By {breakdown_label.lower()}, the figure is significantly {' and '.join(parts)} than for London as a whole."
+    return f"By {_lower_first(breakdown_label)}, the figure is significantly {' and '.join(parts)} than for London as a whole."
 
 
 def boroughs_sentence(rows: pd.DataFrame, polarity: str, period: str) -> str:
@@ -95,6 +95,11 @@ def boroughs_sentence(rows: pd.DataFrame, polarity: str, period: str) -> str:
     shown = int(rows["value"].notna().sum())
     return (f"In {period}, {higher} of the {shown} boroughs with a published figure were significantly higher than "
             f"London and {lower} significantly lower.")
+
+
+def _lower_first(text: str) -> str:
+    """'Socio-economic class (NS-SEC)' -> 'socio-economic class (NS-SEC)'."""
+    return text[:1].lower() + text[1:]
 
 
 def _join(items: list[str]) -> str:

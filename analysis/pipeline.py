@@ -99,7 +99,7 @@ def compute(
     return Results(
         estimates=detail[estimate.ESTIMATE_COLUMNS].copy(),
         detail=detail,
-        changes=compare.changes(detail),
+        changes=compare.changes(detail, breaks={m.id: set(m.series_breaks) for m in registry if m.series_breaks}),
         skipped=skipped,
     )
 

@@ -85,7 +85,12 @@ def main_rows(estimates: pd.DataFrame) -> pd.DataFrame:
 
 
 def _latest_period(rows: pd.DataFrame, pooled: bool = False) -> str | None:
-    periods = rows.loc[compare.is_pooled(rows["period"]) == pooled, "period"]
+    """Latest period, preferring pooled ones when asked (survey borough gaps) and falling back
+    to single periods (published gaps come by single year)."""
+    pooled_mask = compare.is_pooled(rows["period"])
+    periods = rows.loc[pooled_mask == pooled, "period"]
+    if not len(periods) and pooled:
+        periods = rows.loc[~pooled_mask, "period"]
     return max(periods) if len(periods) else None
 
 
@@ -167,6 +172,8 @@ class MeasurePage:
         if not self.available:
             return Section("")
         m = self.measure
+        if not m.breakdowns:
+            return Section("")  # counts by area only: no population groups to show
         out, made = ["<h2>Population groups</h2>"], []
         group_indicators = [(i, lab) for i, lab in self.indicators() if not (m.kind == "survey_gap" and i != m.rate_indicator)]
         for indicator, label in group_indicators:
@@ -360,7 +367,9 @@ def borough_indicator_rows(data: ReportData) -> pd.DataFrame:
             min=values.min() if len(values) else np.nan, max=values.max() if len(values) else np.nan,
             q25=values.quantile(0.25) if len(values) else np.nan, q75=values.quantile(0.75) if len(values) else np.nan,
             verdict=[charts.verdict_against_london(c, m.polarity) for c in frame["compared_to_london"]],
-            rank=[int(ranks.loc[c, "rank_best"]) if c in ranks.index else None for c in frame["area_code"]],
+            # a neutral indicator (e.g. residents born abroad) has no better or worse end to rank by
+            rank=[int(ranks.loc[c, "rank_best"]) if (c in ranks.index and m.polarity != "neutral") else None
+                  for c in frame["area_code"]],
             n_ranked=len(ranks),
         )
         frames.append(frame)
@@ -368,6 +377,13 @@ def borough_indicator_rows(data: ReportData) -> pd.DataFrame:
     _BOROUGH_ROWS.clear()  # one build's data at a time
     _BOROUGH_ROWS[key] = out
     return out
+
+
+def missing_measures(data: ReportData, geography_level: str = "london") -> list[str]:
+    """Titles of the strategy's measures that this build has no figures for (at that level)."""
+    have = set(data.estimates["measure_id"])
+    return [m.title for m in measures.strategy_measures()
+            if geography_level in m.geographies and m.id not in have]
 
 
 class BoroughPage:
@@ -405,7 +421,9 @@ class BoroughPage:
         items.append(f"Significantly better than London on {len(better)} of {len(rows)} indicators"
                      + (f": {', '.join(better)}." if better else "."))
         items.append(f"Significantly worse than London on {len(worse)}" + (f": {', '.join(worse)}." if worse else "."))
-        items.append(f"Not significantly different from London on {len(similar)}.")
+        not_compared = rows[rows.verdict == "not_compared"]["label"].tolist()
+        items.append(f"Not significantly different from London on {len(similar)}"
+                     + (f"; not compared on {len(not_compared)} (no published figure or no interval)." if not_compared else "."))
         changed = [(r["label"], r["change"]) for _, r in rows.iterrows()
                    if r["change"] is not None and r["change"]["direction"] in ("increased", "decreased")]
         if changed:
@@ -416,6 +434,9 @@ class BoroughPage:
         if suppressed:
             items.append(f"{len(suppressed)} indicators cannot be shown for {self.name} because the numbers are too "
                          "small to publish reliably or the source does not cover it: " + ", ".join(suppressed) + ".")
+        missing = missing_measures(self.data, "borough")
+        if missing:
+            items.append(f"{len(missing)} measures have no borough figures in this build: " + ", ".join(missing) + ".")
         note = ""
         if self.code == "E09000001":
             note = _p("The City of London has around 8,000 residents, so survey samples there are very small and "
@@ -426,7 +447,9 @@ class BoroughPage:
 
     def spine(self) -> Section:
         """The spine chart; its data table is the full table of indicators (interval, rank, test)."""
-        chart = charts.spine(self.summary_rows, title=f"{self.name} compared with London and the range of boroughs",
+        # indicators with no better or worse direction (e.g. residents born abroad) stay in the table only
+        directional = self.summary_rows[self.summary_rows["polarity"] != "neutral"]
+        chart = charts.spine(directional, title=f"{self.name} compared with London and the range of boroughs",
                              area_name=self.name)
         chart.table = self._indicator_table()
         return Section("<h2>All indicators against London</h2>" + charts.to_html(chart), [chart])
@@ -444,7 +467,7 @@ class BoroughPage:
                        zip(rows["lower_ci"], rows["upper_ci"])],
             "London": rows["london"].map(tables.fmt),
             "Borough range": [f"{tables.fmt(lo)} to {tables.fmt(hi)}" for lo, hi in zip(rows["min"], rows["max"])],
-            "Rank (1 = best)": [f"{r} of {n}" if pd.notna(r) and r else "[x]" for r, n in zip(rows["rank"], rows["n_ranked"])],
+            "Rank (1 = best)": [f"{int(r)} of {int(n)}" if pd.notna(r) else "[z]" for r, n in zip(rows["rank"], rows["n_ranked"])],
             "Compared with London": [narrative.comparison_phrase(c, p) for c, p in zip(rows["compared_to_london"], rows["polarity"])],
         })
 
@@ -460,9 +483,15 @@ class LondonPage:
         self.data = load(data_dir)
 
     def header(self) -> Section:
-        return Section("<h1>The state of social integration in London</h1>" + notice(self.data).html
-                       + "<p class='lede'>All 18 measures of the Mayor's social integration strategy, by domain, with the "
-                         "latest London figure, its 95% confidence interval and the tested change since the previous period.</p>")
+        missing = missing_measures(self.data)
+        shown = len(measures.strategy_measures()) - len(missing)
+        gap = (f"<div class='notice' role='note'>This build has no source for {len(missing)} of the 18 measures: "
+               f"{html.escape(', '.join(missing))}. Their survey microdata are released under licence; add the waves "
+               "with a codebook to report them.</div>") if missing else ""
+        return Section("<h1>The state of social integration in London</h1>" + notice(self.data).html + gap
+                       + f"<p class='lede'>{shown} of the 18 measures of the Mayor's social integration strategy, by "
+                         "domain, with the latest London figure, its 95% confidence interval and the tested change "
+                         "since the previous period.</p>")
 
     def domain(self, domain: str) -> Section:
         e = main_rows(self.data.estimates)
@@ -484,7 +513,8 @@ class LondonPage:
             "Period": [r["row"]["period"] for r in rows],
             "London": [tables.fmt_value(r["row"]["value"], r["row"]["flag"]) for r in rows],
             "Unit": [r["row"]["unit"] for r in rows],
-            "95% CI": [f"{tables.fmt(r['row']['lower_ci'])} to {tables.fmt(r['row']['upper_ci'])}" for r in rows],
+            "95% CI": [f"{tables.fmt(r['row']['lower_ci'])} to {tables.fmt(r['row']['upper_ci'])}"
+                       if pd.notna(r["row"]["lower_ci"]) else "[z]" for r in rows],
             "Change since previous period": [narrative.short_change(r["change"]) for r in rows],
             "Assessment": [r["change"]["assessment"] if r["change"] is not None else "not compared" for r in rows],
         })

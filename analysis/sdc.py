@@ -20,6 +20,7 @@ FLAG_MEANINGS = {
     SUPPRESSED: "suppressed: unweighted base too small to publish",
     LOW_RELIABILITY: "low reliability: small unweighted base, interpret with caution",
     NOT_AVAILABLE: "not available from the source",
+    "[z]": "not applicable",
 }
 
 

@@ -943,7 +943,8 @@ class StrategyFiguresPage:
         bits = []
         if len(ages):
             top, bottom = ages.loc[ages.value.idxmax()], ages.loc[ages.value.idxmin()]
-            bits.append(f"highest at ages {top.group} ({top.value:.0f}%), lowest at {bottom.group} ({bottom.value:.0f}%)")
+            # point estimates only: the markers, not this title, say which groups differ significantly
+            bits.append(f"estimates range from {bottom.value:.0f}% (ages {bottom.group}) to {top.value:.0f}% (ages {top.group})")
         rm = cls[cls.group == "Routine and manual"]
         if len(rm):
             bits.append(f"{rm.value.iloc[0]:.0f}% of routine and manual workers")
@@ -982,14 +983,17 @@ class StrategyFiguresPage:
         frame = frame.iloc[order].reset_index(drop=True)
         refs = [refs[i] for i in order]
         wide, narrow = frame.iloc[0], frame.iloc[-1]
-        title = (f"Figure 5. Employment gaps, {period}: widest {_between(wide.gap_label)} ({wide.value:.1f} points), "
-                 f"narrowest {_between(narrow.gap_label)} ({narrow.value:.1f} points)")
+        title = (f"Figure 5. Employment gaps, {period}: estimates range from {narrow.value:.1f} points "
+                 f"{_between(narrow.gap_label)} to {wide.value:.1f} points {_between(wide.gap_label)}")
         chart = gap_bars(frame, title=title, references=refs,
                          alt_intro=f"Bar chart of employment rate gaps for people aged 16 to 64 in London, {period}: ")
         quoted = [f"{s.reference.value:g} points {_between(f'{s.reference_group} minus {s.comparison_group}')}"
                   for s in m.series if s.reference]
+        published = "published" in str(frame["source"].iloc[0]).lower() if "source" in frame else False
+        how = ("its 95% interval combining the two published rates' intervals as independent estimates" if published
+               else "its 95% interval from the same survey (the covariance of the two rates included)")
         text = ("Each gap is the employment rate of the first group minus that of the second, in percentage points, with "
-                "its 95% interval from the same survey (the covariance of the two rates included)."
+                f"{how}. Gaps whose intervals overlap are not significantly different from each other."
                 + (f" The strategy quotes {'; '.join(quoted)} ({m.series[0].reference.period})." if quoted else ""))
         return Section("<h2>Figure 5: Employment gaps</h2>" + _p(text) + charts.to_html(chart), [chart])
 

@@ -103,7 +103,7 @@ def test_failing_notebook_keeps_last_good_report_and_others_build(built, tmp_pat
     failed = {f.output: f for f in result.failures}
     assert set(failed) == {"boroughs/camden"}
     assert "RuntimeError: deliberate failure" in failed["boroughs/camden"].error
-    assert failed["boroughs/camden"].cell is not None
+    assert failed["boroughs/camden"].cell == len(nb.cells)  # the appended cell, counted from 1 in the file
     assert (out / "boroughs" / "camden.html").read_bytes() == good_html
     assert (out / "boroughs" / "camden.pdf").read_bytes() == good_pdf
     assert (out / "boroughs" / "hackney.html").exists() and (out / "boroughs" / "hackney.pdf").exists()
@@ -130,3 +130,9 @@ def test_run_all_exit_code_on_failure(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(build, "build", lambda *a, **k: build.BuildResult(
         [build.JobResult("boroughs/camden", "failed", "k", error="boom", cell=3)], {}, 0.1))
     assert run_all.main(["--out", str(tmp_path), "--no-progress"]) == 1
+
+
+def test_pdfs_are_tagged_for_assistive_technology(built) -> None:
+    out, _ = built
+    reader = PdfReader(out / "boroughs" / "camden.pdf")
+    assert "/StructTreeRoot" in reader.trailer["/Root"]  # PDF/UA structure tree: headings, tables, alt text

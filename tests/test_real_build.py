@@ -49,8 +49,9 @@ def test_a_new_wave_extends_trends_and_changes(tmp_path) -> None:
     variables = {col.name: col.name for col in schemas.survey_schema("taking_part").columns if col.name != "period"}
     (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(
         {"family": "taking_part", "period": "2019/20", "variables": variables}))
-    factory, key = run_all.inputs_for("demo", None, [(str(tmp_path / "wave.csv"), str(tmp_path / "codebook.yaml"))])
-    _, key_without = run_all.inputs_for("demo", None, [])
+    factory, key, files = run_all.inputs_for("demo", None, [(str(tmp_path / "wave.csv"), str(tmp_path / "codebook.yaml"))])
+    _, key_without, _ = run_all.inputs_for("demo", None, [])
+    assert str((tmp_path / "wave.csv").resolve()) in files
     assert key != key_without
     from analysis import measures
 
@@ -62,3 +63,19 @@ def test_a_new_wave_extends_trends_and_changes(tmp_path) -> None:
                              & (results.changes.breakdown == "all")].iloc[-1]
     assert (change.previous_period, change.period) == ("2018/19", "2019/20")
     assert np.isfinite(change.p_value)
+
+
+def test_no_change_is_tested_across_a_break_in_the_series(real_results) -> None:
+    ch = real_results.changes
+    gcse = ch[(ch.indicator == "gcse_attainment") & (ch.area_code == geography.LONDON_CODE)].set_index("period")
+    for period in ("2017", "2020"):
+        if period in gcse.index:
+            assert gcse.loc[period, "direction"] == "not_compared"
+
+
+def test_real_inputs_give_identical_estimates_twice(real_data, tmp_path) -> None:
+    from analysis.sources import real
+
+    for name in ("a", "b"):
+        pipeline.write_results(pipeline.compute(real.real_inputs(real_data)), tmp_path / name, parquet=False)
+    assert (tmp_path / "a" / "estimates.csv").read_bytes() == (tmp_path / "b" / "estimates.csv").read_bytes()
