@@ -102,12 +102,16 @@ def run_baseline(frame: pd.DataFrame) -> pd.DataFrame:
                     p = (w * y.fillna(0)).sum() / total_w
                     z = (w * (y.fillna(0) - p) / total_w).to_numpy()
                     se = np.sqrt(_naive_variance(wave, z))
-                    lo, hi = survey.logit_ci(p, se, design_df)
+                    # the domain's degrees of freedom: PSUs with members minus strata with members
+                    members = wave[mask.to_numpy()]
+                    domain_df = max(len(members.groupby(["stratum", "psu"])) - members["stratum"].nunique(), 1)
+                    df = design_df if area == "E12000007" and breakdown == "all" else domain_df
+                    lo, hi = survey.logit_ci(p, se, df, n=int(inside.sum()))
                     if z_all is None:
                         z_all, p_all, p_value = z, p, np.nan
                     else:
                         diff_se = np.sqrt(_naive_variance(wave, z - z_all))
-                        p_value = float(survey.t_test_p(p - p_all, diff_se, design_df))
+                        p_value = float(survey.t_test_p(p - p_all, diff_se, df))
                     rows.append({"indicator": s.indicator, "period": period, "area_code": area,
                                  "breakdown": breakdown, "group": group, "value": 100 * p, "se": 100 * se,
                                  "lower_ci": 100 * float(lo), "upper_ci": 100 * float(hi), "p_vs_london": p_value})
