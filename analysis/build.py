@@ -480,9 +480,11 @@ def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict)
             "<li><a href='data/changes.csv'>changes.csv</a> (change since the previous period, tested)</li>"
             "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>")
     filter_box = ("<p><label for='filter'>Filter reports by borough or measure</label> "
-                  "<input id='filter' type='search' placeholder='e.g. Camden or volunteering'></p>")
-    script = ("<script>document.getElementById('filter').addEventListener('input',function(e){var q=e.target.value.toLowerCase();"
-              "document.querySelectorAll('ul.reports li').forEach(function(li){li.hidden=q&&li.dataset.name.indexOf(q)<0;});});</script>")
+                  "<input id='filter' type='search' placeholder='e.g. Camden or volunteering' aria-describedby='count'></p>"
+                  "<p id='count' aria-live='polite'></p>")
+    script = ("<script>document.getElementById('filter').addEventListener('input',function(e){var q=e.target.value.toLowerCase(),n=0;"
+              "document.querySelectorAll('ul.reports li').forEach(function(li){li.hidden=q&&li.dataset.name.indexOf(q)<0;"
+              "if(!li.hidden){n++;}});document.getElementById('count').textContent=q?n+' reports match':'';});</script>")
     banner = (f"<div class='notice synthetic' role='note'><strong>{html.escape(SYNTHETIC_NOTICE)}</strong></div>"
               if estimates_info.get("synthetic") else "")
     body = ("<h1>The state of social integration in London: reports</h1>" + banner + filter_box

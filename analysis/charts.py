@@ -192,7 +192,7 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
         alt_parts.append(f"{name}: " + (", ".join(f"{g} {vv}" for g, vv in zip(rows["group"], verdicts) if g in higher)
                                          or "no group differs from London"))
         t = tables.estimate_table(rows, ["group"])
-        t.insert(0, "Breakdown", name)
+        t.insert(1, "Breakdown", name)  # the group stays first: it heads each row
         tables_.append(t)
     axes[-1, 0].set_xlabel(unit)
     fig.legend(handles=list(handles.values()), loc="outside lower center", ncol=3, fontsize=9, frameon=False)
