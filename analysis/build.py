@@ -149,7 +149,10 @@ def _kernel():
 
     if _KERNEL is None or not _KERNEL.is_alive():
         _KERNEL = KernelManager(kernel_name="python3")
-        _KERNEL.start_kernel(cwd=str(NOTEBOOKS), env={**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+        # the kernel's own log (start-up notices) is not the build's output; cell errors come
+        # back through the messaging protocol and are reported per report
+        _KERNEL.start_kernel(cwd=str(NOTEBOOKS), stderr=subprocess.DEVNULL,
+                             env={**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
     return _KERNEL
 
 
@@ -412,9 +415,10 @@ def _balanced(pending):
 
 def _worker_init() -> None:
     """Start this worker's kernel and import what every report needs, once."""
-    import atexit
+    from multiprocessing import util
 
-    atexit.register(_shutdown_kernel)
+    # worker processes end with os._exit, which skips atexit; multiprocessing's finalizers run
+    util.Finalize(None, _shutdown_kernel, exitpriority=10)
     import nbconvert  # noqa: F401  (warm imports: paid once per worker, not per report)
     import papermill  # noqa: F401
     import weasyprint  # noqa: F401
