@@ -27,11 +27,19 @@ def interval_text(row: pd.Series) -> str:
     return f"(95% confidence interval {unit_text(row['lower_ci'], row['unit'])} to {unit_text(row['upper_ci'], row['unit'])})"
 
 
+def _untested(change: pd.Series | None) -> str | None:
+    """'missing' (no earlier figure), 'untested' (no test possible) or None (tested)."""
+    if change is None or pd.isna(change.get("change")):
+        return "missing"
+    return "untested" if change.get("direction") == "not_compared" else None
+
+
 def change_phrase(change: pd.Series | None) -> str:
     """What happened since the previous period, as far as the test supports."""
-    if change is None or pd.isna(change.get("change")):
+    state = _untested(change)
+    if state == "missing":
         return "there is no earlier figure to compare with"
-    if change.get("direction") == "not_compared":
+    if state == "untested":
         return f"{change['previous_period']}: {unit_text(change['previous_value'], change['unit'])}, not tested (no interval available)"
     size = unit_text(abs(change["change"]), "percentage points" if change["unit"] == "%" else change["unit"])
     if change["direction"] == "increased":
@@ -43,9 +51,10 @@ def change_phrase(change: pd.Series | None) -> str:
 
 def short_change(change: pd.Series | None) -> str:
     """Compact form for titles: 'up since 2017/18', 'no significant change since 2017/18'."""
-    if change is None or pd.isna(change.get("change")):
+    state = _untested(change)
+    if state == "missing":
         return "no earlier figure"
-    if change.get("direction") == "not_compared":
+    if state == "untested":
         return f"change since {change['previous_period']} not tested"
     if change["direction"] == "increased":
         return f"up since {change['previous_period']}"

@@ -323,13 +323,9 @@ METHOD_NOTE = (
 
 
 def headline_indicators() -> list[tuple[Measure, str, str]]:
-    """One or more (measure, indicator, label) per measure for summaries: every series, with
-    the employment rate left out (its gaps are the measure)."""
-    out = []
-    for m in measures.registry():
-        for s in m.series:
-            out.append((m, s.indicator, s.label))
-    return out
+    """(measure, indicator, label) for every series of the registry, in order. A gap measure's
+    group rates are not series (its gaps are), so they are not listed."""
+    return [(m, s.indicator, s.label) for m in measures.registry() for s in m.series]
 
 
 _BOROUGH_ROWS: dict[tuple, pd.DataFrame] = {}

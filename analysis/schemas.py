@@ -143,11 +143,16 @@ def admin_schema(table: str) -> Schema:
         name=f"{table} table",
         columns=tuple(cols),
         keys=("area_code", "year"),
-        rules=(_parts_within_wholes(ADMIN_PARTS.get(table, ())), _positive_denominators(counts)),
+        rules=(parts_within_wholes(ADMIN_PARTS.get(table, ())), positive_columns(DENOMINATORS & set(counts))),
     )
 
 
-def _parts_within_wholes(pairs: tuple[tuple[str, str], ...]):
+DENOMINATORS = frozenset({"population", "adults", "pupils", "eligible_children", "non_nationals"})
+
+
+def parts_within_wholes(pairs):
+    """A validation rule: each (part, whole) pair of columns has part <= whole."""
+
     def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
         for part, whole in pairs:
             bad = (frame[part] > frame[whole]).to_numpy()
@@ -159,11 +164,12 @@ def _parts_within_wholes(pairs: tuple[tuple[str, str], ...]):
     return rule
 
 
-def _positive_denominators(counts: tuple[str, ...]):
-    denominators = {"population", "adults", "pupils", "eligible_children", "non_nationals"} & set(counts)
+def positive_columns(columns):
+    """A validation rule: the named columns (denominators) are above zero."""
+    columns = tuple(sorted(columns))
 
     def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
-        for col in denominators:
+        for col in columns:
             bad = (frame[col] <= 0).to_numpy()
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])

@@ -580,23 +580,10 @@ def _area_column(codes: Iterable[str] = BOROUGH_CODES) -> Column:
 
 def _count_schema(name: str, counts: Sequence[str], *, areas: Iterable[str] = BOROUGH_CODES,
                   parts: Sequence[tuple[str, str]] = (), positive: Sequence[str] = ()) -> Schema:
-    def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
-        for part, whole in parts:
-            bad = (frame[part] > frame[whole]).to_numpy()
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise InputError(source, f"{part} ({frame[part].iloc[i]}) exceeds {whole} ({frame[whole].iloc[i]})",
-                                 row=i + row_offset, column=part)
-        for col in positive:
-            bad = (frame[col] <= 0).to_numpy()
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise InputError(source, "denominator must be positive", row=i + row_offset, column=col)
-
     cols = [_area_column(areas), Column("year", "int", minimum=1990, maximum=2100)]
     cols += [Column(c, "int", minimum=0) for c in counts]
-    return Schema(name=name, columns=tuple(cols), keys=("area_code", "year"),
-                  extra_columns_allowed=False, rules=(rule,))
+    return Schema(name=name, columns=tuple(cols), keys=("area_code", "year"), extra_columns_allowed=False,
+                  rules=(schemas.parts_within_wholes(parts), schemas.positive_columns(positive)))
 
 
 def _ordered(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
