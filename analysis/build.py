@@ -19,6 +19,7 @@ import concurrent.futures as futures
 import hashlib
 import html
 import json
+import logging
 import os
 import platform
 import subprocess
@@ -140,27 +141,39 @@ def job_key(job: Job, inputs_key: str, lib: str) -> str:
 
 
 _KERNEL = None
+_CLIENT = None
 
 
 def _kernel():
-    """This worker's Jupyter kernel, started once and restarted if it died."""
-    global _KERNEL
+    """This worker's Jupyter kernel and a connected client, started once (again if it died).
+
+    The client is kept between notebooks: a new one waits for the kernel to be ready and then
+    for 0.2 s of quiet on its output channel, a fixed cost on every report otherwise.
+    """
+    global _KERNEL, _CLIENT
     from jupyter_client.manager import KernelManager
 
     if _KERNEL is None or not _KERNEL.is_alive():
+        if _CLIENT is not None:
+            _CLIENT.stop_channels()
         _KERNEL = KernelManager(kernel_name="python3")
         # the kernel's own log (start-up notices) is not the build's output; cell errors come
         # back through the messaging protocol and are reported per report
         _KERNEL.start_kernel(cwd=str(NOTEBOOKS), stderr=subprocess.DEVNULL,
                              env={**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
-    return _KERNEL
+        _CLIENT = _KERNEL.client()
+        _CLIENT.start_channels()
+        _CLIENT.wait_for_ready(timeout=60)
+    return _KERNEL, _CLIENT
 
 
-# forget the previous notebook's names and output history, close its figures (cheaper than %reset -f)
+# forget the previous notebook's names and output history and close its figures; cheaper than
+# %reset -f or the display hook's flush, which both run a full garbage collection
 RESET_SOURCE = (
     "for _name in [n for n in list(globals()) if not n.startswith('_') and n not in ('In', 'Out', 'get_ipython', 'exit', 'quit')]:\n"
     "    del globals()[_name]\n"
-    "get_ipython().displayhook.flush()\n"
+    "Out.clear()\n"
+    "_ = __ = ___ = None\n"
     "import matplotlib.pyplot as _plt\n"
     "_plt.close('all')"
 )
@@ -178,7 +191,37 @@ def _with_reset(path: Path):
     return nb
 
 
+WARM_ENGINE = "warm-kernel"
+
+
+def _register_engine() -> None:
+    """Register with papermill an engine that runs notebooks on this worker's warm kernel.
+
+    It is papermill's nbclient engine, except that the notebook client is handed the kernel
+    client kept by ``_kernel`` (nbclient only takes a kernel manager and would make a new
+    client for every notebook).
+    """
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class WarmKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            km, kc = _kernel()
+            client = PapermillNotebookClient(
+                nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout, startup_timeout=start_timeout,
+                log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file,
+                stderr_file=stderr_file)
+            client.kc = kc
+            return client.execute()
+
+    papermill_engines.register(WARM_ENGINE, WarmKernelEngine)
+
+
 def _shutdown_kernel() -> None:
+    if _CLIENT is not None:
+        _CLIENT.stop_channels()
     if _KERNEL is not None and _KERNEL.is_alive():
         _KERNEL.shutdown_kernel(now=True)
 
@@ -191,11 +234,11 @@ def run_job(job: Job, out_dir: str, key: str) -> JobResult:
     timings = {}
     out = Path(out_dir)
     try:
-        km = _kernel()
+        _register_engine()
         t = time.perf_counter()
         executed = papermill.execute_notebook(
-            _with_reset(NOTEBOOKS / job.notebook), None, parameters=job.parameters, kernel_name="python3", km=km,
-            progress_bar=False, cwd=str(NOTEBOOKS), log_output=False)
+            _with_reset(NOTEBOOKS / job.notebook), None, parameters=job.parameters, kernel_name="python3",
+            engine_name=WARM_ENGINE, progress_bar=False, cwd=str(NOTEBOOKS), log_output=False)
         timings["execute"] = time.perf_counter() - t
         t = time.perf_counter()
         body = notebook_html(executed)
@@ -274,6 +317,16 @@ class BuildResult:
         return [r for r in self.results if r.status == "failed"]
 
 
+ESTIMATE_FILES = ("estimates.csv", "changes.csv", "estimates_detail.csv")
+
+
+def estimates_current(out: Path, inputs_key: str, manifest: dict) -> bool:
+    """Whether the estimates under ``out`` were made from these inputs by this library."""
+    data_dir = out / "data"
+    return (manifest.get("estimates", {}).get("key") == inputs_key
+            and all((data_dir / n).exists() for n in (*ESTIMATE_FILES, "estimates.xlsx")))
+
+
 def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, force: bool):
     """Compute and write the estimates unless the same inputs and library made the files there.
 
@@ -282,8 +335,8 @@ def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, f
     """
     data_dir = out / "data"
     previous = manifest.get("estimates", {})
-    files = [data_dir / n for n in ("estimates.csv", "changes.csv", "estimates_detail.csv")]
-    if not force and previous.get("key") == inputs_key and all(f.exists() for f in [*files, data_dir / "estimates.xlsx"]):
+    files = [data_dir / n for n in ESTIMATE_FILES]
+    if not force and estimates_current(out, inputs_key, manifest):
         return previous, 0.0, False
     start = time.perf_counter()
     from analysis import pipeline  # imported here: a build with nothing to compute stays quick
@@ -339,7 +392,17 @@ def build(
         inputs_key = inputs_key or "demo"
     inputs_key = inputs_key or "custom"
     workers = max(1, jobs or os.cpu_count() or 1)
-    estimates_info, est_seconds, workbook_due = estimates_step(out, inputs_factory, inputs_key + lib, old, force)
+    pool = None
+    if force or not estimates_current(out, inputs_key + lib, old):
+        # new estimates mean reports to rebuild: the workers start their kernels and imports
+        # on the other cores while this process computes the estimates
+        pool = _start_pool(workers)
+    try:
+        estimates_info, est_seconds, workbook_due = estimates_step(out, inputs_factory, inputs_key + lib, old, force)
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        raise
     report_inputs = {k: v for k, v in estimates_info["files"].items() if k.endswith(".csv")}
     data_key = hashlib.sha256(json.dumps(report_inputs, sort_keys=True).encode()).hexdigest()
 
@@ -357,10 +420,12 @@ def build(
         else:
             pending.append((job, key))
 
-    if pending or workbook_due:
+    if pool is not None and not (pending or workbook_due):
+        pool.shutdown()
+    elif pending or workbook_due:
         bar = _progress(len(pending), progress)
-        pool = futures.ProcessPoolExecutor(
-            max_workers=max(1, min(workers, len(pending) + int(workbook_due))), initializer=_worker_init)
+        if pool is None:
+            pool = _start_pool(max(1, min(workers, len(pending) + int(workbook_due))), warm=False)
         with pool:
             # the spreadsheet is written by a worker while the notebooks run
             workbook_future = (pool.submit(write_workbook, str(out / "data"), bool(estimates_info.get("synthetic")))
@@ -407,6 +472,23 @@ def build(
     return BuildResult(list(results.values()), manifest, time.perf_counter() - start)
 
 
+def _start_pool(workers: int, warm: bool = True) -> futures.ProcessPoolExecutor:
+    """Worker processes, each with a warm kernel (see ``_worker_init``).
+
+    With ``warm`` the workers are started now (the executor otherwise starts them at the first
+    submitted job), so their start-up overlaps whatever the caller does next.
+    """
+    pool = futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+    if warm:
+        for _ in range(workers):
+            pool.submit(_ready)
+    return pool
+
+
+def _ready() -> None:
+    """A no-op job: submitting one per worker makes the pool start them."""
+
+
 def _balanced(pending):
     """Longest reports first, so the last worker is not left with a long one."""
     weight = {"measure": 0, "london": 1, "analysis": 1, "borough": 2}
@@ -423,15 +505,15 @@ def _worker_init() -> None:
     import papermill  # noqa: F401
     import weasyprint  # noqa: F401
 
-    km = _kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=60)
-        kc.execute_interactive("import analysis.report, analysis.charts, geopandas", timeout=120,
-                               output_hook=lambda msg: None)
-    finally:
-        kc.stop_channels()
+    _, kc = _kernel()
+    # gc.freeze: the imported libraries' objects live for the whole build, so the collector
+    # need not walk them again on every collection while the notebooks run
+    kc.execute_interactive("import analysis.report, analysis.charts, geopandas, gc; gc.collect(); gc.freeze()",
+                           timeout=120, output_hook=lambda msg: None)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # likewise for this worker's own imports (WeasyPrint builds large object graphs)
 
 
 class _NoBar:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import warnings
 from dataclasses import dataclass, field
 
 import matplotlib
@@ -22,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from afcharts.af_colours import get_af_colours  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
 
 from analysis import tables  # noqa: E402
 
@@ -60,9 +62,21 @@ class Chart:
     notes: list[str] = field(default_factory=list)
 
     def png(self) -> bytes:
+        """The chart as an opaque RGB PNG.
+
+        The figure is drawn once (constrained layout needs no second "tight" pass). The alpha
+        channel is dropped because the background is opaque white: without it the PDF
+        writer has one image to re-encode per chart instead of an image and a mask.
+        """
+        from PIL import Image
+
+        canvas = self.figure.canvas
         buf = io.BytesIO()
-        # figures use constrained layout, so no second "tight" drawing pass is needed
-        self.figure.savefig(buf, format="png", metadata={"Software": None})
+        if hasattr(canvas, "buffer_rgba"):  # Agg and the backends built on it (inline, widget)
+            canvas.draw()
+            Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="PNG")
+        else:
+            self.figure.savefig(buf, format="png", metadata={"Software": None})
         plt.close(self.figure)
         return buf.getvalue()
 
@@ -223,6 +237,29 @@ def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str,
     return Chart(fig, title, alt, table)
 
 
+def _area_path(geometry) -> Path:
+    """One compound path for a polygon or multipolygon (holes included) in map units."""
+    parts = getattr(geometry, "geoms", [geometry])
+    rings = [Path(np.asarray(ring.coords)[:, :2], closed=True)
+             for poly in parts for ring in (poly.exterior, *poly.interiors)]
+    return Path.make_compound_path(*rings)
+
+
+def _draw_areas(ax, geometries, **style) -> None:
+    """Fill polygons as one collection.
+
+    geopandas' ``plot`` also calls ``plt.draw()``, a full extra rendering of the figure per
+    layer; a plain collection draws once, when the chart is saved.
+    """
+    from matplotlib.collections import PathCollection
+
+    paths = [_area_path(g) for g in geometries if g is not None and not g.is_empty]
+    if not paths:
+        return
+    ax.add_collection(PathCollection(paths, **style), autolim=True)
+    ax.autoscale_view()
+
+
 def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5, highlight: str | None = None) -> Chart:
     """Borough map classed with ``mapclassify`` (Fisher-Jenks natural breaks), grey where not shown."""
     import mapclassify
@@ -235,21 +272,23 @@ def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5,
     colours = SEQUENTIAL[::-1][:5] if classes == 5 else get_af_colours("sequential", number_of_colours=max(3, classes))[::-1]
     legend = []
     if ok.sum() >= 2:
-        scheme = mapclassify.FisherJenks(values[ok], k=classes)
+        with warnings.catch_warnings():  # without numba it warns that it is slow; for 33 values it is not
+            warnings.filterwarnings("ignore", message="Numba not installed")
+            scheme = mapclassify.FisherJenks(values[ok], k=classes)
         bins = scheme.bins
         lower = np.nanmin(values[ok])
         cls = np.full(len(values), -1)
         cls[ok] = scheme.yb
         for c in range(len(bins)):
             colour = colours[c % len(colours)]
-            data[cls == c].plot(ax=ax, color=colour, edgecolor="white", linewidth=0.6)
+            _draw_areas(ax, data.geometry[cls == c], facecolor=colour, edgecolor="white", linewidth=0.6)
             low = lower if c == 0 else bins[c - 1]
             legend.append((colour, f"{tables.fmt(low)} to {tables.fmt(bins[c])}{_unit_suffix(unit)}"))
     if (~ok).any():
-        data[~ok].plot(ax=ax, color="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.6, hatch="///")
+        _draw_areas(ax, data.geometry[~ok], facecolor="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.6, hatch="///")
         legend.append(("#F2F2F2", "Not available or suppressed"))
     if highlight is not None:
-        data[data["code"] == highlight].boundary.plot(ax=ax, color=ORANGE, linewidth=2.5)
+        _draw_areas(ax, data.geometry[data["code"] == highlight], facecolor="none", edgecolor=ORANGE, linewidth=2.5)
     from matplotlib.patches import Patch
 
     ax.legend(handles=[Patch(facecolor=c, edgecolor="#BFBFBF", label=lab) for c, lab in legend],
@@ -269,8 +308,8 @@ def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5,
 def locator(shapes, code: str, name: str) -> Chart:
     """A small map of London with one borough highlighted."""
     fig, ax = plt.subplots(figsize=(4.2, 3.2))
-    shapes.plot(ax=ax, color="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.5)
-    shapes[shapes["code"] == code].plot(ax=ax, color=DARK_BLUE, edgecolor=DARK_BLUE)
+    _draw_areas(ax, shapes.geometry, facecolor="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.5)
+    _draw_areas(ax, shapes.geometry[shapes["code"] == code], facecolor=DARK_BLUE, edgecolor=DARK_BLUE)
     ax.set_axis_off()
     ax.set_aspect("equal") if shapes.crs and shapes.crs.is_projected else ax.set_aspect(1.6)
     row = shapes[shapes["code"] == code].iloc[0]

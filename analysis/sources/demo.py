@@ -306,25 +306,27 @@ def _calibrated_answers(
     u = rng.random(weights.size)
     wanted_by_var = _wanted_rates(groups, demo, w, overall, offsets)
 
-    def realised(mask: np.ndarray, shift: float, current: np.ndarray) -> float:
-        return (w[mask] * (u[mask] < _expit(current[mask] + shift))).sum() / max(w[mask].sum(), 1e-12) * 100
+    def realised(w_sub: np.ndarray, u_sub: np.ndarray, current: np.ndarray, shift: float) -> float:
+        return (w_sub * (u_sub < _expit(current + shift))).sum() / max(w_sub.sum(), 1e-12) * 100
 
+    # each group's members, found once: the bisection below evaluates them many times
+    members = {var: {level: np.flatnonzero(demo[var] == level) for level in wanted}
+               for var, wanted in wanted_by_var.items()}
     for _ in range(6 if groups else 0):
         for var, wanted in wanted_by_var.items():
             for level, t in wanted.items():
-                mask = demo[var] == level
-                current = linear()
+                rows = members[var][level]
+                w_sub, u_sub, current = w[rows], u[rows], linear()[rows]
                 lo, hi = -3.0, 3.0
                 for _ in range(30):
                     mid = (lo + hi) / 2
-                    lo, hi = (mid, hi) if realised(mask, mid, current) < t else (lo, mid)
+                    lo, hi = (mid, hi) if realised(w_sub, u_sub, current, mid) < t else (lo, mid)
                 offsets[var][level] += (lo + hi) / 2
     base = linear() - alpha
-    everyone = np.ones(weights.size, dtype=bool)
     lo, hi = alpha - 2.0, alpha + 2.0
     for _ in range(40):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if realised(everyone, mid, base) < overall else (lo, mid)
+        lo, hi = (mid, hi) if realised(w, u, base, mid) < overall else (lo, mid)
     answers = (u < _expit(base + (lo + hi) / 2)).astype(float)
     answers[~in_universe] = np.nan
     return answers
