@@ -6,6 +6,7 @@
     python run_all.py --jobs 2 --out site  # two worker processes, another output folder
     python run_all.py --force              # rebuild even what is unchanged
     python run_all.py --source real --mirror ../shared/real-data      # the published statistics
+    python run_all.py --source real --new-editions                    # download, accepting newer editions
     python run_all.py --wave wave.sav --codebook wave.yaml             # add a survey wave (repeatable)
 
 Exits non-zero if any report failed; the last good version of a failed report stays in place.
@@ -18,10 +19,11 @@ import sys
 import time
 
 from analysis import build
+from analysis.sources.published import SourceUnavailable
 from analysis.validate import InputError
 
 
-def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]]):
+def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]], new_editions: bool = False):
     """The inputs factory for a build and a key that changes when any input changes."""
     import hashlib
     from pathlib import Path
@@ -30,7 +32,7 @@ def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]]):
         if source == "real":
             from analysis.sources import real
 
-            inputs = real.real_inputs(mirror)
+            inputs = real.real_inputs(mirror, verify=not new_editions)
         else:
             from analysis import pipeline
 
@@ -44,11 +46,10 @@ def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]]):
     h = hashlib.sha256()
     files: dict[str, str] = {}  # every input and its sha256, for the manifest
     if source == "real":
-        from analysis.sources import published, real
+        from analysis.sources import real
 
-        h.update(real.inputs_key(mirror).encode())
-        for key, src in sorted(published.SOURCES.items()):
-            files[f"{key} ({', '.join(src.files)})"] = ",".join(src.sha256)
+        h.update(real.inputs_key(mirror, verify=not new_editions).encode())
+        files.update(real.input_files(mirror, verify=not new_editions))
         if mirror:
             files["mirror"] = str(Path(mirror).resolve())
     else:
@@ -73,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=["demo", "real"], default="demo",
                         help="demo: embedded synthetic data (default); real: the published statistics")
     parser.add_argument("--mirror", help="folder holding the published files (offline); default: download and cache")
+    parser.add_argument("--new-editions", action="store_true",
+                        help="with --source real: accept published files other than the registered editions "
+                             "(their layout is still checked)")
     parser.add_argument("--wave", action="append", default=[], help="a survey wave file (CSV, .sav, .dta, Parquet)")
     parser.add_argument("--codebook", action="append", default=[], help="the codebook (YAML) of the --wave before it")
     args = parser.parse_args(argv)
@@ -80,12 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give one --codebook for each --wave")
     start = time.perf_counter()
     try:
-        factory, key, files = inputs_for(args.source, args.mirror, list(zip(args.wave, args.codebook)))
+        factory, key, files = inputs_for(args.source, args.mirror, list(zip(args.wave, args.codebook)),
+                                         new_editions=args.new_editions)
         result = build.build(args.out, jobs=args.jobs, only=args.only, force=args.force,
                              progress=not args.no_progress, boundaries=args.boundaries,
                              inputs_factory=factory, inputs_key=key, input_files=files,
                              synthetic_analyses=args.source == "demo")
-    except InputError as err:
+    except (InputError, SourceUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     built = sum(r.status == "built" for r in result.results)

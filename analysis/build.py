@@ -31,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 from analysis import geography, measures
-from analysis.outputs import SYNTHETIC_NOTICE, atomic_write
+from analysis.outputs import SYNTHETIC_NOTICE, atomic_write, file_sha256
 
 ROOT = geography.PROJECT_ROOT
 NOTEBOOKS = ROOT / "notebooks"
@@ -123,10 +123,6 @@ def library_version() -> str:
     return _hash_files(files + [ROOT / "shapefiles" / "london_boroughs.geojson"])
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def job_key(job: Job, inputs_key: str, lib: str) -> str:
     h = hashlib.sha256()
     h.update((NOTEBOOKS / job.notebook).read_bytes())
@@ -172,8 +168,11 @@ def _kernel():
 RESET_SOURCE = (
     "for _name in [n for n in list(globals()) if not n.startswith('_') and n not in ('In', 'Out', 'get_ipython', 'exit', 'quit')]:\n"
     "    del globals()[_name]\n"
+    "for _name in [n for n in list(globals()) if n[:1] == '_' and n[1:].isdigit()]:  # _1, _2, ...: past outputs\n"
+    "    del globals()[_name]\n"
     "Out.clear()\n"
-    "_ = __ = ___ = None\n"
+    "_hook = get_ipython().displayhook\n"
+    "_hook._ = _hook.__ = _hook.___ = _ = __ = ___ = ''\n"
     "import matplotlib.pyplot as _plt\n"
     "_plt.close('all')"
 )
@@ -501,6 +500,9 @@ def _worker_init() -> None:
 
     # worker processes end with os._exit, which skips atexit; multiprocessing's finalizers run
     util.Finalize(None, _shutdown_kernel, exitpriority=10)
+    # nbformat's jsonschema would import rfc3987_syntax, which compiles an IRI grammar for about
+    # a second; the notebook schema has no "format" checks, so the worker goes without it
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
     import nbconvert  # noqa: F401  (warm imports: paid once per worker, not per report)
     import papermill  # noqa: F401
     import weasyprint  # noqa: F401

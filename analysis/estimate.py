@@ -228,17 +228,21 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
                     london_est, london_se, min(res.df[la], res.df[lb]), min(res.n[la], res.n[lb]),
                     indicator=s.indicator, period=period, area_code=geography.LONDON_CODE, breakdown=var,
                     group=gap_group(s), p_vs_london=np.nan, compared_to_london="not_compared"))
+                # every borough at once: its gap, and its gap minus London's with their covariance
+                first = 1 + n_levels + np.arange(n_b) * n_levels
+                ba, bb = first + ra, first + rb
+                base = np.minimum(res.n[ba], res.n[bb])
+                est, se = res.combinations(np.c_[ba, bb], [1.0, -1.0])
+                london = np.broadcast_to([la, lb], (n_b, 2))
+                diff, dse = res.combinations(np.c_[ba, bb, london], [1.0, -1.0, -1.0, 1.0])
+                df = np.minimum(res.df[ba], res.df[bb])
+                p_values = np.where(base > 0, survey.t_test_p(diff, dse, df), np.nan)
+                verdicts = compare.verdict(diff, p_values)
                 for i, code in enumerate(boroughs):
-                    ba, bb = 1 + n_levels + i * n_levels + ra, 1 + n_levels + i * n_levels + rb
-                    base = min(res.n[ba], res.n[bb])
-                    est, se = res.contrast(ba, bb)
-                    diff, dse = res.combination({ba: 1, bb: -1, la: -1, lb: 1})
-                    df = min(res.df[ba], res.df[bb])
-                    p_value = float(survey.t_test_p(diff, dse, df)) if base > 0 else np.nan
                     rows.append(_difference_row(
-                        est, se, df, base, indicator=s.indicator, period=period, area_code=code,
-                        breakdown=var, group=gap_group(s), p_vs_london=p_value,
-                        compared_to_london=str(compare.verdict(diff, p_value))))
+                        est[i], se[i], df[i], base[i], indicator=s.indicator, period=period, area_code=code,
+                        breakdown=var, group=gap_group(s), p_vs_london=float(p_values[i]),
+                        compared_to_london=str(verdicts[i])))
     return rows
 
 

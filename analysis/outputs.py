@@ -1,10 +1,11 @@
-"""Writing outputs safely, and the notice every page built from demo data carries.
+"""Writing outputs safely, hashing files, and the notice every page built from demo data carries.
 
 Kept free of heavy imports so the build can check its caches quickly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -28,3 +29,12 @@ def atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file, read in blocks (published files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

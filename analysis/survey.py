@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -209,6 +210,23 @@ class DomainEstimates:
         idx = np.array(list(coefficients), dtype=int)
         c = np.array(list(coefficients.values()), dtype=float)
         return float(c @ self.estimate[idx]), float(self._se(self.centred[:, idx] @ c))
+
+    def combinations(self, columns: np.ndarray, coefficients: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and standard errors of many combinations with the same coefficients.
+
+        Row ``r`` of ``columns`` (m x t) names the t columns of combination ``r``, weighted by
+        ``coefficients`` (t); e.g. every borough's gap minus London's gap in one pass.
+        """
+        idx = np.asarray(columns, dtype=int)
+        c = np.asarray(coefficients, dtype=float)
+        by_column = self._centred_by_column
+        combined = sum(c[j] * by_column[idx[:, j]] for j in range(c.size))  # m x PSUs
+        return self.estimate[idx] @ c, np.sqrt((combined * combined) @ self.scale)
+
+    @cached_property
+    def _centred_by_column(self) -> np.ndarray:
+        """``centred`` transposed into contiguous rows, so picking columns is a fast copy."""
+        return np.ascontiguousarray(self.centred.T)
 
 
 def domain_means(

@@ -91,7 +91,8 @@ def test_registry_entries_are_complete() -> None:
         assert len(s.files) == len(s.sha256) >= 1
         assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in s.sha256), key
         assert s.page.startswith("https://") and s.licence and s.publisher, key
-        assert s.url is None or s.url.startswith("https://"), key
+        # every file can be downloaded: from a fixed address or one the Datastore API gives
+        assert (s.url or "").startswith("https://") or s.datastore_slug, key
         if s.loader and ":" not in s.loader:
             assert callable(getattr(P, s.loader)), key
 
@@ -501,10 +502,93 @@ def test_fetch_offline_without_mirror_is_clear(no_network, monkeypatch, tmp_path
     assert not any(tmp_path.rglob("*.csv"))
 
 
-def test_fetch_without_a_download_address(tmp_path) -> None:
-    with pytest.raises(P.SourceUnavailable, match="no direct download address") as err:
+def test_fetch_from_the_datastore_offline_is_clear(no_network, tmp_path) -> None:
+    with pytest.raises(P.SourceUnavailable, match="could not read the Datastore listing") as err:
         P.fetch("hate_crime", cache_dir=tmp_path)
-    assert "mps-hate-crime-or-special-crime-dashboard-data" in str(err.value)
+    msg = str(err.value)
+    assert "/api/dataset/mps-hate-crime-or-special-crime-dashboard-data" in msg and "mirror=" in msg, msg
+
+
+# A stand-in for the London Datastore on localhost: its dataset API lists resources whose
+# addresses change with each upload, as the real one does.
+SLUG = "test-rolling-dataset"
+FILE = "Monthly Test File.csv"
+EDITION_1 = b"Borough,201004\nCamden,3\n"
+EDITION_2 = b"Borough,201004,201005\nCamden,3,4\n"
+
+
+@pytest.fixture
+def datastore(tmp_path, monkeypatch):
+    """Serve ``api/dataset/<SLUG>`` and the files it lists; returns a function that publishes
+    an edition (bytes) under a new resource address, optionally under another file name."""
+    import functools
+    import http.server
+    import json
+    import threading
+    import urllib.parse
+
+    root = tmp_path / "site"
+    (root / "api" / "dataset").mkdir(parents=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setattr(P, "DATASTORE_API", f"{base}/api/dataset")
+    resources: dict[str, dict] = {"other": {"url": f"{base}/download/{SLUG}/0/notes.pdf", "title": "Notes"}}
+
+    def publish(content: bytes, name: str = FILE) -> str:
+        rid = f"r{len(resources)}"
+        folder = root / "download" / SLUG / rid
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(content)
+        url = f"{base}/download/{SLUG}/{rid}/{urllib.parse.quote(name)}"
+        resources[rid] = {"url": url, "title": name, "check_timestamp": f"2026-01-{len(resources):02d}T00:00:00"}
+        (root / "api" / "dataset" / SLUG).write_text(json.dumps({"slug": SLUG, "resources": resources}))
+        return url
+
+    yield publish
+    server.shutdown()
+
+
+@pytest.fixture
+def rolling_source(monkeypatch):
+    import hashlib
+
+    source = P.Source(key="test_rolling", title="A rolling file", publisher="Test", files=(FILE,),
+                      sha256=(hashlib.sha256(EDITION_1).hexdigest(),), page="https://example.org/dataset",
+                      licence=P.OGL, datastore_slug=SLUG)
+    monkeypatch.setitem(P.SOURCES, source.key, source)
+    return source
+
+
+def test_datastore_address_is_looked_up_and_checked(datastore, rolling_source, tmp_path) -> None:
+    first = datastore(EDITION_1)
+    assert P.datastore_url(rolling_source) == first
+    path = P.fetch("test_rolling", cache_dir=tmp_path)
+    assert path == tmp_path / "test_rolling" / FILE and path.read_bytes() == EDITION_1
+    # the newest listed resource is taken; a later edition is refused until accepted
+    datastore(EDITION_2)
+    assert P.datastore_url(rolling_source) != first
+    with pytest.raises(P.SourceUnavailable, match="not the edition registered here") as err:
+        P.fetch("test_rolling", cache_dir=tmp_path / "fresh")
+    assert "--new-editions" in str(err.value)
+    newer = P.fetch("test_rolling", cache_dir=tmp_path / "fresh", verify=False)
+    assert newer.read_bytes() == EDITION_2
+
+
+def test_datastore_download_is_cached(datastore, rolling_source, tmp_path, no_network) -> None:
+    cached = tmp_path / "test_rolling" / FILE
+    cached.parent.mkdir()
+    cached.write_bytes(EDITION_1)
+    assert P.fetch("test_rolling", cache_dir=tmp_path) == cached  # no lookup, no download
+
+
+def test_datastore_without_the_file_lists_what_it_has(datastore, rolling_source, tmp_path) -> None:
+    datastore(EDITION_1, name="Renamed File.csv")
+    with pytest.raises(P.SourceUnavailable, match="no longer lists") as err:
+        P.fetch("test_rolling", cache_dir=tmp_path)
+    assert "Renamed File.csv" in str(err.value) and "notes.pdf" in str(err.value)
 
 
 def test_fetch_uses_a_filled_cache_offline(real_files, no_network, tmp_path) -> None:

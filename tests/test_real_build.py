@@ -79,3 +79,61 @@ def test_real_inputs_give_identical_estimates_twice(real_data, tmp_path) -> None
     for name in ("a", "b"):
         pipeline.write_results(pipeline.compute(real.real_inputs(real_data)), tmp_path / name, parquet=False)
     assert (tmp_path / "a" / "estimates.csv").read_bytes() == (tmp_path / "b" / "estimates.csv").read_bytes()
+
+
+def _new_hate_crime_edition(real_data, folder):
+    """A mirror whose hate crime file is a later edition: one more month, one count revised."""
+    import csv
+    import shutil
+
+    shutil.copytree(real_data, folder)
+    path = next(folder.rglob("Monthly Crime Other Crime Borough Level Off Type.csv"))
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    jan_2018 = header.index("201801")
+    for row in rows[1:]:
+        if row[0] == "Camden" and row[2] == "Racist and Religious Hate Crime":
+            row[jan_2018] = str(int(row[jan_2018]) + 100)
+        row.append("0")
+    header.append("202106")
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return folder
+
+
+def test_a_new_edition_is_refused_unless_accepted(real_data, real_results, tmp_path) -> None:
+    from analysis.sources import published, real
+
+    mirror = _new_hate_crime_edition(real_data, tmp_path / "mirror")
+    with pytest.raises(published.SourceUnavailable, match="hate_crime"):
+        real.real_inputs(mirror)
+    newer = pipeline.compute(real.real_inputs(mirror, verify=False)).estimates
+
+    def camden_2018(est):
+        row = est[(est["measure_id"] == "hate_crime") & (est["area_code"] == "E09000007") & (est["period"] == "2018")]
+        return float(row["value"].iloc[0])
+
+    old, new = camden_2018(real_results.estimates), camden_2018(newer)
+    # 100 more crimes in January 2018 over Camden's mid-2018 population (about 262,000)
+    assert new - old == pytest.approx(100 / 262_000 * 1000, rel=0.03)
+    # the key and the recorded checksums follow the files actually read
+    files, pinned = real.input_files(mirror, verify=False), real.input_files(real_data)
+    assert [label for label in files if files[label] != pinned[label]] == [
+        label for label in files if label.startswith("hate_crime ")]
+    assert real.inputs_key(mirror, verify=False) != real.inputs_key(mirror)
+
+
+def test_run_all_reports_a_refused_edition_clearly(real_data, tmp_path, capsys) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("run_all", Path(__file__).resolve().parents[1] / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    mirror = _new_hate_crime_edition(real_data, tmp_path / "mirror")
+    code = run_all.main(["--source", "real", "--mirror", str(mirror), "--out", str(tmp_path / "out"),
+                         "--no-progress", "--only", "london"])
+    err = capsys.readouterr().err
+    assert code == 2 and "error: source 'hate_crime'" in err and "--new-editions" in err, err
+    assert not (tmp_path / "out" / "london.html").exists()

@@ -34,7 +34,6 @@ source and prints a one-line summary.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import io
 import os
 import re
@@ -47,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import geography, schemas
+from analysis.outputs import file_sha256
 from analysis.validate import Column, InputError, Schema, validate
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "Source",
     "SourceUnavailable",
     "cache_root",
+    "datastore_url",
     "fetch",
     "get_source",
     "load",
@@ -94,9 +95,11 @@ class Source:
     """One published file (or a set of files published together, e.g. a shapefile).
 
     ``url`` is the publisher's direct download address (of the file itself, or of the zip
-    ``archive`` that holds it); ``None`` where none could be established, in which case the
-    file has to come from a mirror. ``sha256`` pairs with ``files`` and pins the edition this
-    project was built and tested against.
+    ``archive`` that holds it). Files the London Datastore republishes under a new address
+    with each update have ``datastore_slug`` instead: the address is looked up at download
+    time in the Datastore's dataset API (the resource whose file name is ``files[0]``).
+    ``sha256`` pairs with ``files`` and pins the edition this project was built and tested
+    against.
     """
 
     key: str
@@ -108,6 +111,7 @@ class Source:
     licence: str
     url: str | None = None
     archive: str | None = None  # file name of the zip at ``url`` that holds ``files``
+    datastore_slug: str | None = None  # London Datastore dataset whose API lists the file
     loader: str | None = None  # loader function: a name in this module or "module:function"
     edition: str = ""
     notes: str = ""
@@ -195,12 +199,13 @@ SOURCES: dict[str, Source] = {
             files=("Monthly Crime Other Crime Borough Level Off Type.csv",),
             sha256=("fc74074f866152754dd9b025ad1a27c0af0dd2a189098db31fbca45438e3d6e3",),
             page=f"{DATASTORE}/dataset/mps-hate-crime-or-special-crime-dashboard-data",
-            url=None,
+            datastore_slug="mps-hate-crime-or-special-crime-dashboard-data",
             licence=OGL,
             loader="load_hate_crime",
             edition="April 2010 to May 2021",
-            notes="The Datastore publishes a rolling file with no stable address: download it from "
-            "the dataset page and pass mirror=.",
+            notes="A rolling file, replaced every month under a new address (found through the "
+            "Datastore API). Later editions have other checksums: use them with new editions "
+            "accepted (run_all.py --new-editions).",
         ),
         Source(
             key="gcse",
@@ -235,12 +240,13 @@ SOURCES: dict[str, Source] = {
             files=("employment-rate-gender-age-disability.xlsx",),
             sha256=("a1388db1967ec1af626fd3a25fb89c744d104ba87965de7404d23d58801c3bea",),
             page=f"{DATASTORE}/dataset/employment-rates-by-gender-and-age",
-            url=None,
+            datastore_slug="employment-rates-by-gender-and-age",
             licence=OGL,
             loader="load_employment_by_sex_disability",
             edition="calendar years 2004-2020 (created April 2021)",
-            notes="The copy held was re-saved by a third party (an extra 'Sheet1'); no direct "
-            "address of the publisher's file is known (the Datastore now lists an .xls).",
+            notes="The pinned copy was re-saved by a third party (an extra 'Sheet1'), so the "
+            "publisher's own file has another checksum: download it with new editions accepted "
+            "(run_all.py --new-editions). The loader checks its layout either way.",
         ),
         Source(
             key="boundaries",
@@ -281,14 +287,6 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "london-social-integration"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(
     key: str,
     mirror: str | os.PathLike | None = None,
@@ -299,15 +297,57 @@ def fetch(
     """Local path of source ``key`` (its first file, e.g. the ``.shp`` of a shapefile).
 
     With ``mirror``, the file is looked up by name anywhere below that folder (all files of a
-    multi-file source must sit side by side) and, unless ``verify=False``, must have the
-    registered sha256. Without it, the file is downloaded once into the cache (see
-    :func:`cache_root`) and checked against the registered sha256. Raises
+    multi-file source must sit side by side). Without it, the file is downloaded once into the
+    cache (see :func:`cache_root`). Either way it must have the registered sha256, unless
+    ``verify=False`` (a new edition: the loaders' layout checks still apply). Raises
     :class:`SourceUnavailable` with what to do when neither works (e.g. offline).
     """
     source = get_source(key)
     if mirror is not None:
         return _from_mirror(source, Path(mirror).expanduser(), verify)
-    return _download(source, cache_root(cache_dir))
+    return _download(source, cache_root(cache_dir), verify)
+
+
+DATASTORE_API = f"{DATASTORE}/api/dataset"
+
+
+def datastore_url(source: Source, timeout: float = 30) -> str:
+    """The current download address of ``source`` from the London Datastore dataset API.
+
+    The API (``/api/dataset/<slug>``) lists the dataset's resources with their addresses; the
+    one whose file name (or title) is the source's file name is taken, the newest if several.
+    """
+    import json
+    import urllib.parse
+    import urllib.request
+
+    api = f"{DATASTORE_API}/{source.datastore_slug}"
+    try:
+        with urllib.request.urlopen(api, timeout=timeout) as response:
+            listing = json.load(response)
+    except Exception as err:  # offline, HTTP error, not JSON
+        raise SourceUnavailable(
+            f"source {source.key!r}: could not read the Datastore listing {api} ({type(err).__name__}: {err}). "
+            f"If you are offline, pass mirror=<folder holding {list(source.files)}>."
+        ) from err
+    resources = listing.get("resources") if isinstance(listing, dict) else None
+    if not isinstance(resources, dict):
+        raise SourceUnavailable(f"source {source.key!r}: {api} did not list resources (has the API changed?)")
+    wanted = source.files[0].lower()
+
+    def file_name(resource: dict) -> str:
+        return urllib.parse.unquote(Path(urllib.parse.urlparse(str(resource.get("url", ""))).path).name)
+
+    matches = [r for r in resources.values() if isinstance(r, dict) and r.get("url")
+               and wanted in (file_name(r).lower(), str(r.get("title", "")).lower())]
+    if not matches:
+        found = sorted(file_name(r) or str(r.get("title")) for r in resources.values() if isinstance(r, dict))
+        raise SourceUnavailable(
+            f"source {source.key!r}: the Datastore dataset {source.datastore_slug!r} no longer lists "
+            f"{source.files[0]!r}; it lists {found}. See {source.page}"
+        )
+    newest = max(matches, key=lambda r: str(r.get("check_timestamp") or r.get("updatedAt") or ""))
+    return urllib.parse.urljoin(f"{DATASTORE}/", str(newest["url"]))
 
 
 def _from_mirror(source: Source, mirror: Path, verify: bool) -> Path:
@@ -334,7 +374,7 @@ def _from_mirror(source: Source, mirror: Path, verify: bool) -> Path:
         if verify:
             bad = []
             for p, want in zip(paths, source.sha256):
-                got = _sha256(p)
+                got = file_sha256(p)
                 if got != want:
                     bad.append(f"{p} has sha256 {got}, expected {want}")
             if bad:
@@ -343,68 +383,78 @@ def _from_mirror(source: Source, mirror: Path, verify: bool) -> Path:
         return first
     raise SourceUnavailable(
         f"source {source.key!r}: no usable copy under mirror {mirror}: " + "; ".join(problems)
-        + (" (a different edition? pass verify=False to use it anyway)" if verify else "")
+        + (" (a different edition? accept it with verify=False; run_all.py --new-editions)" if verify else "")
     )
 
 
-def _download(source: Source, root: Path) -> Path:
+def _download(source: Source, root: Path, verify: bool = True) -> Path:
     import pooch  # imported here: the loaders do not need it
 
-    if source.url is None:
-        raise SourceUnavailable(
-            f"source {source.key!r}: no direct download address is registered for {list(source.files)}; "
-            f"download it from {source.page} and pass mirror=<folder holding it>"
-        )
     target = root / source.key
     cached = source.archive or source.files[0]
+    single = target / source.files[0]
+    if source.archive is None and single.exists() and (not verify or file_sha256(single) == source.sha256[0]):
+        return single  # downloaded before (no need to look the address up again)
+    if source.url is not None:
+        url = source.url
+    elif source.datastore_slug is not None:
+        url = datastore_url(source)
+    else:
+        raise SourceUnavailable(
+            f"source {source.key!r}: no download address is registered for {list(source.files)}; "
+            f"download it from {source.page} and pass mirror=<folder holding it>"
+        )
     offline_hint = (
         f"If you are offline, pass mirror=<folder holding {list(source.files)}> "
         f"(e.g. --mirror /path/to/real-data) or put {cached!r} in {target}."
     )
     try:
         if source.archive is None:
-            return Path(pooch.retrieve(source.url, known_hash=f"sha256:{source.sha256[0]}",
-                                       fname=source.files[0], path=target, progressbar=False))
-        extracted = pooch.retrieve(source.url, known_hash=None, fname=source.archive, path=target,
+            known = f"sha256:{source.sha256[0]}" if verify else None
+            return Path(pooch.retrieve(url, known_hash=known, fname=source.files[0], path=target, progressbar=False))
+        extracted = pooch.retrieve(url, known_hash=None, fname=source.archive, path=target,
                                    processor=pooch.Unzip(), progressbar=False)
     except ValueError as err:
         if "hash" not in str(err).lower():
-            raise SourceUnavailable(f"source {source.key!r}: could not download {source.url} ({err}). "
+            raise SourceUnavailable(f"source {source.key!r}: could not download {url} ({err}). "
                                     + offline_hint) from err
         # pooch: the downloaded file's hash is not the registered one
         raise SourceUnavailable(
-            f"source {source.key!r}: the file at {source.url} is not the edition registered here "
-            f"({err}). Use a mirror holding the registered edition."
+            f"source {source.key!r}: the file at {url} is not the edition registered here "
+            f"({err}). Use a mirror holding the registered edition, or accept new editions "
+            "(verify=False; run_all.py --new-editions)."
         ) from err
     except Exception as err:  # requests/urllib3 connection errors, HTTP errors, OSError
         detail = str(err)
         detail = detail if len(detail) <= 200 else detail[:200] + "..."
         raise SourceUnavailable(
-            f"source {source.key!r}: could not download {source.url}. {offline_hint} "
+            f"source {source.key!r}: could not download {url}. {offline_hint} "
             f"[{type(err).__name__}: {detail}]"
         ) from err
     by_name = {Path(p).name: Path(p) for p in extracted}
     missing = [name for name in source.files if name not in by_name]
     if missing:
         raise SourceUnavailable(
-            f"source {source.key!r}: the archive {source.archive} from {source.url} does not hold "
+            f"source {source.key!r}: the archive {source.archive} from {url} does not hold "
             f"{missing} (found e.g. {sorted(by_name)[:8]}); the publisher may have reissued it"
         )
     for name, want in zip(source.files, source.sha256):
-        if (got := _sha256(by_name[name])) != want:
+        if verify and (got := file_sha256(by_name[name])) != want:
             raise SourceUnavailable(
                 f"source {source.key!r}: {name} in {source.archive} has sha256 {got}, expected {want} "
-                "(a different edition). Use a mirror holding the registered edition."
+                "(a different edition). Use a mirror holding the registered edition, or accept new "
+                "editions (verify=False; run_all.py --new-editions)."
             )
     return by_name[source.files[0]]
 
 
-def load(key: str, mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
-    """Fetch source ``key`` and run its registered loader."""
+def load(key: str, mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+         *, verify: bool = True):
+    """Fetch source ``key`` (see :func:`fetch`) and run its registered loader."""
     source = get_source(key)
     if source.loader is None:
         raise ValueError(f"source {key!r} has no registered loader")
-    path = fetch(key, mirror=mirror, cache_dir=cache_dir)
+    path = fetch(key, mirror=mirror, cache_dir=cache_dir, verify=verify)
     if ":" in source.loader:
         import importlib
 

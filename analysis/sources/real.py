@@ -29,6 +29,7 @@ import os
 import pandas as pd
 
 from analysis import geography
+from analysis.outputs import file_sha256
 from analysis.sources import published
 
 SOURCE_NOTES = {
@@ -59,12 +60,17 @@ def _profile_table(profiles: pd.DataFrame, column: str, year: int, name: str) ->
     return pd.DataFrame({"area_code": codes, "year": year, name: values.reindex(codes).to_numpy(dtype=float)})
 
 
-def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
-    """Canonical inputs from the real published files (see the module docstring)."""
+def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                *, verify: bool = True):
+    """Canonical inputs from the real published files (see the module docstring).
+
+    ``verify=False`` accepts editions other than the registered ones (new releases of a
+    table); each loader still checks the file's layout and refuses one it does not know.
+    """
     from analysis.pipeline import Inputs
 
     def load(key: str):
-        return published.load(key, mirror=mirror, cache_dir=cache_dir)
+        return published.load(key, mirror=mirror, cache_dir=cache_dir, verify=verify)
 
     population = load("population_components")
     adults_2019 = load("population_age")
@@ -85,11 +91,30 @@ def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
     return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES)
 
 
-def inputs_key(mirror: str | os.PathLike | None = None) -> str:
-    """A key for the real inputs: the pinned checksums of every edition (``fetch`` refuses a
-    file whose checksum differs, so a new edition means new pins and a new key)."""
-    h = hashlib.sha256()
+def input_files(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                *, verify: bool = True) -> dict[str, str]:
+    """Every published file the real build reads and its sha256.
+
+    With ``verify`` these are the registered editions (``fetch`` refuses any other), so no
+    file is opened. Without it the files are fetched and hashed: whatever edition is there.
+    """
+    files = {}
     for key, source in sorted(published.SOURCES.items()):
-        h.update(f"{key}:{','.join(source.sha256)}".encode())
+        label = f"{key} ({', '.join(source.files)})"
+        if verify:
+            files[label] = ",".join(source.sha256)
+        else:
+            first = published.fetch(key, mirror=mirror, cache_dir=cache_dir, verify=False)
+            files[label] = ",".join(file_sha256(first.parent / name) for name in source.files)
+    return files
+
+
+def inputs_key(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+               *, verify: bool = True) -> str:
+    """A key for the real inputs: the checksums of every file (see :func:`input_files`), so a
+    new edition means a new key and rebuilt reports."""
+    h = hashlib.sha256()
+    for label, digest in input_files(mirror, cache_dir, verify=verify).items():
+        h.update(f"{label}:{digest}".encode())
     h.update(str(mirror or "").encode())
     return "real:" + h.hexdigest()
