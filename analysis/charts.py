@@ -239,13 +239,17 @@ def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str,
 
 def _area_path(geometry) -> Path:
     """One compound path for a polygon or multipolygon (holes included) in map units."""
-    parts = getattr(geometry, "geoms", [geometry])
+    from shapely.geometry.polygon import orient
+
+    # holes must wind against their outer ring to stay unfilled; shapefiles guarantee that,
+    # other sources may not
+    parts = [orient(poly, sign=1.0) for poly in getattr(geometry, "geoms", [geometry])]
     rings = [Path(np.asarray(ring.coords)[:, :2], closed=True)
              for poly in parts for ring in (poly.exterior, *poly.interiors)]
     return Path.make_compound_path(*rings)
 
 
-def _draw_areas(ax, geometries, **style) -> None:
+def draw_areas(ax, geometries, **style) -> None:
     """Fill polygons as one collection.
 
     geopandas' ``plot`` also calls ``plt.draw()``, a full extra rendering of the figure per
@@ -260,13 +264,13 @@ def _draw_areas(ax, geometries, **style) -> None:
     ax.autoscale_view()
 
 
-def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5, highlight: str | None = None) -> Chart:
-    """Borough map classed with ``mapclassify`` (Fisher-Jenks natural breaks), grey where not shown."""
+def shade_areas(ax, geometries, values: np.ndarray, unit_suffix: str = "", *, k: int = 5,
+                missing_label: str = "Not available") -> list[tuple[str, str]]:
+    """Fill areas in up to ``k`` Fisher-Jenks classes (``mapclassify``) of a sequential
+    palette, hatched grey where the value is missing; returns the legend (colour, label)."""
     import mapclassify
 
-    data = shapes.merge(rows[["area_code", "value", "flag"]], left_on="code", right_on="area_code", how="left")
-    fig, ax = plt.subplots(figsize=(7.5, 5.6))
-    values = data["value"].to_numpy(dtype=float)
+    values = np.asarray(values, dtype=float)
     ok = ~np.isnan(values)
     classes = min(k, max(1, len(np.unique(values[ok]))))
     colours = SEQUENTIAL[::-1][:5] if classes == 5 else get_af_colours("sequential", number_of_colours=max(3, classes))[::-1]
@@ -276,19 +280,27 @@ def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5,
             warnings.filterwarnings("ignore", message="Numba not installed")
             scheme = mapclassify.FisherJenks(values[ok], k=classes)
         bins = scheme.bins
-        lower = np.nanmin(values[ok])
         cls = np.full(len(values), -1)
         cls[ok] = scheme.yb
         for c in range(len(bins)):
             colour = colours[c % len(colours)]
-            _draw_areas(ax, data.geometry[cls == c], facecolor=colour, edgecolor="white", linewidth=0.6)
-            low = lower if c == 0 else bins[c - 1]
-            legend.append((colour, f"{tables.fmt(low)} to {tables.fmt(bins[c])}{_unit_suffix(unit)}"))
+            draw_areas(ax, geometries[cls == c], facecolor=colour, edgecolor="white", linewidth=0.6)
+            low = np.nanmin(values[ok]) if c == 0 else bins[c - 1]
+            legend.append((colour, f"{tables.fmt(low)} to {tables.fmt(bins[c])}{unit_suffix}"))
     if (~ok).any():
-        _draw_areas(ax, data.geometry[~ok], facecolor="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.6, hatch="///")
-        legend.append(("#F2F2F2", "Not available or suppressed"))
+        draw_areas(ax, geometries[~ok], facecolor="#F2F2F2", edgecolor=MID_GREY, linewidth=0.6, hatch="///")
+        legend.append(("#F2F2F2", missing_label))
+    return legend
+
+
+def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5, highlight: str | None = None) -> Chart:
+    """Borough map classed with ``mapclassify`` (Fisher-Jenks natural breaks), grey where not shown."""
+    data = shapes.merge(rows[["area_code", "value", "flag"]], left_on="code", right_on="area_code", how="left")
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
+    legend = shade_areas(ax, data.geometry, data["value"].to_numpy(dtype=float), _unit_suffix(unit), k=k,
+                         missing_label="Not available or suppressed")
     if highlight is not None:
-        _draw_areas(ax, data.geometry[data["code"] == highlight], facecolor="none", edgecolor=ORANGE, linewidth=2.5)
+        draw_areas(ax, data.geometry[data["code"] == highlight], facecolor="none", edgecolor=ORANGE, linewidth=2.5)
     from matplotlib.patches import Patch
 
     ax.legend(handles=[Patch(facecolor=c, edgecolor="#BFBFBF", label=lab) for c, lab in legend],
@@ -308,8 +320,8 @@ def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5,
 def locator(shapes, code: str, name: str) -> Chart:
     """A small map of London with one borough highlighted."""
     fig, ax = plt.subplots(figsize=(4.2, 3.2))
-    _draw_areas(ax, shapes.geometry, facecolor="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.5)
-    _draw_areas(ax, shapes.geometry[shapes["code"] == code], facecolor=DARK_BLUE, edgecolor=DARK_BLUE)
+    draw_areas(ax, shapes.geometry, facecolor="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.5)
+    draw_areas(ax, shapes.geometry[shapes["code"] == code], facecolor=DARK_BLUE, edgecolor=DARK_BLUE)
     ax.set_axis_off()
     ax.set_aspect("equal") if shapes.crs and shapes.crs.is_projected else ax.set_aspect(1.6)
     row = shapes[shapes["code"] == code].iloc[0]

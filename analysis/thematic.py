@@ -280,29 +280,7 @@ def _aspect(ax, shapes) -> None:
 
 def _shade(ax, shapes, values: pd.Series, unit_suffix: str, k: int = 5) -> list[tuple[str, str]]:
     """Fisher-Jenks classes of ``values`` (indexed by GSS code) on ``ax``; returns legend entries."""
-    import warnings
-
-    import mapclassify
-
-    data = shapes.assign(value=shapes["code"].map(values))
-    v = data["value"].to_numpy(dtype=float)
-    ok = ~np.isnan(v)
-    classes = min(k, max(1, len(np.unique(v[ok]))))
-    colours = charts.SEQUENTIAL[::-1][:classes] if classes <= 5 else charts.SEQUENTIAL[::-1]
-    legend = []
-    if ok.sum() >= 2:
-        with warnings.catch_warnings():  # mapclassify notes that numba would be faster
-            warnings.simplefilter("ignore")
-            scheme = mapclassify.FisherJenks(v[ok], k=classes)
-        cls = np.full(len(v), -1)
-        cls[ok] = scheme.yb
-        for c, upper in enumerate(scheme.bins):
-            low = np.nanmin(v[ok]) if c == 0 else scheme.bins[c - 1]
-            data[cls == c].plot(ax=ax, color=colours[c], edgecolor="white", linewidth=0.6)
-            legend.append((colours[c], f"{tables.fmt(low)} to {tables.fmt(upper)}{unit_suffix}"))
-    if (~ok).any():
-        data[~ok].plot(ax=ax, color="#F2F2F2", edgecolor=charts.MID_GREY, linewidth=0.6, hatch="///")
-        legend.append(("#F2F2F2", "Not available"))
+    legend = charts.shade_areas(ax, shapes.geometry, shapes["code"].map(values).to_numpy(dtype=float), unit_suffix, k=k)
     ax.set_axis_off()
     _aspect(ax, shapes)
     return legend
@@ -509,11 +487,11 @@ def residual_map(reg: Regression, shapes, *, period: str, title: str) -> charts.
     for lo, hi, colour, label in bands:
         part = data[(data.residual > lo) & (data.residual <= hi)]
         if len(part):
-            part.plot(ax=ax, color=colour, edgecolor="white", linewidth=0.6)
+            charts.draw_areas(ax, part.geometry, facecolor=colour, edgecolor="white", linewidth=0.6)
         handles.append(Patch(facecolor=colour, edgecolor=charts.MID_GREY, label=label))
     missing = data[data.residual.isna()]
     if len(missing):
-        missing.plot(ax=ax, color="#F2F2F2", edgecolor=charts.MID_GREY, hatch="///")
+        charts.draw_areas(ax, missing.geometry, facecolor="#F2F2F2", edgecolor=charts.MID_GREY, hatch="///")
         handles.append(Patch(facecolor="#F2F2F2", edgecolor=charts.MID_GREY, hatch="///", label="Not in the fit"))
     extremes = d.reindex(d.residual.abs().sort_values(ascending=False).index[:4])
     points = data.set_index("code").geometry.representative_point()

@@ -67,3 +67,33 @@ def test_verdict_uses_polarity() -> None:
     assert charts.verdict_against_london("higher", "up") == "better"
     assert charts.verdict_against_london("higher", "down") == "worse"
     assert charts.verdict_against_london("lower", "down") == "better"
+
+
+def test_maps_fill_polygons_with_holes_and_several_parts() -> None:
+    """An area with a hole (as a shapefile can have) leaves the hole unfilled; every part of a
+    multipart area is drawn."""
+    import io
+
+    import geopandas as gpd
+    import numpy as np
+    from PIL import Image
+    from shapely.geometry import MultiPolygon, Polygon
+
+    ring = Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], holes=[[(4, 4), (6, 4), (6, 6), (4, 6)]])
+    islands = MultiPolygon([Polygon([(12, 0), (14, 0), (14, 2), (12, 2)]), Polygon([(12, 8), (14, 8), (14, 10), (12, 10)])])
+    shapes = gpd.GeoDataFrame({"code": ["A", "B"], "inner_outer": ["Inner", "Outer"]},
+                              geometry=[ring, islands], crs="EPSG:27700")
+    chart = charts.locator(shapes, "A", "Area A")
+    ax = chart.figure.axes[0]
+    ax.figure.canvas.draw()
+    image = np.asarray(Image.open(io.BytesIO(chart.png())).convert("RGB")).astype(int)
+
+    def pixel(x: float, y: float) -> np.ndarray:
+        px, py = ax.transData.transform((x, y))
+        return image[image.shape[0] - int(round(py)), int(round(px))]
+
+    highlight = np.array([int(charts.DARK_BLUE[i:i + 2], 16) for i in (1, 3, 5)])
+    assert np.abs(pixel(2, 2) - highlight).max() < 10  # inside the ring: the highlight colour
+    assert (pixel(5, 5) > 240).all()  # the hole: background
+    assert np.abs(pixel(13, 1) - highlight).max() > 50 and (pixel(13, 1) < 250).any()  # grey island
+    assert (pixel(13, 9) < 250).any()  # the second island is drawn too
