@@ -48,8 +48,8 @@ def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]], ne
     if source == "real":
         from analysis.sources import real
 
-        h.update(real.inputs_key(mirror, verify=not new_editions).encode())
         files.update(real.input_files(mirror, verify=not new_editions))
+        h.update(real.inputs_key(mirror, files=files).encode())
         if mirror:
             files["mirror"] = str(Path(mirror).resolve())
     else:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import traceback
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -152,12 +153,15 @@ def _kernel():
     if _KERNEL is None or not _KERNEL.is_alive():
         if _CLIENT is not None:
             _CLIENT.stop_channels()
+        if _KERNEL is not None:
+            _KERNEL.cleanup_resources()  # the dead kernel's connection file and ports
         _KERNEL = KernelManager(kernel_name="python3")
         # the kernel's own log (start-up notices) is not the build's output; cell errors come
         # back through the messaging protocol and are reported per report
         _KERNEL.start_kernel(cwd=str(NOTEBOOKS), stderr=subprocess.DEVNULL,
                              env={**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
         _CLIENT = _KERNEL.client()
+        _CLIENT.allow_stdin = False  # as nbclient's own clients: input() fails instead of waiting forever
         _CLIENT.start_channels()
         _CLIENT.wait_for_ready(timeout=60)
     return _KERNEL, _CLIENT
@@ -168,11 +172,13 @@ def _kernel():
 RESET_SOURCE = (
     "for _name in [n for n in list(globals()) if not n.startswith('_') and n not in ('In', 'Out', 'get_ipython', 'exit', 'quit')]:\n"
     "    del globals()[_name]\n"
-    "for _name in [n for n in list(globals()) if n[:1] == '_' and n[1:].isdigit()]:  # _1, _2, ...: past outputs\n"
-    "    del globals()[_name]\n"
+    "_shell = get_ipython()\n"
+    "for _space in (_shell.user_ns, _shell.user_ns_hidden):  # past outputs: _1, _2, ... in both namespaces\n"
+    "    for _name in [n for n in list(_space) if n[:1] == '_' and n[1:].isdigit()]:\n"
+    "        del _space[_name]\n"
     "Out.clear()\n"
-    "_hook = get_ipython().displayhook\n"
-    "_hook._ = _hook.__ = _hook.___ = _ = __ = ___ = ''\n"
+    "_shell.displayhook._ = _shell.displayhook.__ = _shell.displayhook.___ = ''\n"
+    "_shell.push({'_': '', '__': '', '___': ''}, interactive=False)\n"
     "import matplotlib.pyplot as _plt\n"
     "_plt.close('all')"
 )
@@ -391,11 +397,13 @@ def build(
         inputs_key = inputs_key or "demo"
     inputs_key = inputs_key or "custom"
     workers = max(1, jobs or os.cpu_count() or 1)
+    all_jobs = plan(out / "data", boundaries, synthetic_analyses)
+    chosen = select(all_jobs, only)
     pool = None
     if force or not estimates_current(out, inputs_key + lib, old):
-        # new estimates mean reports to rebuild: the workers start their kernels and imports
-        # on the other cores while this process computes the estimates
-        pool = _start_pool(workers)
+        # new estimates mean the chosen reports and the spreadsheet are rebuilt: the workers
+        # start their kernels and imports on the other cores while this process computes
+        pool = _start_pool(min(workers, len(chosen) + 1))
     try:
         estimates_info, est_seconds, workbook_due = estimates_step(out, inputs_factory, inputs_key + lib, old, force)
     except BaseException:
@@ -405,8 +413,6 @@ def build(
     report_inputs = {k: v for k, v in estimates_info["files"].items() if k.endswith(".csv")}
     data_key = hashlib.sha256(json.dumps(report_inputs, sort_keys=True).encode()).hexdigest()
 
-    all_jobs = plan(out / "data", boundaries, synthetic_analyses)
-    chosen = select(all_jobs, only)
     previous = {r["output"]: r for r in old.get("reports", [])}
     results: dict[str, JobResult] = {}
     pending = []
@@ -419,17 +425,23 @@ def build(
         else:
             pending.append((job, key))
 
-    if pool is not None and not (pending or workbook_due):
-        pool.shutdown()
-    elif pending or workbook_due:
+    if pending or workbook_due:
         bar = _progress(len(pending), progress)
         if pool is None:
             pool = _start_pool(max(1, min(workers, len(pending) + int(workbook_due))), warm=False)
         with pool:
-            # the spreadsheet is written by a worker while the notebooks run
-            workbook_future = (pool.submit(write_workbook, str(out / "data"), bool(estimates_info.get("synthetic")))
-                               if workbook_due else None)
-            submitted = {pool.submit(run_job, job, str(out), key): job for job, key in _balanced(pending)}
+            workbook_future = None
+            if workbook_due:
+                try:  # the spreadsheet is written by a worker while the notebooks run
+                    workbook_future = pool.submit(write_workbook, str(out / "data"), bool(estimates_info.get("synthetic")))
+                except BrokenProcessPool:  # no worker could start (see the reports' errors): write it here
+                    write_workbook(str(out / "data"), bool(estimates_info.get("synthetic")))
+            submitted = {}
+            for job, key in _balanced(pending):
+                try:
+                    submitted[pool.submit(run_job, job, str(out), key)] = job
+                except BrokenProcessPool as err:  # e.g. a worker's kernel could not start
+                    results[job.output] = JobResult(job.output, "failed", key, error=f"worker failed to start: {err}")
             for fut in futures.as_completed(submitted):
                 job = submitted[fut]
                 try:
@@ -440,12 +452,20 @@ def build(
                 bar.update(1)
                 if res.status == "failed":
                     bar.write(f"FAILED {job.output}: cell {res.cell}: {res.error}")
+            for res in results.values():
+                if res.status == "failed" and (res.error or "").startswith("worker failed to start"):
+                    bar.write(f"FAILED {res.output}: {res.error}")
             if workbook_future is not None:
-                workbook_future.result()  # a failure here is a build error, not a report failure
+                try:
+                    workbook_future.result()  # an error in it is a build error, not a report failure
+                except BrokenProcessPool:  # its worker died or never started: write it here
+                    write_workbook(str(out / "data"), bool(estimates_info.get("synthetic")))
         bar.close()
-        if workbook_due:
-            for name in ("estimates.xlsx", "estimates.parquet"):
-                estimates_info["files"][name] = file_sha256(out / "data" / name)
+    elif pool is not None:
+        pool.shutdown()
+    if workbook_due:
+        for name in ("estimates.xlsx", "estimates.parquet"):
+            estimates_info["files"][name] = file_sha256(out / "data" / name)
 
     # reports not selected this time keep their previous manifest entries
     merged = {**previous, **{k: asdict(v) for k, v in results.items()}}

@@ -59,6 +59,8 @@ def write(estimates: pd.DataFrame, path: str | Path, *, synthetic: bool) -> None
     with warnings.catch_warnings():
         # the shorthand is explained on the cover and in each table's legend, not a notes sheet
         warnings.filterwarnings("ignore", message="No note text provided")
+        # gptables 2.0 sets header rows in a way pandas 4 will refuse; the workbook is right today
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"gptables\.")
         atomic_write(Path(path), lambda p: gpt.write_workbook(filename=p, sheets=sheets, cover=cover, contentsheet_options={}))
 
 

@@ -138,3 +138,19 @@ def test_pdfs_are_tagged_for_assistive_technology(built) -> None:
     out, _ = built
     reader = PdfReader(out / "boroughs" / "camden.pdf")
     assert "/StructTreeRoot" in reader.trailer["/Root"]  # PDF/UA structure tree: headings, tables, alt text
+
+
+def test_workers_that_cannot_start_fail_their_reports_not_the_build(tmp_path, monkeypatch) -> None:
+    """If no worker can start (e.g. no Jupyter kernel), every report is listed as failed with
+    the reason, the data and the manifest are still written, and the build does not crash."""
+    def no_kernel() -> None:
+        raise RuntimeError("no kernel here")
+
+    monkeypatch.setattr(build, "_worker_init", no_kernel)  # workers are forked, so they see it too
+    result = build.build(tmp_path / "out", jobs=2, only=["camden", "hackney"], progress=False)
+    assert {f.output for f in result.failures} == {"boroughs/camden", "boroughs/hackney"}
+    assert all("worker" in (f.error or "").lower() or "process" in (f.error or "").lower() for f in result.failures)
+    assert (tmp_path / "out" / "data" / "estimates.xlsx").exists()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert {r["status"] for r in manifest["reports"]} == {"failed"}
+    assert not (tmp_path / "out" / "boroughs" / "camden.html").exists()

@@ -537,13 +537,17 @@ def datastore(tmp_path, monkeypatch):
     monkeypatch.setattr(P, "DATASTORE_API", f"{base}/api/dataset")
     resources: dict[str, dict] = {"other": {"url": f"{base}/download/{SLUG}/0/notes.pdf", "title": "Notes"}}
 
-    def publish(content: bytes, name: str = FILE) -> str:
-        rid = f"r{len(resources)}"
-        folder = root / "download" / SLUG / rid
+    uploads = iter(range(1, 100))
+
+    def publish(content: bytes, name: str = FILE, replacing: str | None = None) -> str:
+        """Upload a file as a new resource, or as a new version of resource ``replacing``
+        (which, like the Datastore, gets a new address); returns the address."""
+        rid = replacing or f"r{len(resources)}"
+        folder = root / "download" / SLUG / rid / str(next(uploads))
         folder.mkdir(parents=True)
         (folder / name).write_bytes(content)
-        url = f"{base}/download/{SLUG}/{rid}/{urllib.parse.quote(name)}"
-        resources[rid] = {"url": url, "title": name, "check_timestamp": f"2026-01-{len(resources):02d}T00:00:00"}
+        url = f"{base}/download/{SLUG}/{rid}/{folder.name}/{urllib.parse.quote(name)}"
+        resources[rid] = {"url": url, "title": name}
         (root / "api" / "dataset" / SLUG).write_text(json.dumps({"slug": SLUG, "resources": resources}))
         return url
 
@@ -567,14 +571,25 @@ def test_datastore_address_is_looked_up_and_checked(datastore, rolling_source, t
     assert P.datastore_url(rolling_source) == first
     path = P.fetch("test_rolling", cache_dir=tmp_path)
     assert path == tmp_path / "test_rolling" / FILE and path.read_bytes() == EDITION_1
-    # the newest listed resource is taken; a later edition is refused until accepted
-    datastore(EDITION_2)
-    assert P.datastore_url(rolling_source) != first
+    # the publisher replaces the file: new address, new edition, refused until accepted
+    second = datastore(EDITION_2, replacing="r1")
+    assert P.datastore_url(rolling_source) == second != first
+    assert P.fetch("test_rolling", cache_dir=tmp_path) == path  # the registered edition, cached
     with pytest.raises(P.SourceUnavailable, match="not the edition registered here") as err:
         P.fetch("test_rolling", cache_dir=tmp_path / "fresh")
     assert "--new-editions" in str(err.value)
-    newer = P.fetch("test_rolling", cache_dir=tmp_path / "fresh", verify=False)
-    assert newer.read_bytes() == EDITION_2
+    # accepted, the current edition is downloaded even though an older one is in the cache
+    assert P.fetch("test_rolling", cache_dir=tmp_path, verify=False).read_bytes() == EDITION_2
+    third = b"Borough,201004,201005,201006\nCamden,3,4,5\n"
+    datastore(third, replacing="r1")
+    assert P.fetch("test_rolling", cache_dir=tmp_path, verify=False).read_bytes() == third
+
+
+def test_datastore_listing_two_files_of_the_name_is_an_error(datastore, rolling_source, tmp_path) -> None:
+    datastore(EDITION_1)
+    datastore(EDITION_2)  # a second resource with the same file name
+    with pytest.raises(P.SourceUnavailable, match="lists 2 files named"):
+        P.fetch("test_rolling", cache_dir=tmp_path)
 
 
 def test_datastore_download_is_cached(datastore, rolling_source, tmp_path, no_network) -> None:

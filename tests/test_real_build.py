@@ -137,3 +137,19 @@ def test_run_all_reports_a_refused_edition_clearly(real_data, tmp_path, capsys) 
     err = capsys.readouterr().err
     assert code == 2 and "error: source 'hate_crime'" in err and "--new-editions" in err, err
     assert not (tmp_path / "out" / "london.html").exists()
+
+
+def test_the_key_covers_exactly_the_files_a_real_build_reads(real_data, monkeypatch) -> None:
+    from analysis.sources import published, real
+
+    read = []
+    original = published.load
+
+    def recording(key, *args, **kwargs):
+        read.append(key)
+        return original(key, *args, **kwargs)
+
+    monkeypatch.setattr(published, "load", recording)
+    real.real_inputs(real_data)
+    assert sorted(read) == sorted(real.SOURCE_KEYS)
+    assert len(real.input_files(real_data)) == len(real.SOURCE_KEYS)

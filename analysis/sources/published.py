@@ -34,6 +34,7 @@ source and prints a one-line summary.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 import os
 import re
@@ -315,7 +316,8 @@ def datastore_url(source: Source, timeout: float = 30) -> str:
     """The current download address of ``source`` from the London Datastore dataset API.
 
     The API (``/api/dataset/<slug>``) lists the dataset's resources with their addresses; the
-    one whose file name (or title) is the source's file name is taken, the newest if several.
+    one whose file name (or title) is the source's file name is taken. None, or several, is an
+    error listing what the dataset has.
     """
     import json
     import urllib.parse
@@ -346,8 +348,13 @@ def datastore_url(source: Source, timeout: float = 30) -> str:
             f"source {source.key!r}: the Datastore dataset {source.datastore_slug!r} no longer lists "
             f"{source.files[0]!r}; it lists {found}. See {source.page}"
         )
-    newest = max(matches, key=lambda r: str(r.get("check_timestamp") or r.get("updatedAt") or ""))
-    return urllib.parse.urljoin(f"{DATASTORE}/", str(newest["url"]))
+    if len(matches) > 1:  # the listing says nothing reliable about which is the current one
+        raise SourceUnavailable(
+            f"source {source.key!r}: the Datastore dataset {source.datastore_slug!r} lists {len(matches)} files "
+            f"named {source.files[0]!r} ({', '.join(str(r['url']) for r in matches)}); download the one "
+            f"you want and pass mirror=<folder holding it>"
+        )
+    return urllib.parse.urljoin(f"{DATASTORE}/", str(matches[0]["url"]))
 
 
 def _from_mirror(source: Source, mirror: Path, verify: bool) -> Path:
@@ -393,8 +400,8 @@ def _download(source: Source, root: Path, verify: bool = True) -> Path:
     target = root / source.key
     cached = source.archive or source.files[0]
     single = target / source.files[0]
-    if source.archive is None and single.exists() and (not verify or file_sha256(single) == source.sha256[0]):
-        return single  # downloaded before (no need to look the address up again)
+    if verify and source.archive is None and single.exists() and file_sha256(single) == source.sha256[0]:
+        return single  # the registered edition, downloaded before: no need to look its address up
     if source.url is not None:
         url = source.url
     elif source.datastore_slug is not None:
@@ -404,6 +411,10 @@ def _download(source: Source, root: Path, verify: bool = True) -> Path:
             f"source {source.key!r}: no download address is registered for {list(source.files)}; "
             f"download it from {source.page} and pass mirror=<folder holding it>"
         )
+    if not verify:
+        # any edition: one cached copy per address, so that a file republished under a new
+        # address (as the Datastore does) is downloaded again rather than read from the cache
+        target = target / "by-address" / hashlib.sha256(url.encode()).hexdigest()[:16]
     offline_hint = (
         f"If you are offline, pass mirror=<folder holding {list(source.files)}> "
         f"(e.g. --mirror /path/to/real-data) or put {cached!r} in {target}."
