@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import concurrent.futures as futures
+import functools
 import hashlib
 import html
 import json
@@ -274,26 +275,36 @@ def _describe_failure(err: Exception, notebook: Path) -> tuple[int | None, str]:
 
 def notebook_html(nb) -> str:
     """The executed notebook's outputs as an HTML fragment: no code, no prompts, no stderr."""
-    from nbconvert import HTMLExporter
-
     # cells tagged "researcher" speak to people running the notebook, not to report readers
     nb.cells = [c for c in nb.cells if "researcher" not in c.get("metadata", {}).get("tags", [])]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    body, _ = _html_exporter().from_notebook_node(nb)
+    return body
+
+
+@functools.cache
+def _html_exporter():
+    """nbconvert's exporter for report bodies, made once per process (it loads its templates)."""
+    from nbconvert import HTMLExporter
+
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, exclude_markdown=False)
     exporter.anchor_link_text = ""
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+    return exporter
 
 
 def render_page(title: str, body: str, depth: int = 0) -> str:
     """Wrap a report body in the accessible page template."""
+    return _page_template().render(title=title, body=body, home="../" * depth + "index.html")
+
+
+@functools.cache
+def _page_template():
     from jinja2 import Template
 
-    template = Template(TEMPLATE.read_text(encoding="utf-8"))
-    return template.render(title=title, body=body, home="../" * depth + "index.html")
+    return Template(TEMPLATE.read_text(encoding="utf-8"))
 
 
 def write_pdf(page_html: str, target: str, html_path: Path) -> None:
@@ -523,9 +534,11 @@ def _worker_init() -> None:
     # nbformat's jsonschema would import rfc3987_syntax, which compiles an IRI grammar for about
     # a second; the notebook schema has no "format" checks, so the worker goes without it
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
-    import nbconvert  # noqa: F401  (warm imports: paid once per worker, not per report)
-    import papermill  # noqa: F401
+    import papermill  # noqa: F401  (warm imports: paid once per worker, not per report)
     import weasyprint  # noqa: F401
+
+    _html_exporter()  # loads nbconvert and its templates
+    _page_template()
 
     _, kc = _kernel()
     # gc.freeze: the imported libraries' objects live for the whole build, so the collector
