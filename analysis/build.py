@@ -511,7 +511,12 @@ def _start_pool(workers: int, warm: bool = True) -> futures.ProcessPoolExecutor:
     pool = futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
     if warm:
         for _ in range(workers):
-            pool.submit(_ready)
+            try:
+                pool.submit(_ready)
+            except BrokenProcessPool:
+                # a worker whose start-up failed has already broken the pool; the caller's
+                # submissions meet the same error and fail their reports with its reason
+                break
     return pool
 
 

@@ -154,3 +154,20 @@ def test_workers_that_cannot_start_fail_their_reports_not_the_build(tmp_path, mo
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert {r["status"] for r in manifest["reports"]} == {"failed"}
     assert not (tmp_path / "out" / "boroughs" / "camden.html").exists()
+
+
+def test_pool_broken_while_warming_is_returned_not_raised(monkeypatch) -> None:
+    """A worker whose start-up fails can break the pool between two warm-up submissions
+    (a race seen on CI); the pool must still be returned so each report fails with the reason."""
+    class BreaksAfterFirst:
+        def __init__(self, *args, **kwargs) -> None:
+            self.submitted = 0
+
+        def submit(self, fn, *args, **kwargs):
+            self.submitted += 1
+            if self.submitted > 1:
+                raise build.BrokenProcessPool("a child process terminated abruptly")
+
+    monkeypatch.setattr(build.futures, "ProcessPoolExecutor", BreaksAfterFirst)
+    pool = build._start_pool(4)
+    assert pool.submitted == 2  # stopped warming at the first broken submission
