@@ -42,3 +42,17 @@ def test_failed_write_keeps_the_previous_file(tmp_path) -> None:
         outputs.atomic_write(target, explode)
     assert target.read_text() == "last good\n"
     assert [p.name for p in tmp_path.iterdir()] == ["estimates.csv"]
+
+
+def test_written_files_are_readable_by_others(tmp_path) -> None:
+    """Outputs get the usual permissions (0666 less the umask), not the temporary file's 0600,
+    so a web server or a colleague can read the published reports."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        outputs.atomic_write(tmp_path / "page.html", lambda p: open(p, "w").write("<p>hello</p>"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "page.html").stat().st_mode) == 0o644
