@@ -415,7 +415,9 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
     """Add the measure's labels, names and flags, apply disclosure control, order columns."""
     rows = rows.copy()
     rows["measure_id"] = measure.id
-    rows["area_name"] = rows["area_code"].map(geography.name_of)
+    rows["area_name"] = rows["area_code"].map(geography.names_by_code())
+    if rows["area_name"].isna().any():  # an unknown code: name_of says which
+        geography.name_of(rows.loc[rows["area_name"].isna(), "area_code"].iloc[0])
     rows["unit"] = measure.unit
     rows["polarity"] = measure.polarity
     if measure.rate_indicator:  # the rate behind a gap measure is a percentage, higher is better

@@ -97,6 +97,13 @@ def _lookup() -> dict[str, str]:
     return table
 
 
+@lru_cache(maxsize=None)
+def _by_code(column: str) -> dict[str, str]:
+    """One column of the borough table keyed by GSS code (built once: the estimates look
+    names up thousands of times)."""
+    return dict(zip(boroughs()["code"], boroughs()[column]))
+
+
 def to_code(name_or_code: str, *, allow_aggregates: bool = True) -> str:
     """Resolve a borough name, alias, slug or GSS code to its GSS code.
 
@@ -119,10 +126,15 @@ def name_of(code: str) -> str:
     """Official name for a GSS code (boroughs and the London aggregates)."""
     if code in AGGREGATES:
         return AGGREGATES[code]
-    names = dict(zip(boroughs()["code"], boroughs()["name"]))
+    names = _by_code("name")
     if code not in names:
         raise UnknownAreaError(f"Unknown London area code {code!r}.")
     return names[code]
+
+
+def names_by_code() -> dict[str, str]:
+    """Official names of the boroughs and the London aggregates keyed by GSS code."""
+    return {**_by_code("name"), **AGGREGATES}
 
 
 def slug_of(code_or_name: str) -> str:
@@ -130,13 +142,13 @@ def slug_of(code_or_name: str) -> str:
     code = to_code(code_or_name)
     if code in AGGREGATES:
         return re.sub(r"\s+", "-", AGGREGATES[code].lower())
-    return dict(zip(boroughs()["code"], boroughs()["slug"]))[code]
+    return _by_code("slug")[code]
 
 
 def inner_outer(code_or_name: str) -> str:
     """'Inner' or 'Outer' for a borough (ONS statistical definition)."""
     code = to_code(code_or_name, allow_aggregates=False)
-    return dict(zip(boroughs()["code"], boroughs()["inner_outer"]))[code]
+    return _by_code("inner_outer")[code]
 
 
 def sub_region_code(code: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -310,9 +310,18 @@ Z95 = float(stats.norm.ppf(0.975))
 def t_quantile(df, level: float = 0.95):
     """Two-sided critical value of Student's t (normal where df is infinite); vectorised."""
     df = np.asarray(df, dtype=float)
-    q = np.where(np.isfinite(df), stats.t.ppf(0.5 + level / 2, np.where(np.isfinite(df), df, 1.0)),
-                 stats.norm.ppf(0.5 + level / 2))
+    # few distinct degrees of freedom occur (PSUs minus strata per domain): each quantile is
+    # computed once, as scipy's per-call overhead dominates on small arrays
+    distinct, where = np.unique(df, return_inverse=True)
+    q = np.array([_t_critical(float(d), level) for d in distinct])[where].reshape(df.shape)
     return float(q) if q.ndim == 0 else q
+
+
+@lru_cache(maxsize=4096)
+def _t_critical(df: float, level: float) -> float:
+    if not np.isfinite(df):
+        return float(stats.norm.ppf(0.5 + level / 2))
+    return float(stats.t.ppf(0.5 + level / 2, df))
 
 
 def logit_ci(p, se, df, level: float = 0.95, n=None) -> tuple[np.ndarray, np.ndarray]:

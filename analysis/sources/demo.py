@@ -57,7 +57,7 @@ ETHNIC_OVERRIDES = {
 def profile() -> dict[str, Any]:
     """The demo's assumptions (``data/demo_profile.yaml``)."""
     text = resources.files("analysis.data").joinpath("demo_profile.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=measures.SAFE_LOADER)
 
 
 def _rng(*labels: object) -> np.random.Generator:
