@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
           f"-> {args.out}/index.html")
     for f in result.failures:
         print(f"  failed: {f.output}: cell {f.cell}: {f.error}", file=sys.stderr)
+    if built and build.pdf_font_subsetter() == "fonttools":
+        print(f"note: {build.SUBSETTER_HINT}", file=sys.stderr)
     return 1 if result.failures else 0
 
 

@@ -66,6 +66,16 @@ def boundaries(path: str | None = None):
     return geography.load_boundaries(path)
 
 
+def spine_title(area_name: str, verdicts: pd.Series) -> str:
+    """A message title for the spine chart: what the tests against London found."""
+    better, worse = int((verdicts == "better").sum()), int((verdicts == "worse").sum())
+    n = len(verdicts)
+    if not better and not worse:
+        return f"{area_name} is not significantly better or worse than London on any of {n} indicators"
+    parts = [f"better than London on {better}" if better else "", (f"worse on {worse}" if better else f"worse than London on {worse}") if worse else ""]
+    return f"{area_name} is significantly {' and '.join(p for p in parts if p)} of {n} indicators"
+
+
 def notice(data: ReportData) -> Section:
     """The synthetic-data banner (empty for real data)."""
     if not data.synthetic:
@@ -445,8 +455,7 @@ class BoroughPage:
         """The spine chart; its data table is the full table of indicators (interval, rank, test)."""
         # indicators with no better or worse direction (e.g. residents born abroad) stay in the table only
         directional = self.summary_rows[self.summary_rows["polarity"] != "neutral"]
-        chart = charts.spine(directional, title=f"{self.name} compared with London and the range of boroughs",
-                             area_name=self.name)
+        chart = charts.spine(directional, title=spine_title(self.name, directional["verdict"]), area_name=self.name)
         chart.table = self._indicator_table()
         return Section("<h2>All indicators against London</h2>" + charts.to_html(chart), [chart])
 

@@ -134,6 +134,23 @@ def test_run_all_exit_code_on_failure(tmp_path, monkeypatch) -> None:
     assert run_all.main(["--out", str(tmp_path), "--no-progress"]) == 1
 
 
+@pytest.mark.parametrize("subsetter, hinted", [("fonttools", True), ("harfbuzz", False)])
+def test_run_all_says_when_pdfs_are_made_the_slow_way(tmp_path, monkeypatch, capsys, subsetter, hinted) -> None:
+    import run_all
+
+    monkeypatch.setattr(build, "build", lambda *a, **k: build.BuildResult(
+        [build.JobResult("boroughs/camden", "built", "k")], {}, 0.1))
+    monkeypatch.setattr(build, "pdf_font_subsetter", lambda: subsetter)
+    assert run_all.main(["--out", str(tmp_path), "--no-progress"]) == 0
+    assert ("libharfbuzz-subset0" in capsys.readouterr().err) == hinted
+
+
+def test_manifest_records_the_pdf_font_subsetter(built) -> None:
+    out, _ = built
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["pdf_font_subsetter"] in ("harfbuzz", "fonttools")
+
+
 def test_pdfs_are_tagged_for_assistive_technology(built) -> None:
     out, _ = built
     reader = PdfReader(out / "boroughs" / "camden.pdf")

@@ -97,3 +97,14 @@ def test_maps_fill_polygons_with_holes_and_several_parts() -> None:
     assert (pixel(5, 5) > 240).all()  # the hole: background
     assert np.abs(pixel(13, 1) - highlight).max() > 50 and (pixel(13, 1) < 250).any()  # grey island
     assert (pixel(13, 9) < 250).any()  # the second island is drawn too
+
+
+def test_spine_title_is_a_message_from_the_tests() -> None:
+    import pandas as pd
+
+    from analysis.report import spine_title
+
+    verdicts = pd.Series(["better"] * 4 + ["worse"] * 3 + ["similar"] * 9 + ["not_compared"])
+    assert spine_title("Camden", verdicts) == "Camden is significantly better than London on 4 and worse on 3 of 17 indicators"
+    assert spine_title("Camden", pd.Series(["worse", "similar"])) == "Camden is significantly worse than London on 1 of 2 indicators"
+    assert "not significantly better or worse" in spine_title("City of London", pd.Series(["similar", "not_compared"]))
