@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if len(args.wave) != len(args.codebook):
         parser.error("give one --codebook for each --wave")
+    if args.source == "demo" and (args.mirror or args.new_editions):
+        parser.error("--mirror and --new-editions are for --source real (the demo reads no published files)")
     start = time.perf_counter()
     try:
         factory, key, files = inputs_for(args.source, args.mirror, list(zip(args.wave, args.codebook)),

@@ -87,6 +87,11 @@ def plan(data_dir: Path, boundaries: str | None = None, synthetic_analyses: bool
     return jobs
 
 
+# what --only accepts for each kind of report: singular and plural
+KIND_NAMES = {"london": "london", "measure": "measure", "measures": "measure", "borough": "borough",
+              "boroughs": "borough", "analysis": "analysis", "analyses": "analysis"}
+
+
 def select(jobs: list[Job], only: list[str] | None) -> list[Job]:
     """Filter by ``--only`` terms: a kind (``boroughs``), a name or slug, an alias, or ``kind:name``."""
     if not only:
@@ -94,8 +99,9 @@ def select(jobs: list[Job], only: list[str] | None) -> list[Job]:
     wanted: set[str] = set()
     for term in only:
         kind, _, name = term.partition(":") if ":" in term else ("", "", term)
-        hits = [j for j in jobs if (not kind or j.kind == kind.rstrip("s")) and (
-            name in (j.name, j.kind, j.kind + "s", j.output) or _alias(name) == j.name)]
+        kind = KIND_NAMES.get(kind, kind)
+        hits = [j for j in jobs if (not kind or j.kind == kind) and (
+            name in (j.name, j.output) or KIND_NAMES.get(name) == j.kind or _alias(name) == j.name)]
         if not hits:
             known = sorted({j.name for j in jobs})
             raise SystemExit(f"--only {term!r} matches no report; try e.g. london, boroughs, measures, camden, "
@@ -123,6 +129,20 @@ def library_version() -> str:
     """A hash of the library's code and data files (changes whenever analysis/ changes)."""
     files = [p for p in (ROOT / "analysis").rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".csv", ".html"}]
     return _hash_files(files + [ROOT / "shapefiles" / "london_boroughs.geojson"])
+
+
+def boundaries_hash(path: str | Path) -> str:
+    """sha256 over a boundary file and its sidecars (a shapefile's .shx, .dbf, .prj, ...)."""
+    path = Path(path)
+    if not path.exists():
+        from analysis.validate import InputError
+
+        raise InputError(str(path), "boundary file not found (--boundaries)")
+    h = hashlib.sha256()
+    for part in sorted(p for p in path.parent.glob(f"{path.stem}.*") if p.is_file()) or [path]:
+        h.update(part.name.encode())
+        h.update(file_sha256(part).encode())
+    return h.hexdigest()
 
 
 def job_key(job: Job, inputs_key: str, lib: str) -> str:
@@ -249,11 +269,13 @@ def run_job(job: Job, out_dir: str, key: str) -> JobResult:
         t = time.perf_counter()
         body = notebook_html(executed)
         page = render_page(job.title, body, depth=job.output.count("/"))
-        atomic_write(out / f"{job.output}.html", lambda p: Path(p).write_text(page, encoding="utf-8"))
         timings["html"] = time.perf_counter() - t
+        # the PDF first: if WeasyPrint fails, neither file is replaced, so the last good HTML
+        # and PDF stay together as a pair
         t = time.perf_counter()
         atomic_write(out / f"{job.output}.pdf", lambda p: write_pdf(page, p, out / f"{job.output}.html"))
         timings["pdf"] = time.perf_counter() - t
+        atomic_write(out / f"{job.output}.html", lambda p: Path(p).write_text(page, encoding="utf-8"))
         return JobResult(job.output, "built", key, time.perf_counter() - start, timings=timings)
     except Exception as err:  # a failing report must not stop the others
         cell, message = _describe_failure(err, NOTEBOOKS / job.notebook)
@@ -425,6 +447,9 @@ def build(
         inputs_key = inputs_key or "demo"
     inputs_key = inputs_key or "custom"
     workers = max(1, jobs or os.cpu_count() or 1)
+    # the maps' file, by content: editing it rebuilds the reports that draw it (checked first,
+    # so a wrong path stops the build before any work)
+    boundary_key = boundaries_hash(boundaries) if boundaries else None
     all_jobs = plan(out / "data", boundaries, synthetic_analyses)
     chosen = select(all_jobs, only)
     pool = None
@@ -439,6 +464,8 @@ def build(
             pool.shutdown(cancel_futures=True)
         raise
     report_inputs = {k: v for k, v in estimates_info["files"].items() if k.endswith(".csv")}
+    if boundary_key:
+        report_inputs["boundaries"] = boundary_key
     data_key = hashlib.sha256(json.dumps(report_inputs, sort_keys=True).encode()).hexdigest()
 
     previous = {r["output"]: r for r in old.get("reports", [])}
@@ -500,7 +527,10 @@ def build(
     for k, v in merged.items():
         if v.get("status") == "failed" and k in previous and previous[k].get("status") in ("built", "unchanged"):
             v["last_good_key"] = previous[k].get("key")
-    write_index(out, all_jobs, merged, estimates_info)
+    # a report left from an earlier build (not chosen by --only) may come from other inputs or
+    # code: the index says so rather than pass it off as current
+    current = {job.output: job_key(job, data_key, lib) for job in all_jobs}
+    write_index(out, all_jobs, merged, estimates_info, current)
     manifest = {
         "generated_by": "run_all.py",
         "git_commit": _git_commit(),
@@ -602,14 +632,25 @@ def _version(package: str) -> str | None:
         return None
 
 
-def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict) -> None:
-    """``index.html``: every report, filterable by borough and measure."""
+def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict,
+                current_keys: dict[str, str] | None = None) -> None:
+    """``index.html``: every report, filterable by borough and measure.
+
+    A report whose key is not ``current_keys``' (built earlier from other inputs, parameters or
+    code, and not rebuilt since) is marked out of date.
+    """
     def entry(job: Job) -> str:
-        state = reports.get(job.output, {}).get("status", "not built")
+        record = reports.get(job.output, {})
+        state = record.get("status", "not built")
         exists = (out / f"{job.output}.html").exists()
         if not exists:
             return f"<li data-name='{html.escape(job.title.lower())}'>{html.escape(job.title)} (not built)</li>"
-        note = " <span class='failed'>(latest build failed: showing the last good version)</span>" if state == "failed" else ""
+        note = ""
+        if state == "failed":
+            note = " <span class='failed'>(latest build failed: showing the last good version)</span>"
+        elif current_keys is not None and record.get("key") != current_keys.get(job.output):
+            note = (" <span class='failed'>(out of date: built from other inputs or an earlier version; "
+                    "not rebuilt in this build)</span>")
         return (f"<li data-name='{html.escape(job.title.lower())} {html.escape(job.name)}'><a href='{job.output}.html'>"
                 f"{html.escape(job.title)}</a> (<a href='{job.output}.pdf'>PDF</a>){note}</li>")
 

@@ -104,9 +104,12 @@ def show(chart: Chart) -> None:
 
 
 def verdict_against_london(compared: str, polarity: str) -> str:
-    """'better', 'worse', 'similar' or 'not_compared' from a higher/lower test and polarity."""
+    """'better', 'worse', 'similar' or 'not_compared' from a higher/lower test and polarity
+    ('not_compared' for a neutral indicator, which has no better or worse direction)."""
     if compared in ("similar", "not_compared"):
         return compared
+    if polarity == "neutral":  # e.g. residents born abroad: higher is neither better nor worse
+        return "not_compared"
     up = compared == "higher"
     return "better" if up == (polarity == "up") else "worse"
 

@@ -79,6 +79,8 @@ def comparison_phrase(compared: str, polarity: str) -> str:
         return "similar to London"
     if compared == "not_compared":
         return "not compared with London"
+    if polarity == "neutral":  # a difference, but neither better nor worse
+        return f"significantly {compared} than London"
     better = (compared == "higher") == (polarity == "up")
     return f"significantly {compared} than London ({'better' if better else 'worse'})"
 

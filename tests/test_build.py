@@ -58,6 +58,7 @@ def test_every_pdf_opens(built) -> None:
 def test_index_links_resolve(built) -> None:
     out, _ = built
     index = (out / "index.html").read_text()
+    assert "out of date" not in index  # everything built here is from this build's inputs
     links = re.findall(r"href='([^'#]+)'", index)
     assert "boroughs/camden.html" in links and "measures/get_on_well.pdf" in links
     for link in links:
@@ -122,6 +123,11 @@ def test_only_selects_reports_and_explains_unknown_terms(tmp_path) -> None:
     pick = build.select(jobs, ["Kensington & Chelsea", "measure:volunteering", "london"])
     assert {j.output for j in pick} == {"boroughs/kensington-and-chelsea", "measures/volunteering", "london"}
     assert len(build.select(jobs, ["boroughs"])) == 33
+    assert len(build.select(jobs, ["measures"])) == len(build.select(jobs, ["measure"])) == len(measures.registry())
+    analyses = {j.output for j in jobs if j.kind == "analysis"}
+    assert {j.output for j in build.select(jobs, ["analyses"])} == analyses
+    assert {j.output for j in build.select(jobs, ["analysis:strategy_figures"])} == {"analysis/strategy_figures"}
+    assert {j.output for j in build.select(jobs, ["borough:camden"])} == {"boroughs/camden"}
     with pytest.raises(SystemExit, match="matches no report"):
         build.select(jobs, ["narnia"])
 
@@ -188,3 +194,65 @@ def test_pool_broken_while_warming_is_returned_not_raised(monkeypatch) -> None:
     monkeypatch.setattr(build.futures, "ProcessPoolExecutor", BreaksAfterFirst)
     pool = build._start_pool(4)
     assert pool.submitted == 2  # stopped warming at the first broken submission
+
+
+def test_a_failed_pdf_replaces_neither_file(tmp_path, monkeypatch) -> None:
+    """The HTML and PDF of a report are replaced together or not at all: a PDF step that fails
+    must not leave a new HTML page beside the old PDF."""
+    import papermill
+
+    out = tmp_path / "out"
+    (out / "boroughs").mkdir(parents=True)
+    (out / "boroughs" / "camden.html").write_text("old html")
+    (out / "boroughs" / "camden.pdf").write_bytes(b"old pdf")
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# New page")])
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: executed)
+
+    def broken_pdf(*args, **kwargs) -> None:
+        raise RuntimeError("WeasyPrint fell over")
+
+    monkeypatch.setattr(build, "write_pdf", broken_pdf)
+    job = next(j for j in build.plan(out / "data") if j.output == "boroughs/camden")
+    result = build.run_job(job, str(out), "key")
+    assert result.status == "failed" and "WeasyPrint fell over" in result.error
+    assert (out / "boroughs" / "camden.html").read_text() == "old html"
+    assert (out / "boroughs" / "camden.pdf").read_bytes() == b"old pdf"
+
+
+def test_run_all_refuses_real_source_options_with_the_demo(tmp_path, capsys) -> None:
+    import run_all
+
+    with pytest.raises(SystemExit) as stop:
+        run_all.main(["--out", str(tmp_path), "--mirror", str(tmp_path)])
+    assert stop.value.code == 2 and "--source real" in capsys.readouterr().err
+
+
+def test_boundaries_key_follows_the_file_and_its_sidecars(tmp_path) -> None:
+    shp = tmp_path / "London_Borough_Excluding_MHW.shp"
+    shp.write_bytes(b"shapes")
+    (tmp_path / "London_Borough_Excluding_MHW.dbf").write_bytes(b"attributes")
+    (tmp_path / "other.shp").write_bytes(b"not ours")
+    first = build.boundaries_hash(shp)
+    (tmp_path / "other.shp").write_bytes(b"changed, but another layer")
+    assert build.boundaries_hash(shp) == first
+    (tmp_path / "London_Borough_Excluding_MHW.dbf").write_bytes(b"attributes, edited")
+    assert build.boundaries_hash(shp) != first
+    from analysis.validate import InputError
+
+    with pytest.raises(InputError, match="boundary file not found"):
+        build.boundaries_hash(tmp_path / "missing.geojson")
+
+
+def test_index_marks_reports_left_from_other_inputs(tmp_path) -> None:
+    """After e.g. a demo build, a real build of one report into the same folder leaves the
+    other pages from the demo: the index must not pass them off as current."""
+    jobs = [j for j in build.plan(tmp_path / "data") if j.output in ("boroughs/camden", "boroughs/hackney")]
+    for job in jobs:
+        (tmp_path / f"{job.output}.html").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"{job.output}.html").write_text("page")
+    reports = {"boroughs/camden": {"status": "built", "key": "new"},
+               "boroughs/hackney": {"status": "unchanged", "key": "old"}}
+    build.write_index(tmp_path, jobs, reports, {"synthetic": False},
+                      {"boroughs/camden": "new", "boroughs/hackney": "new"})
+    items = {m.group(1): m.group(0) for m in re.finditer(r"<li data-name='(\w+)[^']*'>.*?</li>", (tmp_path / "index.html").read_text())}
+    assert "out of date" in items["hackney"] and "out of date" not in items["camden"]

@@ -153,3 +153,24 @@ def test_the_key_covers_exactly_the_files_a_real_build_reads(real_data, monkeypa
     real.real_inputs(real_data)
     assert sorted(read) == sorted(real.SOURCE_KEYS)
     assert len(real.input_files(real_data)) == len(real.SOURCE_KEYS)
+
+
+def test_real_reports_show_no_synthetic_figure(real_data, tmp_path) -> None:
+    """A real build's pages carry their real sources, no synthetic notice, and say plainly when
+    a measure has no open source, instead of showing anything synthetic."""
+    import run_all
+
+    out = tmp_path / "out"
+    code = run_all.main(["--source", "real", "--mirror", str(real_data), "--out", str(out), "--no-progress",
+                         "--only", "london", "--only", "measure:electoral_registration",
+                         "--only", "measure:get_on_well", "--only", "camden"])
+    assert code == 0
+    pages = {rel: (out / f"{rel}.html").read_text() for rel in
+             ("london", "measures/electoral_registration", "measures/get_on_well", "boroughs/camden")}
+    for rel, page in pages.items():
+        assert "Synthetic demonstration data" not in page, rel
+    assert "Synthetic demonstration data" not in (out / "index.html").read_text()
+    assert "No figures: this build has no source for this measure." in pages["measures/get_on_well"]
+    assert "Electoral Commission" in pages["measures/electoral_registration"]
+    assert "<img" in pages["measures/electoral_registration"]  # real figures are charted
+    assert not (out / "analysis" / "programme_evaluation.html").exists()  # demo-only analysis left out

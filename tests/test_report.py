@@ -24,6 +24,7 @@ def test_sentences_claim_only_what_the_tests_support() -> None:
     assert "not tested" in untested
     assert narrative.comparison_phrase("higher", "down") == "significantly higher than London (worse)"
     assert narrative.comparison_phrase("similar", "up") == "similar to London"
+    assert narrative.comparison_phrase("higher", "neutral") == "significantly higher than London"
     row = pd.Series({"value": 12.0, "lower_ci": float("nan"), "upper_ci": float("nan"), "unit": "%", "period": "2016",
                      "flag": ""})
     assert "no confidence interval" in narrative.headline("X", row, None)
@@ -67,6 +68,7 @@ def test_verdict_uses_polarity() -> None:
     assert charts.verdict_against_london("higher", "up") == "better"
     assert charts.verdict_against_london("higher", "down") == "worse"
     assert charts.verdict_against_london("lower", "down") == "better"
+    assert charts.verdict_against_london("higher", "neutral") == "not_compared"  # no better or worse end
 
 
 def test_maps_fill_polygons_with_holes_and_several_parts() -> None:
