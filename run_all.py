@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give one --codebook for each --wave")
     if args.source == "demo" and (args.mirror or args.new_editions):
         parser.error("--mirror and --new-editions are for --source real (the demo reads no published files)")
+    if args.source == "demo" and args.wave:
+        print("note: the waves join the synthetic demo's earlier waves, so every page stays labelled synthetic "
+              "demonstration data; to publish real figures, build with --source real and all your waves.",
+              file=sys.stderr)
     start = time.perf_counter()
     try:
         factory, key, files = inputs_for(args.source, args.mirror, list(zip(args.wave, args.codebook)),

@@ -256,3 +256,12 @@ def test_index_marks_reports_left_from_other_inputs(tmp_path) -> None:
                       {"boroughs/camden": "new", "boroughs/hackney": "new"})
     items = {m.group(1): m.group(0) for m in re.finditer(r"<li data-name='(\w+)[^']*'>.*?</li>", (tmp_path / "index.html").read_text())}
     assert "out of date" in items["hackney"] and "out of date" not in items["camden"]
+
+
+def test_run_all_says_demo_waves_stay_synthetic(tmp_path, monkeypatch, capsys) -> None:
+    import run_all
+
+    monkeypatch.setattr(run_all, "inputs_for", lambda *a, **k: (None, "demo:x", {}))
+    monkeypatch.setattr(build, "build", lambda *a, **k: build.BuildResult([], {}, 0.1))
+    assert run_all.main(["--out", str(tmp_path), "--no-progress", "--wave", "w.sav", "--codebook", "c.yaml"]) == 0
+    assert "stays labelled synthetic" in capsys.readouterr().err
