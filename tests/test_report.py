@@ -110,3 +110,17 @@ def test_spine_title_is_a_message_from_the_tests() -> None:
     assert spine_title("Camden", verdicts) == "Camden is significantly better than London on 4 and worse on 3 of 17 indicators"
     assert spine_title("Camden", pd.Series(["worse", "similar"])) == "Camden is significantly worse than London on 1 of 2 indicators"
     assert "not significantly better or worse" in spine_title("City of London", pd.Series(["similar", "not_compared"]))
+
+
+def test_group_chart_has_a_heading_per_breakdown_and_every_group(demo_results) -> None:
+    rows = demo_results.estimates.query(
+        "indicator == 'volunteering' and area_code == 'E12000007' and period == '2018/19' and breakdown != 'all'")
+    blocks = [(b, rows[rows.breakdown == b]) for b in ("age_band", "sex")]
+    chart = charts.group_panels(blocks, title="t", london=27.0, unit="%", polarity="up")
+    ax = chart.figure.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    bold = [t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"]
+    assert bold == ["age_band", "sex"]
+    assert len(labels) == 2 + len(blocks[0][1]) + len(blocks[1][1])
+    assert len(chart.table) == len(blocks[0][1]) + len(blocks[1][1])
+    assert chart.png()[:4] == b"\x89PNG"
