@@ -467,12 +467,15 @@ def build(
     if boundary_key:
         report_inputs["boundaries"] = boundary_key
     data_key = hashlib.sha256(json.dumps(report_inputs, sort_keys=True).encode()).hexdigest()
+    # every report's key for this build: the chosen ones are compared with the manifest, and the
+    # index marks any other report left by an earlier build with another key as out of date
+    current = {job.output: job_key(job, data_key, lib) for job in all_jobs}
 
     previous = {r["output"]: r for r in old.get("reports", [])}
     results: dict[str, JobResult] = {}
     pending = []
     for job in chosen:
-        key = job_key(job, data_key, lib)
+        key = current[job.output]
         prev = previous.get(job.output)
         done = (out / f"{job.output}.html").exists() and (out / f"{job.output}.pdf").exists()
         if not force and prev and prev.get("key") == key and prev.get("status") in ("built", "unchanged") and done:
@@ -527,9 +530,6 @@ def build(
     for k, v in merged.items():
         if v.get("status") == "failed" and k in previous and previous[k].get("status") in ("built", "unchanged"):
             v["last_good_key"] = previous[k].get("key")
-    # a report left from an earlier build (not chosen by --only) may come from other inputs or
-    # code: the index says so rather than pass it off as current
-    current = {job.output: job_key(job, data_key, lib) for job in all_jobs}
     write_index(out, all_jobs, merged, estimates_info, current)
     manifest = {
         "generated_by": "run_all.py",

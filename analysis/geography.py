@@ -124,16 +124,16 @@ def to_code(name_or_code: str, *, allow_aggregates: bool = True) -> str:
 
 def name_of(code: str) -> str:
     """Official name for a GSS code (boroughs and the London aggregates)."""
-    if code in AGGREGATES:
-        return AGGREGATES[code]
-    names = _by_code("name")
+    names = names_by_code()
     if code not in names:
         raise UnknownAreaError(f"Unknown London area code {code!r}.")
     return names[code]
 
 
+@lru_cache(maxsize=1)
 def names_by_code() -> dict[str, str]:
-    """Official names of the boroughs and the London aggregates keyed by GSS code."""
+    """Official names of the boroughs and the London aggregates keyed by GSS code (built once:
+    the estimates look names up thousands of times)."""
     return {**_by_code("name"), **AGGREGATES}
 
 

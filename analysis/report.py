@@ -72,8 +72,12 @@ def spine_title(area_name: str, verdicts: pd.Series) -> str:
     n = len(verdicts)
     if not better and not worse:
         return f"{area_name} is not significantly better or worse than London on any of {n} indicators"
-    parts = [f"better than London on {better}" if better else "", (f"worse on {worse}" if better else f"worse than London on {worse}") if worse else ""]
-    return f"{area_name} is significantly {' and '.join(p for p in parts if p)} of {n} indicators"
+    parts = []
+    if better:
+        parts.append(f"better than London on {better}")
+    if worse:
+        parts.append(f"worse on {worse}" if better else f"worse than London on {worse}")
+    return f"{area_name} is significantly {' and '.join(parts)} of {n} indicators"
 
 
 def notice(data: ReportData) -> Section:
