@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -300,6 +301,8 @@ def notebook_html(nb) -> str:
     # cells tagged "researcher" speak to people running the notebook, not to report readers
     nb.cells = [c for c in nb.cells if "researcher" not in c.get("metadata", {}).get("tags", [])]
     for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill gives it a random id: same inputs, same page
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     body, _ = _html_exporter().from_notebook_node(nb)
@@ -346,15 +349,65 @@ SUBSETTER_HINT = ("PDF fonts were subset with fontTools, which is slower: instal
                   "(Debian/Ubuntu: apt-get install libharfbuzz-subset0) for faster PDFs.")
 
 
+# a chart embedded in a report page: <img src="data:image/png;base64,...">
+_DATA_IMAGE = re.compile(r"""src=(["'])data:(image/(?:png|jpeg|gif|svg\+xml));base64,([A-Za-z0-9+/=]+)\1""")
+
+
+def images_by_reference(page_html: str) -> tuple[str, dict[str, tuple[str, bytes]]]:
+    """The page with each embedded (base64) image replaced by a short ``chart:N`` address,
+    and the images by address.
+
+    The HTML report keeps its images inline so that it is one self-contained file. For the
+    PDF, WeasyPrint's pure-Python HTML parser would otherwise read every character of the
+    base64 text; handing it the decoded images by address skips that.
+    """
+    import base64
+
+    images: dict[str, tuple[str, bytes]] = {}
+
+    def swap(match: re.Match) -> str:
+        address = f"chart:{len(images)}"
+        images[address] = (match[2], base64.b64decode(match[3]))
+        return f"src={match[1]}{address}{match[1]}"
+
+    return _DATA_IMAGE.sub(swap, page_html), images
+
+
+@functools.cache
+def _pdf_font_config():
+    """One WeasyPrint font configuration per process: fonts found and loaded for one PDF are
+    reused by the next (the reports declare no @font-face, so nothing leaks between pages)."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def _url_fetcher(images: dict[str, tuple[str, bytes]]):
+    """WeasyPrint's URL fetcher, answering ``chart:N`` addresses from ``images``."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class ChartFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url in images:
+                mime, data = images[url]
+                return URLFetcherResponse(url, data, {"Content-Type": mime})
+            return super().fetch(url, headers)
+
+    return ChartFetcher()
+
+
 def write_pdf(page_html: str, target: str, html_path: Path) -> None:
+    """The report page as a tagged PDF (PDF/UA-1) with WeasyPrint."""
     import logging
 
     from weasyprint import HTML
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    page, images = images_by_reference(page_html)
     # tagged PDF/UA: headings, tables and the charts' alt text survive for screen readers
-    HTML(string=page_html, base_url=str(html_path.parent)).write_pdf(target, pdf_variant="pdf/ua-1")
+    HTML(string=page, base_url=str(html_path.parent), url_fetcher=_url_fetcher(images)).write_pdf(
+        target, pdf_variant="pdf/ua-1", font_config=_pdf_font_config())
 
 
 # ------------------------------------------------------------------------------------------

@@ -83,6 +83,10 @@ class Chart:
     def _repr_html_(self) -> str:
         return to_html(self)
 
+    def __repr__(self) -> str:  # the table and figure are shown by _repr_html_, not in plain text
+        rows = "no table" if self.table is None else f"{len(self.table)}-row table"
+        return f"<Chart: {self.title!r}, {rows}>"
+
 
 def to_html(chart: Chart) -> str:
     """A ``<figure>`` with alt text and caption, followed by the chart's data table."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,11 @@ class Section:
     def _repr_html_(self) -> str:
         return self.html
 
+    def __repr__(self) -> str:
+        # short on purpose: a notebook stores this plain-text form beside the HTML of every
+        # output, and the default (the whole HTML and every chart's table) doubled each report
+        return f"<Section: {len(self.html):,} characters of HTML, {len(self.charts)} chart(s)>"
+
 
 @dataclass(frozen=True)
 class ReportData:
@@ -42,6 +47,24 @@ class ReportData:
     @property
     def synthetic(self) -> bool:
         return bool(self.estimates["synthetic"].astype(str).str.lower().eq("true").any())
+
+    @cached_property
+    def _change_rows(self) -> dict[tuple, int]:
+        """Row position in ``changes`` of each (indicator, area, period, breakdown, group); the
+        first row wins, as a filter's first match would."""
+        keys = zip(*(self.changes[c].tolist() for c in ("indicator", "area_code", "period", "breakdown", "group")))
+        index: dict[tuple, int] = {}
+        for position, key in enumerate(keys):
+            index.setdefault(key, position)
+        return index
+
+    def change(self, indicator: str, area: str, period: str, breakdown: str = "all", group: str = "all") -> pd.Series | None:
+        """The tested change of one figure since the previous period (None if there is none).
+
+        Looked up in an index made once per build's data: a report asks for dozens of these.
+        """
+        position = self._change_rows.get((indicator, area, period, breakdown, group))
+        return None if position is None else self.changes.iloc[position]
 
 
 @lru_cache(maxsize=4)
@@ -108,12 +131,6 @@ def _latest_period(rows: pd.DataFrame, pooled: bool = False) -> str | None:
     return max(periods) if len(periods) else None
 
 
-def _change(changes: pd.DataFrame, indicator: str, area: str, period: str, breakdown="all", group="all") -> pd.Series | None:
-    hit = changes[(changes.indicator == indicator) & (changes.area_code == area) & (changes.period == period)
-                  & (changes.breakdown == breakdown) & (changes.group == group)]
-    return hit.iloc[0] if len(hit) else None
-
-
 class MeasurePage:
     """Sections of the report for one measure."""
 
@@ -158,8 +175,8 @@ class MeasurePage:
             if london.empty:
                 continue
             latest = london.sort_values("period").iloc[-1]
-            change = _change(self.data.changes, indicator, geography.LONDON_CODE, latest["period"],
-                             latest["breakdown"], latest["group"])
+            change = self.data.change(indicator, geography.LONDON_CODE, latest["period"],
+                                      latest["breakdown"], latest["group"])
             items.append(f"<li>{html.escape(narrative.headline(label, latest, change))}</li>")
         return Section("<h2>Headline</h2><ul class='headline'>" + "".join(items) + "</ul>")
 
@@ -172,8 +189,8 @@ class MeasurePage:
             if london.empty:
                 continue
             latest = london.iloc[-1]
-            change = _change(self.data.changes, indicator, geography.LONDON_CODE, latest["period"],
-                             latest["breakdown"], latest["group"])
+            change = self.data.change(indicator, geography.LONDON_CODE, latest["period"],
+                                      latest["breakdown"], latest["group"])
             title = (f"{label}: {narrative.unit_text(latest['value'], latest['unit'])} in {latest['period']}, "
                      f"{narrative.short_change(change)}")
             chart = charts.trend(london, title=title, label=label, unit=london["unit"].iloc[0])
@@ -409,9 +426,7 @@ class BoroughPage:
     def _summary_rows(self) -> pd.DataFrame:
         rows = borough_indicator_rows(self.data)
         rows = rows[rows["area_code"] == self.code].drop(columns="area_code").reset_index(drop=True)
-        changes = self.data.changes
-        mine = changes[changes["area_code"] == self.code]
-        rows["change"] = [_change(mine, i, self.code, p, b, g)
+        rows["change"] = [self.data.change(i, self.code, p, b, g)
                           for i, p, b, g in zip(rows["indicator"], rows["period"], rows["breakdown"], rows["group"])]
         return rows
 
@@ -512,8 +527,8 @@ class LondonPage:
                 if london.empty:
                     continue
                 latest = london.sort_values("period").iloc[-1]
-                change = _change(self.data.changes, s.indicator, geography.LONDON_CODE, latest["period"],
-                                 latest["breakdown"], latest["group"])
+                change = self.data.change(s.indicator, geography.LONDON_CODE, latest["period"],
+                                          latest["breakdown"], latest["group"])
                 rows.append({"label": s.label, "row": latest, "change": change, "measure": m})
         if not rows:
             return Section("")

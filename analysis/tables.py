@@ -46,12 +46,15 @@ def estimate_table(rows: pd.DataFrame, label_columns: list[str]) -> pd.DataFrame
 def to_html(table: pd.DataFrame, *, caption: str) -> str:
     """An accessible HTML table: caption, column headers with scope, and a shorthand key."""
     head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in table.columns)
-    body = []
-    for _, row in table.iterrows():
-        cells = [f"<th scope='row'>{html.escape(str(row.iloc[0]))}</th>"]
-        cells += [f"<td>{html.escape(str(v))}</td>" for v in row.iloc[1:]]
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    used = {flag for flag in FLAG_MEANINGS if table.astype(str).apply(lambda col: col.str.contains(flag, regex=False)).any().any()}
+    body, texts = [], []
+    for row in table.itertuples(index=False, name=None):
+        cells = [str(v) for v in row]
+        texts.extend(cells)
+        body.append(f"<tr><th scope='row'>{html.escape(cells[0])}</th>"
+                    + "".join(f"<td>{html.escape(c)}</td>" for c in cells[1:]) + "</tr>")
+    # the shorthand key lists only the marks used in this table's cells
+    every = "\x00".join(texts)
+    used = {flag for flag in FLAG_MEANINGS if flag in every}
     key = "".join(f"<li><code>{html.escape(f)}</code> {html.escape(FLAG_MEANINGS[f])}</li>" for f in FLAG_MEANINGS if f in used)
     key_html = f"<ul class='shorthand'>{key}</ul>" if key else ""
     return (f"<div class='table-wrap'><table><caption>{html.escape(caption)}</caption>"

@@ -265,3 +265,35 @@ def test_run_all_says_demo_waves_stay_synthetic(tmp_path, monkeypatch, capsys) -
     monkeypatch.setattr(build, "build", lambda *a, **k: build.BuildResult([], {}, 0.1))
     assert run_all.main(["--out", str(tmp_path), "--no-progress", "--wave", "w.sav", "--codebook", "c.yaml"]) == 0
     assert "stays labelled synthetic" in capsys.readouterr().err
+
+
+def test_pdf_images_are_handed_to_weasyprint_by_reference(tmp_path) -> None:
+    """The PDF gets the page's embedded charts as decoded images at short addresses; the
+    page is otherwise unchanged and the images still reach the PDF."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 20), "#12436D").save(buf, format="PNG")
+    data = base64.b64encode(buf.getvalue()).decode()
+    page = (f"<html><body><p>Before</p><img alt='first chart' src='data:image/png;base64,{data}'/>"
+            f'<img alt="second chart" src="data:image/png;base64,{data}"/><p>After</p></body></html>')
+    swapped, images = build.images_by_reference(page)
+    assert "base64" not in swapped and "<p>Before</p>" in swapped and "<p>After</p>" in swapped
+    assert "src='chart:0'" in swapped and 'src="chart:1"' in swapped
+    assert images == {"chart:0": ("image/png", buf.getvalue()), "chart:1": ("image/png", buf.getvalue())}
+    target = tmp_path / "page.pdf"
+    build.write_pdf(page, str(target), tmp_path / "page.html")
+    reader = PdfReader(target)
+    assert len(reader.pages[0].images) == 2
+    assert "Before" in reader.pages[0].extract_text()
+
+
+def test_report_html_does_not_carry_papermills_random_cell_id() -> None:
+    nb = nbformat.v4.new_notebook()
+    injected = nbformat.v4.new_code_cell("borough = 'Camden'")
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [injected, nbformat.v4.new_markdown_cell("# Camden")]
+    assert "cell-id=injected-parameters" in build.notebook_html(nb)

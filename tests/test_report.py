@@ -124,3 +124,32 @@ def test_group_chart_has_a_heading_per_breakdown_and_every_group(demo_results) -
     assert len(labels) == 2 + len(blocks[0][1]) + len(blocks[1][1])
     assert len(chart.table) == len(blocks[0][1]) + len(blocks[1][1])
     assert chart.png()[:4] == b"\x89PNG"
+
+
+def test_change_lookup_matches_a_filter_of_the_changes_table(data_dir) -> None:
+    data = report.load(data_dir)
+    changes = data.changes
+    for _, row in changes.sample(25, random_state=1).iterrows():
+        found = data.change(row["indicator"], row["area_code"], row["period"], row["breakdown"], row["group"])
+        hit = changes[(changes.indicator == row["indicator"]) & (changes.area_code == row["area_code"])
+                      & (changes.period == row["period"]) & (changes.breakdown == row["breakdown"])
+                      & (changes.group == row["group"])].iloc[0]
+        pd.testing.assert_series_equal(found, hit)
+    assert data.change("no_such_indicator", "E12000007", "2018") is None
+
+
+def test_plain_text_forms_are_short(data_dir) -> None:
+    """Notebooks store the plain-text form beside each output's HTML: it must not repeat it."""
+    section = report.MeasurePage("get_on_well", data_dir).trends()
+    assert section.charts and len(repr(section)) < 100 and len(repr(section.charts[0])) < 200
+    assert "<img" not in repr(section)
+
+
+def test_table_key_lists_only_the_shorthand_used() -> None:
+    from analysis import tables
+
+    table = pd.DataFrame({"Area": ["Camden", "City of London"], "Value (%)": ["12.0 [u]", "[c]"], "Base": ["95", "12"]})
+    html = tables.to_html(table, caption="Test")
+    assert "<code>[u]</code>" in html and "<code>[c]</code>" in html and "<code>[x]</code>" not in html
+    assert "<th scope='row'>City of London</th><td>[c]</td><td>12</td>" in html
+    assert "<ul class='shorthand'>" not in tables.to_html(table.iloc[:0], caption="Empty")
