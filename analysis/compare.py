@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from analysis.survey import Z95
+from analysis.survey import Z95, normal_sf
 
 ALPHA = 0.05
 KEY = ["measure_id", "indicator", "area_code", "breakdown", "group"]
@@ -65,7 +64,7 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[st
     out["change_lower_ci"] = out["change"] - z * out["change_se"]
     out["change_upper_ci"] = out["change"] + z * out["change_se"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2 * stats.norm.sf(np.abs(out["change"] / out["change_se"]))
+        p = 2 * normal_sf(np.abs(out["change"] / out["change_se"]))
     p = np.where(out["change_se"] > 0, p, np.where(out["change"] == 0, 1.0, 0.0))
     # without a standard error on either side there is no test, so nothing is claimed; nor is
     # there across a break in the series (the definition changed in that period)

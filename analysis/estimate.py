@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis import compare, geography, schemas, survey
 from analysis.measures import Measure
@@ -285,8 +284,8 @@ def poisson_interval(count: np.ndarray, level: float = 0.95) -> tuple[np.ndarray
     count = np.asarray(count, dtype=float)
     a = 1 - level
     with np.errstate(invalid="ignore"):
-        lower = np.where(count > 0, stats.chi2.ppf(a / 2, 2 * count) / 2, 0.0)
-        upper = stats.chi2.ppf(1 - a / 2, 2 * count + 2) / 2
+        lower = np.where(count > 0, survey.chi2_ppf(a / 2, 2 * count) / 2, 0.0)
+        upper = survey.chi2_ppf(1 - a / 2, 2 * count + 2) / 2
     return np.where(np.isnan(count), np.nan, lower), np.where(np.isnan(count), np.nan, upper)
 
 

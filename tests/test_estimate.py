@@ -244,3 +244,24 @@ def test_item_missing_for_a_whole_wave_is_not_available(demo_inputs) -> None:
                            [measures.get("volunteering")]).estimates
     wave = out[out.period == "2016/17"]
     assert (wave.flag == "[x]").all() and wave.value.isna().all()
+
+
+def test_distribution_functions_match_scipy_stats() -> None:
+    """The data step's own t, normal and chi-squared functions (which spare it importing
+    scipy.stats) give scipy.stats' numbers exactly, edge cases included."""
+    import numpy as np
+    from scipy import stats
+
+    from analysis import survey
+
+    x = np.array([-3.0, -0.5, 0.0, 1.2, 4.0, np.inf, np.nan])
+    df = np.array([1.0, 2.5, 10.0, 30.0, 100.0, 5.0, 7.0])
+    assert np.array_equal(survey.t_sf(x, df), stats.t.sf(x, df), equal_nan=True)
+    assert np.array_equal(survey.t_sf(x, np.zeros_like(x)), stats.t.sf(x, np.zeros_like(x)), equal_nan=True)
+    assert np.array_equal(survey.normal_sf(x), stats.norm.sf(x), equal_nan=True)
+    assert survey.normal_ppf(0.975) == stats.norm.ppf(0.975)
+    for d in (1.0, 2.0, 5.5, 40.0, 1e6):
+        assert survey.t_ppf(0.975, d) == stats.t.ppf(0.975, d)
+    counts = np.array([0.0, 1.0, 2.0, 10.0, 250.0, np.nan])
+    for q in (0.025, 0.975):
+        assert np.array_equal(survey.chi2_ppf(q, counts), stats.chi2.ppf(q, counts), equal_nan=True)
