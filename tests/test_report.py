@@ -153,3 +153,22 @@ def test_table_key_lists_only_the_shorthand_used() -> None:
     assert "<code>[u]</code>" in html and "<code>[c]</code>" in html and "<code>[x]</code>" not in html
     assert "<th scope='row'>City of London</th><td>[c]</td><td>12</td>" in html
     assert "<ul class='shorthand'>" not in tables.to_html(table.iloc[:0], caption="Empty")
+
+
+def test_table_column_widths_follow_their_contents() -> None:
+    """Stated widths (for the PDF's one-pass table layout) add up to the table, give every
+    column room for its widest word and the long-text columns the most room."""
+    from analysis import tables
+
+    headers = ["Indicator", "Period", "Value (%)", "Compared with London"]
+    columns = [["Employment gap: White minus Pakistani/Bangladeshi", "Hate crimes per 1,000 residents"],
+               ["2016-2018", "2018/19"], ["16.2 [u]", "55.8"], ["significantly lower than London (better)", "similar"]]
+    widths = tables.column_widths(headers, columns)
+    assert sum(widths) == 100 and len(widths) == 4
+    assert widths[0] > widths[2] and widths[3] > widths[1]
+    # room for the widest word that cannot break ('2016-2018'), on a line of 60 ems
+    assert widths[1] / 100 * 60 >= tables.text_width("2016-2018")
+    assert tables._BREAKS.split("2016-2018 Pakistani/Bangladeshi") == ["2016-2018", "Pakistani/", "Bangladeshi"]
+    html = tables.to_html(pd.DataFrame(dict(zip(headers, columns))), caption="Test")
+    assert html.count("<col style='width:") == 4 and "class='sized'" in html
+    assert tables.text_width("mm", bold=True) > tables.text_width("ii", bold=True)
