@@ -297,3 +297,23 @@ def test_report_html_does_not_carry_papermills_random_cell_id() -> None:
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells = [injected, nbformat.v4.new_markdown_cell("# Camden")]
     assert "cell-id=injected-parameters" in build.notebook_html(nb)
+
+
+def test_workers_and_their_kernels_collect_garbage_less_often(monkeypatch) -> None:
+    import gc
+
+    sent = []
+
+    class FakeClient:
+        def execute_interactive(self, code, **kwargs):
+            sent.append(code)
+
+    monkeypatch.setattr(build, "_kernel", lambda: (None, FakeClient()))
+    before = gc.get_threshold()
+    try:
+        build._worker_init()
+        assert gc.get_threshold() == build.GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+    assert any(f"gc.set_threshold(*{build.GC_THRESHOLDS})" in code for code in sent)
