@@ -26,6 +26,7 @@ from afcharts.af_colours import get_af_colours  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 
 from analysis import tables  # noqa: E402
+from analysis.compare import verdict_against_london  # noqa: E402  (charts mark points by it)
 
 CATEGORICAL = get_af_colours("categorical")
 SEQUENTIAL = get_af_colours("sequential", number_of_colours=5)
@@ -105,17 +106,6 @@ def show(chart: Chart) -> None:
     from IPython.display import HTML, display
 
     display(HTML(to_html(chart)))
-
-
-def verdict_against_london(compared: str, polarity: str) -> str:
-    """'better', 'worse', 'similar' or 'not_compared' from a higher/lower test and polarity
-    ('not_compared' for a neutral indicator, which has no better or worse direction)."""
-    if compared in ("similar", "not_compared"):
-        return compared
-    if polarity == "neutral":  # e.g. residents born abroad: higher is neither better nor worse
-        return "not_compared"
-    up = compared == "higher"
-    return "better" if up == (polarity == "up") else "worse"
 
 
 def _unit_suffix(unit: str) -> str:

@@ -26,6 +26,17 @@ def verdict(diff: np.ndarray, p_value: np.ndarray, alpha: float = ALPHA) -> np.n
     return np.where(np.isnan(diff) | np.isnan(p_value), "not_compared", out)
 
 
+def verdict_against_london(compared: str, polarity: str) -> str:
+    """'better', 'worse', 'similar' or 'not_compared' from a higher/lower test and polarity
+    ('not_compared' for a neutral indicator, which has no better or worse direction)."""
+    if compared in ("similar", "not_compared"):
+        return compared
+    if polarity == "neutral":  # e.g. residents born abroad: higher is neither better nor worse
+        return "not_compared"
+    up = compared == "higher"
+    return "better" if up == (polarity == "up") else "worse"
+
+
 def interval_verdict(lower: np.ndarray, upper: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
     """Fingertips rule: higher when the whole 95% interval lies above the benchmark value."""
     lower, upper, benchmark = (np.asarray(a, dtype=float) for a in (lower, upper, benchmark))

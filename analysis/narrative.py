@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import tables
+from analysis import compare, tables
 
 
 def unit_text(value: float, unit: str) -> str:
@@ -79,10 +79,10 @@ def comparison_phrase(compared: str, polarity: str) -> str:
         return "similar to London"
     if compared == "not_compared":
         return "not compared with London"
-    if polarity == "neutral":  # a difference, but neither better nor worse
+    verdict = compare.verdict_against_london(compared, polarity)
+    if verdict == "not_compared":  # a neutral indicator: a difference, but neither better nor worse
         return f"significantly {compared} than London"
-    better = (compared == "higher") == (polarity == "up")
-    return f"significantly {compared} than London ({'better' if better else 'worse'})"
+    return f"significantly {compared} than London ({verdict})"
 
 
 def groups_sentence(rows: pd.DataFrame, breakdown_label: str, polarity: str) -> str:
