@@ -291,6 +291,59 @@ def test_pdf_images_are_handed_to_weasyprint_by_reference(tmp_path) -> None:
     assert "Before" in reader.pages[0].extract_text()
 
 
+def _png(image, **options) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", **options)
+    return buf.getvalue()
+
+
+def test_png_pixel_data_only_for_plain_8_bit_pngs() -> None:
+    """Only non-interlaced 8-bit RGB or greyscale PNGs have scanlines a PDF can take as they are."""
+    import zlib
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(1).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    rgb = Image.fromarray(pixels)
+    data = build.png_pixel_data(_png(rgb))
+    raw = zlib.decompress(data)  # one filter byte, then the row's RGB bytes, for every row
+    assert len(raw) == 30 * (1 + 50 * 3)
+    assert build.png_pixel_data(_png(rgb.convert("L"))) is not None
+    assert build.png_pixel_data(_png(rgb.convert("RGBA"))) is None
+    assert build.png_pixel_data(_png(rgb.convert("P"))) is None
+    plain = _png(rgb)
+    interlaced = plain[:28] + b"\x01" + plain[29:]  # Pillow writes no interlaced PNG: mark one so
+    assert build.png_pixel_data(interlaced) is None
+    assert build.png_pixel_data(_png(Image.fromarray(pixels[..., 0].astype(np.uint16) * 257))) is None
+    assert build.png_pixel_data(b"GIF89a") is None
+
+
+def test_pdf_images_keep_their_pixels(tmp_path) -> None:
+    """Charts reach the PDF pixel for pixel, whether their scanlines are passed through (RGB)
+    or WeasyPrint encodes them itself (an image with transparency)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(2)
+    rgb = Image.fromarray(rng.integers(0, 256, (24, 40, 3), dtype=np.uint8))
+    rgba = Image.fromarray(rng.integers(0, 256, (16, 20, 4), dtype=np.uint8))
+    page = "<html><body>" + "".join(
+        f"<img alt='chart {i}' src='data:image/png;base64,{base64.b64encode(_png(im)).decode()}'/>"
+        for i, im in enumerate((rgb, rgba))) + "</body></html>"
+    target = tmp_path / "page.pdf"
+    build.write_pdf(page, str(target), tmp_path / "page.html")
+    embedded = [im.image for im in PdfReader(target).pages[0].images]
+    assert len(embedded) == 2
+    assert np.array_equal(np.asarray(embedded[0].convert("RGB")), np.asarray(rgb))
+    assert np.array_equal(np.asarray(embedded[1].convert("RGBA")), np.asarray(rgba))
+
+
 def test_report_html_does_not_carry_papermills_random_cell_id() -> None:
     nb = nbformat.v4.new_notebook()
     injected = nbformat.v4.new_code_cell("borough = 'Camden'")
