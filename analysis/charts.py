@@ -154,7 +154,8 @@ def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
         span = max(finite.max() - finite.min(), 1.0)
         bottom = finite.min() - span
         ax.set_ylim(max(0, bottom) if finite.min() >= 0 else bottom, finite.max() + span)  # gaps can be negative
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2)
+    # two columns side by side only while both labels fit the chart's width
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2 if len(label) <= 45 else 1)
     alt = f"Line chart of {label.lower()} from {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: " + ", ".join(
         f"{p} {tables.fmt(val)}{_unit_suffix(unit)}" for p, val in zip(rows["period"], v))
     return Chart(fig, title, alt, tables.estimate_table(rows, ["period"]))

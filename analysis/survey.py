@@ -128,6 +128,29 @@ class Design:
         flat = np.bincount(self.psu * n_columns + columns, weights=values, minlength=self.n_psu * n_columns)
         return flat.reshape(self.n_psu, n_columns)
 
+    @cached_property
+    def stratum_starts(self) -> np.ndarray | None:
+        """Index of each stratum's first PSU when every stratum's PSUs are one run of PSU
+        indices, as ``from_codes`` numbers them; else None."""
+        h = self.psu_stratum
+        if h.size == 0 or (self.n_psu_in_stratum < 1).any() or (np.diff(h) < 0).any():
+            return None
+        return np.concatenate([[0], np.cumsum(self.n_psu_in_stratum)[:-1]])
+
+    def stratum_sums(self, per_psu: np.ndarray) -> np.ndarray:
+        """Sum over each stratum's PSUs of each column of ``per_psu`` (PSUs x k).
+
+        With strata as runs of PSUs each run's rows are summed by a reduction, which spares
+        building and scattering an index of PSUs x k entries (numpy may add in pairs there,
+        so a sum can differ from the scatter-add's in the last bit, no more).
+        """
+        starts = self.stratum_starts
+        if starts is not None:
+            return np.add.reduceat(per_psu, starts, axis=0)
+        k = per_psu.shape[1]
+        flat = (self.psu_stratum[:, None] * k + np.arange(k)[None, :]).ravel()
+        return np.bincount(flat, weights=per_psu.ravel(), minlength=self.n_strata * k).reshape(self.n_strata, k)
+
     def centre(self, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """PSU totals centred on their stratum mean, and each PSU's factor n_h / (n_h - 1).
 
@@ -135,9 +158,7 @@ class Design:
         the two pieces lets callers get variances and contrasts without the full matrix.
         """
         h = self.psu_stratum
-        k = totals.shape[1]
-        flat = (h[:, None] * k + np.arange(k)[None, :]).ravel()
-        stratum_sum = np.bincount(flat, weights=totals.ravel(), minlength=self.n_strata * k).reshape(self.n_strata, k)
+        stratum_sum = self.stratum_sums(totals)
         n_h = self.n_psu_in_stratum.astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             centred = totals - (stratum_sum / n_h[:, None])[h]
@@ -291,8 +312,7 @@ def _domain_df(design: Design, index: np.ndarray, width: int, k: int) -> np.ndar
     """PSUs with domain members minus strata with members, per domain (at least 1)."""
     members = np.bincount(index, minlength=design.n_psu * width).reshape(design.n_psu, width)[:, :k] > 0
     psus = members.sum(axis=0)
-    flat = (design.psu_stratum[:, None] * k + np.arange(k)[None, :]).ravel()
-    strata = (np.bincount(flat, weights=members.ravel(), minlength=design.n_strata * k).reshape(design.n_strata, k) > 0).sum(axis=0)
+    strata = (design.stratum_sums(members.astype(float)) > 0).sum(axis=0)
     return np.maximum(psus - strata, 1)
 
 

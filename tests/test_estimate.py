@@ -265,3 +265,25 @@ def test_distribution_functions_match_scipy_stats() -> None:
     counts = np.array([0.0, 1.0, 2.0, 10.0, 250.0, np.nan])
     for q in (0.025, 0.975):
         assert np.array_equal(survey.chi2_ppf(q, counts), stats.chi2.ppf(q, counts), equal_nan=True)
+
+
+def test_stratum_sums_are_the_same_with_or_without_runs_of_psus() -> None:
+    """Strata as runs of PSU indices (as ``from_codes`` numbers them) are summed run by run;
+    any other numbering is scattered by index. Both give the same sums (to rounding)."""
+    rng = np.random.default_rng(4)
+    strata = rng.integers(0, 7, 400)
+    design = survey.Design.from_codes(rng.uniform(0.5, 2, 400), strata, rng.integers(0, 9, 400), lonely_psu="adjust")
+    assert design.stratum_starts is not None
+    per_psu = rng.normal(size=(design.n_psu, 5))
+    runs = design.stratum_sums(per_psu)
+    order = rng.permutation(design.n_psu)  # the same PSUs numbered in another order
+    shuffled = survey.Design(design.weights, np.argsort(order)[design.psu], design.psu_stratum[order],
+                             design.n_psu_in_stratum, design.lonely_psu)
+    assert shuffled.stratum_starts is None
+    scattered = shuffled.stratum_sums(per_psu[order])
+    np.testing.assert_allclose(scattered, runs, rtol=1e-13)
+    in_order = survey.Design(design.weights, design.psu, design.psu_stratum, design.n_psu_in_stratum, "adjust")
+    object.__setattr__(in_order, "stratum_starts", None)  # force the scatter-add on the same order
+    np.testing.assert_allclose(in_order.stratum_sums(per_psu), runs, rtol=1e-13)
+    reference = np.array([per_psu[design.psu_stratum == h].sum(axis=0) for h in range(design.n_strata)])
+    np.testing.assert_allclose(runs, reference, rtol=1e-12)
