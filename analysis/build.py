@@ -486,8 +486,11 @@ def estimates_current(out: Path, inputs_key: str, manifest: dict) -> bool:
             and all((data_dir / n).exists() for n in (*ESTIMATE_FILES, "estimates.xlsx")))
 
 
-def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, force: bool):
+def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, force: bool, processes: int = 1):
     """Compute and write the estimates unless the same inputs and library made the files there.
+
+    With ``processes`` of 2 or more the largest survey family is estimated in a forked
+    process beside the others (:func:`analysis.pipeline.compute`).
 
     Returns the manifest entry, the seconds taken, and whether the spreadsheet still has to
     be written (the build writes it in a worker while the notebooks run).
@@ -501,7 +504,7 @@ def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, f
     from analysis import pipeline  # imported here: a build with nothing to compute stays quick
 
     inputs = inputs_factory()
-    results = pipeline.compute(inputs)
+    results = pipeline.compute(inputs, processes=processes)
     pipeline.write_results(results, data_dir)
     seconds = time.perf_counter() - start
     return {
@@ -544,13 +547,14 @@ def build(
     manifest_path = out / "manifest.json"
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     lib = library_version()
+    workers = max(1, jobs or os.cpu_count() or 1)
     if inputs_factory is None:
         from analysis import pipeline
 
-        inputs_factory = pipeline.demo_inputs
+        # the demo's largest survey is generated beside the others
+        inputs_factory = functools.partial(pipeline.demo_inputs, processes=workers)
         inputs_key = inputs_key or "demo"
     inputs_key = inputs_key or "custom"
-    workers = max(1, jobs or os.cpu_count() or 1)
     # the maps' file, by content: editing it rebuilds the reports that draw it (checked first,
     # so a wrong path stops the build before any work)
     boundary_key = boundaries_hash(boundaries) if boundaries else None
@@ -562,7 +566,8 @@ def build(
         # start their kernels and imports on the other cores while this process computes
         pool = _start_pool(min(workers, len(chosen) + 1))
     try:
-        estimates_info, est_seconds, workbook_due = estimates_step(out, inputs_factory, inputs_key + lib, old, force)
+        estimates_info, est_seconds, workbook_due = estimates_step(out, inputs_factory, inputs_key + lib, old, force,
+                                                                   processes=workers)
     except BaseException:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

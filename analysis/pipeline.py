@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import compare, estimate, measures, schemas
+from analysis import compare, estimate, forking, measures, schemas
 from analysis.measures import Measure
 from analysis.outputs import atomic_write
 from analysis.sdc import DisclosureRules
@@ -46,31 +46,83 @@ class Results:
     skipped: list[str] = field(default_factory=list)  # measures with no input in this build
 
 
-def demo_inputs() -> Inputs:
-    """The embedded synthetic demonstration inputs (deterministic, offline)."""
+def demo_inputs(processes: int = 1) -> Inputs:
+    """The embedded synthetic demonstration inputs (deterministic, offline); with
+    ``processes`` of 2 or more the largest survey is generated beside the others."""
     from analysis.sources import demo
 
-    return Inputs(surveys=demo.surveys(), admin=demo.admin_tables(), synthetic=True, validated=True)
+    return Inputs(surveys=demo.surveys(processes), admin=demo.admin_tables(), synthetic=True, validated=True)
 
 
 def compute(
     inputs: Inputs,
     registry: Sequence[Measure] | None = None,
     rules: DisclosureRules | None = None,
+    *,
+    processes: int = 1,
 ) -> Results:
-    """Estimate every measure the inputs support; waves are prepared once per survey family."""
+    """Estimate every measure the inputs support; waves are prepared once per survey family.
+
+    With ``processes`` of 2 or more (and ``fork`` available), the measures of the survey
+    family with the most respondents are estimated in a forked child process while this
+    process estimates the others (see :mod:`analysis.forking`); the results are the same.
+    """
     registry = list(registry if registry is not None else measures.registry())
     rules = rules or DisclosureRules()
     if not inputs.validated:  # never estimate from a table that has not passed its schema
         inputs = validate_inputs(inputs)
+    apart = _largest_family(inputs, registry) if processes > 1 and forking.can_fork() else None
+    child = None
+    if apart is not None:
+        child = forking.Beside(_estimate_measures, inputs, [m for m in registry if _family(m) == apart], registry, rules)
+    try:
+        parts, skipped = _estimate_measures(inputs, [m for m in registry if _family(m) != apart or apart is None],
+                                            registry, rules)
+        if child is not None:
+            more, more_skipped = child.result()
+            parts.update(more)
+            skipped += more_skipped
+    except BaseException:
+        if child is not None:
+            child.cancel()
+        raise
+    order = [m.id for m in registry]
+    detail = estimate.sort_rows(pd.concat([parts[i] for i in order if i in parts], ignore_index=True), order)
+    return Results(
+        estimates=detail[estimate.ESTIMATE_COLUMNS].copy(),
+        detail=detail,
+        changes=compare.changes(detail, breaks={m.id: set(m.series_breaks) for m in registry if m.series_breaks}),
+        skipped=[i for i in order if i in set(skipped)],
+    )
+
+
+def _family(m: Measure) -> str | None:
+    return m.source_family if m.is_survey else None
+
+
+def _largest_family(inputs: Inputs, registry: list[Measure]) -> str | None:
+    """The survey family with the most respondents, if other measures remain beside it."""
+    families = {_family(m) for m in registry} - {None}
+    present = [f for f in families if f in inputs.surveys]
+    if not present:
+        return None
+    largest = max(present, key=lambda f: (len(inputs.surveys[f]), f))
+    return largest if any(_family(m) != largest for m in registry) else None
+
+
+def _estimate_measures(
+    inputs: Inputs, chosen: list[Measure], registry: list[Measure], rules: DisclosureRules
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Rows of each measure in ``chosen`` by id, and the ids of those with no input here."""
     prepared: dict[str, tuple[estimate.SurveyArrays, dict[str, estimate.Wave]]] = {}
-    parts, skipped = [], []
-    for m in registry:
+    parts: dict[str, pd.DataFrame] = {}
+    skipped: list[str] = []
+    for m in chosen:
         label = inputs.source_label(m)
         if m.id in inputs.published and m.kind == "survey_gap" and m.source_family not in inputs.surveys:
             rows = estimate.estimate_published_gap(m, inputs.published[m.id])
-            parts.append(estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
-                                         flags_from_source=True))
+            parts[m.id] = estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
+                                          flags_from_source=True)
             continue
         if m.is_survey:
             frame = inputs.surveys.get(m.source_family)
@@ -93,15 +145,9 @@ def compute(
                 rows = estimate.estimate_admin_value(m, table)
             else:
                 rows = estimate.estimate_admin_measure(m, table)
-        parts.append(estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
-                                     flags_from_source=m.kind == "admin_value"))
-    detail = estimate.sort_rows(pd.concat(parts, ignore_index=True), [m.id for m in registry])
-    return Results(
-        estimates=detail[estimate.ESTIMATE_COLUMNS].copy(),
-        detail=detail,
-        changes=compare.changes(detail, breaks={m.id: set(m.series_breaks) for m in registry if m.series_breaks}),
-        skipped=skipped,
-    )
+        parts[m.id] = estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
+                                      flags_from_source=m.kind == "admin_value")
+    return parts, skipped
 
 
 def validate_inputs(inputs: Inputs) -> Inputs:

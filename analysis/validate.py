@@ -26,6 +26,13 @@ class InputError(ValueError):
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {message}")
 
+    def __reduce__(self):  # pickled with its parts, e.g. when raised in a forked data-step process
+        return _input_error, (self.source, self.detail, self.row, self.column)
+
+
+def _input_error(source: str, message: str, row: int | None, column: str | None) -> InputError:
+    return InputError(source, message, row=row, column=column)
+
 
 @dataclass(frozen=True)
 class Column:

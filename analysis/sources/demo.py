@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis import geography, measures, schemas
+from analysis import forking, geography, measures, schemas
 
 ETHNIC_BASE = np.array([0.60, 0.05, 0.07, 0.06, 0.13, 0.09])
 AGE_INNER = np.array([0.14, 0.27, 0.20, 0.15, 0.11, 0.13])
@@ -532,9 +532,33 @@ def admin_tables() -> dict[str, pd.DataFrame]:
     return {k: schemas.validate_admin(v, k, source=f"demo {k} table", row_offset=1) for k, v in tables.items()}
 
 
-def surveys() -> dict[str, pd.DataFrame]:
-    """Every synthetic survey family, validated."""
-    return {
-        family: schemas.validate_survey(survey(family), family, source=f"demo {family} survey", row_offset=1)
-        for family in schemas.SURVEY_ITEMS
-    }
+def validated_survey(family: str) -> pd.DataFrame:
+    """One synthetic survey family (all waves), validated against its schema."""
+    return schemas.validate_survey(survey(family), family, source=f"demo {family} survey", row_offset=1)
+
+
+def expected_respondents(family: str) -> int:
+    """How many respondents the family's synthetic waves hold, roughly (from its design)."""
+    spec = profile()["families"][family]
+    per_wave = spec.get("n") or spec["n_per_borough"] * (len(borough_profile().codes) - 1) + spec["n_city"]
+    return int(per_wave) * len(family_periods(family))
+
+
+def surveys(processes: int = 1) -> dict[str, pd.DataFrame]:
+    """Every synthetic survey family, validated.
+
+    With ``processes`` of 2 or more the largest family is generated in a forked child
+    process while this one makes the others (the data are the same either way).
+    """
+    families = list(schemas.SURVEY_ITEMS)
+    apart = max(families, key=expected_respondents) if processes > 1 and forking.can_fork() else None
+    child = forking.Beside(validated_survey, apart) if apart else None
+    try:
+        made = {family: validated_survey(family) for family in families if family != apart}
+        if child is not None:
+            made[apart] = child.result()
+    except BaseException:
+        if child is not None:
+            child.cancel()
+        raise
+    return {family: made[family] for family in families}
