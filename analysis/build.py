@@ -446,6 +446,19 @@ def _pdf_png_passthrough() -> None:
     RasterImage._get_png_data = staticmethod(png_data)
 
 
+# the page template's one style sheet (the reports add none of their own)
+_STYLE_ELEMENT = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+@functools.lru_cache(maxsize=4)
+def _pdf_stylesheet(css: str):
+    """The page template's styles, parsed once per process for every PDF (WeasyPrint would
+    parse the page's ``<style>`` element again for each one)."""
+    from weasyprint import CSS
+
+    return CSS(string=css, font_config=_pdf_font_config())
+
+
 def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     """The report page as a tagged PDF (PDF/UA-1) with WeasyPrint."""
     import logging
@@ -456,9 +469,14 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     _pdf_png_passthrough()
     page, images = images_by_reference(page_html)
+    stylesheets = []
+    style = _STYLE_ELEMENT.search(page)
+    if style:  # the same author styles, applied from the parsed copy
+        page = page[:style.start()] + page[style.end():]
+        stylesheets.append(_pdf_stylesheet(style[1]))
     # tagged PDF/UA: headings, tables and the charts' alt text survive for screen readers
     HTML(string=page, base_url=str(html_path.parent), url_fetcher=_url_fetcher(images)).write_pdf(
-        target, pdf_variant="pdf/ua-1", font_config=_pdf_font_config())
+        target, pdf_variant="pdf/ua-1", font_config=_pdf_font_config(), stylesheets=stylesheets)
 
 
 # ------------------------------------------------------------------------------------------

@@ -344,6 +344,21 @@ def test_pdf_images_keep_their_pixels(tmp_path) -> None:
     assert np.array_equal(np.asarray(embedded[1].convert("RGBA")), np.asarray(rgba))
 
 
+def test_pdf_takes_the_page_templates_styles_from_a_parsed_copy(tmp_path) -> None:
+    """The template's <style> is parsed once and applied to every PDF: print rules hold
+    (A4 pages numbered at the foot, the site header hidden), whatever the page."""
+    for i in range(2):
+        page = build.render_page(f"Report {i}", f"<h2>Section {i}</h2><p>Body text {i}.</p>", depth=1)
+        target = tmp_path / f"page{i}.pdf"
+        build.write_pdf(page, str(target), tmp_path / "page.html")
+        first = PdfReader(target).pages[0]
+        text = first.extract_text()
+        assert f"Body text {i}." in text and "Page 1 of 1" in text
+        assert "All reports" not in text  # the site header is for screens
+        assert [round(float(v)) for v in first.mediabox[2:]] == [595, 842]
+    assert build._pdf_stylesheet.cache_info().currsize == 1
+
+
 def test_report_html_does_not_carry_papermills_random_cell_id() -> None:
     nb = nbformat.v4.new_notebook()
     injected = nbformat.v4.new_code_cell("borough = 'Camden'")
