@@ -6,8 +6,8 @@
   kernel and reuses it from notebook to notebook (its namespace is reset in between), so the
   cost of starting Python and importing pandas, matplotlib and geopandas is paid once per
   worker, not once per report.
-* Each executed notebook becomes accessible HTML with the code hidden (nbconvert's ``basic``
-  template inside this project's page template) and a PDF (WeasyPrint: no LaTeX, no browser).
+* Each executed notebook becomes accessible HTML with the code hidden (the project's ``lean``
+  nbconvert template, ``basic`` without its nested wrappers, inside the page template) and a PDF (WeasyPrint: no LaTeX, no browser).
 * A report is rebuilt only when its cache key changes: notebook, parameters, inputs and
   library version. Every file is written atomically, so a failing notebook leaves the last
   good report in place; the build lists failures and exits non-zero.
@@ -316,8 +316,9 @@ def _html_exporter():
     """nbconvert's exporter for report bodies, made once per process (it loads its templates)."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, exclude_markdown=False)
+    exporter = HTMLExporter(template_name="lean", extra_template_basedirs=[str(TEMPLATE.parent / "nbconvert")],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            exclude_markdown=False)
     exporter.anchor_link_text = ""
     return exporter
 

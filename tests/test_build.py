@@ -359,6 +359,22 @@ def test_pdf_takes_the_page_templates_styles_from_a_parsed_copy(tmp_path) -> Non
     assert build._pdf_stylesheet.cache_info().currsize == 1
 
 
+def test_report_body_puts_each_cells_outputs_in_one_element() -> None:
+    """The lean template: a cell's outputs sit in one <div class="cell">, not in nbconvert's
+    five nested wrappers; markdown is rendered; code never appears."""
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("page.summary()")
+    code.outputs = [nbformat.v4.new_output("execute_result", data={"text/html": "<h2>Summary</h2><p>Better.</p>",
+                                                                  "text/plain": "<Section>"}, execution_count=1)]
+    nb.cells = [nbformat.v4.new_markdown_cell("Read *this*."), code]
+    body = build.notebook_html(nb)
+    assert body.count("<div") == 2 and body.count('class="cell') == 2
+    assert "<h2>Summary</h2><p>Better.</p>" in body and "<em>this</em>" in body
+    assert "page.summary()" not in body and "&lt;Section&gt;" not in body
+    for wrapper in ("output_wrapper", "output_area", "output_subarea", "inner_cell"):
+        assert wrapper not in body
+
+
 def test_report_html_does_not_carry_papermills_random_cell_id() -> None:
     nb = nbformat.v4.new_notebook()
     injected = nbformat.v4.new_code_cell("borough = 'Camden'")
