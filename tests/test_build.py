@@ -366,7 +366,7 @@ def test_report_body_puts_each_cells_outputs_in_one_element() -> None:
     code = nbformat.v4.new_code_cell("page.summary()")
     code.outputs = [nbformat.v4.new_output("execute_result", data={"text/html": "<h2>Summary</h2><p>Better.</p>",
                                                                   "text/plain": "<Section>"}, execution_count=1)]
-    nb.cells = [nbformat.v4.new_markdown_cell("Read *this*."), code]
+    nb.cells = [nbformat.v4.new_markdown_cell("Read *this*."), nbformat.v4.new_code_cell("x = 1"), code]
     body = build.notebook_html(nb)
     assert body.count("<div") == 2 and body.count('class="cell') == 2
     assert "<h2>Summary</h2><p>Better.</p>" in body and "<em>this</em>" in body
@@ -375,12 +375,34 @@ def test_report_body_puts_each_cells_outputs_in_one_element() -> None:
         assert wrapper not in body
 
 
+def test_images_without_alt_text_get_a_placeholder() -> None:
+    """What nbconvert's HTML exporter does with BeautifulSoup, done with one expression."""
+    page = ("<p><img src='a.png'/><img alt='Chart of rates' src='b.png'>"
+            '<IMG SRC="c.png"><img\nsrc="d.png" alt = "d"><imgx src="e"></p>')
+    fixed = build.give_images_alt_text(page)
+    assert fixed.count(build.NO_ALT_TEXT) == 2
+    assert f"<img alt=\"{build.NO_ALT_TEXT}\" src='a.png'/>" in fixed
+    assert "<img alt='Chart of rates' src='b.png'>" in fixed and "<imgx src=\"e\">" in fixed
+    assert 'alt = "d"' in fixed and fixed.count("alt") == 4
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("show()")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<img src='x.png'>"})]
+    nb.cells = [code]
+    assert build.NO_ALT_TEXT in build.notebook_html(nb)
+
+
 def test_report_html_does_not_carry_papermills_random_cell_id() -> None:
     nb = nbformat.v4.new_notebook()
     injected = nbformat.v4.new_code_cell("borough = 'Camden'")
     injected.metadata["tags"] = ["injected-parameters"]
+    random_id = injected.id
     nb.cells = [injected, nbformat.v4.new_markdown_cell("# Camden")]
-    assert "cell-id=injected-parameters" in build.notebook_html(nb)
+    quiet = build.notebook_html(nb)  # a cell with no output is left out of the page altogether
+    assert random_id not in quiet and "injected-parameters" not in quiet and "Camden" in quiet
+    injected.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Parameters set\n")]
+    nb.cells = [injected]
+    shown = build.notebook_html(nb)
+    assert "cell-id=injected-parameters" in shown and random_id not in shown
 
 
 def test_workers_and_their_kernels_collect_garbage_less_often(monkeypatch) -> None:
