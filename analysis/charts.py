@@ -123,6 +123,36 @@ def _errorbars(ax, y, values, lower, upper, horizontal: bool, color: str) -> Non
         ax.errorbar(y[ok], values[ok], yerr=err, fmt="none", ecolor=color, elinewidth=1.5, capsize=3)
 
 
+def _hbars(ax, y: np.ndarray, left: np.ndarray, width: np.ndarray, *, color: str, height: float = 0.6) -> None:
+    """Horizontal bars as one collection: a single artist to build and draw, where ``barh``
+    makes and lays out one rectangle per bar. Bars with a missing end are left out."""
+    from matplotlib.collections import PolyCollection
+
+    left, width, y = (np.broadcast_to(np.asarray(a, dtype=float), np.shape(y)) for a in (left, width, y))
+    ok = np.isfinite(left) & np.isfinite(width)
+    x0, x1, y0, y1 = left[ok], left[ok] + width[ok], y[ok] - height / 2, y[ok] + height / 2
+    corners = np.stack([np.c_[x0, y0], np.c_[x0, y1], np.c_[x1, y1], np.c_[x1, y0]], axis=1)
+    ax.add_collection(PolyCollection(corners, facecolors=color, edgecolors="none", linewidths=0), autolim=True)
+    ax.autoscale_view()
+
+
+def _row_labels(ax, y: np.ndarray, labels: list[str], *, fontsize: float) -> list:
+    """Labels of the rows of a horizontal chart, placed as y tick labels would be.
+
+    One text per row instead of a tick (a tick is five artists: two marks, a grid line and
+    two labels, each built, copied and laid out); the y axis keeps no ticks.
+    """
+    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+    ax.set_yticks([])
+    gap = (plt.rcParams["ytick.major.size"] + plt.rcParams["ytick.major.pad"]) / 72  # inches, as a tick label's
+    place = blended_transform_factory(ax.transAxes, ax.transData) + ScaledTranslation(-gap, 0, ax.figure.dpi_scale_trans)
+    colour = plt.rcParams["ytick.labelcolor"]
+    colour = plt.rcParams["ytick.color"] if colour == "inherit" else colour
+    return [ax.text(0, yy, label, transform=place, ha="right", va="center_baseline", fontsize=fontsize, color=colour)
+            for yy, label in zip(y, labels)]
+
+
 def _verdict_points(ax, x: np.ndarray, y: np.ndarray, compared, polarity: str, size: float) -> dict:
     """Points marked by their test against London: colour and shape both carry the verdict."""
     verdicts = np.array([verdict_against_london(c, polarity) for c in compared])
@@ -217,13 +247,11 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
                                        label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
     for r in rules[:-1]:
         ax.axhline(r, color="0.75", linewidth=0.8)
-    ax.set_yticks(positions, labels, fontsize=9)
     heading_at = set(headings)
-    for pos, tick in zip(positions, ax.get_yticklabels()):
+    for pos, label in zip(positions, _row_labels(ax, np.array(positions), labels, fontsize=9)):
         if pos in heading_at:
-            tick.set_fontweight("bold")
-            tick.set_fontsize(10)
-    ax.tick_params(axis="y", length=0)
+            label.set_fontweight("bold")
+            label.set_fontsize(10)
     ax.set_ylim(rules[-1], 0.6)
     ax.set_xlabel(unit)
     ax.grid(axis="x", color="0.85")
@@ -242,7 +270,7 @@ def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str,
     _errorbars(ax, y, v, lo, hi, True, MID_GREY)
     _verdict_points(ax, v, y, rows["compared_to_london"], polarity, 40)
     ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5, label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
-    ax.set_yticks(y, [f"{n} {f}".strip() for n, f in zip(rows["area_name"], rows["flag"].fillna(""))], fontsize=8.5)
+    _row_labels(ax, y, [f"{n} {f}".strip() for n, f in zip(rows["area_name"], rows["flag"].fillna(""))], fontsize=8.5)
     ax.set_xlabel(unit)
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
@@ -374,15 +402,15 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
         q_lo[i], q_hi[i] = sorted([pos(r["q25"]), pos(r["q75"])])
         point[i] = pos(r["value"])
     # one call per layer rather than per row: far fewer artists to build and draw
-    ax.barh(y, np.ones(n), left=0, color="#E6E6E6", height=0.6)
-    ax.barh(y, q_hi - q_lo, left=q_lo, color=MID_GREY, height=0.6)
+    _hbars(ax, y, 0.0, np.ones(n), color="#E6E6E6")
+    _hbars(ax, y, q_lo, q_hi - q_lo, color=MID_GREY)
     for verdict, style in VERDICT_STYLE.items():
         shown = (rows["verdict"].to_numpy() == verdict) & ~np.isnan(point)
         if shown.any():
             ax.scatter(point[shown], y[shown], color=style["color"], marker=style["marker"], s=70, zorder=3,
                        edgecolor="black", linewidth=0.4)
     ax.axvline(0.5, color="black", linewidth=1.2)
-    ax.set_yticks(y, [f"{lab} {f}".strip() for lab, f in zip(rows["label"], rows["flag"].fillna(""))], fontsize=8.5)
+    _row_labels(ax, y, [f"{lab} {f}".strip() for lab, f in zip(rows["label"], rows["flag"].fillna(""))], fontsize=8.5)
     ax.set_xlim(-0.03, 1.03)  # room for a marker at either end (a borough that is the best or worst)
     ax.set_xticks([0, 0.5, 1], ["Worst borough", "London", "Best borough"])
     ax.grid(False)

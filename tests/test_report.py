@@ -118,12 +118,29 @@ def test_group_chart_has_a_heading_per_breakdown_and_every_group(demo_results) -
     blocks = [(b, rows[rows.breakdown == b]) for b in ("age_band", "sex")]
     chart = charts.group_panels(blocks, title="t", london=27.0, unit="%", polarity="up")
     ax = chart.figure.axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    bold = [t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"]
+    labels = [t.get_text() for t in ax.texts]  # row labels are texts beside the axes, not ticks
+    bold = [t.get_text() for t in ax.texts if t.get_fontweight() == "bold"]
     assert bold == ["age_band", "sex"]
     assert len(labels) == 2 + len(blocks[0][1]) + len(blocks[1][1])
     assert len(chart.table) == len(blocks[0][1]) + len(blocks[1][1])
     assert chart.png()[:4] == b"\x89PNG"
+
+
+def test_row_labels_fit_inside_the_chart(demo_results) -> None:
+    """Row labels sit where y tick labels would and the layout keeps every one of them, the
+    longest included, inside the figure (a long group name used to be cut at the left)."""
+    rows = demo_results.estimates.query(
+        "indicator == 'get_on_well' and area_code == 'E12000007' and period == '2018/19' and breakdown != 'all'")
+    blocks = [(b, rows[rows.breakdown == b]) for b in ("ethnic_group", "sex")]
+    chart = charts.group_panels(blocks, title="t", london=90.0, unit="%", polarity="up")
+    figure, ax = chart.figure, chart.figure.axes[0]
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert "Pakistani/Bangladeshi" in [t.get_text() for t in ax.texts]
+    assert min(b.x0 for b in boxes) >= 0
+    assert max(b.x1 for b in boxes) < ax.get_window_extent(renderer).x0  # left of the plotting area
+    assert not ax.get_yticks().size
 
 
 def test_change_lookup_matches_a_filter_of_the_changes_table(data_dir) -> None:
