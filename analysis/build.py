@@ -766,7 +766,9 @@ def _worker_init() -> None:
     # need not walk them again on every collection while the notebooks run; and collections
     # less often (charts and page layouts allocate hundreds of thousands of short-lived
     # objects), which made drawing and PDF layout about a tenth faster for a little memory
-    kc.execute_interactive("import analysis.report, analysis.charts, geopandas, gc; gc.collect(); gc.freeze(); "
+    # mapclassify too: it brings scipy.stats and scikit-learn (about 2.5 s), which the first
+    # map would otherwise import while a report waits, in both kernels
+    kc.execute_interactive("import analysis.report, analysis.charts, geopandas, mapclassify, gc; gc.collect(); gc.freeze(); "
                            f"gc.set_threshold(*{GC_THRESHOLDS})", timeout=120, output_hook=lambda msg: None)
     import gc
 

@@ -423,3 +423,4 @@ def test_workers_and_their_kernels_collect_garbage_less_often(monkeypatch) -> No
         gc.set_threshold(*before)
         gc.unfreeze()
     assert any(f"gc.set_threshold(*{build.GC_THRESHOLDS})" in code for code in sent)
+    assert any("mapclassify" in code for code in sent)  # the maps' heavy imports happen before any report
