@@ -6,7 +6,8 @@ would: for each report, the papermill command line, then the nbconvert command l
 code hidden), then a PDF from that HTML with the WeasyPrint command line, one after another.
 
 Prints wall time, the ratio, the no-op rebuild time and the peak memory of the whole build
-(the build process and all its children).
+(the build process and all its children), and for each build the CPU time of its whole
+process tree and the CPU time the hypervisor stole from the machine meanwhile.
 
     python benchmarks/bench_build.py [--repeat N] [--naive-sample N]
 
@@ -55,8 +56,32 @@ def tree_rss_mb(root: int) -> float:
     return sum(rss.get(p, 0) for p in family) / 2**20
 
 
-def run_sampled(cmd: list[str], **kw) -> tuple[float, float]:
-    """Run a command, sampling the memory of its whole process tree; (seconds, peak MB)."""
+def stolen_seconds() -> float:
+    """CPU time the hypervisor has taken from this machine's virtual CPUs so far, in seconds
+    summed over CPUs (Linux /proc/stat "steal"; 0 where not reported)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
+    except (OSError, ValueError):
+        return 0.0
+
+
+def children_cpu_seconds() -> float:
+    """User and system CPU of every finished child process (and theirs) so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_sampled(cmd: list[str], **kw) -> tuple[float, float, float, float]:
+    """Run a command, sampling the memory of its whole process tree.
+
+    Returns (seconds, peak MB, CPU seconds of the whole tree, seconds stolen by the
+    hypervisor meanwhile). On a shared virtual machine the last two tell a slow run caused
+    by more work from one caused by a busy host.
+    """
+    cpu0, stolen0 = children_cpu_seconds(), stolen_seconds()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
     peak = 0.0
@@ -65,7 +90,7 @@ def run_sampled(cmd: list[str], **kw) -> tuple[float, float]:
         time.sleep(0.2)
     if proc.returncode != 0:
         raise SystemExit(f"{cmd} failed")
-    return time.perf_counter() - start, peak
+    return time.perf_counter() - start, peak, children_cpu_seconds() - cpu0, stolen_seconds() - stolen0
 
 
 def run(cmd: list[str], **kw) -> float:
@@ -101,10 +126,12 @@ def main() -> None:
         times, peaks = [], []
         for i in range(max(1, args.repeat)):
             out = tmp / ("fast" if i == 0 else f"fast{i}")
-            seconds, peak = run_sampled([sys.executable, str(ROOT / "run_all.py"), "--out", str(out), "--no-progress",
-                                         *(["--jobs", str(args.jobs)] if args.jobs else [])], cwd=ROOT)
+            seconds, peak, cpu, stolen = run_sampled(
+                [sys.executable, str(ROOT / "run_all.py"), "--out", str(out), "--no-progress",
+                 *(["--jobs", str(args.jobs)] if args.jobs else [])], cwd=ROOT)
             estimates = json.loads((out / "manifest.json").read_text())["timings"]["estimates_seconds"]
-            print(f"full build {i + 1}: {seconds:.1f} s (estimates {estimates:.1f} s), peak memory {peak:.0f} MB", flush=True)
+            print(f"full build {i + 1}: {seconds:.1f} s (estimates {estimates:.1f} s), {cpu:.0f} s of CPU, "
+                  f"{stolen:.1f} s stolen by the host, peak memory {peak:.0f} MB", flush=True)
             times.append(seconds)
             peaks.append(peak)
         fast, peak_mb = statistics.median(times), max(peaks)
