@@ -264,13 +264,15 @@ def _calibrated_answers(
     weights: np.ndarray,
     demo: dict[str, np.ndarray],
     b: np.ndarray,
-    psu: np.ndarray,
+    psu_idx: np.ndarray,
     in_universe: np.ndarray,
 ) -> np.ndarray:
-    """0/1 answers whose weighted London rate (and group rates) match the wave's targets."""
+    """0/1 answers whose weighted London rate (and group rates) match the wave's targets.
+
+    ``psu_idx`` numbers each respondent's PSU from 0 (sorted labels), as ``np.unique`` does.
+    """
     item_rng = _rng("item-effects", item)  # same borough effects in every wave
     borough_effect = item_rng.normal(0, spec.get("borough_sd", 0.1), len(borough_profile().codes))
-    _, psu_idx = np.unique(psu, return_inverse=True)
     psu_effect = rng.normal(0, spec.get("psu_sd", 0.2), psu_idx.max() + 1)[psu_idx]
     eta = borough_effect[b] + psu_effect
     for var, effects in spec.get("effects", {}).items():
@@ -290,11 +292,12 @@ def _calibrated_answers(
             total = total + off[demo[var]]
         return total
 
+    # each group's weighted size does not change while raking: summed once
+    shares = {var: np.maximum(np.bincount(demo[var], weights=w, minlength=len(off)), 1e-12) for var, off in offsets.items()}
     for _ in range(60):  # rake group offsets and the intercept to their expected targets
         p = _expit(linear())
         for var, wanted in _wanted_rates(groups, demo, w, overall, offsets).items():
-            share = np.bincount(demo[var], weights=w, minlength=len(offsets[var]))
-            rate = np.bincount(demo[var], weights=w * p, minlength=len(offsets[var])) / np.maximum(share, 1e-12)
+            rate = np.bincount(demo[var], weights=w * p, minlength=len(offsets[var])) / shares[var]
             for level, t in wanted.items():
                 offsets[var][level] += _logit(t / 100) - _logit(rate[level])
             p = _expit(linear())
@@ -372,6 +375,7 @@ def survey_wave(
     demo = _demographics(rng, b)
     weights = people["weight"].to_numpy()
     psu = people["psu"].to_numpy()
+    _, psu_idx = np.unique(psu, return_inverse=True)  # once per wave: sorting the labels is slow
     items_spec = profile()["items"]
     answers: dict[str, np.ndarray] = {}
     for item in items or schemas.SURVEY_ITEMS[family]:
@@ -380,7 +384,7 @@ def survey_wave(
         for var, allowed in spec.get("universe", {}).items():
             idx = [schemas.LEVELS[var].index(a) for a in allowed]
             universe &= np.isin(demo[var], idx)
-        answers[item] = _calibrated_answers(rng, item, spec, period, weights, demo, b, psu, universe)
+        answers[item] = _calibrated_answers(rng, item, spec, period, weights, demo, b, psu_idx, universe)
         if item == "employed":  # economic status follows the calibrated employment answer
             working = universe
             employed = answers[item] == 1
