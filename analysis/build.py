@@ -7,7 +7,8 @@
   cost of starting Python and importing pandas, matplotlib and geopandas is paid once per
   worker, not once per report.
 * Each executed notebook becomes accessible HTML with the code hidden (the project's ``lean``
-  nbconvert template, ``basic`` without its nested wrappers, inside the page template) and a PDF (WeasyPrint: no LaTeX, no browser).
+  nbconvert template, ``basic`` without its nested wrappers, inside the page template) and a
+  PDF (WeasyPrint: no LaTeX, no browser).
 * A report is rebuilt only when its cache key changes: notebook, parameters, inputs and
   library version. Every file is written atomically, so a failing notebook leaves the last
   good report in place; the build lists failures and exits non-zero.
