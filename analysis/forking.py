@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+H = TypeVar("H")
 
 
 def can_fork() -> bool:
@@ -74,3 +75,16 @@ class Beside:
             self._child.terminate()
             self._child.join()
             self._receiver.close()
+
+
+def side_by_side(here: Callable[[], H], apart: Callable[..., T] | None, *args: Any) -> tuple[H, T | None]:
+    """``here()`` in this process while ``apart(*args)`` runs in a forked child; both results
+    (None for ``apart`` when there is none). If ``here`` fails, the child is ended."""
+    child = Beside(apart, *args) if apart is not None else None
+    try:
+        mine = here()
+        return mine, (child.result() if child is not None else None)
+    except BaseException:
+        if child is not None:
+            child.cancel()
+        raise

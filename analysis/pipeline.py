@@ -72,20 +72,13 @@ def compute(
     if not inputs.validated:  # never estimate from a table that has not passed its schema
         inputs = validate_inputs(inputs)
     apart = _largest_family(inputs, registry) if processes > 1 and forking.can_fork() else None
-    child = None
-    if apart is not None:
-        child = forking.Beside(_estimate_measures, inputs, [m for m in registry if _family(m) == apart], registry, rules)
-    try:
-        parts, skipped = _estimate_measures(inputs, [m for m in registry if _family(m) != apart or apart is None],
-                                            registry, rules)
-        if child is not None:
-            more, more_skipped = child.result()
-            parts.update(more)
-            skipped += more_skipped
-    except BaseException:
-        if child is not None:
-            child.cancel()
-        raise
+    here = [m for m in registry if apart is None or _family(m) != apart]
+    (parts, skipped), other = forking.side_by_side(
+        lambda: _estimate_measures(inputs, here, registry, rules),
+        _estimate_measures if apart else None, inputs, [m for m in registry if _family(m) == apart], registry, rules)
+    if other is not None:
+        parts.update(other[0])
+        skipped += other[1]
     order = [m.id for m in registry]
     detail = estimate.sort_rows(pd.concat([parts[i] for i in order if i in parts], ignore_index=True), order)
     return Results(

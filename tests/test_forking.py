@@ -85,3 +85,27 @@ def test_demo_is_the_same_with_its_largest_survey_made_apart(demo_inputs) -> Non
     assert list(apart) == list(demo_inputs.surveys)
     for family, frame in apart.items():
         assert frame.equals(demo_inputs.surveys[family]), family
+
+
+def _fail_here() -> None:
+    raise ValueError("this process's part failed")
+
+
+@needs_fork
+def test_side_by_side_returns_both_and_ends_the_child_when_this_part_fails(monkeypatch) -> None:
+    import time
+
+    mine, theirs = forking.side_by_side(lambda: "here", _square, 3)
+    assert mine == "here" and theirs[0] == 9 and theirs[1] != os.getpid()
+    assert forking.side_by_side(lambda: 1, None) == (1, None)
+    started = []
+    real = forking.Beside
+
+    def remember(*args):
+        started.append(real(*args))
+        return started[-1]
+
+    monkeypatch.setattr(forking, "Beside", remember)
+    with pytest.raises(ValueError, match="part failed"):
+        forking.side_by_side(_fail_here, time.sleep, 30)
+    assert not started[0]._child.is_alive()

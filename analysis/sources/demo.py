@@ -556,13 +556,8 @@ def surveys(processes: int = 1) -> dict[str, pd.DataFrame]:
     """
     families = list(schemas.SURVEY_ITEMS)
     apart = max(families, key=expected_respondents) if processes > 1 and forking.can_fork() else None
-    child = forking.Beside(validated_survey, apart) if apart else None
-    try:
-        made = {family: validated_survey(family) for family in families if family != apart}
-        if child is not None:
-            made[apart] = child.result()
-    except BaseException:
-        if child is not None:
-            child.cancel()
-        raise
+    made, largest = forking.side_by_side(lambda: {f: validated_survey(f) for f in families if f != apart},
+                                         validated_survey if apart else None, apart)
+    if apart:
+        made[apart] = largest
     return {family: made[family] for family in families}
