@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from analysis import geography, measures
+from analysis import fonts, geography, measures
 from analysis.outputs import SYNTHETIC_NOTICE, atomic_write, file_sha256
 
 ROOT = geography.PROJECT_ROOT
@@ -131,7 +131,7 @@ def _hash_files(paths: list[Path]) -> str:
 
 def library_version() -> str:
     """A hash of the library's code and data files (changes whenever analysis/ changes)."""
-    files = [p for p in (ROOT / "analysis").rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".csv", ".html"}]
+    files = [p for p in (ROOT / "analysis").rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".csv", ".html", ".ttf"}]
     return _hash_files(files + [ROOT / "shapefiles" / "london_boroughs.geojson"])
 
 
@@ -415,7 +415,8 @@ def images_by_reference(page_html: str) -> tuple[str, dict[str, tuple[str, bytes
 @functools.cache
 def _pdf_font_config():
     """One WeasyPrint font configuration per process: fonts found and loaded for one PDF are
-    reused by the next (the reports declare no @font-face, so nothing leaks between pages)."""
+    reused by the next (every PDF declares the same @font-face rules, the project's fonts, so
+    nothing leaks between pages)."""
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()
@@ -511,6 +512,9 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     if style:  # the same author styles, applied from the parsed copy
         page = page[:style.start()] + page[style.end():]
         stylesheets.append(_pdf_stylesheet(style[1]))
+    # the project's font files, not whatever the machine's fontconfig has for "Arial": the
+    # same inputs make the same PDF on any machine
+    stylesheets.append(_pdf_stylesheet(fonts.pdf_css()))
     # tagged PDF/UA: headings, tables and the charts' alt text survive for screen readers
     HTML(string=page, base_url=str(html_path.parent), url_fetcher=_url_fetcher(images)).write_pdf(
         target, pdf_variant="pdf/ua-1", font_config=_pdf_font_config(), stylesheets=stylesheets)

@@ -25,7 +25,7 @@ import pandas as pd  # noqa: E402
 from afcharts.af_colours import get_af_colours  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 
-from analysis import tables  # noqa: E402
+from analysis import fonts, tables  # noqa: E402
 from analysis.compare import verdict_against_london  # noqa: E402  (charts mark points by it)
 
 CATEGORICAL = get_af_colours("categorical")
@@ -45,6 +45,7 @@ DPI = 96
 def use_style() -> None:
     """Apply the afcharts Matplotlib style sheet."""
     plt.style.use("afcharts.afcharts")
+    fonts.use_in_matplotlib()  # the project's own font files, not the machine's "Arial"
     plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "figure.dpi": DPI, "savefig.dpi": DPI,
                          "figure.constrained_layout.use": True})
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,21 +66,18 @@ def to_html(table: pd.DataFrame, *, caption: str) -> str:
             f"{key_html}</div>")
 
 
-# Helvetica's metrics (Arial and Liberation Sans, the reports' fonts, share them): the width
-# of each character in thousandths of an em, regular and bold
+# the width of each character in ems, from the font the reports are drawn in (analysis.fonts,
+# Liberation Sans: Arial's and Helvetica's metrics), regular and bold
 @lru_cache(maxsize=2)
 def _char_widths(bold: bool) -> dict[str, float]:
-    import matplotlib
+    from fontTools.ttLib import TTFont
 
-    path = Path(matplotlib.get_data_path()) / "fonts" / "afm" / ("phvb8a.afm" if bold else "phvr8a.afm")
-    widths = {}
-    for line in path.read_text(encoding="latin-1").splitlines():
-        if line.startswith("C "):
-            fields = dict(part.strip().split(" ", 1) for part in line.split(";") if part.strip())
-            code = int(fields["C"])
-            if code >= 32:
-                widths[chr(code)] = int(fields["WX"]) / 1000
-    return widths
+    from analysis import fonts
+
+    font = TTFont(fonts.path("bold" if bold else "normal"), lazy=True)
+    per_em = font["head"].unitsPerEm
+    advances = font["hmtx"].metrics
+    return {chr(code): advances[glyph][0] / per_em for code, glyph in font.getBestCmap().items() if code >= 32}
 
 
 def text_width(text: str, bold: bool = False) -> float:

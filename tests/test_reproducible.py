@@ -1,0 +1,130 @@
+"""Same inputs, same bytes: the reports do not depend on the machine's fonts or the clock.
+
+Two builds of the same reports, the second under a fontconfig configuration that gives
+another family (DejaVu Serif) for Arial, Helvetica, Liberation Sans and sans-serif, as a
+machine with other fonts installed would, must give byte-identical HTML and PDF.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from analysis import build, fonts
+
+ROOT = Path(__file__).resolve().parents[1]
+ONLY = ["camden", "measure:volunteering"]
+SUBSTITUTED = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans", "sans-serif"]
+
+
+def _other_fontconfig(folder: Path) -> Path:
+    """A fontconfig file: the system's configuration, then every sans family swapped for DejaVu Serif."""
+    rules = "".join(
+        f'<match target="pattern"><test name="family" qual="any"><string>{family}</string></test>'
+        f'<edit name="family" mode="prepend" binding="strong"><string>DejaVu Serif</string></edit></match>\n'
+        for family in SUBSTITUTED)
+    path = folder / "fonts.conf"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n<fontconfig>\n'
+                    '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n' + rules + "</fontconfig>\n")
+    return path
+
+
+def _build(out: Path, env: dict[str, str]) -> None:
+    done = subprocess.run([sys.executable, "run_all.py", "--only", ONLY[0], "--only", ONLY[1], "--jobs", "2",
+                           "--out", str(out), "--no-progress"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory) -> tuple[Path, Path, Path]:
+    base = tmp_path_factory.mktemp("reproducible")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FONTCONFIG_FILE", None)
+    config = _other_fontconfig(base)
+    _build(base / "a", env)
+    _build(base / "b", {**env, "FONTCONFIG_FILE": str(config)})
+    return base / "a", base / "b", config
+
+
+def test_the_other_fontconfig_really_gives_other_fonts(two_builds) -> None:
+    """Without this, the comparison below could pass on a machine where nothing was swapped."""
+    _, _, config = two_builds
+    if not shutil.which("fc-match"):
+        pytest.skip("fc-match (fontconfig's tools) is not installed")
+    here = subprocess.run(["fc-match", "-f", "%{family}", "Arial"], capture_output=True, text=True).stdout
+    there = subprocess.run(["fc-match", "-f", "%{family}", "Arial"], capture_output=True, text=True,
+                           env={**os.environ, "FONTCONFIG_FILE": str(config)}).stdout
+    assert "DejaVu Serif" in there and there != here
+
+
+def test_two_builds_give_byte_identical_html_and_pdf(two_builds) -> None:
+    a, b, _ = two_builds
+    pages = sorted(p.relative_to(a) for p in a.rglob("*") if p.suffix in (".html", ".pdf"))
+    assert len(pages) == 5  # two reports as HTML and PDF, and the index
+    for rel in pages:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_pdfs_embed_only_the_projects_font(two_builds) -> None:
+    a, b, _ = two_builds
+    for pdf in [*a.rglob("*.pdf"), *b.rglob("*.pdf")]:
+        names = set()
+        for page in PdfReader(pdf).pages:
+            for font in (page.get("/Resources", {}).get("/Font") or {}).values():
+                names.add(str(font.get_object()["/BaseFont"]))
+        families = {re.sub(r"^/[A-Z]{6}\+", "", n) for n in names}
+        assert families and families <= {"LSI-Report-Sans", "LSI-Report-Sans-Bold", "LSI-Report-Sans-Italic",
+                                         "LSI-Report-Sans-BoldItalic"}, (pdf, names)
+
+
+def test_every_character_of_the_reports_is_in_the_shipped_font(two_builds) -> None:
+    """A character the font lacks would be drawn from some installed font: not reproducible."""
+    from fontTools.ttLib import TTFont
+
+    a, _, _ = two_builds
+    for weight, style in fonts.FACES:
+        cmap = TTFont(fonts.path(weight, style), lazy=True).getBestCmap()
+        for page in a.rglob("*.html"):
+            text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", page.read_text(), flags=re.S)
+            missing = {ch for ch in html.unescape(text) if ch.isprintable() and not ch.isspace()
+                       and ord(ch) not in cmap}
+            assert not missing, (page, weight, style, sorted(missing))
+
+
+def test_charts_and_table_widths_use_the_shipped_font() -> None:
+    from matplotlib import font_manager
+
+    from analysis import charts, tables
+
+    charts.use_style()
+    found = Path(font_manager.findfont(font_manager.FontProperties(family=fonts.FAMILY)))
+    assert found == fonts.path()
+    bold = Path(font_manager.findfont(font_manager.FontProperties(family=fonts.FAMILY, weight="bold")))
+    assert bold == fonts.path("bold")
+    import matplotlib as mpl
+
+    assert mpl.rcParams["font.family"] == [fonts.FAMILY]
+    # Liberation Sans has Helvetica's advance widths: 'n' is 556/1000 em, 'W' 944/1000, bold 'W' 944/1000
+    assert tables.text_width("n") == pytest.approx(0.556, abs=5e-4)
+    assert tables.text_width("W") == pytest.approx(0.944, abs=5e-4)
+    assert tables.text_width("m", bold=True) == pytest.approx(0.889, abs=5e-4)
+    # characters beyond Latin-1 have the font's own widths (an en dash is 556/1000 em, not a guess)
+    assert tables.text_width("\u2013") == pytest.approx(0.556, abs=5e-4)
+
+
+def test_library_version_follows_the_font_files(monkeypatch) -> None:
+    """A new font changes every report's key, so the reports are rebuilt with it."""
+    hashed: list[Path] = []
+    monkeypatch.setattr(build, "_hash_files", lambda paths: hashed.extend(paths) or "h")
+    build.library_version()
+    assert sorted(p for p in hashed if p.suffix == ".ttf") == sorted(fonts.path(w, s) for w, s in fonts.FACES)
+    assert "SIL OPEN FONT LICENSE Version 1.1" in (fonts.FOLDER / "OFL.txt").read_text()
