@@ -37,7 +37,7 @@ from importlib import metadata
 from pathlib import Path
 
 from analysis import fonts, geography, measures
-from analysis.outputs import SYNTHETIC_NOTICE, atomic_write, file_sha256
+from analysis.outputs import SYNTHETIC_NOTICE, atomic_write, file_sha256, remove_stale_temporaries
 
 ROOT = geography.PROJECT_ROOT
 NOTEBOOKS = ROOT / "notebooks"
@@ -147,6 +147,37 @@ def boundaries_hash(path: str | Path) -> str:
         h.update(part.name.encode())
         h.update(file_sha256(part).encode())
     return h.hexdigest()
+
+
+def check_boundaries(path: str | Path) -> None:
+    """Read a ``--boundaries`` file as the maps will, so that a bad one stops the build with one
+    error naming it, instead of failing every report that draws a map.
+
+    A shapefile is three files or more: without its ``.shx`` (index) or ``.dbf`` (attributes,
+    where the borough codes are) it cannot be used, and the error says which is missing.
+    """
+    from analysis.validate import InputError
+
+    path = Path(path)
+    if path.suffix.lower() == ".shp":
+        missing = [f"{path.stem}{ext}" for ext in (".shx", ".dbf")
+                   if not any(p.suffix.lower() == ext for p in path.parent.glob(f"{glob_escape(path.stem)}.*"))]
+        if missing:
+            raise InputError(str(path), f"a shapefile needs its sidecar files beside it; not found: {', '.join(missing)} "
+                                        f"(--boundaries)")
+    try:
+        geography.load_boundaries(path)
+    except InputError:
+        raise
+    except Exception as err:  # GDAL's and pyogrio's errors: not a file the maps can read
+        raise InputError(str(path), f"cannot be read as borough boundaries (--boundaries): {err}") from None
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters taken literally."""
+    import glob
+
+    return glob.escape(text)
 
 
 def job_key(job: Job, inputs_key: str, lib: str) -> str:
@@ -603,6 +634,8 @@ def build(
     start = time.perf_counter()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    # half-written files of a build that was killed outright (its processes are gone)
+    remove_stale_temporaries(out)
     manifest_path = out / "manifest.json"
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     lib = library_version()
@@ -617,6 +650,8 @@ def build(
     # the maps' file, by content: editing it rebuilds the reports that draw it (checked first,
     # so a wrong path stops the build before any work)
     boundary_key = boundaries_hash(boundaries) if boundaries else None
+    if boundaries:  # read once here: a file the maps cannot use stops the build before any report
+        check_boundaries(boundaries)
     all_jobs = plan(out / "data", boundaries, synthetic_analyses)
     chosen = select(all_jobs, only)
     pool = None
@@ -724,7 +759,7 @@ def _start_pool(workers: int, warm: bool = True) -> futures.ProcessPoolExecutor:
     With ``warm`` the workers are started now (the executor otherwise starts them at the first
     submitted job), so their start-up overlaps whatever the caller does next.
     """
-    pool = futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+    pool = futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_start, initargs=(os.getpid(),))
     if warm:
         for _ in range(workers):
             try:
@@ -734,6 +769,34 @@ def _start_pool(workers: int, warm: bool = True) -> futures.ProcessPoolExecutor:
                 # submissions meet the same error and fail their reports with its reason
                 break
     return pool
+
+
+def _worker_start(build_pid: int) -> None:
+    """A worker's first act: tie its life to the build's process, then ``_worker_init``."""
+    _die_with_parent(build_pid)
+    _worker_init()
+
+
+def _die_with_parent(build_pid: int) -> None:
+    """End this worker when the build's process ends, however it ends (Linux).
+
+    A build killed outright (SIGKILL) would otherwise leave its workers finishing their reports
+    and writing into the output folder while the next build runs. The worker's kernel ends too:
+    ipykernel exits when its parent process is gone.
+    """
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the workers end when they next look for work
+        return
+    try:  # the build may have ended before the request above took effect
+        os.kill(build_pid, 0)
+    except ProcessLookupError:
+        os._exit(1)
 
 
 def _ready() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,7 +22,9 @@ def atomic_write(path: Path, write) -> None:
     and a failed write leaves the previous file in place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # the writer's process id is in the name: a later build removes what a killed one left
+    # (remove_stale_temporaries) without touching the files of a build still running
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
     os.close(fd)
     try:
         write(tmp)
@@ -32,6 +35,45 @@ def atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# atomic_write's temporary files: ".<name>.<pid>.<random>.tmp"
+TEMP_SUFFIX = ".tmp"
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files that writers which no longer run left under ``folder``.
+
+    A build killed outright (SIGKILL, the machine's out-of-memory killer, a CI timeout) cannot
+    remove its half-written files, and nothing else would: they would stay beside the reports
+    for ever. Files of a process that is still running (another build writing to the same
+    folder) are left alone. Returns what was removed.
+    """
+    removed = []
+    for path in Path(folder).rglob(f".*{TEMP_SUFFIX}"):
+        match = _TEMP_NAME.match(path.name)
+        if not match or not path.is_file() or _running(int(match["pid"])):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id exists (a signal 0 is only a check)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    try:  # a zombie (ended, not yet reaped) writes nothing more
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _umask() -> int:
