@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rebuild reports even if unchanged")
     parser.add_argument("--boundaries", help="boundary file for maps (default: the committed GeoJSON)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--publication-date", help="the date the reports show as published (YYYY-MM-DD; "
+                                                   "default: analysis/data/publication.yaml)")
     parser.add_argument("--source", choices=["demo", "real"], default="demo",
                         help="demo: embedded synthetic data (default); real: the published statistics")
     parser.add_argument("--mirror", help="folder holding the published files (offline); default: download and cache")
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         result = build.build(args.out, jobs=args.jobs, only=args.only, force=args.force,
                              progress=not args.no_progress, boundaries=args.boundaries,
                              inputs_factory=factory, inputs_key=key, input_files=files,
-                             synthetic_analyses=args.source == "demo")
+                             synthetic_analyses=args.source == "demo", publication_date=args.publication_date)
     except (InputError, SourceUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -254,7 +254,7 @@ def test_index_marks_reports_left_from_other_inputs(tmp_path) -> None:
                "boroughs/hackney": {"status": "unchanged", "key": "old"}}
     build.write_index(tmp_path, jobs, reports, {"synthetic": False},
                       {"boroughs/camden": "new", "boroughs/hackney": "new"})
-    items = {m.group(1): m.group(0) for m in re.finditer(r"<li data-name='(\w+)[^']*'>.*?</li>", (tmp_path / "index.html").read_text())}
+    items = {m.group(1): m.group(0) for m in re.finditer(r"<li data-search='(\w+)[^']*'>.*?</li>", (tmp_path / "index.html").read_text())}
     assert "out of date" in items["hackney"] and "out of date" not in items["camden"]
 
 
@@ -356,7 +356,7 @@ def test_pdf_takes_the_page_templates_styles_from_a_parsed_copy(tmp_path) -> Non
         assert f"Body text {i}." in text and "Page 1 of 1" in text
         assert "All reports" not in text  # the site header is for screens
         assert [round(float(v)) for v in first.mediabox[2:]] == [595, 842]
-    assert build._pdf_stylesheet.cache_info().currsize == 1
+    assert build._pdf_stylesheet.cache_info().currsize == 2  # the template's styles and the fonts' rules
 
 
 def test_report_body_puts_each_cells_outputs_in_one_element() -> None:

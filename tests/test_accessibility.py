@@ -1,0 +1,198 @@
+"""The pages in a real browser: axe-core, phones, keyboard focus, the index's filter, and what
+every page says about the publication.
+
+The browser tests run headless Chromium through Playwright for Python (dev extra) with the
+system's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``) and axe-core's script vendored in
+``tests/vendor/axe-core`` (or ``$AXE_CORE_JS``). They skip cleanly where either is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from analysis import build, publication
+from analysis.validate import InputError
+
+AXE = Path(os.environ.get("AXE_CORE_JS", Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"))
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ONLY = ["london", "camden", "measure:employment_gap"]
+# the rule sets the issue was found with: WCAG 2.0-2.2 A and AA, and best practice
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    result = build.build(out, jobs=2, only=ONLY, progress=False)
+    assert not result.failures, result.failures
+    return out
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    if not AXE.exists():
+        pytest.skip(f"axe-core's script not found at {AXE}")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_no_violation_on_any_page(site, browser, width) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    found = {}
+    for path in _pages(site):
+        page.goto(path.as_uri())
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate(
+            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+            ".map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))",
+            AXE_TAGS)
+        if violations:
+            found[str(path.relative_to(site))] = violations
+    page.close()
+    assert len(_pages(site)) == 5  # three reports, the index and the accessibility statement
+    assert not found, found
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_no_page_scrolls_sideways_on_a_phone(site, browser, width) -> None:
+    """WCAG 1.4.10: only the tables scroll sideways, inside their own boxes, and their
+    captions, outside those boxes, fit the screen."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    for path in _pages(site):
+        page.goto(path.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        too_wide = page.evaluate(f"[...document.querySelectorAll('.table-caption')]"
+                                 f".filter(c => c.getBoundingClientRect().right > {width}).length")
+        assert too_wide == 0, path
+    page.close()
+
+
+def test_tables_scroll_in_named_focusable_regions_with_a_visible_caption(site) -> None:
+    page = (site / "measures" / "employment_gap.html").read_text()
+    blocks = re.findall(r"<div class='table-block'>.*?</table></div>", page, re.S)
+    assert blocks
+    for block in blocks:
+        caption = re.search(r"<p class='table-caption' aria-hidden='true'>(.*?)</p>", block)[1]
+        region = re.search(r"<div class='table-wrap' ([^>]*)>", block)[1]
+        assert "role='region'" in region and "tabindex='0'" in region
+        assert re.search(r"aria-label='([^']+)'", region)[1] == caption
+        assert f"<caption>{caption}</caption>" in block  # the table keeps its caption for screen readers and the PDF
+
+
+def _luminance(rgb: str) -> float:
+    values = [int(v) / 255 for v in re.findall(r"\d+", rgb)[:3]]
+    linear = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in values]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_focused_links_and_controls_are_visible_and_legible(site, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((site / "index.html").as_uri())
+    header_background = page.evaluate("getComputedStyle(document.querySelector('header.site')).backgroundColor")
+    for selector, background in (("header.site a", header_background), ("main a", "rgb(255, 255, 255)")):
+        page.focus(selector)
+        style = page.evaluate(f"(() => {{ const s = getComputedStyle(document.querySelector('{selector}')); "
+                              "return [s.color, s.backgroundColor, s.boxShadow]; })()")
+        text, fill, shadow = style
+        assert _contrast(text, fill) >= 4.5, (selector, style)  # the focused link's text on its highlight
+        assert _contrast(fill, background) >= 3 or _contrast(re.findall(r"rgb\([^)]*\)", shadow)[-1], background) >= 3
+    page.focus("#filter")
+    outline = page.evaluate("getComputedStyle(document.querySelector('#filter')).boxShadow")
+    assert "rgb(11, 12, 12)" in outline  # a black ring, 19:1 against the white page
+    page.close()
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("Kensington & Chelsea", ["Kensington and Chelsea"]),
+    ("kensington and chelsea", ["Kensington and Chelsea"]),
+    ("E09000007", ["Camden"]),
+    ("chelsea kensington", ["Kensington and Chelsea"]),
+    ("hate crime", ["Hate crimes per 1,000 residents"]),
+    ("tower ham", ["Tower Hamlets"]),
+])
+def test_index_filter_finds_names_codes_and_several_words(site, browser, query, expected) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((site / "index.html").as_uri())
+    page.fill("#filter", query)
+    shown = page.evaluate("[...document.querySelectorAll('ul.reports li')].filter(li => !li.hidden && "
+                          "!li.closest('section').hidden).map(li => (li.querySelector('a') || li).textContent)")
+    assert [re.sub(r" \(not built\)$", "", s) for s in shown] == expected
+    assert page.text_content("#count") == ("1 report matches" if len(expected) == 1 else f"{len(expected)} reports match")
+    # sections left without a match are hidden with their heading
+    visible = page.evaluate("[...document.querySelectorAll('section.reports')].filter(s => !s.hidden)"
+                            ".map(s => s.querySelector('h2').textContent)")
+    assert len(visible) == 1
+    page.fill("#filter", "no such report")
+    assert page.text_content("#count") == "No reports match"
+    assert page.evaluate("[...document.querySelectorAll('section.reports')].every(s => s.hidden)")
+    page.fill("#filter", "")
+    assert page.text_content("#count") == ""
+    assert page.evaluate("[...document.querySelectorAll('ul.reports li')].every(li => !li.hidden)")
+    page.close()
+
+
+def test_search_text_folds_as_the_filter_does() -> None:
+    assert build.search_text("Kensington & Chelsea", "E09000020") == "kensington and chelsea e09000020"
+    assert build.search_text("hate_crime", "Pakistani/Bangladeshi") == "hate crime pakistani bangladeshi"
+
+
+def test_every_page_says_when_who_and_what_and_links_its_pdf_and_data(site) -> None:
+    pub = publication.current()
+    for path in _pages(site):
+        page = path.read_text()
+        rel = path.relative_to(site)
+        title = re.search(r"<title>(.*?)</title>", page)[1]
+        assert title.endswith(" – " + pub.title) or (path.stem == "london" and title == pub.title), rel
+        assert f"<time datetime=\"{pub.published.isoformat()}\">{publication.long_date(pub.published)}</time>" in page
+        for words in ("Next update", "Statistical status", "Produced by", "Contact", pub.status_demo[:40]):
+            assert words in page, (rel, words)
+        root = "../" * (len(rel.parts) - 1)
+        assert f'href="{root}data/estimates.csv"' in page and f'href="{root}accessibility.html"' in page
+        if path.stem not in ("index", "accessibility"):
+            assert f'<a href="{path.stem}.pdf">This report as a PDF</a>' in page and path.with_suffix(".pdf").exists()
+    assert "Accessibility statement" in (site / "accessibility.html").read_text()
+    for issue in pub.known_issues:
+        assert issue[:50] in (site / "accessibility.html").read_text()
+
+
+def test_pdf_metadata_title_and_dates(site) -> None:
+    pub = publication.current()
+    for pdf in site.rglob("*.pdf"):
+        info = PdfReader(pdf).metadata
+        # the page's title with the site's (London's report is the site's own title)
+        assert info["/Title"].endswith(" – " + pub.title) or (pdf.stem == "london" and info["/Title"] == pub.title), pdf
+        assert info["/Author"] == pub.producer
+        # the publication's date, not the build's: the same inputs give the same file
+        assert str(info["/CreationDate"]).startswith("D:" + pub.published.strftime("%Y%m%d"))
+
+
+def test_publication_date_is_an_input_with_a_clear_error(tmp_path) -> None:
+    assert build.site_context(True, "2027-03-01")["published_long"] == "1 March 2027"
+    assert build.site_context(False)["status"] == publication.current().status_real
+    with pytest.raises(InputError, match="--publication-date.*YYYY-MM-DD.*'1/3/2027'"):
+        build.build(tmp_path, only=["camden"], publication_date="1/3/2027", progress=False)
+    assert not list(tmp_path.rglob("*.html"))
+    assert isinstance(publication.current().published, dt.date)
