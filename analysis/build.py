@@ -534,6 +534,31 @@ def _pdf_png_passthrough() -> None:
     RasterImage._get_png_data = staticmethod(png_data)
 
 
+@functools.cache
+def _pdf_header_scopes() -> None:
+    """Give every table header cell of the tagged PDF its /Scope (/Column, or /Row for
+    ``<th scope="row">``), as PDF/UA asks (Matterhorn checkpoint 15-003).
+
+    WeasyPrint 70 tags ``<th>`` as TH and links data cells to their headers, but writes no
+    /Scope; each TH element's tag is given it once WeasyPrint has built it (its box then holds
+    the element as ``mark``). A WeasyPrint without that structure is left as it is.
+    """
+    from weasyprint.pdf import tags
+
+    original = getattr(tags, "_build_box_tree", None)
+    if original is None or getattr(original, "adds_scope", False):
+        return
+
+    def build_box_tree(box, *args, **kwargs):
+        yield from original(box, *args, **kwargs)
+        element = getattr(box, "mark", None)
+        if element is not None and box.element is not None and box.element_tag == "th" and "A" in element:
+            element["A"]["Scope"] = "/Row" if box.element.attrib.get("scope") == "row" else "/Column"
+
+    build_box_tree.adds_scope = True
+    tags._build_box_tree = build_box_tree
+
+
 # the page template's one style sheet (the reports add none of their own)
 _STYLE_ELEMENT = re.compile(r"<style>(.*?)</style>", re.S)
 
@@ -556,6 +581,7 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     _pdf_png_passthrough()
+    _pdf_header_scopes()
     page, images = images_by_reference(page_html)
     stylesheets = []
     style = _STYLE_ELEMENT.search(page)

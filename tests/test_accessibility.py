@@ -22,17 +22,13 @@ from analysis.validate import InputError
 
 AXE = Path(os.environ.get("AXE_CORE_JS", Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"))
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ONLY = ["london", "camden", "measure:employment_gap"]
 # the rule sets the issue was found with: WCAG 2.0-2.2 A and AA, and best practice
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    result = build.build(out, jobs=2, only=ONLY, progress=False)
-    assert not result.failures, result.failures
-    return out
+def site(published_site) -> Path:
+    return published_site
 
 
 def _pages(site: Path) -> list[Path]:
