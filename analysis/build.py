@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import concurrent.futures as futures
+import datetime as dt
 import functools
 import hashlib
 import html
@@ -652,13 +653,14 @@ def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, f
     }, seconds, True
 
 
-def write_workbook(data_dir: str, synthetic: bool) -> float:
+def write_workbook(data_dir: str, synthetic: bool, published: str | None = None) -> float:
     """Write ``estimates.xlsx`` from ``estimates.csv`` (run in a worker beside the notebooks)."""
     from analysis import pipeline, workbook
 
     start = time.perf_counter()
     estimates = pipeline.read_estimates(Path(data_dir) / "estimates.csv")
-    workbook.write(estimates, Path(data_dir) / "estimates.xlsx", synthetic=synthetic)
+    workbook.write(estimates, Path(data_dir) / "estimates.xlsx", synthetic=synthetic,
+                   created=dt.date.fromisoformat(published) if published else None)
     return time.perf_counter() - start
 
 
@@ -744,9 +746,10 @@ def build(
             workbook_future = None
             if workbook_due:
                 try:  # the spreadsheet is written by a worker while the notebooks run
-                    workbook_future = pool.submit(write_workbook, str(out / "data"), bool(estimates_info.get("synthetic")))
+                    workbook_future = pool.submit(write_workbook, str(out / "data"), bool(estimates_info.get("synthetic")),
+                                                  site["published"])
                 except BrokenProcessPool:  # no worker could start (see the reports' errors): write it here
-                    write_workbook(str(out / "data"), bool(estimates_info.get("synthetic")))
+                    write_workbook(str(out / "data"), bool(estimates_info.get("synthetic")), site["published"])
             submitted = {}
             for job, key in _balanced(pending):
                 try:
@@ -770,7 +773,7 @@ def build(
                 try:
                     workbook_future.result()  # an error in it is a build error, not a report failure
                 except BrokenProcessPool:  # its worker died or never started: write it here
-                    write_workbook(str(out / "data"), bool(estimates_info.get("synthetic")))
+                    write_workbook(str(out / "data"), bool(estimates_info.get("synthetic")), site["published"])
         bar.close()
     elif pool is not None:
         pool.shutdown()

@@ -4,11 +4,12 @@ per domain, shorthand in place of blank cells, units and notes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import measures, tables
+from analysis import measures, publication, tables
 from analysis.outputs import atomic_write
 from analysis.sdc import FLAG_MEANINGS
 
@@ -28,8 +29,13 @@ def _sheet(rows: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def write(estimates: pd.DataFrame, path: str | Path, *, synthetic: bool) -> None:
-    """Write ``estimates.xlsx`` atomically."""
+def write(estimates: pd.DataFrame, path: str | Path, *, synthetic: bool, created: dt.date | None = None) -> None:
+    """Write ``estimates.xlsx`` atomically.
+
+    ``created`` is the date the workbook's properties give (the publication's date, see
+    :mod:`analysis.publication`): without it the spreadsheet library stamps the clock's time,
+    and the same estimates would give a different file on every build.
+    """
     import gptables as gpt
 
     sheets = {}
@@ -61,7 +67,16 @@ def write(estimates: pd.DataFrame, path: str | Path, *, synthetic: bool) -> None
         warnings.filterwarnings("ignore", message="No note text provided")
         # gptables 2.0 sets header rows in a way pandas 4 will refuse; the workbook is right today
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"gptables\.")
-        atomic_write(Path(path), lambda p: gpt.write_workbook(filename=p, sheets=sheets, cover=cover, contentsheet_options={}))
+        atomic_write(Path(path), lambda p: _write_workbook(p, sheets, cover, created or publication.current().published))
+
+
+def _write_workbook(path: str, sheets: dict, cover, created: dt.date) -> None:
+    """gptables' ``write_workbook``, with the document's dates set before it is closed."""
+    import gptables as gpt
+
+    workbook = gpt.produce_workbook(filename=path, sheets=sheets, cover=cover, contentsheet_options={})
+    workbook.set_properties({"created": dt.datetime.combine(created, dt.time(), tzinfo=dt.timezone.utc)})
+    workbook.close()
 
 
 __all__ = ["write", "tables"]

@@ -69,8 +69,18 @@ def test_the_other_fontconfig_really_gives_other_fonts(two_builds) -> None:
 def test_two_builds_give_byte_identical_html_and_pdf(two_builds) -> None:
     a, b, _ = two_builds
     pages = sorted(p.relative_to(a) for p in a.rglob("*") if p.suffix in (".html", ".pdf"))
-    assert len(pages) == 5  # two reports as HTML and PDF, and the index
+    assert len(pages) == 6  # two reports as HTML and PDF, the index and the accessibility statement
     for rel in pages:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_two_builds_give_byte_identical_data(two_builds) -> None:
+    """The downloads too: CSV, Parquet and the spreadsheet (whose properties carry the
+    publication's date, not the time it was written)."""
+    a, b, _ = two_builds
+    files = sorted(p.relative_to(a) for p in (a / "data").iterdir())
+    assert {f.suffix for f in files} == {".csv", ".parquet", ".xlsx"}
+    for rel in files:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
 
 
