@@ -7,6 +7,7 @@ units in headers, and square-bracket shorthand instead of blank cells: ``[c]`` s
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from functools import lru_cache
@@ -61,14 +62,13 @@ def to_html(table: pd.DataFrame, *, caption: str) -> str:
     key_html = f"<ul class='shorthand'>{key}</ul>" if key else ""
     widths = column_widths([str(c) for c in table.columns], [texts[j::len(table.columns)] for j in range(len(table.columns))])
     cols = "".join(f"<col style='width:{w}%'>" for w in widths)
-    # on a narrow screen the table scrolls sideways inside its box: the box is a named region
-    # that takes keyboard focus (so it can be scrolled without a mouse), and the caption is
-    # shown above it, where it wraps, instead of inside it, where it would be cut off; the
-    # table's own caption stays for screen readers and the PDF (see the page template's styles)
-    text = html.escape(caption)
-    return (f"<div class='table-block'><p class='table-caption' aria-hidden='true'>{text}</p>"
-            f"<div class='table-wrap' role='region' aria-label='{html.escape(caption, quote=True)}' tabindex='0'>"
-            f"<table class='sized'><caption>{text}</caption>"
+    # on a narrow screen the table scrolls sideways inside its box: the box is a region named
+    # by the caption that takes keyboard focus (so it can be scrolled without a mouse); the
+    # caption keeps to the screen's width (the page template's styles), so it wraps instead of
+    # being cut off. The id comes from the table's content: the same table, the same page.
+    ident = "table-" + hashlib.sha1(f"{caption}\x00{every}".encode()).hexdigest()[:10]
+    return (f"<div class='table-block'><div class='table-wrap' role='region' aria-labelledby='{ident}' tabindex='0'>"
+            f"<table class='sized'><caption id='{ident}'>{html.escape(caption)}</caption>"
             f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
             f"{key_html}</div>")
 

@@ -43,3 +43,39 @@ def published_site(tmp_path_factory) -> Path:
     result = build.build(out, jobs=2, only=PUBLISHED_SUBSET, progress=False)
     assert not result.failures, result.failures
     return out
+
+
+# one report, built by run_all.py in its own process as a user would: the reference that the
+# reproducibility and fault tests compare their builds with
+CLEAN_BUILD_ONLY = ["camden"]
+
+
+def run_all_command(out: Path, *extra: str) -> list[str]:
+    """The command line of a build of ``CLEAN_BUILD_ONLY`` into ``out``."""
+    import sys
+
+    only = [arg for name in CLEAN_BUILD_ONLY for arg in ("--only", name)]
+    return [sys.executable, "run_all.py", *only, "--jobs", "2", "--out", str(out), "--no-progress", *extra]
+
+
+def run_all_env() -> dict[str, str]:
+    """The environment of such a build: this tree first on the path, the machine's own fontconfig."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FONTCONFIG_FILE", None)
+    return env
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def clean_build(tmp_path_factory) -> Path:
+    """A build of ``CLEAN_BUILD_ONLY`` by ``run_all.py`` in a fresh folder."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("clean") / "reports"
+    done = subprocess.run(run_all_command(out), cwd=ROOT, env=run_all_env(), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out

@@ -13,14 +13,7 @@ import pytest
 
 from analysis import build, outputs
 from analysis.validate import InputError
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
-def _run_all(out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "run_all.py", "--only", "camden", "--jobs", "2", "--out", str(out), "--no-progress", *extra]
-
+from conftest import ROOT, run_all_command, run_all_env
 
 def _temporaries(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
@@ -53,13 +46,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
-def test_a_build_killed_outright_is_cleaned_up_by_the_next(tmp_path) -> None:
-    clean, killed = tmp_path / "clean", tmp_path / "killed"
-    done = subprocess.run(_run_all(clean), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+def test_a_build_killed_outright_is_cleaned_up_by_the_next(clean_build, tmp_path) -> None:
+    clean, killed = clean_build, tmp_path / "killed"
 
     # SIGKILL the build's process while it is writing a file (a temporary file exists)
-    proc = subprocess.Popen(_run_all(killed), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(run_all_command(killed), cwd=ROOT, env=run_all_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while not (killed.exists() and _temporaries(killed)):
         assert proc.poll() is None, "the build ended before it wrote anything"
@@ -75,7 +66,7 @@ def test_a_build_killed_outright_is_cleaned_up_by_the_next(tmp_path) -> None:
     assert not [p for p in below if _alive(p)]
     assert _temporaries(killed), "the kill left no temporary file: the fault was not reproduced"
 
-    done = subprocess.run(_run_all(killed), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(run_all_command(killed), cwd=ROOT, env=run_all_env(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert not _temporaries(killed)
     files = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file()
