@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,28 @@ def test_library_version_follows_the_font_files(monkeypatch) -> None:
     build.library_version()
     assert sorted(p for p in hashed if p.suffix == ".ttf") == sorted(fonts.path(w, s) for w, s in fonts.FACES)
     assert "SIL OPEN FONT LICENSE Version 1.1" in (fonts.FOLDER / "OFL.txt").read_text()
+
+
+PDF_SCRIPT = """
+import shutil, sys
+from pathlib import Path
+from analysis import build, fonts
+fonts.FOLDER = Path(shutil.copytree(fonts.FOLDER, Path(sys.argv[1]) / "fonts"))
+page = build.render_page("Camden", "<h1>Camden</h1><p>Body text – <strong>bold</strong> and <em>italic</em>.</p>", depth=1)
+build.write_pdf(page, sys.argv[2], Path(sys.argv[1]) / "page.html")
+"""
+
+
+def test_pdf_does_not_depend_on_where_the_font_files_are(tmp_path) -> None:
+    """The fonts are read from the project's folder, wherever it is checked out: the PDF
+    must not carry that path (WeasyPrint names its copies of @font-face files after it)."""
+    pdfs = []
+    for place in ("here", "somewhere/else"):
+        folder = tmp_path / place
+        folder.mkdir(parents=True)
+        done = subprocess.run([sys.executable, "-c", PDF_SCRIPT, str(folder), str(folder / "page.pdf")], cwd=ROOT,
+                              env=run_all_env(), capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        pdfs.append((folder / "page.pdf").read_bytes())
+    assert pdfs[0] == pdfs[1]
+    assert b"somewhere" not in pdfs[1]
