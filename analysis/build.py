@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import datetime as dt
 import functools
+import glob
 import hashlib
 import html
 import io
@@ -162,7 +163,7 @@ def check_boundaries(path: str | Path) -> None:
     path = Path(path)
     if path.suffix.lower() == ".shp":
         missing = [f"{path.stem}{ext}" for ext in (".shx", ".dbf")
-                   if not any(p.suffix.lower() == ext for p in path.parent.glob(f"{glob_escape(path.stem)}.*"))]
+                   if not any(p.suffix.lower() == ext for p in path.parent.glob(f"{glob.escape(path.stem)}.*"))]
         if missing:
             raise InputError(str(path), f"a shapefile needs its sidecar files beside it; not found: {', '.join(missing)} "
                                         f"(--boundaries)")
@@ -172,13 +173,6 @@ def check_boundaries(path: str | Path) -> None:
         raise
     except Exception as err:  # GDAL's and pyogrio's errors: not a file the maps can read
         raise InputError(str(path), f"cannot be read as borough boundaries (--boundaries): {err}") from None
-
-
-def glob_escape(text: str) -> str:
-    """``text`` with glob's special characters taken literally."""
-    import glob
-
-    return glob.escape(text)
 
 
 def job_key(job: Job, inputs_key: str, lib: str) -> str:
