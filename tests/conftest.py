@@ -29,9 +29,9 @@ def real_data() -> Path:
     return REAL_DATA
 
 
-# the reports the page and PDF tests read: London, a borough, and the measure with the most
-# and longest tables (employment gaps: tables that run over pages)
-PUBLISHED_SUBSET = ["london", "camden", "measure:employment_gap"]
+# the reports the page and PDF tests read: London, a borough, the measure with the most and
+# longest tables (employment gaps: tables that run over pages), and an analysis (maps, scatter)
+PUBLISHED_SUBSET = ["london", "camden", "measure:employment_gap", "analysis:registration_vs_churn"]
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ def test_axe_finds_no_violation_on_any_page(site, browser, width) -> None:
         if violations:
             found[str(path.relative_to(site))] = violations
     page.close()
-    assert len(_pages(site)) == 5  # three reports, the index and the accessibility statement
+    assert len(_pages(site)) == 6  # four reports, the index and the accessibility statement
     assert not found, found
 
 
