@@ -56,7 +56,7 @@ def _page_template():
 
 def search_text(*texts: str) -> str:
     """What the index's filter matches a report against: its names folded as the filter folds
-    what is typed (``fold_query`` in the page's script): lower case, '&' as 'and', anything
+    what is typed (``fold`` in ``FILTER_SCRIPT``): lower case, '&' as 'and', anything
     but letters and digits as one space. So "Kensington & Chelsea", "kensington and chelsea",
     "E09000020" and "chelsea kensington" all find the same report."""
     folded = " ".join(texts).lower().replace("&", " and ")
