@@ -32,12 +32,13 @@ CATEGORICAL = get_af_colours("categorical")
 SEQUENTIAL = get_af_colours("sequential", number_of_colours=5)
 DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = CATEGORICAL
 MID_GREY = "#BFBFBF"
+NOT_COMPARED_GREY = "#767676"  # a meaningful mark: 4.5:1 on white (MID_GREY is 1.8:1, for de-emphasis)
 # better / worse / similar than London, with shapes that carry the meaning without colour
 VERDICT_STYLE = {
     "better": {"color": TURQUOISE, "marker": "^", "label": "Better than London"},
     "worse": {"color": DARK_PINK, "marker": "v", "label": "Worse than London"},
     "similar": {"color": DARK_BLUE, "marker": "o", "label": "Similar to London"},
-    "not_compared": {"color": MID_GREY, "marker": "s", "label": "Not compared"},
+    "not_compared": {"color": NOT_COMPARED_GREY, "marker": "s", "label": "Not compared"},
 }
 DPI = 96
 

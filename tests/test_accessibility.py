@@ -105,6 +105,21 @@ def _contrast(a: str, b: str) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
+def test_verdict_marks_stand_out_from_the_page() -> None:
+    """Better, worse, similar and not compared are meaningful marks: 3:1 or more against the
+    white chart background (WCAG 1.4.11), as is the London reference line."""
+    from matplotlib.colors import to_rgb
+
+    from analysis import charts
+
+    def rgb(colour: str) -> str:
+        return "rgb({}, {}, {})".format(*(round(255 * v) for v in to_rgb(colour)))
+
+    for verdict, style in charts.VERDICT_STYLE.items():
+        assert _contrast(rgb(style["color"]), "rgb(255, 255, 255)") >= 3, verdict
+    assert _contrast(rgb(charts.ORANGE), "rgb(255, 255, 255)") >= 3
+
+
 def test_focused_links_and_controls_are_visible_and_legible(site, browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((site / "index.html").as_uri())
