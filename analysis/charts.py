@@ -32,13 +32,16 @@ CATEGORICAL = get_af_colours("categorical")
 SEQUENTIAL = get_af_colours("sequential", number_of_colours=5)
 DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = CATEGORICAL
 MID_GREY = "#BFBFBF"
-NOT_COMPARED_GREY = "#767676"  # a meaningful mark: 4.5:1 on white (MID_GREY is 1.8:1, for de-emphasis)
+# meaningful marks need 3:1 against the white background (WCAG 1.4.11); MID_GREY (1.8:1) and the
+# light interval fill (about 1.5:1) are for de-emphasis only
+MARK_GREY = "#767676"  # grey marks that carry meaning (not compared, intervals): 4.5:1
+INTERVAL_EDGE = SEQUENTIAL[2]  # the limits of an interval band, 4.9:1
 # better / worse / similar than London, with shapes that carry the meaning without colour
 VERDICT_STYLE = {
     "better": {"color": TURQUOISE, "marker": "^", "label": "Better than London"},
     "worse": {"color": DARK_PINK, "marker": "v", "label": "Worse than London"},
     "similar": {"color": DARK_BLUE, "marker": "o", "label": "Similar to London"},
-    "not_compared": {"color": NOT_COMPARED_GREY, "marker": "s", "label": "Not compared"},
+    "not_compared": {"color": MARK_GREY, "marker": "s", "label": "Not compared"},
 }
 DPI = 96
 
@@ -174,6 +177,8 @@ def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
     x = np.arange(len(rows))
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     ax.fill_between(x, lo, hi, color=SEQUENTIAL[3], alpha=0.5, linewidth=0, label="95% confidence interval")
+    for limit in (lo, hi):  # the band's edges, visible against the page where its fill is not
+        ax.plot(x, limit, color=INTERVAL_EDGE, linewidth=0.8)
     ax.plot(x, v, color=DARK_BLUE, marker="o", label=label)
     labels = rows["period"].tolist()
     if len(labels) > 8:  # long series: label every other period, upright labels stay readable
@@ -269,7 +274,7 @@ def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str,
     fig, ax = plt.subplots(figsize=(7.5, 8.5))
     y = np.arange(len(rows))
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
-    _errorbars(ax, y, v, lo, hi, True, MID_GREY)
+    _errorbars(ax, y, v, lo, hi, True, MARK_GREY)
     _verdict_points(ax, v, y, rows["compared_to_london"], polarity, 40)
     ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5, label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
     _row_labels(ax, y, [f"{n} {f}".strip() for n, f in zip(rows["area_name"], rows["flag"].fillna(""))], fontsize=8.5)

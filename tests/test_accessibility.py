@@ -208,3 +208,35 @@ def test_publication_date_is_an_input_with_a_clear_error(tmp_path) -> None:
         build.build(tmp_path, only=["camden"], publication_date="1/3/2027", progress=False)
     assert not list(tmp_path.rglob("*.html"))
     assert isinstance(publication.current().published, dt.date)
+
+
+def test_chart_marks_stand_out_from_the_page(demo_results) -> None:
+    """Every line and mark that carries data in the trend and ranked charts (values, interval
+    limits and bars, verdict markers, London's line) is 3:1 or more against white; grid lines
+    and the interval's light fill are decoration."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.colors import to_hex
+
+    from analysis import charts
+
+    est = demo_results.estimates
+    series = est[(est.indicator == "get_on_well") & (est.area_code == "E12000007") & (est.breakdown == "all")]
+    latest = series["period"].max()
+    boroughs = est[(est.indicator == "get_on_well") & (est.period == latest) & (est.breakdown == "all")
+                   & est.area_code.str.startswith("E09")]
+    made = [charts.trend(series, title="t", label="Agree", unit="%"),
+            charts.ranked_boroughs(boroughs, title="t", london=70.0, unit="%", polarity="up")]
+    for chart in made:
+        ax = chart.figure.axes[0]
+        grid = set(ax.get_xgridlines()) | set(ax.get_ygridlines())
+        colours = [to_hex(line.get_color()) for line in ax.lines if line not in grid]
+        for collection in ax.collections:
+            if isinstance(collection, (LineCollection, PathCollection)):
+                colours += [to_hex(c) for c in (collection.get_edgecolor() if isinstance(collection, LineCollection)
+                                                else collection.get_facecolor())]
+        assert colours
+        for colour in colours:
+            r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+            assert _contrast(f"rgb({r}, {g}, {b})", "rgb(255, 255, 255)") >= 3, (chart.alt[:40], colour)
+        plt.close(chart.figure)
