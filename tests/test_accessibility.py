@@ -240,3 +240,26 @@ def test_chart_marks_stand_out_from_the_page(demo_results) -> None:
             r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
             assert _contrast(f"rgb({r}, {g}, {b})", "rgb(255, 255, 255)") >= 3, (chart.alt[:40], colour)
         plt.close(chart.figure)
+
+
+def test_spine_band_stands_out_from_its_bar() -> None:
+    """The middle half of boroughs is read against the light bar of the whole range: 3:1."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_hex
+
+    from analysis import charts
+
+    rows = pd.DataFrame({"label": ["A", "B"], "period": ["2018", "2018"], "value": [60.0, 40.0], "london": [50.0, 50.0],
+                         "min": [30.0, 30.0], "q25": [45.0, 45.0], "q75": [55.0, 55.0], "max": [70.0, 70.0],
+                         "verdict": ["better", "worse"], "polarity": ["up", "up"], "unit": ["%", "%"], "flag": ["", ""]})
+    chart = charts.spine(rows, title="t", area_name="Camden")
+    bar, band = [c for c in chart.figure.axes[0].collections if isinstance(c, PolyCollection)][:2]
+
+    def rgb(collection) -> str:
+        colour = to_hex(collection.get_facecolor()[0])
+        return "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+
+    assert _contrast(rgb(band), rgb(bar)) >= 3
+    plt.close(chart.figure)
