@@ -339,11 +339,12 @@ def shade_areas(ax, geometries, values: np.ndarray, unit_suffix: str = "", *, k:
         cls[ok] = scheme.yb
         for c in range(len(bins)):
             colour = colours[c % len(colours)]
-            draw_areas(ax, geometries[cls == c], facecolor=colour, edgecolor="white", linewidth=0.6)
+            # grey outlines (4.5:1 on white) show every area, also those whose fill is light
+            draw_areas(ax, geometries[cls == c], facecolor=colour, edgecolor=MARK_GREY, linewidth=0.5)
             low = np.nanmin(values[ok]) if c == 0 else bins[c - 1]
             legend.append((colour, f"{tables.fmt(low)} to {tables.fmt(bins[c])}{unit_suffix}"))
     if (~ok).any():
-        draw_areas(ax, geometries[~ok], facecolor="#F2F2F2", edgecolor=MID_GREY, linewidth=0.6, hatch="///")
+        draw_areas(ax, geometries[~ok], facecolor="#F2F2F2", edgecolor=MARK_GREY, linewidth=0.5, hatch="///")
         legend.append(("#F2F2F2", missing_label))
     return legend
 
@@ -358,7 +359,7 @@ def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5,
         draw_areas(ax, data.geometry[data["code"] == highlight], facecolor="none", edgecolor=ORANGE, linewidth=2.5)
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(facecolor=c, edgecolor="#BFBFBF", label=lab) for c, lab in legend],
+    ax.legend(handles=[Patch(facecolor=c, edgecolor=MARK_GREY, label=lab) for c, lab in legend],
               loc="lower left", bbox_to_anchor=(1.0, 0.0), frameon=False, fontsize=9)
     ax.set_axis_off()
     ax.set_aspect("equal") if shapes.crs and shapes.crs.is_projected else ax.set_aspect(1.6)

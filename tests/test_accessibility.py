@@ -263,3 +263,32 @@ def test_spine_band_stands_out_from_its_bar() -> None:
 
     assert _contrast(rgb(band), rgb(bar)) >= 3
     plt.close(chart.figure)
+
+
+def test_every_map_area_is_outlined_against_the_page(demo_results) -> None:
+    """A borough whose class colour is light (1.6:1 on white for the lightest) is still seen:
+    every area, and every legend swatch, has an outline of 3:1 or more."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from analysis import charts, geography
+
+    est = demo_results.estimates
+    rows = est[(est.indicator == "electoral_registration") & (est.breakdown == "all") & est.area_code.str.startswith("E09")]
+    rows = rows[rows.period == rows.period.max()].copy()
+    rows.loc[rows.index[0], "value"] = float("nan")  # one area without a figure: hatched
+    chart = charts.choropleth(rows, geography.load_boundaries(), title="t", unit="%")
+    ax = chart.figure.axes[0]
+
+    def rgb(colour) -> str:
+        hexa = to_hex(colour)
+        return "rgb({}, {}, {})".format(*(int(hexa[i:i + 2], 16) for i in (1, 3, 5)))
+
+    areas = [c for c in ax.collections if len(c.get_facecolor())]
+    assert len(areas) >= 3
+    for collection in areas:
+        for edge in collection.get_edgecolor():
+            assert _contrast(rgb(edge), "rgb(255, 255, 255)") >= 3, to_hex(edge)
+    for patch in ax.get_legend().get_patches():
+        assert _contrast(rgb(patch.get_edgecolor()), "rgb(255, 255, 255)") >= 3
+    plt.close(chart.figure)
