@@ -341,7 +341,9 @@ def shade_areas(ax, geometries, values: np.ndarray, unit_suffix: str = "", *, k:
             colour = colours[c % len(colours)]
             # grey outlines (4.5:1 on white) show every area, also those whose fill is light
             draw_areas(ax, geometries[cls == c], facecolor=colour, edgecolor=MARK_GREY, linewidth=0.5)
-            low = np.nanmin(values[ok]) if c == 0 else bins[c - 1]
+            # a class runs from its smallest value to its upper break: classes never share an end
+            members = values[cls == c]
+            low = members.min() if members.size else (np.nanmin(values[ok]) if c == 0 else bins[c - 1])
             legend.append((colour, f"{tables.fmt(low)} to {tables.fmt(bins[c])}{unit_suffix}"))
     if (~ok).any():
         draw_areas(ax, geometries[~ok], facecolor="#F2F2F2", edgecolor=MARK_GREY, linewidth=0.5, hatch="///")

@@ -291,4 +291,8 @@ def test_every_map_area_is_outlined_against_the_page(demo_results) -> None:
             assert _contrast(rgb(edge), "rgb(255, 255, 255)") >= 3, to_hex(edge)
     for patch in ax.get_legend().get_patches():
         assert _contrast(rgb(patch.get_edgecolor()), "rgb(255, 255, 255)") >= 3
+    # the classes' ranges in the legend do not share their ends ("70.8 to 72.6%", "72.6 to ...")
+    ranges = [re.findall(r"[\d.]+", t.get_text()) for t in ax.get_legend().get_texts() if " to " in t.get_text()]
+    ends = [(float(low), float(high)) for low, high in ranges]
+    assert len(ends) >= 3 and all(high < next_low for (_, high), (next_low, _) in zip(ends, ends[1:])), ends
     plt.close(chart.figure)
