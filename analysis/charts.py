@@ -44,7 +44,11 @@ VERDICT_STYLE = {
     "similar": {"color": DARK_BLUE, "marker": "o", "label": "Similar to London"},
     "not_compared": {"color": MARK_GREY, "marker": "s", "label": "Not compared"},
 }
-DPI = 96
+# pixels per inch of the charts' PNGs: sharp when zoomed in or printed (at least 200 ppi). The
+# <img> is sized to the figure's inches (a CSS pixel is 1/96 inch), and the PDF reads the PNG at
+# this resolution (the page template's image-resolution)
+DPI = 200
+CSS_PX_PER_INCH = 96
 
 
 def use_style() -> None:
@@ -97,12 +101,13 @@ class Chart:
 
 def to_html(chart: Chart) -> str:
     """A ``<figure>`` with alt text and caption, followed by the chart's data table."""
+    width, height = (round(v * CSS_PX_PER_INCH) for v in chart.figure.get_size_inches())
     data = base64.b64encode(chart.png()).decode("ascii")
     notes = "".join(f"<p class='chart-note'>{html.escape(n)}</p>" for n in chart.notes)
     table = "" if chart.table is None else tables.to_html(chart.table, caption=f"Data for the chart: {chart.title}")
     return (
         f"<figure class='chart'><figcaption><strong>{html.escape(chart.title)}</strong></figcaption>"
-        f"<img src='data:image/png;base64,{data}' alt='{html.escape(chart.alt, quote=True)}'/>{notes}</figure>"
+        f"<img src='data:image/png;base64,{data}' width='{width}' height='{height}' alt='{html.escape(chart.alt, quote=True)}'/>{notes}</figure>"
         + table
     )
 

@@ -296,3 +296,21 @@ def test_every_map_area_is_outlined_against_the_page(demo_results) -> None:
     ends = [(float(low), float(high)) for low, high in ranges]
     assert len(ends) >= 3 and all(high < next_low for (_, high), (next_low, _) in zip(ends, ends[1:])), ends
     plt.close(chart.figure)
+
+
+def test_charts_are_200_pixels_per_inch_at_their_size_on_the_page(site) -> None:
+    """Sharp when zoomed in: each chart's PNG has 200 pixels or more for each inch (96 CSS
+    pixels) of the width the page gives it; and the PDF reads it at the same resolution."""
+    import base64
+    import struct
+
+    from analysis import charts
+
+    images = re.findall(r"<img src='data:image/png;base64,([^']+)' width='(\d+)' height='(\d+)'",
+                        (site / "measures" / "employment_gap.html").read_text())
+    assert images
+    for data, width, height in images:
+        pixels_wide, pixels_high = struct.unpack("!II", base64.b64decode(data[:44])[16:24])
+        assert pixels_wide / (int(width) / 96) >= 200 and pixels_high / (int(height) / 96) >= 199
+    css = build.pages.TEMPLATE.read_text()
+    assert f"image-resolution: {charts.DPI}dpi" in css and charts.DPI >= 200

@@ -102,3 +102,46 @@ def test_tables_break_across_pages_properly(published_site) -> None:
                     assert part["body"] >= min(2, rows), (path, part)  # never a caption or one row alone
                 split += len(parts) > 1
     assert split >= 1  # the employment gaps have tables that run over a page: the rules above were exercised
+
+
+def _image_resolutions(pdf) -> list[float]:
+    """Pixels per inch of every image drawn on every page (the image's pixel width over the
+    width it is drawn at), following the content streams' transformations (q, Q, cm), also
+    inside form XObjects."""
+    import numpy as np
+
+    found = []
+
+    def walk(stream_owner, resources, ctm):
+        stack = []
+        for operands, operator in pikepdf.parse_content_stream(stream_owner):
+            op = str(operator)
+            if op == "q":
+                stack.append(ctm)
+            elif op == "Q":
+                ctm = stack.pop()
+            elif op == "cm":
+                a, b, c, d, e, f = (float(v) for v in operands)
+                ctm = np.array([[a, b, 0], [c, d, 0], [e, f, 1]]) @ ctm
+            elif op == "Do":
+                xobject = resources.XObject[operands[0]]
+                if xobject.Subtype == "/Image":
+                    drawn = float(np.hypot(ctm[0, 0], ctm[0, 1]))  # points
+                    found.append(int(xobject.Width) / (drawn / 72))
+                elif xobject.Subtype == "/Form":
+                    matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
+                    inner = np.array([[matrix[0], matrix[1], 0], [matrix[2], matrix[3], 0], [matrix[4], matrix[5], 1]])
+                    walk(xobject, xobject.get("/Resources", resources), inner @ ctm)
+
+    for page in pdf.pages:
+        walk(page, page.Resources, np.eye(3))
+    return found
+
+
+def test_charts_are_printed_at_200_pixels_per_inch_or_more(published_site) -> None:
+    drawn = []
+    for path in _pdfs(published_site):
+        with pikepdf.open(path) as pdf:
+            drawn += _image_resolutions(pdf)
+    assert len(drawn) >= 10
+    assert min(drawn) >= 200, sorted(drawn)[:5]
