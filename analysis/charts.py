@@ -85,7 +85,7 @@ class Chart:
         buf = io.BytesIO()
         if hasattr(canvas, "buffer_rgba"):  # Agg and the backends built on it (inline, widget)
             canvas.draw()
-            Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="PNG")
+            Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="PNG", compress_level=1)
         else:
             self.figure.savefig(buf, format="png", metadata={"Software": None})
         plt.close(self.figure)
