@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import compare, geography, schemas, survey
+from analysis import compare, geography, overdispersion, rules, schemas, survey
 from analysis.measures import Measure
 from analysis.sdc import NOT_AVAILABLE, DisclosureRules
 from analysis.validate import InputError
@@ -24,7 +24,7 @@ from analysis.validate import InputError
 ESTIMATE_COLUMNS = [
     "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
     "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
-    "source", "synthetic",
+    "source", "synthetic", "flag_reason", "uncertainty",
 ]
 DETAIL_COLUMNS = [*ESTIMATE_COLUMNS, "se", "p_vs_london"]
 Z95 = survey.Z95
@@ -297,11 +297,14 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
         t = table[table["year"] == year].set_index("area_code").reindex(boroughs)
         num = t[list(measure.numerator)].sum(axis=1, min_count=len(measure.numerator)).to_numpy(dtype=float)
         den = t[measure.denominator].to_numpy(dtype=float)
+        # a borough the source never covers has no figure, whatever the table holds for it
+        excluded = np.isin(boroughs, list(measure.coverage_excludes))
+        num, den = np.where(excluded, np.nan, num), np.where(excluded, np.nan, den)
         have = ~np.isnan(num) & ~np.isnan(den)
         inner = np.array([geography.inner_outer(c) == "Inner" for c in boroughs])
         codes = list(boroughs) + [geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE]
         # an aggregate is only published when every borough the source covers is present
-        expected = ~np.isin(boroughs, list(measure.coverage_excludes))
+        expected = ~excluded
         complete = {
             "inner": bool(have[expected & inner].all()),
             "outer": bool(have[expected & ~inner].all()),
@@ -323,15 +326,55 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             p = num_all / den_all
             se = np.where(as_proportion, np.sqrt(p * (1 - p) / den_all), np.sqrt(num_all) / den_all) * mult
         london = value[-1]
+        method = np.where(as_proportion, "binomial", "poisson").astype(object)
+        p_vs_london = np.full(len(codes), np.nan)
+        if measure.uncertainty == "overdispersed":
+            lower, upper, se, p_vs_london, method = _overdispersed(
+                measure, value, den_all, se, lower, upper, have, inner, london)
         verdict = compare.interval_verdict(lower, upper, np.full_like(value, london))
         verdict[-1] = "not_compared"
+        p_vs_london[-1] = np.nan
+        flag = np.where(np.concatenate([have, agg_ok]), "", NOT_AVAILABLE)
+        not_covered = np.concatenate([excluded, [False, False, False]])
         frames.append(pd.DataFrame({
             "indicator": measure.series[0].indicator, "period": str(year), "area_code": codes,
             "breakdown": "all", "group": "all", "value": value, "lower_ci": lower, "upper_ci": upper, "se": se,
-            "unweighted_base": den_all, "p_vs_london": np.nan, "compared_to_london": verdict,
-            "flag": np.where(np.concatenate([have, agg_ok]), "", NOT_AVAILABLE),
+            "unweighted_base": den_all, "p_vs_london": p_vs_london, "compared_to_london": verdict,
+            "flag": flag, "flag_reason": np.where(not_covered, rules.NOT_COVERED,
+                                                  np.where(flag == NOT_AVAILABLE, rules.UNAVAILABLE, "")),
+            "uncertainty": method,
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+def _overdispersed(measure: Measure, value: np.ndarray, den: np.ndarray, se: np.ndarray, lower: np.ndarray,
+                   upper: np.ndarray, have: np.ndarray, inner: np.ndarray, london: float):
+    """Intervals, standard errors, p-values and method of one year's rows under the
+    overdispersion model estimated from its boroughs (see :mod:`analysis.overdispersion`).
+
+    Rows are the boroughs, then Inner, Outer London and London; an aggregate's variance is
+    the denominator-weighted sum of its boroughs' adjusted variances."""
+    nb = len(have)
+    mult = measure.multiplier
+    poisson = measure.kind == "admin_rate" or (np.isfinite(london) and london > mult)
+    od = overdispersion.estimate(value[:nb][have], den[:nb][have], london, poisson=poisson, multiplier=mult)
+    if not od.method.startswith("overdispersed"):
+        method = np.where(np.isnan(se), "", od.method).astype(object)
+        return lower, upper, se, np.full(len(value), np.nan), method
+    shares = []
+    for members in (have & inner, have & ~inner, have):
+        total = den[:nb][members].sum()
+        shares.append(float(((den[:nb][members] / total) ** 2).sum()) if total > 0 else np.nan)
+    adjusted = od.se(se, np.concatenate([np.ones(nb), shares]))
+    lower = value - survey.Z95 * adjusted
+    upper = value + survey.Z95 * adjusted
+    lower = np.maximum(lower, 0.0)
+    if not poisson:  # a proportion's interval stops at 100%
+        upper = np.minimum(upper, mult)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_value = np.where(adjusted > 0, 2 * survey.normal_sf(np.abs(value - london) / adjusted), np.nan)
+    method = np.where(np.isnan(value), "", od.method).astype(object)
+    return lower, upper, adjusted, p_value, method
 
 
 def estimate_admin_value(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
@@ -427,6 +470,11 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
     rows["synthetic"] = bool(synthetic)
     if "flag" not in rows:
         rows["flag"] = ""
+    if "uncertainty" not in rows:  # the model applied: the design, the publisher's intervals, or none
+        applied = "survey_design" if measure.is_survey else "none"
+        if measure.is_survey and flags_from_source:
+            applied = "published_interval"
+        rows["uncertainty"] = applied
     if flags_from_source:  # published tables carry their publisher's own disclosure control
         rows = rules.hide_flagged(rows)
     else:
@@ -435,6 +483,8 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
             rows = rules.protect_aggregates(rows)
     base = rows["unweighted_base"].astype(float)
     rows["unweighted_base"] = pd.array(np.where(np.isnan(base), pd.NA, np.round(base)), dtype="Int64")
+    rows["flag_reason"] = rows["flag_reason"].fillna("")
+    rows["uncertainty"] = np.where(rows["value"].isna(), "", rows["uncertainty"].fillna(""))
     return rows[DETAIL_COLUMNS]
 
 
