@@ -78,11 +78,14 @@ def winsorised_phi(z: np.ndarray, limits: tuple[float, float] = WINSOR) -> float
 
 
 def estimate(values: np.ndarray, denominators: np.ndarray, target: float, *, poisson: bool,
-             multiplier: float = 100.0, spread: float = ADDITIVE_SPREAD) -> Overdispersion:
+             multiplier: float = 100.0, spread: float = ADDITIVE_SPREAD,
+             winsor: tuple[float, float] | None = WINSOR) -> Overdispersion:
     """Estimate the overdispersion of areas' values around ``target`` (see the module text).
 
     Areas with no value or no denominator are left out; fewer than three areas, or a target
-    of 0 (or 100% for a proportion), leave the plain model in place.
+    of 0 (or 100% for a proportion), leave the plain model in place. ``winsor=None`` turns
+    winsorising off (then, with ``target`` the areas' pooled value, ``tau2`` is exactly the
+    DerSimonian-Laird estimate, which the R cross-check uses).
     """
     plain = "poisson" if poisson else "binomial"
     values, n = np.asarray(values, dtype=float), np.asarray(denominators, dtype=float)
@@ -93,7 +96,7 @@ def estimate(values: np.ndarray, denominators: np.ndarray, target: float, *, poi
     if areas < 3 or not np.isfinite(target) or not np.all(np.isfinite(s) & (s > 0)):
         return Overdispersion(plain, 1.0, 0.0, areas)
     z = (values - target) / s
-    phi = winsorised_phi(z)
+    phi = winsorised_phi(z, winsor) if winsor else float(np.mean(z**2))
     if areas * phi <= survey.chi2_ppf(0.95, areas - 1):
         return Overdispersion(plain, 1.0, 0.0, areas)
     if n.max() / n.min() > spread:

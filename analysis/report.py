@@ -525,8 +525,11 @@ class BoroughPage:
         })
 
     def table(self) -> Section:
-        """How to read the page (the full table sits under the spine chart)."""
-        return Section(METHOD_NOTE)
+        """How to read the page (the full table sits under the spine chart), and the
+        uncertainty models behind its figures, in the rulebook's words."""
+        rows = self.summary_rows
+        methods = rules.method_sentence(rows.loc[rows["uncertainty"] != "", "uncertainty"]) if len(rows) else ""
+        return Section(METHOD_NOTE + (_p(methods) if methods else ""))
 
 
 class LondonPage:
@@ -580,5 +583,7 @@ class LondonPage:
             chart = charts.dots(frame, title=f"{domain.title()}: latest London figures", unit="%")
             made.append(chart)
             html_chart = charts.to_html(chart)
+        methods = rules.method_sentence(str(r["row"].get("uncertainty", "")) for r in rows)
         return Section(f"<h2>{html.escape(domain.title())}</h2><ul class='headline'>{sentences}</ul>" + html_chart
-                       + tables.to_html(table, caption=f"{domain.title()} measures: London"), made)
+                       + tables.to_html(table, caption=f"{domain.title()} measures: London")
+                       + (_p(methods) if methods else ""), made)

@@ -70,7 +70,7 @@ def method_sentence(applied: Iterable[str]) -> str:
         return ""
     if len(methods) == 1:
         return f"Uncertainty: {APPLIED_METHODS[methods[0]]}."
-    return "Uncertainty: " + "; in some periods, ".join(APPLIED_METHODS[m] for m in methods) + "."
+    return "Uncertainty, depending on the figure: " + "; ".join(APPLIED_METHODS[m] for m in methods) + "."
 
 
 # ---------------------------------------------------------------------------------------
