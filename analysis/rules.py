@@ -197,7 +197,7 @@ def polarity_sentence(polarity: str) -> str:
 # Ranks
 
 
-def rankable(value: float, flag: str, polarity: str | None = None) -> bool:
+def rankable(value: float, flag: str) -> bool:
     """A figure gets a rank only when it is published and not of low reliability."""
     return pd.notna(value) and (flag or "") not in (SUPPRESSED, LOW_RELIABILITY, NOT_AVAILABLE)
 

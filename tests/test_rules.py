@@ -355,3 +355,49 @@ def test_one_tally_for_every_count_on_a_page() -> None:
     }
     assert t.context == [("h", "higher")]
     assert len(t.better) + len(t.worse) + len(t.similar) + t.n_not_compared == t.judged
+
+
+# ---------------------------------------------------------------------------------------
+# the demo as a whole: every row, every borough page
+
+
+def test_no_demo_row_is_judged_against_its_rules(demo_results) -> None:
+    """Over every row of the demo estimates: neutral rows and population groups are never
+    better or worse; rows with a direction are better/worse exactly when higher/lower."""
+    e = demo_results.estimates
+    v = rules.verdicts(e)
+    neutral = e["polarity"] == "neutral"
+    groups = pd.Series([rules.is_population_group(i, b) for i, b in zip(e["indicator"], e["breakdown"])], index=e.index)
+    assert not v[neutral | groups].isin(["better", "worse"]).any()
+    directional = ~neutral & ~groups
+    assert (v[directional].isin(["better", "worse"]) == e.loc[directional, "compared_to_london"].isin(["higher", "lower"])).all()
+    assert set(demo_results.changes.loc[demo_results.changes["indicator"].isin(
+        e.loc[neutral, "indicator"]), "assessment"]) <= {"not_judged", "no significant change", "not_compared"}
+    for flag, reason in zip(e["flag"], e["flag_reason"]):
+        rules.check_flag(flag, reason)
+
+
+def test_every_borough_page_counts_one_set_of_indicators(tmp_path_factory, demo_results) -> None:
+    """Summary, spine title and spine alt text of borough pages give the same counts (the
+    City, Kensington and Chelsea, and every fourth borough: a spine chart is drawn for each)."""
+    import re
+
+    import matplotlib.pyplot as plt
+
+    from analysis import pipeline, report
+
+    folder = tmp_path_factory.mktemp("data")
+    pipeline.write_results(demo_results, folder, parquet=False)
+    for code in dict.fromkeys(["E09000001", "E09000020", *BOROUGHS[1::4]]):
+        page = report.BoroughPage(code, folder)
+        t = page.tally()
+        summary = page.summary().html
+        assert f"better than London on {len(t.better)} of {t.judged} indicators" in summary
+        assert f"worse than London on {len(t.worse)}" in summary
+        chart = page.spine().charts[0]
+        counts = re.search(r"Spine chart of (\d+) indicators .*?: (\d+) better, (\d+) worse, (\d+) similar, (\d+) not compared",
+                           chart.alt)
+        assert tuple(map(int, counts.groups())) == (t.judged, len(t.better), len(t.worse), len(t.similar), t.n_not_compared)
+        assert re.search(rf"\b(of|on) {t.judged} indicators", chart.title) or t.judged == 0
+        assert "too small to publish reliably" not in summary
+        plt.close(chart.figure)
