@@ -474,7 +474,8 @@ class BoroughPage:
                         + "." if t.n_not_compared else "."))
         if t.context:
             items.append("Context indicators, described but not judged better or worse: " + "; ".join(
-                f"{lab} {narrative.comparison_phrase(v, 'neutral')}" for lab, v in t.context) + ".")
+                f"{lab} {narrative.comparison_phrase(v, 'neutral')}" + (f" ({why})" if why else "")
+                for lab, v, why in t.context) + ".")
         changed = [(r["label"], r["change"]) for _, r in rows.iterrows()
                    if r["change"] is not None and r["change"]["direction"] in ("increased", "decreased")]
         if changed:

@@ -235,7 +235,7 @@ class Tally:
     worse: list[str]
     similar: list[str]
     not_compared: dict[str, list[str]]  # reason -> labels
-    context: list[tuple[str, str]]  # (label, higher/lower/similar/not_compared)
+    context: list[tuple[str, str, str]]  # (label, higher/lower/similar/not_compared, why not compared)
 
     @property
     def n_not_compared(self) -> int:
@@ -262,5 +262,6 @@ def tally(rows: pd.DataFrame, label: str = "label") -> Tally:
     reasons: dict[str, list[str]] = {}
     for _, r in rows[directional & (v == "not_compared")].iterrows():
         reasons.setdefault(not_compared_reason(r, str(r.get("kind", "survey")).startswith("survey")), []).append(r[label])
-    context = list(zip(rows.loc[~directional, label], v[~directional]))
+    context = [(r[label], v[i], not_compared_reason(r, str(r.get("kind", "survey")).startswith("survey"))
+                if v[i] == "not_compared" else "") for i, r in rows[~directional].iterrows()]
     return Tally(int(directional.sum()), better, worse, similar, reasons, context)

@@ -353,7 +353,7 @@ def test_one_tally_for_every_count_on_a_page() -> None:
         "not covered by the source": ["f"],
         "published without a confidence interval": ["g"],
     }
-    assert t.context == [("h", "higher")]
+    assert t.context == [("h", "higher", "")]
     assert len(t.better) + len(t.worse) + len(t.similar) + t.n_not_compared == t.judged
 
 
