@@ -401,3 +401,19 @@ def test_every_borough_page_counts_one_set_of_indicators(tmp_path_factory, demo_
         assert re.search(rf"\b(of|on) {t.judged} indicators", chart.title) or t.judged == 0
         assert "too small to publish reliably" not in summary
         plt.close(chart.figure)
+
+
+def test_spine_refuses_context_rows_and_places_no_low_reliability_figure() -> None:
+    """The spine's axis runs from worst to best borough: no neutral row may be drawn on it, and
+    a [u] figure (which has no rank) is listed but not placed."""
+    from analysis import charts
+
+    row = {"label": "x", "period": "2018", "value": 80.0, "london": 70.0, "min": 50.0, "q25": 60.0, "q75": 75.0,
+           "max": 90.0, "verdict": "better", "polarity": "up", "unit": "%", "flag": ""}
+    with pytest.raises(ValueError, match="context"):
+        charts.spine(pd.DataFrame([{**row, "polarity": "neutral", "verdict": "higher"}]), title="t", area_name="A")
+    chart = charts.spine(pd.DataFrame([row, {**row, "label": "y", "flag": "[u]", "verdict": "similar"}]),
+                         title="t", area_name="A")
+    assert "1 not placed" in chart.alt
+    labels = [t.get_text() for t in chart.figure.axes[0].get_xticklabels()]
+    assert labels == ["Worst borough", "London", "Best borough"]
