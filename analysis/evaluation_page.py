@@ -38,6 +38,10 @@ def _p_text(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
+def _p_cell(p: float) -> str:
+    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
+
+
 def _esc(text: str) -> str:
     return f"<p>{html.escape(text)}</p>"
 
@@ -132,13 +136,14 @@ class EvaluationPage:
                                      for d in improved + worsened) if improved or worsened else "")
                  + ".")
         out.append(first)
-        fragile = [d for d in improved + worsened if not d.robustness.robust]
+        fragile = [d for d in ds if not d.robustness.robust]
         for d in fragile:
-            out.append(f"The result for '{d.outcome.label.lower()}' is fragile: {d.robustness.text.split(': ', 1)[1]}.")
-        if improved or worsened:
-            if not fragile:
-                out.append("Each significant result holds under every check (other small-sample method, CR1 errors, "
-                           "participants as independent).")
+            state = "significant" if d.significant else f"not significant ({_p_text(d.pvalue)})"
+            out.append(f"'{d.outcome.label}' ({_pp(d.estimate)} points) is {state} with the reported method but "
+                       f"fragile: {d.robustness.text.split(': ', 1)[1]}. Read it as inconclusive.")
+        if (improved or worsened) and not any(d.significant for d in fragile):
+            out.append("Each significant result holds under every check (the other small-sample method, CR1 errors, "
+                       "participants as independent).")
         lo, hi = min(m.did for m in ms), max(m.did for m in ms)
         out.append(f"With {method.n_clusters} project sites and this many people, differences from the comparison group "
                    f"smaller than about {lo:.0f} to {hi:.0f} points (depending on the measure) would probably be missed "
@@ -227,9 +232,9 @@ class EvaluationPage:
             "After (%)": [tables.fmt(pc.post) for pc in pcs],
             "Change (points)": [_pp(pc.change) for pc in pcs],
             "95% CI, clustered by site": [f"{_pp(pc.lower)} to {_pp(pc.upper)}" for pc in pcs],
-            "p, clustered by site": [f"{pc.pvalue:.4f}" for pc in pcs],
+            "p, clustered by site": [_p_cell(pc.pvalue) for pc in pcs],
             "Yes to no, no to yes": [f"{pc.b}, {pc.c}" for pc in pcs],
-            "Mid-p McNemar p, ignoring sites": [f"{pc.test.pvalue:.4f}" for pc in pcs],
+            "Mid-p McNemar p, ignoring sites": [_p_cell(pc.test.pvalue) for pc in pcs],
             "Assessment": [pc.verdict for pc in pcs],
             "Robustness": [pc.robustness.text for pc in pcs],
         })
@@ -272,16 +277,12 @@ class EvaluationPage:
         table = pd.DataFrame({
             "Success measure": [d.outcome.label for d in ds],
             "People": [d.n_participants for d in ds],
-            "Programme, before to after (%)": [f"{self._mean(d, 'programme', 'pre')} to {self._mean(d, 'programme', 'post')}"
-                                               for d in ds],
-            "Comparison, before to after (%)": [f"{self._mean(d, 'comparison', 'pre')} to "
-                                                f"{self._mean(d, 'comparison', 'post')}" for d in ds],
             "Difference-in-differences (points)": [_pp(d.estimate) for d in ds],
             "95% CI": [f"{_pp(d.lower)} to {_pp(d.upper)}" for d in ds],
-            "p": [f"{d.pvalue:.4f}" for d in ds],
-            f"p, {other}": [f"{d.clustered.p_other:.4f}" for d in ds],
-            "p, CR1": [f"{d.clustered.p_cr1:.4f}" for d in ds],
-            "p, by participant": [f"{d.by_participant.p_cr2:.4f}" for d in ds],
+            "p": [_p_cell(d.pvalue) for d in ds],
+            f"p, {other}": [_p_cell(d.clustered.p_other) for d in ds],
+            "p, CR1": [_p_cell(d.clustered.p_cr1) for d in ds],
+            "p, by participant": [_p_cell(d.by_participant.p_cr2) for d in ds],
             "Logit: ratio of odds ratios (95% CI)": [f"{d.odds_ratio:.2f} ({d.or_lower:.2f} to {d.or_upper:.2f})"
                                                      for d in ds],
             "Assessment": [d.verdict for d in ds],
@@ -397,9 +398,10 @@ class EvaluationPage:
             "holds both groups); the higher figure assumes they differ between the groups (the programme works better "
             "at some sites). The estimated ICC, from few sites and floored at zero, is shown but not relied on.",
         ]
-        return Section("<h2>What this sample can detect</h2>" + _esc(text)
-                       + tables.to_html(table, caption="Minimum detectable effects, percentage points (two-sided 5%, "
-                                                       "80% power)")
+        kept = ("<div class='keep-together' style='break-inside: avoid'>"  # the table on one page
+                + tables.to_html(table, caption="Minimum detectable effects, percentage points (two-sided 5%, 80% power)")
+                + "</div>")
+        return Section("<h2>What this sample can detect</h2>" + _esc(text) + kept
                        + "<ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in assumptions) + "</ul>"
                        + charts.to_html(growth), [growth])
 

@@ -186,9 +186,14 @@ def robustness(primary: tuple[str, float], checks: list[tuple[str, float]]) -> R
     significant = p < ALPHA
     against = [(n, q) for n, q in checks if np.isfinite(q) and (q < ALPHA) != significant]
     if not against:
-        return Robustness(True, "same conclusion under every check")
+        return Robustness(True, "robust: same conclusion under every check")
     word = "not significant" if significant else "significant"
-    return Robustness(False, "fragile: " + "; ".join(f"{word} with {n} (p = {q:.3f})" for n, q in against))
+    return Robustness(False, f"fragile: {word} with " + " and ".join(f"{n} (p = {q:.3f})" for n, q in against))
+
+
+def _short(inf: Inference) -> str:
+    """Short name of the small-sample method *not* reported (the first check)."""
+    return "the wild bootstrap" if inf.method == "CR2" else "CR2"
 
 
 # ------------------------------------------------------------------------------------------
@@ -235,9 +240,8 @@ class PairedChange:
     @property
     def robustness(self) -> Robustness:
         inf = self.clustered
-        return robustness((inf.method_name, inf.p), [(inf.other_name, inf.p_other),
-                                                      ("CR1 errors clustered by site", inf.p_cr1),
-                                                      ("the mid-p McNemar test ignoring sites", self.test.pvalue)])
+        return robustness((inf.method, inf.p), [(_short(inf), inf.p_other), ("CR1", inf.p_cr1),
+                                                 ("mid-p McNemar ignoring sites", self.test.pvalue)])
 
 
 def obuchowski_test(change: np.ndarray, clusters: np.ndarray) -> tuple[float, float, float]:
@@ -331,9 +335,8 @@ class DiD:
     @property
     def robustness(self) -> Robustness:
         inf = self.clustered
-        return robustness((inf.method_name, inf.p), [(inf.other_name, inf.p_other),
-                                                      ("CR1 errors clustered by site", inf.p_cr1),
-                                                      ("errors clustered by participant", self.by_participant.p_cr2)])
+        return robustness((inf.method, inf.p), [(_short(inf), inf.p_other), ("CR1", inf.p_cr1),
+                                                 ("errors clustered by participant", self.by_participant.p_cr2)])
 
 
 def did(frame: pd.DataFrame, outcome, *, label: str = "", logit: bool = True) -> DiD:
