@@ -35,7 +35,10 @@ def _pp(value: float, signed: bool = True) -> str:
 
 
 def _p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    """A p-value for a sentence: three decimals, four where three would round onto 0.050 (and hide the verdict)."""
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.4f}" if f"{p:.3f}" == "0.050" else f"p = {p:.3f}"
 
 
 def _p_cell(p: float) -> str:
@@ -292,7 +295,7 @@ class EvaluationPage:
                + "; ".join(f"{d.outcome.label} {_pp(d.estimate)} points ({d.verdict})" for d in ds) + ".")
         forest = _forest([d.outcome.label for d in ds], [d.estimate for d in ds], [d.lower for d in ds],
                          [d.upper for d in ds], [d.verdict for d in ds],
-                         xlabel="Participants' change minus comparison group's change (percentage points)",
+                         xlabel="Participants' change minus the comparison group's (points)",
                          title=title, alt=alt, table=table,
                          notes=[f"Interval and p: {method.method_name}, errors clustered by project site "
                                 f"({method.n_clusters} sites). Checks: p from the {other.lower() if other == 'Bootstrap' else other} "
@@ -398,11 +401,11 @@ class EvaluationPage:
             "holds both groups); the higher figure assumes they differ between the groups (the programme works better "
             "at some sites). The estimated ICC, from few sites and floored at zero, is shown but not relied on.",
         ]
-        kept = ("<div class='keep-together' style='break-inside: avoid'>"  # the table on one page
+        kept = ("<div class='keep-together' style='break-inside: avoid'>"  # heading, text and table on one page
+                + "<h2>What this sample can detect</h2>" + _esc(text)
                 + tables.to_html(table, caption="Minimum detectable effects, percentage points (two-sided 5%, 80% power)")
                 + "</div>")
-        return Section("<h2>What this sample can detect</h2>" + _esc(text) + kept
-                       + "<ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in assumptions) + "</ul>"
+        return Section(kept + "<ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in assumptions) + "</ul>"
                        + charts.to_html(growth), [growth])
 
     def _mde_curve(self) -> charts.Chart:
