@@ -112,6 +112,21 @@ class EvaluationPage:
         self.dids = [es.did(self.frame, o, label=label) for o in self.outcomes]
         self.mdes = [es.mde(pc, d) for pc, d in zip(self.paired, self.dids)]
 
+    def results(self) -> pd.DataFrame:
+        """Every estimate behind the page as one tidy table (one row per success measure and analysis)."""
+        rows = []
+        for pc, d in zip(self.paired, self.dids):
+            for analysis, est, n, inf, verdict, robust in (
+                    ("change among participants", pc.change, pc.n, pc.clustered, pc.verdict, pc.robustness),
+                    ("difference-in-differences", d.estimate, d.n_participants, d.clustered, d.verdict, d.robustness)):
+                rows.append({"initiative": self.initiative.id, "outcome": pc.outcome.code, "analysis": analysis,
+                             "n": n, "sites": inf.n_clusters, "estimate": est, "lower_ci": inf.lower,
+                             "upper_ci": inf.upper, "p_value": inf.p, "method": inf.method_name, "df": inf.df,
+                             "p_cr2": inf.p_cr2, "p_bootstrap": inf.p_boot, "p_cr1": inf.p_cr1,
+                             "p_ignoring_sites": pc.test.pvalue if analysis.startswith("change") else d.by_participant.p_cr2,
+                             "verdict": verdict, "robust": robust.robust, "robustness": robust.text})
+        return pd.DataFrame(rows)
+
     # -- sections ---------------------------------------------------------------------------
     def header(self) -> Section:
         init = self.initiative

@@ -13,6 +13,7 @@ London only, which is all Figure 5 uses); the full demo build takes about 20 sec
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 import os
 from pathlib import Path
@@ -342,6 +343,18 @@ def test_headline_counts_come_from_the_row_described(lff_page):
     lead_d = max(lff_page.dids, key=lambda d: (d.significant, abs(d.estimate)))
     drow = did_chart.table[did_chart.table["Success measure"] == lead_d.outcome.label].iloc[0]
     assert f"{drow['People']:,} people" in did_chart.title
+
+
+def test_tidy_results_hold_what_the_page_says(lff_page):
+    res = lff_page.results()
+    assert len(res) == 2 * len(lff_page.outcomes)
+    did = res[res.analysis == "difference-in-differences"].set_index("outcome")
+    for d in lff_page.dids:
+        row = did.loc[d.outcome.code]
+        assert (row.estimate, row.lower_ci, row.upper_ci, row.p_value) == (d.estimate, d.lower, d.upper, d.pvalue)
+        assert row.verdict == d.verdict and row.n == d.n_participants
+        sentence = html.escape(f"{d.outcome.label}: participants' change was {d.estimate:+.1f} percentage points")
+        assert sentence in lff_page.difference_in_differences().html
 
 
 def test_bottom_line_first_and_names_the_method(lff_page):
