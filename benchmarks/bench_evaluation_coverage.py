@@ -15,6 +15,7 @@ each method's 95% interval for the difference-in-differences holds the planted e
 Usage::
 
     python benchmarks/bench_evaluation_coverage.py [--reps 1000] [--sites 5 10 30] [--draws 999]
+        [--site-effect-sd 0.04]
 
 It prints a Markdown table (the README's) with each coverage and its Monte Carlo standard error.
 """
@@ -39,8 +40,8 @@ INITIATIVE = "london_family_fund"
 OUTCOME = "someone_to_rely_on"
 
 
-def one(n_sites: int, rep: int, draws: int) -> dict[str, bool]:
-    frame = evaluation_demo.generate(INITIATIVE, n_sites=n_sites, label=f"coverage-{rep}")
+def one(n_sites: int, rep: int, draws: int, effect_sd: float) -> dict[str, bool]:
+    frame = evaluation_demo.generate(INITIATIVE, n_sites=n_sites, label=f"coverage-{rep}", site_effect_sd=effect_sd)
     truth = evaluation_demo.planted_effects(INITIATIVE)[OUTCOME]
     w = es.changes(frame, OUTCOME)
     X = np.column_stack([np.ones(len(w)), (w["group"] == "programme").to_numpy(float)])
@@ -60,20 +61,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--sites", type=int, nargs="+", default=[5, 10, 30])
     parser.add_argument("--draws", type=int, default=999)
+    parser.add_argument("--site-effect-sd", type=float, default=evaluation_demo.SITE_EFFECT_SD,
+                        help="site-to-site SD of the programme effect (proportion; the demo's by default)")
     args = parser.parse_args(argv)
     rows = []
     for g in args.sites:
         start = time.perf_counter()
         hits = {k: 0 for k in ("CR1", "CR2", "bootstrap", "chosen")}
         for rep in range(args.reps):
-            for k, v in one(g, rep, args.draws).items():
+            for k, v in one(g, rep, args.draws, args.site_effect_sd).items():
                 hits[k] += bool(v)
         rows.append((g, {k: v / args.reps for k, v in hits.items()}, cr.choose_method(g), time.perf_counter() - start))
         print(f"{g} sites done in {rows[-1][3]:.0f} s", file=sys.stderr, flush=True)
     mcse = lambda p: math.sqrt(p * (1 - p) / args.reps)  # noqa: E731
     print(f"\nCoverage of 95% intervals for the difference-in-differences ({args.reps} samples per row, demo "
-          f"'{OUTCOME}', planted effect {evaluation_demo.planted_effects(INITIATIVE)[OUTCOME]:.0f} points; "
-          f"bootstrap {args.draws} draws)\n")
+          f"'{OUTCOME}', planted effect {evaluation_demo.planted_effects(INITIATIVE)[OUTCOME]:.0f} points varying "
+          f"by site with SD {100 * args.site_effect_sd:.0f} points; bootstrap {args.draws} draws)\n")
     print("| sites | CR1, t(G-1) | CR2, Bell-McCaffrey | wild cluster bootstrap | chosen method | coverage of chosen |")
     print("|---:|---:|---:|---:|---|---:|")
     for g, cov, method, _ in rows:

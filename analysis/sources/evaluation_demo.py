@@ -123,11 +123,14 @@ def planted_effects(initiative: str, effects: dict[str, float] | None = None) ->
 
 def generate(initiative: str = "london_family_fund", *, n_sites: int | None = None,
              programme_per_site: float | None = None, comparison_per_site: float | None = None,
-             effects: dict[str, float] | None = None, attrition: bool = True, label: str = DEMO_LABEL) -> pd.DataFrame:
+             effects: dict[str, float] | None = None, attrition: bool = True, label: str = DEMO_LABEL,
+             site_trend_sd: float = SITE_TREND_SD, site_effect_sd: float = SITE_EFFECT_SD) -> pd.DataFrame:
     """A synthetic evaluation table in the documented format.
 
     ``effects`` overrides planted effects (proportions, e.g. ``{"someone_to_rely_on": 0.1}``);
-    the sizes override the initiative's defaults; ``label`` changes the random draw.
+    the sizes override the initiative's defaults; ``label`` changes the random draw;
+    ``site_trend_sd`` and ``site_effect_sd`` set the site-to-site variation in change (the
+    coverage benchmark raises them to stress the methods).
     """
     if initiative not in SPECS:
         raise KeyError(f"No demo for {initiative!r}; demos exist for {sorted(SPECS)}")
@@ -168,9 +171,9 @@ def generate(initiative: str = "london_family_fund", *, n_sites: int | None = No
     post = dict(pre, wave="post", interview_date=post_date.strftime("%Y-%m-%d"))
     site_index = people["site_index"].to_numpy()
     for code, it in items.items():
-        site_trend = np.clip(rng.normal(0, SITE_TREND_SD, n_sites), -2 * SITE_TREND_SD, 2 * SITE_TREND_SD)
-        site_effect = np.clip(rng.normal(0, SITE_EFFECT_SD, n_sites), -2 * SITE_EFFECT_SD, 2 * SITE_EFFECT_SD)
-        spread = 2 * (SITE_TREND_SD + SITE_EFFECT_SD)
+        site_trend = np.clip(rng.normal(0, site_trend_sd, n_sites), -2 * site_trend_sd, 2 * site_trend_sd)
+        site_effect = np.clip(rng.normal(0, site_effect_sd, n_sites), -2 * site_effect_sd, 2 * site_effect_sd)
+        spread = 2 * (site_trend_sd + site_effect_sd)
         shift_low = min(0.0, it.trend) + min(0.0, it.effect) - spread
         shift_high = max(0.0, it.trend) + max(0.0, it.effect) + spread
         lo, hi = -shift_low, 1 - shift_high
