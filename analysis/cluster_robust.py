@@ -257,7 +257,11 @@ class ClusteredOLS:
         return edge(-1.0), edge(1.0)
 
     # -- all together ----------------------------------------------------------------------------
-    def infer(self, j: int, *, seed: int, draws: int = DRAWS, bootstrap: bool = True) -> Inference:
+    def infer(self, j: int, *, seed: int, draws: int = DRAWS, bootstrap: bool = True,
+              bounds: tuple[float, float] = (-math.inf, math.inf)) -> Inference:
+        """CR1, CR2 and (unless ``bootstrap=False``) the bootstrap for coefficient ``j``; intervals
+        are cut to ``bounds``, the values the coefficient can take (a change in a percentage
+        cannot pass 100 points)."""
         est = float(self.beta[j])
         se1 = self.cr1_se(j)
         p1, lo1, hi1 = _t_interval(est, se1, self.G - 1)
@@ -269,6 +273,8 @@ class ClusteredOLS:
             lob, hib = self.bootstrap_interval(j, V, scale=se2 * 2)
         else:
             pb = lob = hib = float("nan")
+        lo1, lo2, lob = (max(bounds[0], v) for v in (lo1, lo2, lob))
+        hi1, hi2, hib = (min(bounds[1], v) for v in (hi1, hi2, hib))
         return Inference(est, self.n, self.G, se1, float(self.G - 1), p1, lo1, hi1, se2, df, p2, lo2, hi2, pb, lob,
                          hib, "Webb" if self.G < WEBB_BELOW else "Rademacher", draws if bootstrap else 0,
                          choose_method(self.G))

@@ -277,7 +277,7 @@ def paired_change(frame: pd.DataFrame, outcome, group: str = "programme", *, lab
         raise ValueError(f"{outcome.code!r}: the {group} participants answering twice are all at one site; "
                          "a site-clustered analysis needs at least two")
     fit = ClusteredOLS(np.ones(n), 100.0 * w["change"].to_numpy(float), w["site"].to_numpy())
-    inference = fit.infer(0, seed=_seed("paired", label, outcome.code))
+    inference = fit.infer(0, seed=_seed("paired", label, outcome.code), bounds=(-100.0, 100.0))
     _, _, p_obu = obuchowski_test(w["change"].to_numpy(float), w["site"].to_numpy())
     return PairedChange(outcome, n, a, b, c, d, 100 * (a + b) / n, 100 * (a + c) / n, 100 * change, inference,
                         100 * lo, 100 * hi, mcnemar_midp(b, c), p_obu)
@@ -356,7 +356,7 @@ def did(frame: pd.DataFrame, outcome, *, label: str = "", logit: bool = True) ->
     X = np.column_stack([np.ones(len(w)), treated])
     y = 100.0 * w["change"].to_numpy(float)
     site = ClusteredOLS(X, y, w["site"].to_numpy())
-    inference = site.infer(1, seed=_seed("did", label, outcome.code))
+    inference = site.infer(1, seed=_seed("did", label, outcome.code), bounds=(-200.0, 200.0))
     person = ClusteredOLS(X, y, w["participant_id"].to_numpy()).infer(1, seed=0, bootstrap=False)
     long = w.melt(id_vars=["participant_id", "group", "site"], value_vars=list(WAVES), var_name="wave", value_name="y")
     means = (long.groupby(["group", "wave"])["y"].agg(["mean", "size"]).rename(columns={"mean": "share", "size": "n"})

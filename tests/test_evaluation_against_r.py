@@ -124,3 +124,14 @@ def test_rule_names_the_method_by_number_of_sites() -> None:
     assert cluster_robust.choose_method(5) == cluster_robust.choose_method(11) == "bootstrap"
     assert cluster_robust.choose_method(12) == cluster_robust.choose_method(30) == "CR2"
     assert "Webb" in cluster_robust.bootstrap_name(11) and "Rademacher" in cluster_robust.bootstrap_name(12)
+
+
+def test_intervals_are_cut_to_the_values_a_change_can_take(sample) -> None:
+    prog = sample[sample.group == "programme"]
+    fit = cluster_robust.ClusteredOLS(np.ones(len(prog)), 100.0 * (prog.post - prog.pre).to_numpy(float),
+                                      prog.site.to_numpy())
+    free = fit.infer(0, seed=1)
+    cut = fit.infer(0, seed=1, bounds=(5.0, 20.0))
+    assert free.lower_cr2 < 5 < 20 < free.upper_cr2  # the uncut CR2 interval (1.8 to 30.5) passes both bounds
+    assert (cut.lower_cr2, cut.upper_cr2, cut.lower_boot, cut.upper_boot) == (5.0, 20.0, 5.0, 20.0)
+    assert cut.p_cr2 == free.p_cr2 and cut.p_boot == free.p_boot
