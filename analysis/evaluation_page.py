@@ -291,7 +291,7 @@ class EvaluationPage:
         title = (f"Net of the comparison group's change, participants' '{lead.outcome.label.lower()}' moved "
                  f"{_pp(lead.estimate)} points (95% CI {_pp(lead.lower)} to {_pp(lead.upper)}, {lead.n_participants:,} "
                  f"people); {n_sig} of {len(ds)} differences {'is' if n_sig == 1 else 'are'} significant")
-        other = "Bootstrap" if method.method == "CR2" else "CR2"
+        other = "wild bootstrap" if method.method == "CR2" else "CR2"
         table = pd.DataFrame({
             "Success measure": [d.outcome.label for d in ds],
             "People": [d.n_participants for d in ds],
@@ -313,9 +313,9 @@ class EvaluationPage:
                          xlabel="Participants' change minus the comparison group's (points)",
                          title=title, alt=alt, table=table,
                          notes=[f"Interval and p: {method.method_name}, errors clustered by project site "
-                                f"({method.n_clusters} sites). Checks: p from the {other.lower() if other == 'Bootstrap' else other} "
-                                "method, from CR1 errors on sites minus one degrees of freedom, and with participants as "
-                                "independent units (HC2, Bell-McCaffrey degrees of freedom)."])
+                                f"({method.n_clusters} sites). Checks: p from the {other} method, from CR1 errors on sites "
+                                "minus one degrees of freedom, and with participants as independent units (HC2, "
+                                "Bell-McCaffrey degrees of freedom)."])
         lines = self._trend_chart()
         sentences = "".join(f"<li>{html.escape(self._did_sentence(d))}</li>" for d in ds)
         text = _esc("The difference-in-differences subtracts the comparison group's change from the participants' change, "
