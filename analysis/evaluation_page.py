@@ -319,13 +319,24 @@ class EvaluationPage:
         lines = self._trend_chart()
         sentences = "".join(f"<li>{html.escape(self._did_sentence(d))}</li>" for d in ds)
         text = _esc("The difference-in-differences subtracts the comparison group's change from the participants' change, "
-                    "so anything that moved both groups between the surveys cancels out, including anything that moved "
-                    "everyone at a site, since every site holds both groups. It rests on the assumption that, without "
-                    "the programme, participants' answers would have changed as the comparison group's did (parallel "
-                    "trends); differences between the groups at the start do not bias it, but different trajectories "
-                    "would.")
+                    "so anything that moved both groups between the surveys cancels out" + self._site_cancel_clause()
+                    + ". It rests on the assumption that, without the programme, participants' answers would have "
+                    "changed as the comparison group's did (parallel trends); differences between the groups at the "
+                    "start do not bias it, but different trajectories would.")
         return Section("<h2>Change compared with a comparison group</h2>" + text + "<ul class='headline'>" + sentences
                        + "</ul>" + charts.to_html(forest) + charts.to_html(lines), [forest, lines])
+
+    def _sites_with_one_group(self) -> int:
+        return int((self.frame.groupby("site")["group"].nunique() < 2).sum())
+
+    def _site_cancel_clause(self) -> str:
+        """Whether site effects cancel depends on every site holding both groups: say what the data have."""
+        one = self._sites_with_one_group()
+        if one == 0:
+            return ", including anything that moved everyone at a site, since every site holds both groups"
+        sites = self.frame["site"].nunique()
+        return (f"; something that moved everyone at a site cancels only where the site holds both groups, and "
+                f"{one} of {sites} sites hold only one")
 
     @staticmethod
     def _mean(d: es.DiD, group: str, wave: str) -> str:
@@ -412,9 +423,10 @@ class EvaluationPage:
             "variance factor of the design the data have (the actual numbers of programme and comparison members at "
             "each site) for an intra-site correlation (ICC) of change of 0.02, 0.05 or 0.10; ICCs of 0.01 to 0.05 are "
             "common for individual outcomes in community settings and 0.10 is a pessimistic case. The lower figure "
-            "assumes site effects move both groups at a site alike (they then largely cancel, because every site "
-            "holds both groups); the higher figure assumes they differ between the groups (the programme works better "
-            "at some sites). The estimated ICC, from few sites and floored at zero, is shown but not relied on.",
+            "assumes site effects move both groups at a site alike (they then cancel as far as each site's people "
+            "split evenly between the groups); the higher figure assumes they differ between the groups (the "
+            "programme works better at some sites). The estimated ICC, from few sites and floored at zero, is shown "
+            "but not relied on.",
         ]
         kept = ("<div class='keep-together' style='break-inside: avoid'>"  # heading, text and table on one page
                 + "<h2>What this sample can detect</h2>" + _esc(text)

@@ -345,8 +345,8 @@ def did(frame: pd.DataFrame, outcome, *, label: str = "", logit: bool = True) ->
     OLS of each person's change (after minus before, percentage points) on an intercept and a
     programme indicator: the coefficient is the programme group's mean change minus the
     comparison group's, which with a balanced panel equals the interaction in
-    ``y ~ treated * post``. Site effects shared by both groups cancel in it, because every site
-    holds both groups. A logit of ``y ~ treated * post`` (CR1 by site) gives the ratio of odds
+    ``y ~ treated * post``. Site effects shared by both groups cancel in it as far as each site
+    holds both groups in the same proportions as the whole sample. A logit of ``y ~ treated * post`` (CR1 by site) gives the ratio of odds
     ratios, as a check that the result does not hang on the linear scale.
     """
     w = changes(frame, outcome.code)

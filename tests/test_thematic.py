@@ -333,6 +333,17 @@ def test_demo_has_unequal_sites_and_site_variation_in_change(lff_page):
     assert ratio > 1.0
 
 
+def test_site_cancellation_is_claimed_only_when_every_site_holds_both_groups(lff_page):
+    assert "since every site holds both groups" in lff_page.difference_in_differences().html
+    frame = evaluation_demo.generate("esol_plus", n_sites=8, label="one-group")
+    # move the comparison members of one site to another site: that site then holds programme members only
+    sites = sorted(frame.site.unique())
+    frame.loc[(frame.site == sites[0]) & (frame.group == "comparison"), "site"] = sites[1]
+    page = evaluation_page.EvaluationPage("esol_plus", frame)
+    html_text = page.difference_in_differences().html
+    assert "since every site holds both groups" not in html_text and "1 of 8 sites hold only one" in html_text
+
+
 def test_headline_counts_come_from_the_row_described(lff_page):
     lead = max(lff_page.paired, key=lambda pc: (pc.significant, abs(pc.change)))
     chart = lff_page.paired_change().charts[0]
