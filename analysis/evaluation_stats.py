@@ -17,7 +17,7 @@ Participants sit in project sites, so every test here allows for sites:
   ``y ~ treated * post``. Clustering by participant instead is reported as a fragility check.
 * **Minimum detectable effects** come from the fitted standard error and the analysis's own t
   reference distribution; planning figures for other intra-site correlations use the design the
-  data have (every site holds both groups).
+  data have (how each site's people split between the programme and comparison groups).
 
 Everything is unweighted: an evaluation sample describes the people surveyed, not London.
 """
