@@ -183,7 +183,8 @@ def original_isolation() -> pd.DataFrame:
 
 @pytest.mark.parametrize("ext", [".sav", ".dta", ".csv", ".parquet"])
 def test_wave_file_maps_back_to_the_canonical_frame(tmp_path, ext) -> None:
-    family, canonical = waves.load_wave(write_wave(tmp_path, ext), write_codebook(tmp_path))
+    loaded = waves.load_wave(write_wave(tmp_path, ext), write_codebook(tmp_path))
+    (family, canonical), = loaded.frames.items()
     assert family == "ukhls"
     pd.testing.assert_frame_equal(canonical, original(), check_exact=True)
     pd.testing.assert_frame_equal(isolation(canonical), original_isolation(), check_exact=True)
@@ -205,7 +206,7 @@ def test_labels_yes_no_stay_text_and_labels_match_case_insensitively(tmp_path) -
         text = text.replace(f"{{variable: {var}, values: {{1: 1, 2: 0, -9: null}}}}",
                             f"{{variable: {var}, values: {{Yes: 1, no: 0, REFUSED: null}}}}")
     assert "Yes: 1" in text
-    _, canonical = waves.load_wave(write_wave(tmp_path, ".sav"), write_codebook(tmp_path, text))
+    (canonical,) = waves.load_wave(write_wave(tmp_path, ".sav"), write_codebook(tmp_path, text)).frames.values()
     pd.testing.assert_frame_equal(canonical, original())
 
 
@@ -214,7 +215,7 @@ def test_weight_scale_and_constant_stratum(tmp_path) -> None:
     p["indinub_xw"] = p["indinub_xw"] * 1000
     text = CODEBOOK.replace("weight: {variable: indinub_xw, note: cross-sectional individual weight}",
                             "weight: {variable: indinub_xw, scale: 0.001}")
-    _, canonical = waves.load_wave(write(p, tmp_path / "w.parquet"), write_codebook(tmp_path, text))
+    (canonical,) = waves.load_wave(write(p, tmp_path / "w.parquet"), write_codebook(tmp_path, text)).frames.values()
     pd.testing.assert_series_equal(canonical["weight"], original()["weight"], check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(isolation(canonical), original_isolation(), check_exact=False, rtol=1e-9)
 
@@ -333,14 +334,14 @@ def test_every_problem_is_reported_together(tmp_path) -> None:
 
 
 def test_code_mapped_to_null_in_a_required_column(tmp_path) -> None:
+    """The design cannot be missing (a demographic can: see the refusal tests)."""
     p = provider()
-    p.loc[_london_rows(p)[[3, 4]], "sex"] = -9
-    text = CODEBOOK.replace("values: {1: Male, 2: Female}", "values: {1: Male, 2: Female, -9: null}")
-    with pytest.raises(waves.WaveMismatchError, match="mapped to null.*sex cannot be missing"):
-        waves.apply_codebook(p, waves.parse_codebook(_codebook_dict(text)), value_labels=value_labels())
-    text += "  # drop them\n"
-    book = _codebook_dict(text)
-    book["filter"]["drop"] = {"variable": "sex", "values": [-9]}
+    p.loc[_london_rows(p)[[3, 4]], "la_name"] = "Not known"
+    book = _codebook_dict()
+    book["variables"]["borough"] = {"variable": "la_name", "values": {"Not known": None}}
+    with pytest.raises(waves.WaveMismatchError, match="mapped to null.*borough cannot be missing"):
+        waves.apply_codebook(p, waves.parse_codebook(book), value_labels=value_labels())
+    book["filter"]["drop"] = {"variable": "la_name", "values": ["Not known"]}
     out = waves.apply_codebook(p, book, value_labels=value_labels())
     assert len(out) == len(original()) - 2
 
@@ -413,7 +414,7 @@ def test_borough_from_labelled_codes_or_old_ons_codes(tmp_path) -> None:
     pyreadstat.write_sav(p, str(path), variable_value_labels=labels)
     # the filter also works by label: keep region "London"
     text = CODEBOOK.replace("values: [7]", "values: [London]")
-    _, canonical = waves.load_wave(path, write_codebook(tmp_path, text))
+    (canonical,) = waves.load_wave(path, write_codebook(tmp_path, text)).frames.values()
     pd.testing.assert_frame_equal(canonical, original())
 
     ons = {"E09000007": "00AG", "E09000001": "00AA"}
@@ -427,10 +428,10 @@ def test_borough_from_labelled_codes_or_old_ons_codes(tmp_path) -> None:
 
 
 def test_empty_cells_in_a_required_column(tmp_path) -> None:
-    p = provider(labels_as_text=True).astype({"racel_dv": "float64"})
+    p = provider(labels_as_text=True).astype({"psu_id": object})
     rows = _london_rows(p)[[8, 9]]
-    p.loc[rows, "racel_dv"] = np.nan
+    p.loc[rows, "psu_id"] = None
     with pytest.raises(waves.WaveMismatchError,
-                       match=rf"variable 'racel_dv': 2 rows are empty, first at row {rows[0] + 2}; "
-                             "ethnic_group cannot be missing"):
+                       match=rf"variable 'psu_id': 2 rows are empty, first at row {rows[0] + 2}; "
+                             "psu cannot be missing"):
         waves.load_wave(write(p, tmp_path / "w.csv"), write_codebook(tmp_path))

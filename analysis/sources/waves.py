@@ -156,13 +156,19 @@ MAX_AGE = 120
 
 PERIOD_PATTERN = re.compile(r"\d{4}(/\d{2})?")
 
-TOP_KEYS = ("family", "period", "period_variable", "variables", "filter", "description")
+TOP_KEYS = ("survey", "family", "period", "period_variable", "follows", "variables", "absent", "missing_codes",
+            "filter", "description")
 FILTER_KEYS = ("keep", "drop")
 CONDITION_KEYS = ("variable", "values")
 SPEC_KEYS = ("variable", "values", "from_age", "scale", "constant", "note")
 TEXT_COLUMNS = ("respondent_id", "stratum", "psu")
 CONSTANT_ALLOWED = ("stratum", "psu", "weight", "borough")
 DESIGN = ("respondent_id", "stratum", "psu", "weight", "borough")
+# design columns that may read the same source variable (a borough that is the stratum; one
+# respondent per household, whose identifier is the PSU); any other pair sharing a variable
+# is a copy-and-paste slip
+SHAREABLE = frozenset({"respondent_id", "stratum", "psu", "borough"})
+ALL_ITEMS: dict[str, str] = {item: family for family, items in schemas.SURVEY_ITEMS.items() for item in items}
 
 READERS = {".csv": "csv", ".csv.gz": "csv", ".sav": "sav", ".zsav": "sav", ".dta": "dta",
            ".parquet": "parquet", ".pq": "parquet"}
@@ -321,7 +327,11 @@ class Condition:
 
 @dataclass(frozen=True)
 class Codebook:
-    """A validated codebook (see the module docstring)."""
+    """A validated codebook (see the module docstring).
+
+    ``families`` are the survey families whose items the file carries (every item of each is
+    either mapped in ``variables`` or listed in ``absent``); ``family`` is the first of them.
+    """
 
     family: str
     variables: dict[str, VariableSpec]
@@ -331,10 +341,26 @@ class Codebook:
     drop: tuple[Condition, ...] = ()
     description: str | None = None
     path: str = "codebook"
+    survey: str | None = None
+    families: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    missing: frozenset = frozenset()  # tokens of missing_codes
+    follows: str | None = None
 
     @property
     def items(self) -> tuple[str, ...]:
-        return schemas.SURVEY_ITEMS[self.family]
+        """Every item of the codebook's families, mapped or absent, in registry order."""
+        return tuple(i for f in (self.families or (self.family,)) for i in schemas.SURVEY_ITEMS[f])
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns of the canonical frame this codebook produces, in order."""
+        return (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *self.items)
+
+    @property
+    def name(self) -> str:
+        """The survey's name as the estimates' source column gives it."""
+        return self.survey or self.description or Path(self.path).stem
 
     def referenced_variables(self) -> list[tuple[str, str]]:
         """(codebook key, source variable) for every variable the codebook reads."""
@@ -409,12 +435,16 @@ def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
             bad(str(key), f"unknown key{_closest(key, TOP_KEYS)}; allowed: {list(TOP_KEYS)}")
 
     family = data.get("family")
-    if family is None:
-        bad("family", f"required; one of {list(schemas.SURVEY_ITEMS)}")
-    elif family not in schemas.SURVEY_ITEMS:
+    if family is not None and family not in schemas.SURVEY_ITEMS:
         bad("family", f"unknown survey family {family!r}{_closest(family, schemas.SURVEY_ITEMS)}; "
                       f"one of {list(schemas.SURVEY_ITEMS)}")
         family = None
+    survey_name = data.get("survey")
+    if survey_name is not None and (not isinstance(survey_name, str) or not survey_name.strip()):
+        bad("survey", "expected the survey's name as text")
+        survey_name = None
+    if "family" not in data and "survey" not in data:
+        bad("survey", "required: the survey's name, e.g. survey: London Survey of Social Integration")
 
     period = data.get("period")
     period_variable = None
@@ -426,6 +456,23 @@ def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
             bad("period", f"{data.get('period')!r} is not a wave label like \"2019/20\" or \"2019\" (quote it)")
     if "period_variable" in data:
         period_variable = _parse_spec("period", data["period_variable"], bad)
+    follows = None
+    if "follows" in data:
+        follows = _period_label(data["follows"])
+        if follows is None:
+            bad("follows", f"{data['follows']!r} is not a wave label like \"2018/19\" or \"2019\" (quote it)")
+
+    absent = _parse_absent(data.get("absent"), data.get("variables"), bad) if "absent" in data else []
+    missing: set = set()
+    if "missing_codes" in data:
+        raw_missing = data["missing_codes"]
+        raw_missing = raw_missing if isinstance(raw_missing, list) else [raw_missing]
+        for i, code in enumerate(raw_missing):
+            token = None if isinstance(code, bool) or not isinstance(code, (str, int, float)) else _token(code)
+            if token is None:
+                bad(f"missing_codes[{i}]", f"expected a code or label (a number or text), found {code!r}")
+            else:
+                missing.add(token)
 
     variables: dict[str, VariableSpec] = {}
     raw_vars = data.get("variables")
@@ -434,26 +481,31 @@ def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
     elif not isinstance(raw_vars, Mapping):
         bad("variables", f"expected a mapping of canonical column to source variable, found {type(raw_vars).__name__}")
     else:
-        known = (*DESIGN, *schemas.LEVELS)
-        items = schemas.SURVEY_ITEMS[family] if family else ()
-        all_items = {i for its in schemas.SURVEY_ITEMS.values() for i in its}
+        known = (*DESIGN, *schemas.LEVELS, *ALL_ITEMS)
         for column, spec in raw_vars.items():
             key = f"variables.{column}"
             if column == "period":
                 bad(key, "the period is given by the top-level 'period' or 'period_variable'")
-            elif column in known or column in items:
+            elif column not in known:
+                bad(key, f"unknown canonical column{_closest(column, known)}; design {list(DESIGN)}, "
+                         f"demographics {list(schemas.LEVELS)} or survey items {sorted(ALL_ITEMS)}")
+            elif spec is None and column not in DESIGN:
+                bad(key, f"no variable given; if the file has no {column}, list it under 'absent' instead")
+            else:
                 parsed = _parse_spec(str(column), spec, bad)
                 if parsed is not None:
                     variables[str(column)] = parsed
-            elif family and column in all_items:
-                bad(key, f"{column!r} is not an item of the {family!r} family; its items: {list(items)}")
-            elif family:
-                bad(key, f"unknown canonical column{_closest(column, (*known, *items))}; "
-                         f"expected: {[c for c in canonical_columns(family) if c != 'period']}")
-        if family:
-            missing = [c for c in canonical_columns(family) if c != "period" and c not in raw_vars]
-            if missing:
-                bad("variables", f"no entry for {missing} (every canonical column needs one)")
+        _check_shared_variables(variables, bad)
+    families = _families(family, raw_vars if isinstance(raw_vars, Mapping) else {}, absent)
+    if isinstance(raw_vars, Mapping):
+        covered = set(raw_vars) | set(absent)
+        needed = [c for c in (*DESIGN, *schemas.LEVELS) if c not in covered]
+        needed += [i for f in families for i in schemas.SURVEY_ITEMS[f] if i not in covered]
+        if needed:
+            bad("variables", f"no entry for {needed}: map each to the file's variable, or list what the file "
+                             "lacks under 'absent' (design columns cannot be absent)")
+        if not any(c in ALL_ITEMS for c in raw_vars):
+            bad("variables", "no survey item is mapped: a wave needs at least one item of a measure")
 
     keep: list[Condition] = []
     drop: list[Condition] = []
@@ -475,15 +527,69 @@ def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
 
     if problems:
         raise CodebookError(source, problems)
-    ordered = {c: variables[c] for c in canonical_columns(family) if c in variables}
-    return Codebook(family=family, variables=ordered, period=period, period_variable=period_variable,
-                    keep=tuple(keep), drop=tuple(drop), description=description, path=source)
+    columns = (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *(i for f in families for i in schemas.SURVEY_ITEMS[f]))
+    ordered = {c: variables[c] for c in columns if c in variables}
+    return Codebook(family=families[0], variables=ordered, period=period, period_variable=period_variable,
+                    keep=tuple(keep), drop=tuple(drop), description=description, path=source,
+                    survey=survey_name.strip() if survey_name else None, families=families,
+                    absent=tuple(c for c in columns if c in absent), missing=frozenset(missing), follows=follows)
+
+
+def _families(family: str | None, raw_vars: Mapping, absent: list[str]) -> tuple[str, ...]:
+    """The families whose items the codebook maps or declares absent (and ``family``), in
+    registry order: the measures of each are estimated from this file."""
+    touched = {ALL_ITEMS[c] for c in (*raw_vars, *absent) if c in ALL_ITEMS}
+    if family:
+        touched.add(family)
+    return tuple(f for f in schemas.SURVEY_ITEMS if f in touched)
+
+
+def _parse_absent(raw: Any, raw_vars: Any, bad) -> list[str]:
+    """The ``absent`` list: demographics and items the file does not have."""
+    items = raw if isinstance(raw, list) else [raw]
+    out: list[str] = []
+    allowed = (*schemas.LEVELS, *ALL_ITEMS)
+    for i, name in enumerate(items):
+        key = f"absent[{i}]"
+        if not isinstance(name, str):
+            bad(key, f"expected a demographic or item name, found {name!r}")
+        elif name in DESIGN:
+            bad(key, f"{name!r} is a design column and cannot be absent (a constant may stand in: "
+                     f"{name}: {{constant: ...}})" if name != "respondent_id" else
+                     "'respondent_id' cannot be absent: every respondent needs an identifier")
+        elif name not in allowed:
+            bad(key, f"unknown demographic or item {name!r}{_closest(name, allowed)}")
+        elif isinstance(raw_vars, Mapping) and name in raw_vars:
+            bad(key, f"{name!r} is both mapped in 'variables' and listed as absent")
+        elif name in out:
+            bad(key, f"{name!r} is listed twice")
+        else:
+            out.append(name)
+    return out
+
+
+def _check_shared_variables(variables: dict[str, VariableSpec], bad) -> None:
+    """Two columns reading one source variable are reported, except design columns that may
+    legitimately share one (see SHAREABLE)."""
+    readers: dict[str, list[str]] = {}
+    for column, spec in variables.items():
+        if spec.variable is not None:
+            readers.setdefault(spec.variable, []).append(column)
+    for variable, columns in readers.items():
+        if len(columns) > 1 and not set(columns) <= SHAREABLE:
+            bad("variables." + columns[1], f"reads the same variable {variable!r} as "
+                + ", ".join(f"variables.{c}" for c in columns if c != columns[1])
+                + "; each demographic and item needs its own variable (a copy-and-paste slip?)")
 
 
 def _period_label(value: Any) -> str | None:
-    """A valid wave label ('2016/17' or '2016') from a YAML value or file value, else None."""
+    """A valid wave label ('2016/17' or '2016') from a YAML value or file value, else None.
+
+    A survey year spans two consecutive years, so '2016/18' is not a label."""
     text = _text(value)
     if text is None or not PERIOD_PATTERN.fullmatch(text):
+        return None
+    if "/" in text and int(text[5:]) != (int(text[:4]) + 1) % 100:
         return None
     return text
 
@@ -705,6 +811,7 @@ def read_wave_file(path: str | Path, *, encoding: str = "utf-8-sig") -> pd.DataF
         raise InputError(source, "data file not found")
     value_labels: dict[str, dict[Any, str]] = {}
     variable_labels: dict[str, str] = {}
+    user_missing: dict[str, list[tuple[float, float]]] = {}
     try:
         if kind == "csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
@@ -721,6 +828,9 @@ def read_wave_file(path: str | Path, *, encoding: str = "utf-8-sig") -> pd.DataF
             else:
                 frame, meta = pyreadstat.read_dta(str(path), apply_value_formats=False)
             value_labels = {v: dict(labels) for v, labels in (meta.variable_value_labels or {}).items()}
+            user_missing = {v: [(float(r["lo"]), float(r["hi"])) for r in ranges]
+                            for v, ranges in (getattr(meta, "missing_ranges", None) or {}).items()
+                            if all(isinstance(r.get("lo"), (int, float)) for r in ranges)}
             variable_labels = dict(zip(meta.column_names, meta.column_labels or []))
     except UnicodeDecodeError as err:
         raise InputError(source, f"cannot decode the file as {encoding}: {err}; "
@@ -730,7 +840,7 @@ def read_wave_file(path: str | Path, *, encoding: str = "utf-8-sig") -> pd.DataF
     except Exception as err:  # noqa: BLE001 - readers raise many types; name the file
         raise InputError(source, f"cannot read the {kind} file: {err}") from None
     frame.attrs.update(source=source, format=kind, row_offset=2 if kind == "csv" else 1,
-                       value_labels=value_labels, variable_labels=variable_labels)
+                       value_labels=value_labels, variable_labels=variable_labels, user_missing=user_missing)
     return frame
 
 
@@ -770,11 +880,25 @@ class _Context:
     source: str
     rows: np.ndarray  # the user's row number of each kept row
     value_labels: Mapping[str, Mapping[Any, str]]
+    missing: frozenset = frozenset()  # tokens of the codebook's missing_codes
+    user_missing: Mapping[str, list[tuple[float, float]]] = field(default_factory=dict)  # SPSS declarations
     problems: list[Problem] = field(default_factory=list)
     reported: set = field(default_factory=set)  # (variable, token) already reported
 
     def row(self, position: int) -> int:
         return int(self.rows[position])
+
+    def is_user_missing(self, variable: str | None, value: Any) -> bool:
+        """Whether the file (SPSS) declares ``value`` of ``variable`` a user-missing code."""
+        token = _token(value)
+        if variable is None or token is None or token[0] != "n":
+            return False
+        return any(lo <= token[1] <= hi for lo, hi in self.user_missing.get(variable, ()))
+
+    def is_missing_code(self, value: Any, label: str | None) -> bool:
+        """Whether a value (or its label) is one of the codebook's missing_codes."""
+        return bool(self.missing) and (_token(value) in self.missing
+                                       or (label is not None and _token(label) in self.missing))
 
     def unmapped(self, spec: VariableSpec, col: _Column, bad: list[int], what: str, hint: str = "") -> None:
         """Report the distinct values ``bad`` (indices into col.uniques) of one variable."""
@@ -788,6 +912,8 @@ class _Context:
         lines = []
         for v in found[:MAX_VALUES_SHOWN]:
             lab = f" [label {v.label!r}]" if v.label is not None else ""
+            if self.is_user_missing(spec.variable, v.value):
+                lab += " (declared missing in the file: map it to null, or list it under missing_codes)"
             rows = f"{v.count} row{'s' if v.count != 1 else ''}"
             lines.append(f"{_show(v.value)}{lab}: {rows}, first at row {v.first_row}")
         if len(found) > MAX_VALUES_SHOWN:
@@ -839,7 +965,8 @@ def apply_codebook(
         dup = sorted({c for c in columns if columns.count(c) > 1})
         raise InputError(source, f"the file has repeated variable names {dup}")
 
-    ctx = _Context(source, np.arange(len(frame)) + row_offset, labels)
+    ctx = _Context(source, np.arange(len(frame)) + row_offset, labels, codebook.missing,
+                   attrs.get("user_missing", {}) or {})
     missing_vars = [(k, v) for k, v in codebook.referenced_variables() if v not in frame.columns]
     for key, variable in missing_vars:
         ctx.problems.append(Problem(key, f"variable {variable!r} is not in the file{_closest(variable, columns)}",
@@ -867,6 +994,9 @@ def apply_codebook(
         out["period"] = np.full(n, codebook.period, dtype=object)
     elif codebook.period_variable.variable not in absent:
         out["period"] = _map_categorical(ctx, codebook.period_variable, data, codebook.family)
+    for column in codebook.absent:  # what the file lacks: missing for every respondent
+        out[column] = np.full(n, np.nan if column in ALL_ITEMS else None, dtype=float if column in ALL_ITEMS
+                              else object)
     for column, spec in codebook.variables.items():
         if spec.has_constant:
             out[column] = np.full(n, spec.constant, dtype=float if column == "weight" else object)
@@ -883,16 +1013,18 @@ def apply_codebook(
     # required columns may not be missing (only items may)
     specs = {**codebook.variables, "period": codebook.period_variable}
     for column, values in out.items():
-        if column in codebook.items or column == "weight":
+        # items and demographics may be missing (unanswered, refused); the design may not
+        if column in ALL_ITEMS or column in schemas.LEVELS or column == "weight":
             continue
         _report_missing(ctx, specs.get(column), column, values, data)
 
     if ctx.problems:
         raise WaveMismatchError(source, ctx.problems, codebook.path)
 
-    canonical = pd.DataFrame({c: out[c] for c in canonical_columns(codebook.family)})
+    canonical = pd.DataFrame({c: out[c] for c in codebook.columns})
     try:
-        return schemas.validate_survey(canonical, codebook.family, source=source, row_offset=0)
+        return schemas.validate_survey(canonical, codebook.family, source=source, row_offset=0,
+                                       items=codebook.items)
     except InputError as err:
         if isinstance(err, (CodebookError, WaveMismatchError)):
             raise
@@ -954,6 +1086,11 @@ def _map_weight(ctx: _Context, spec: VariableSpec, data: pd.DataFrame) -> np.nda
 
 
 def _map_age(ctx: _Context, spec: VariableSpec, data: pd.DataFrame) -> np.ndarray:
+    if ctx.missing:  # missing_codes (e.g. -9 refused) leave the age band missing
+        col = _Column.of(data[spec.variable], ctx.value_labels.get(spec.variable))
+        gone = np.array([ctx.is_missing_code(u, lab) for u, lab in zip(col.uniques, col.labels)] + [False])
+        if gone.any():
+            data = pd.DataFrame({spec.variable: data[spec.variable].where(~gone[col.codes])})
     ages = _numeric(ctx, spec, data)
     out = np.full(len(ages), None, dtype=object)
     for low, high, label in AGE_BANDS:
@@ -988,6 +1125,11 @@ def _map_categorical(ctx: _Context, spec: VariableSpec, data: pd.DataFrame, fami
     col = _Column.of(data[spec.variable], ctx.value_labels.get(spec.variable))
     mapped: list[Any] = []
     bad: list[int] = []
+    # a value map is exhaustive: a code it does not list is an error, never passed through as
+    # if it were already canonical (a forgotten "1: 0" would otherwise publish raw codes). Only
+    # the borough may fall back to names and GSS codes, which are checked against the list.
+    exhaustive = spec.values is not None and spec.column != "borough"
+    may_be_missing = spec.column in schemas.LEVELS or spec.column in ALL_ITEMS
     for k, (u, label) in enumerate(zip(col.uniques, col.labels)):
         tok, ltok = _token(u), _token(label)
         values = spec.values or {}
@@ -995,6 +1137,11 @@ def _map_categorical(ctx: _Context, spec: VariableSpec, data: pd.DataFrame, fami
             mapped.append(values[tok])
         elif ltok is not None and ltok in values:
             mapped.append(values[ltok])
+        elif may_be_missing and ctx.is_missing_code(u, label):
+            mapped.append(None)
+        elif exhaustive:
+            mapped.append(None)
+            bad.append(k)
         else:
             ok, target = _default_target(spec.column, family, tok, u)
             if not ok and label is not None:
@@ -1037,49 +1184,121 @@ def _report_missing(ctx: _Context, spec: VariableSpec | None, column: str, value
 # Loading waves and adding them to a build's inputs
 
 
-def load_wave(data_path: str | Path, codebook_path: str | Path) -> tuple[str, pd.DataFrame]:
-    """Read a data file and its codebook; return ``(family, canonical frame)``."""
+@dataclass(frozen=True)
+class LoadedWave:
+    """A wave file read through its codebook: one canonical frame per survey family whose
+    items it carries (the same respondents and design in each), and where it came from."""
+
+    survey: str
+    frames: dict[str, pd.DataFrame]
+    source: str
+    codebook: Codebook
+
+    @property
+    def periods(self) -> list[str]:
+        return sorted({p for f in self.frames.values() for p in f["period"].astype(str).unique()})
+
+
+def load_wave(data_path: str | Path, codebook_path: str | Path) -> LoadedWave:
+    """Read a data file and its codebook into a :class:`LoadedWave`."""
     codebook = load_codebook(codebook_path)
     frame = read_wave_file(data_path)
-    return codebook.family, apply_codebook(frame, codebook)
+    return LoadedWave(codebook.name, family_frames(apply_codebook(frame, codebook), codebook),
+                      str(data_path), codebook)
 
 
-def add_waves(inputs: Inputs, pairs: Iterable[tuple[Any, Any]], *, replace: bool = False) -> Inputs:
+def family_frames(canonical: pd.DataFrame, codebook: Codebook) -> dict[str, pd.DataFrame]:
+    """The canonical frame of each family the codebook feeds: design, demographics and that
+    family's items (those the file lacks are missing throughout)."""
+    return {f: canonical[list(canonical_columns(f))].copy() for f in codebook.families}
+
+
+PERIOD_STYLES = {False: "calendar years", True: "survey years"}
+
+
+def _style(period: str) -> bool:
+    return "/" in period
+
+
+def _check_series(family: str, have: list[str], new: list[str], follows: str | None, source: str) -> None:
+    """A wave's labels must continue the family's series in its style (``2019/20`` after
+    ``2018/19``; ``2019`` after ``2018``) unless the codebook declares with ``follows`` the
+    period it comes after, for a survey that really changed from one style to the other."""
+    styles = {_style(p) for p in have}
+    mixed = len({_style(p) for p in new}) > 1 or bool(styles and {_style(p) for p in new} - styles)
+    if follows is None:
+        if mixed:
+            shown = ", ".join(have[:2] + (["..."] if len(have) > 3 else []) + have[-1:] if len(have) > 2 else have)
+            raise InputError(source, (
+                f"wave label(s) {new} do not fit the series of the {family!r} survey ({shown}: "
+                f"{' and '.join(PERIOD_STYLES[s] for s in sorted(styles))}); if the survey really moved from "
+                f"one to the other, say which period the wave follows in its codebook, e.g. follows: \"{have[-1]}\""
+                if have else f"wave labels {new} mix calendar years and survey years"))
+        return
+    if not have or follows != have[-1]:
+        raise InputError(source, f"follows: {follows!r} is not the latest period of the {family!r} survey "
+                                 f"({have[-1] if have else 'it has none yet'}); a wave follows the latest one")
+    early = [p for p in new if p <= follows]
+    if early:
+        raise InputError(source, f"wave label(s) {early} would be ordered before {follows!r}, which they follow; "
+                                 "periods are ordered by their label")
+
+
+def add_waves(inputs: Inputs, pairs: Iterable[Any], *, replace: bool = False) -> Inputs:
     """A copy of ``inputs`` (a :class:`analysis.pipeline.Inputs`) with new waves appended.
 
-    Each pair is either ``(family, canonical frame)`` (as :func:`load_wave` returns) or
-    ``(data_path, codebook_path)``. A wave whose period the family already has (in
-    ``inputs`` or earlier in ``pairs``) is an error unless ``replace=True``, which replaces
-    that period's rows. ``inputs`` itself is not changed; its ``synthetic`` flag is kept.
+    Each entry is a :class:`LoadedWave`, a ``(data_path, codebook_path)`` pair or a
+    ``(family, canonical frame)`` pair. A file carrying the items of several families feeds
+    each of them. A wave whose period a family already has (in ``inputs`` or earlier in
+    ``pairs``) is an error unless ``replace=True``, which replaces that period's rows; so is a
+    label that does not continue the series (see :func:`_check_series`). ``inputs`` itself is
+    not changed; its ``synthetic`` flag is kept. In a real build (not synthetic) the source of
+    every measure the waves feed names the surveys and their periods.
     """
+    from analysis import measures
+
     surveys = dict(inputs.surveys)
     added: set[tuple[str, str]] = set()
-    for first, second in pairs:
-        if isinstance(second, pd.DataFrame):
-            family, frame = str(first), second
-            if family not in schemas.SURVEY_ITEMS:
-                raise InputError(f"{family} survey", f"unknown survey family; one of {list(schemas.SURVEY_ITEMS)}")
-            frame = schemas.validate_survey(frame, family, row_offset=0)
-            source = f"{family} survey"
+    names: dict[str, dict[str, list[str]]] = {}  # family -> survey name -> periods
+    for entry in pairs:
+        if isinstance(entry, LoadedWave):
+            loaded = entry
         else:
-            family, frame = load_wave(first, second)
-            source = str(first)
-        frame = frame[list(canonical_columns(family))]
-        new_periods = sorted(frame["period"].astype(str).unique())
-        existing = surveys.get(family)
-        have = set() if existing is None else set(existing["period"].astype(str).unique())
-        repeated = [p for p in new_periods if (family, p) in added]
-        if repeated:
-            raise InputError(source, f"period(s) {repeated} of the {family!r} survey are added twice")
-        clash = [p for p in new_periods if p in have]
-        if clash and not replace:
-            raise InputError(source, f"the {family!r} survey already has period(s) {clash}; "
-                                     "pass replace=True to replace them")
-        if existing is not None:
-            existing = existing[~existing["period"].astype(str).isin(new_periods)]
-            combined = pd.concat([existing, frame], ignore_index=True)
-        else:
-            combined = frame.reset_index(drop=True)
-        surveys[family] = combined
-        added.update((family, p) for p in new_periods)
-    return dataclasses.replace(inputs, surveys=surveys)
+            first, second = entry
+            if isinstance(second, pd.DataFrame):
+                family = str(first)
+                if family not in schemas.SURVEY_ITEMS:
+                    raise InputError(f"{family} survey", f"unknown survey family; one of {list(schemas.SURVEY_ITEMS)}")
+                frame = schemas.validate_survey(second, family, row_offset=0)
+                loaded = LoadedWave(f"{family} survey", {family: frame}, f"{family} survey", None)
+            else:
+                loaded = load_wave(first, second)
+        follows = loaded.codebook.follows if loaded.codebook is not None else None
+        for family, frame in loaded.frames.items():
+            frame = frame[list(canonical_columns(family))]
+            new_periods = sorted(frame["period"].astype(str).unique())
+            existing = surveys.get(family)
+            have = [] if existing is None else sorted(existing["period"].astype(str).unique())
+            repeated = [p for p in new_periods if (family, p) in added]
+            if repeated:
+                raise InputError(loaded.source, f"period(s) {repeated} of the {family!r} survey are added twice")
+            clash = [p for p in new_periods if p in have]
+            if clash and not replace:
+                raise InputError(loaded.source, f"the {family!r} survey already has period(s) {clash}; "
+                                                "pass replace=True to replace them")
+            _check_series(family, [p for p in have if p not in new_periods], new_periods, follows, loaded.source)
+            if existing is not None:
+                existing = existing[~existing["period"].astype(str).isin(new_periods)]
+                combined = pd.concat([existing, frame], ignore_index=True)
+            else:
+                combined = frame.reset_index(drop=True)
+            surveys[family] = combined
+            added.update((family, p) for p in new_periods)
+            names.setdefault(family, {}).setdefault(loaded.survey, []).extend(new_periods)
+    notes = dict(inputs.source_notes)
+    if not inputs.synthetic:  # a synthetic build keeps its demo labels: earlier waves are synthetic
+        for m in measures.registry():
+            if m.is_survey and m.source_family in names:
+                notes[m.id] = "; ".join(f"{name} ({', '.join(sorted(periods))})"
+                                        for name, periods in names[m.source_family].items())
+    return dataclasses.replace(inputs, surveys=surveys, source_notes=notes)
