@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from analysis import build
 from analysis.cli import add_input_arguments, check_input_arguments, inputs_for
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     waves = check_input_arguments(parser, args)
     start = time.perf_counter()
+    out = Path(args.out)
+    existed = out.exists()
     try:
         factory, key, files = inputs_for(args.source, args.mirror, waves,
                                          new_editions=args.new_editions)
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
                              inputs_factory=factory, inputs_key=key, input_files=files,
                              synthetic_analyses=args.source == "demo")
     except (InputError, SourceUnavailable) as err:
+        if not existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # refused inputs leave nothing behind, not even the folder the build made
         print(f"error: {err}", file=sys.stderr)
         return 2
     built = sum(r.status == "built" for r in result.results)

@@ -50,7 +50,15 @@ def check_input_arguments(parser: argparse.ArgumentParser, args: argparse.Namesp
 def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]],
                new_editions: bool = False) -> tuple[Callable[[], Any], str, dict[str, str]]:
     """The inputs factory for a build, a key that changes when any input changes, and every
-    input file with its sha256 (for the manifest)."""
+    input file with its sha256 (for the manifest).
+
+    The wave files are read through their codebooks here, before the build starts, so a
+    codebook that does not fit its file stops the build before anything is written."""
+    loaded = []
+    if waves:
+        from analysis.sources import waves as wave_files
+
+        loaded = [wave_files.load_wave(data, codebook) for data, codebook in waves]
 
     def factory():
         if source == "real":
@@ -61,10 +69,10 @@ def inputs_for(source: str, mirror: str | None, waves: list[tuple[str, str]],
             from analysis import pipeline
 
             inputs = pipeline.demo_inputs()
-        if waves:
+        if loaded:
             from analysis.sources import waves as wave_files
 
-            inputs = wave_files.add_waves(inputs, waves)
+            inputs = wave_files.add_waves(inputs, loaded)
         return inputs
 
     h = hashlib.sha256()

@@ -1210,7 +1210,9 @@ def load_wave(data_path: str | Path, codebook_path: str | Path) -> LoadedWave:
 def family_frames(canonical: pd.DataFrame, codebook: Codebook) -> dict[str, pd.DataFrame]:
     """The canonical frame of each family the codebook feeds: design, demographics and that
     family's items (those the file lacks are missing throughout)."""
-    return {f: canonical[list(canonical_columns(f))].copy() for f in codebook.families}
+    mapped = set(codebook.variables)
+    return {f: canonical[list(canonical_columns(f))].copy() for f in codebook.families
+            if mapped & set(schemas.SURVEY_ITEMS[f])}  # a family whose items are all absent gets nothing
 
 
 PERIOD_STYLES = {False: "calendar years", True: "survey years"}
@@ -1235,9 +1237,11 @@ def _check_series(family: str, have: list[str], new: list[str], follows: str | N
                 f"one to the other, say which period the wave follows in its codebook, e.g. follows: \"{have[-1]}\""
                 if have else f"wave labels {new} mix calendar years and survey years"))
         return
-    if not have or follows != have[-1]:
+    if not have:  # the first wave of this family here: nothing to follow
+        return
+    if follows != have[-1]:
         raise InputError(source, f"follows: {follows!r} is not the latest period of the {family!r} survey "
-                                 f"({have[-1] if have else 'it has none yet'}); a wave follows the latest one")
+                                 f"({have[-1]}); a wave follows the latest one")
     early = [p for p in new if p <= follows]
     if early:
         raise InputError(source, f"wave label(s) {early} would be ordered before {follows!r}, which they follow; "
