@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
+import yaml
 
 from analysis import geography, measures, pipeline, schemas
 from analysis.sources import demo, waves
+from analysis.sources.waves.codebook import _Loader
 from analysis.validate import InputError
 
 PERIOD = "2016/17"
@@ -225,7 +227,7 @@ def test_weight_scale_and_constant_stratum(tmp_path) -> None:
 
 
 def _codebook_dict(text: str = CODEBOOK) -> dict:
-    return waves.yaml.load(text, Loader=waves._Loader)
+    return yaml.load(text, Loader=_Loader)
 
 
 def test_second_family_already_canonical_values_and_period_variable(tmp_path) -> None:
