@@ -584,12 +584,16 @@ def test_each_abuse_stops_the_build_with_one_clear_message(tmp_path, capsys, cas
 
 def test_every_problem_in_one_message(tmp_path) -> None:
     text = LSSI
-    for case in ("a map omitting 1", "a map omitting 0", "a code missing from a map", "a variable not in the file"):
+    for case in ("a map omitting 1", "a map omitting 0", "a code missing from a map", "a variable not in the file",
+                 "two columns sharing a variable"):
         text = ABUSES[case][0](text)
     with pytest.raises(waves.WaveMismatchError) as info:
         waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, text))
     keys = [p.key for p in info.value.problems]
-    assert {"variables.volunteered", "variables.no_one_to_rely_on", "variables.disability"} <= set(keys)
+    # the slip in the codebook (a shared variable) and every misfit with the file, together
+    assert {"variables.volunteered", "variables.no_one_to_rely_on", "variables.disability",
+            "variables.org_member", "variables.belongs_neighbourhood"} <= set(keys)
+    assert str(info.value).count("\n  - ") == len(keys) >= 6
     text = ABUSES["two columns sharing a variable"][0](ABUSES["an absent column used anyway"][0](LSSI))
     with pytest.raises(waves.CodebookError) as info:
         waves.load_codebook(write_codebook(tmp_path, text))

@@ -81,6 +81,7 @@ class Codebook:
     absent: tuple[str, ...] = ()
     missing: frozenset = frozenset()  # tokens of missing_codes
     follows: str | None = None
+    deferred: tuple[Problem, ...] = ()  # problems reported with the file's (see load_codebook)
 
     @property
     def items(self) -> tuple[str, ...]:
@@ -138,8 +139,12 @@ _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
-def load_codebook(path: str | Path) -> Codebook:
-    """Read and validate a codebook YAML file (raises :class:`CodebookError`)."""
+def load_codebook(path: str | Path, *, defer_shared: bool = False) -> Codebook:
+    """Read and validate a codebook YAML file (raises :class:`CodebookError`).
+
+    With ``defer_shared`` two columns reading one variable do not raise here when the
+    codebook is otherwise sound: they are kept in ``Codebook.deferred`` and reported with
+    the problems found in the file, so one message lists them all (:func:`load_wave`)."""
     path = Path(path)
     source = str(path)
     try:
@@ -153,12 +158,14 @@ def load_codebook(path: str | Path) -> Codebook:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err)
         raise CodebookError(source, [Problem("(yaml)", f"{where}{problem}")]) from None
-    return parse_codebook(data, source=source)
+    return parse_codebook(data, source=source, defer_shared=defer_shared)
 
 
-def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
-    """Validate a codebook already read into Python objects (e.g. a dict in a test)."""
+def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = False) -> Codebook:
+    """Validate a codebook already read into Python objects (e.g. a dict in a test);
+    ``defer_shared`` as for :func:`load_codebook`."""
     problems: list[Problem] = []
+    shared: list[Problem] = []
 
     def bad(key: str, message: str) -> None:
         problems.append(Problem(key, message))
@@ -230,7 +237,7 @@ def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
                 parsed = _parse_spec(str(column), spec, bad)
                 if parsed is not None:
                     variables[str(column)] = parsed
-        _check_shared_variables(variables, bad)
+        _check_shared_variables(variables, lambda key, message: shared.append(Problem(key, message)))
     families = _families(family, raw_vars if isinstance(raw_vars, Mapping) else {}, absent)
     if isinstance(raw_vars, Mapping):
         covered = set(raw_vars) | set(absent)
@@ -260,14 +267,15 @@ def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
     if description is not None and not isinstance(description, str):
         bad("description", "expected text")
 
-    if problems:
-        raise CodebookError(source, problems)
+    if problems or (shared and not defer_shared):
+        raise CodebookError(source, problems + shared)
     columns = (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *(i for f in families for i in schemas.SURVEY_ITEMS[f]))
     ordered = {c: variables[c] for c in columns if c in variables}
     return Codebook(family=families[0], variables=ordered, period=period, period_variable=period_variable,
                     keep=tuple(keep), drop=tuple(drop), description=description, path=source,
                     survey=survey_name.strip() if survey_name else None, families=families,
-                    absent=tuple(c for c in columns if c in absent), missing=frozenset(missing), follows=follows)
+                    absent=tuple(c for c in columns if c in absent), missing=frozenset(missing), follows=follows,
+                    deferred=tuple(shared))
 
 
 def _families(family: str | None, raw_vars: Mapping, absent: list[str]) -> tuple[str, ...]:

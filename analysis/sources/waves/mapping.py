@@ -150,6 +150,7 @@ def apply_codebook(
 
     ctx = _Context(source, np.arange(len(frame)) + row_offset, labels, codebook.missing,
                    attrs.get("user_missing", {}) or {})
+    ctx.problems.extend(codebook.deferred)
     missing_vars = [(k, v) for k, v in codebook.referenced_variables() if v not in frame.columns]
     for key, variable in missing_vars:
         ctx.problems.append(Problem(key, f"variable {variable!r} is not in the file{_closest(variable, columns)}",

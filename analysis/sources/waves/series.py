@@ -38,7 +38,7 @@ class LoadedWave:
 
 def load_wave(data_path: str | Path, codebook_path: str | Path) -> LoadedWave:
     """Read a data file and its codebook into a :class:`LoadedWave`."""
-    codebook = load_codebook(codebook_path)
+    codebook = load_codebook(codebook_path, defer_shared=True)  # reported with the file's problems
     frame = read_wave_file(data_path)
     return LoadedWave(codebook.name, family_frames(apply_codebook(frame, codebook), codebook),
                       str(data_path), codebook)
