@@ -93,11 +93,6 @@ class Codebook:
         """Columns of the canonical frame this codebook produces, in order."""
         return (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *self.items)
 
-    @property
-    def name(self) -> str:
-        """The survey's name as the estimates' source column gives it."""
-        return self.survey or self.description or Path(self.path).stem
-
     def referenced_variables(self) -> list[tuple[str, str]]:
         """(codebook key, source variable) for every variable the codebook reads."""
         refs = [(c.key, c.variable) for c in (*self.keep, *self.drop)]

@@ -26,7 +26,7 @@ class LoadedWave:
     """A wave file read through its codebook: one canonical frame per survey family whose
     items it carries (the same respondents and design in each), and where it came from."""
 
-    survey: str
+    survey: str | None  # the codebook's ``survey``; None for a codebook naming only a family
     frames: dict[str, pd.DataFrame]
     source: str
     codebook: Codebook
@@ -40,7 +40,7 @@ def load_wave(data_path: str | Path, codebook_path: str | Path) -> LoadedWave:
     """Read a data file and its codebook into a :class:`LoadedWave`."""
     codebook = load_codebook(codebook_path, defer_shared=True)  # reported with the file's problems
     frame = read_wave_file(data_path)
-    return LoadedWave(codebook.name, family_frames(apply_codebook(frame, codebook), codebook),
+    return LoadedWave(codebook.survey, family_frames(apply_codebook(frame, codebook), codebook),
                       str(data_path), codebook)
 
 
@@ -111,7 +111,7 @@ def add_waves(inputs: Inputs, pairs: Iterable[Any], *, replace: bool = False) ->
                 if family not in schemas.SURVEY_ITEMS:
                     raise InputError(f"{family} survey", f"unknown survey family; one of {list(schemas.SURVEY_ITEMS)}")
                 frame = schemas.validate_survey(second, family, row_offset=0)
-                loaded = LoadedWave(f"{family} survey", {family: frame}, f"{family} survey", None)
+                loaded = LoadedWave(None, {family: frame}, f"{family} survey", None)
             else:
                 loaded = load_wave(first, second)
         follows = loaded.codebook.follows if loaded.codebook is not None else None
@@ -135,7 +135,8 @@ def add_waves(inputs: Inputs, pairs: Iterable[Any], *, replace: bool = False) ->
                 combined = frame.reset_index(drop=True)
             surveys[family] = combined
             added.update((family, p) for p in new_periods)
-            names.setdefault(family, {}).setdefault(loaded.survey, []).extend(new_periods)
+            if loaded.survey:  # a wave of an unnamed survey keeps the registry's source for its family
+                names.setdefault(family, {}).setdefault(loaded.survey, []).extend(new_periods)
     notes = dict(inputs.source_notes)
     if not inputs.synthetic:  # a synthetic build keeps its demo labels: earlier waves are synthetic
         for m in measures.registry():
