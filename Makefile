@@ -34,6 +34,7 @@ benchmark-build: $(VENV)/.installed
 ## r-fixtures: regenerate the R survey-package reference values (needs r-base-core r-cran-survey)
 r-fixtures:
 	cd tests/fixtures/r_survey && Rscript make_sample.R && Rscript reference.R
+	cd tests/fixtures/r_waves && Rscript reference.R
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
