@@ -11,7 +11,7 @@ Admin measures: counts over denominators, with Wilson (proportions) or exact Poi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -95,7 +95,7 @@ class SurveyArrays:
         design = survey.Design.from_codes(
             self.weight[rows] / len(periods), self.stratum[rows], self.psu[rows],
             stratum_labels=self.stratum_labels, lonely_psu=self.lonely_psu, source=self.source)
-        return Wave(label or periods[0], rows, design, self)
+        return Wave(label or periods[0], rows, design, self, len(periods))
 
 
 @dataclass
@@ -106,6 +106,8 @@ class Wave:
     rows: np.ndarray
     design: survey.Design
     data: SurveyArrays
+    n_periods: int = 1
+    _breakdowns: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def codes(self, var: str) -> tuple[np.ndarray, int]:
         codes, k = self.data.codes[var]
@@ -116,12 +118,19 @@ class Wave:
         ``values`` (a demographic's codes, -1 where missing, or an item's answers, NaN where
         missing). A wave whose file lacks a variable or an item has no one, and so no figure."""
         present = (values >= 0) if values.dtype.kind in "iu" else ~np.isnan(values)
+        if self.n_periods == 1:
+            return bool(present.any())
         waves = self.data.period[self.rows]
-        return np.unique(waves[present]).size == np.unique(waves).size
+        return np.unique(waves[present]).size == self.n_periods
 
     def has_breakdown(self, var: str) -> bool:
-        """Whether this wave can be broken down by ``var`` (see :meth:`covers`)."""
-        return var in ("borough", "inner_outer") or self.covers(self.codes(var)[0])
+        """Whether this wave can be broken down by ``var`` (see :meth:`covers`); worked out
+        once per wave and variable."""
+        if var in ("borough", "inner_outer"):
+            return True
+        if var not in self._breakdowns:
+            self._breakdowns[var] = self.covers(self.codes(var)[0])
+        return self._breakdowns[var]
 
     def item(self, name: str, universe: dict | None) -> np.ndarray:
         """An item's 0/1 answers with respondents outside the measure's universe set missing."""

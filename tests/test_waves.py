@@ -641,3 +641,25 @@ def test_the_headline_stays_on_the_latest_figure_when_a_new_wave_lacks_the_item(
     assert "no earlier figure" not in headline and "[x]" not in headline and "2019/20" not in headline
     trust = report.MeasurePage("neighbourhood_trust", tmp_path / "data").headline().html
     assert "in London in 2019/20" in trust and "2018/19" in trust
+
+
+def test_python_m_analysis_estimates_builds_a_real_series_from_the_waves(real_data, tmp_path, capsys) -> None:
+    """`python -m analysis estimates --source real --mirror DIR --wave ... --codebook ...`: the
+    waves are the survey series, named as their source, and nothing is synthetic."""
+    raw = pd.read_csv(R_WAVES / "wave_sample.csv").assign(serial=lambda f: f["serial"] + 100000)
+    second = LSSI.replace('period: "2019/20"', 'period: "2020/21"')
+    code, out = run_estimates(tmp_path, [(lssi_file(tmp_path), LSSI),
+                                         (lssi_file(tmp_path, raw, "lssi2.csv"), second)],
+                              "--source", "real", "--mirror", str(real_data))
+    assert code == 0 and "(real data)" in capsys.readouterr().out
+    est = pipeline.read_estimates(out / "estimates.csv")
+    vol = est[est.measure_id == "volunteering"]
+    assert set(vol["period"]) == {"2019/20", "2020/21"}
+    assert set(vol["source"]) == {"London Survey of Social Integration (2019/20, 2020/21)"}
+    assert not est["synthetic"].astype(str).eq("True").any()
+    assert not est["breakdown"].isin(["nssec", "tenure", "econ_status", "language"]).any()
+    changes = pd.read_csv(out / "changes.csv", dtype={"period": str, "previous_period": str})
+    london = changes[(changes.measure_id == "volunteering") & (changes.area_code == geography.LONDON_CODE)
+                     & (changes.breakdown == "all")]
+    assert london[["previous_period", "period"]].values.tolist() == [["2019/20", "2020/21"]]
+    assert london["p_value"].notna().all()
