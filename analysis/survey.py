@@ -266,6 +266,7 @@ def domain_means(
     """
     y = np.asarray(y, dtype=float)
     valid = ~np.isnan(y)
+    all_valid = bool(valid.all())
     wv = np.where(valid, design.weights, 0.0)
     wy = wv * np.where(valid, y, 0.0)
     n_psu = design.n_psu
@@ -283,7 +284,10 @@ def domain_means(
             c = np.where(outside, k, codes) if width > k else codes
             index = design.psu * width + c
             count = np.bincount(c[valid], minlength=width)[:k].astype(float)
-        dfs.append(_domain_df(design, index[valid], width, k if codes is not None else 1))
+        if codes is None and all_valid:  # everyone answered: the design's own degrees of freedom
+            dfs.append(np.array([design.df]))
+        else:
+            dfs.append(_domain_df(design, index if all_valid else index[valid], width, 1 if codes is None else k))
         # PSU-by-domain sums of w and w*y: the domain's linearised values summed over a PSU are
         # (sum w y - mean * sum w) / N_domain, so no per-respondent pass is needed after this
         w_psu = np.bincount(index, weights=wv, minlength=n_psu * width).reshape(n_psu, width)[:, :k]
