@@ -4,6 +4,12 @@ A synthetic demo wave is disguised as a provider's file (provider variable names
 codes with value labels, age in years, -9 for refused), written as SPSS, Stata, CSV and
 Parquet, and read back through a codebook: the canonical frame and the estimates must be
 exactly those of the original wave.
+
+Then a real survey's file (tests/fixtures/r_waves: six items of three families, absent
+variables, refusals, SPSS user-missing codes) goes through the whole route: one codebook,
+a real series, the headline when a wave lacks an item, and each abuse case stopping the
+build with one message and nothing written. Its estimates are checked against R in
+tests/test_waves_against_r.py.
 """
 
 from __future__ import annotations
@@ -635,6 +641,9 @@ def test_the_headline_stays_on_the_latest_figure_when_a_new_wave_lacks_the_item(
                                                      ignore_index=True)}, synthetic=True)
     inputs = waves.add_waves(base, [waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, book))])
     results = pipeline.compute(inputs, [measures.get("get_on_well"), measures.get("neighbourhood_trust")])
+    # joined to synthetic waves, the real wave's figures stay labelled synthetic too
+    assert results.estimates["synthetic"].all()
+    assert results.estimates["source"].str.startswith("Synthetic demonstration data").all()
     pipeline.write_results(results, tmp_path / "data", parquet=False)
     headline = report.MeasurePage("get_on_well", tmp_path / "data").headline().html
     assert "in London in 2018/19" in headline and "2017/18" in headline
