@@ -11,7 +11,7 @@ Admin measures: counts over denominators, with Wilson (proportions) or exact Poi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -95,7 +95,7 @@ class SurveyArrays:
         design = survey.Design.from_codes(
             self.weight[rows] / len(periods), self.stratum[rows], self.psu[rows],
             stratum_labels=self.stratum_labels, lonely_psu=self.lonely_psu, source=self.source)
-        return Wave(label or periods[0], rows, design, self)
+        return Wave(label or periods[0], rows, design, self, len(periods))
 
 
 @dataclass
@@ -106,10 +106,31 @@ class Wave:
     rows: np.ndarray
     design: survey.Design
     data: SurveyArrays
+    n_periods: int = 1
+    _breakdowns: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def codes(self, var: str) -> tuple[np.ndarray, int]:
         codes, k = self.data.codes[var]
         return codes[self.rows], k
+
+    def covers(self, values: np.ndarray) -> bool:
+        """Whether every wave pooled here (or the one wave) has someone with a value in
+        ``values`` (a demographic's codes, -1 where missing, or an item's answers, NaN where
+        missing). A wave whose file lacks a variable or an item has no one, and so no figure."""
+        present = (values >= 0) if values.dtype.kind in "iu" else ~np.isnan(values)
+        if self.n_periods == 1:
+            return bool(present.any())
+        waves = self.data.period[self.rows]
+        return np.unique(waves[present]).size == self.n_periods
+
+    def has_breakdown(self, var: str) -> bool:
+        """Whether this wave can be broken down by ``var`` (see :meth:`covers`); worked out
+        once per wave and variable."""
+        if var in ("borough", "inner_outer"):
+            return True
+        if var not in self._breakdowns:
+            self._breakdowns[var] = self.covers(self.codes(var)[0])
+        return self._breakdowns[var]
 
     def item(self, name: str, universe: dict | None) -> np.ndarray:
         """An item's 0/1 answers with respondents outside the measure's universe set missing."""
@@ -181,10 +202,16 @@ def survey_proportion_rows(measure: Measure, waves: dict[str, Wave]) -> list[dic
     columns = [Column(geography.LONDON_CODE)] + [c for var in parts for c in _partition_columns(var)]
     rows = []
     for period, wave in waves.items():
+        # a breakdown the wave lacks (nobody has a level) has no rows at all for that wave
+        lacks = {v for v in measure.breakdowns if not wave.has_breakdown(v)}
+        shown = [k for k, col in enumerate(columns) if col.breakdown not in lacks]
         for s in measure.series:
             y = wave.item(s.item, measure.universe)
+            if not wave.covers(y):  # an item the wave lacks: no figure for that wave
+                continue
             res = survey.domain_means(wave.design, y, [wave.codes(v) for v in parts])
-            rows += _proportion_rows(res, columns, s.indicator, period)
+            made = _proportion_rows(res, columns, s.indicator, period)
+            rows += [made[k] for k in shown]
     return rows
 
 
@@ -197,9 +224,15 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
     rows = []
     for period, wave in waves.items():
         y = wave.item(measure.item, measure.universe)
+        if not wave.covers(y):  # the wave lacks the item: no figure for that wave
+            continue
         res = survey.domain_means(wave.design, y, [wave.codes(v) for v in parts])
-        rows += _proportion_rows(res, columns, measure.rate_indicator or measure.id, period)
+        made = _proportion_rows(res, columns, measure.rate_indicator or measure.id, period)
+        lacks = {v for v in parts if not wave.has_breakdown(v)}
+        rows += [r for r, col in zip(made, columns) if col.breakdown not in lacks]
         for s in measure.series:
+            if not wave.has_breakdown(s.variable):  # no gap between groups the wave does not record
+                continue
             a, b = where[(s.variable, s.reference_group)], where[(s.variable, s.comparison_group)]
             est, se = res.contrast(a, b)
             rows.append(_difference_row(
@@ -209,11 +242,15 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
     boroughs = geography.borough_codes()
     for period, wave in pooled.items():
         y = wave.item(measure.item, measure.universe)
+        if not wave.covers(y):  # a pooled window needs the item in every one of its waves
+            continue
         # employment rate by borough, compared with London over the same pooled period
         res = survey.domain_means(wave.design, y, [wave.codes("borough")])
         cols = [Column(geography.LONDON_CODE)] + _partition_columns("borough")
         rows += _proportion_rows(res, cols, measure.rate_indicator or measure.id, period)
         for var in variables:
+            if not wave.has_breakdown(var):  # ... and the variable in every one of them
+                continue
             var_codes, n_levels = wave.codes(var)
             b_codes, n_b = wave.codes("borough")
             crossed = np.where((var_codes >= 0) & (b_codes >= 0), b_codes * n_levels + var_codes, -1)
