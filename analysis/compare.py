@@ -105,8 +105,11 @@ def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str,
 
     Ties share the lower rank. Suppressed and unavailable boroughs are left out of the count;
     low-reliability ones keep their ``[u]`` flag. Ranks ignore uncertainty: neighbouring ranks
-    are rarely significantly different, which reports should say beside them.
+    are rarely significantly different, which reports should say beside them. Direct figures
+    only: modelled borough figures (``method`` = ``modelled``) are never ranked with them.
     """
+    if "method" in estimates:
+        estimates = estimates[estimates["method"] != "modelled"]
     sel = estimates[
         (estimates["measure_id"] == measure_id)
         & (estimates["indicator"] == indicator)
