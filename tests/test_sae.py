@@ -84,14 +84,18 @@ def test_model_refuses_bad_inputs() -> None:
 
 
 def test_gvf_smoothing() -> None:
-    v = np.array([0.002, 0.0, 0.004, np.nan])
     n = np.array([100.0, 30.0, 50.0, 0.0])
     p = np.array([0.5, 0.9, 0.5, 0.5])
-    D, deff = variance.gvf(v, n, p)
-    srs = p[:3] * (1 - p[:3]) / n[:3]
-    assert deff == pytest.approx(0.006 / srs.sum())
-    assert D[:3] == pytest.approx(deff * srs)
+    deff = variance.london_deff(0.0002, 0.3, 2000)
+    assert deff == pytest.approx(0.0002 / (0.21 / 2000))
+    D = variance.gvf(n, p, deff)
+    assert D[:3] == pytest.approx(deff * p[:3] * (1 - p[:3]) / n[:3])
     assert np.isnan(D[3])  # no respondents: no sampling variance
+    assert variance.gvf([10.0], [0.999], 1.0)[0] == pytest.approx(0.98 * 0.02 / 10)  # p held in 2%-98%
+    v = np.array([0.002, 0.0, 0.004, np.nan])
+    assert variance.pooled_deff(v, n, p) == pytest.approx(0.006 / (p[:3] * (1 - p[:3]) / n[:3]).sum())
+    with pytest.raises(ValueError, match="design effect"):
+        variance.london_deff(0.0, 0.3, 100)
 
 
 def test_benchmarking_variance_is_that_of_the_adjustment() -> None:

@@ -101,10 +101,11 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
         raise model.ModelError(f"{int(have.sum())} boroughs with respondents; at least {MIN_AREAS} are needed")
     if not np.isfinite(direct.london):
         raise model.ModelError("no direct London estimate to benchmark to")
-    # variance smoothing: London's level first, then the first fit's regression values
-    D0, _ = variance.gvf(v[have], n[have], np.full(have.sum(), direct.london))
-    first = model.fit(y[have], D0, X[have])
-    D_all, deff = variance.gvf(v, np.where(have, n, 0), X @ first.beta)
+    # variance smoothing: London's design effect; London's level first, then the first fit's
+    # regression values
+    deff = variance.london_deff(direct.london_se**2, direct.london, n[have].sum())
+    first = model.fit(y[have], variance.gvf(n[have], np.full(have.sum(), direct.london), deff), X[have])
+    D_all = variance.gvf(np.where(have, n, 0), X @ first.beta, deff)
     fit = model.fit(y[have], D_all[have], X[have])
 
     eblup = np.empty(len(codes))
@@ -153,8 +154,11 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
         "covariates": {f"x_{c}": covariates.LABELS[c] for c in covariates.COVARIATES},
         "variance_explained": fit.variance_explained(),
         "mse": "Prasad-Rao g1 + g2 + 2 g3 (Datta-Lahiri for REML), plus g4 for benchmarking",
-        "variance_smoothing": {"method": "GVF: deff * p (1 - p) / n, p the first fit's regression value",
-                               "design_effect": deff},
+        "variance_smoothing": {
+            "method": "GVF: deff * p (1 - p) / n, p the first fit's regression value, deff London's",
+            "design_effect": deff,
+            "boroughs_pooled_design_effect": variance.pooled_deff(v[have], n[have], np.clip(X[have] @ first.beta, *variance.P_BOUNDS)),
+        },
         "benchmarking": {"target_london_direct": direct.london, "london_direct_se": direct.london_se,
                          "adjustment": adjust, "g4": g4, "weights": "survey weighted population of each borough"},
         "boroughs_fitted": int(have.sum()), "boroughs_predicted_without_respondents": int((~have).sum()),
