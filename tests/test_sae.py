@@ -226,3 +226,30 @@ def test_no_covariates_no_models(demo_inputs) -> None:
     inputs = dataclasses.replace(demo_inputs, area_covariates=None)
     results = pipeline.compute(inputs, [measures.get("get_on_well")])
     assert not results.models and (results.estimates["method"] == "direct").all()
+
+
+def test_waves_added_by_codebook_are_modelled(tmp_path) -> None:
+    from test_waves import PERIOD, write_codebook, write_wave
+
+    from analysis.sources import demo, waves
+
+    base = pipeline.Inputs(surveys={"ukhls": demo.survey_wave("ukhls", "2015/16")}, synthetic=True,
+                           area_covariates=covariates.demo())
+    added = waves.add_waves(base, [(write_wave(tmp_path, ".csv"), write_codebook(tmp_path))])
+    results = pipeline.compute(added, [measures.get("social_isolation")])
+    assert {mdl.direct.period for mdl in results.models} == {"2015/16", PERIOD}
+    assert (results.estimates["method"] == "modelled").sum() == 2 * 33
+
+
+def test_real_covariates_feed_the_models(demo_inputs, real_data) -> None:
+    """A real build's survey waves (added by codebook) are modelled on the Borough Profiles."""
+    import dataclasses
+
+    from analysis.sources import published
+
+    profiles = published.load_borough_profiles(real_data / "borough_profiles" / "london-borough-profiles.csv")
+    inputs = dataclasses.replace(demo_inputs, area_covariates=covariates.from_profiles(profiles))
+    results = pipeline.compute(inputs, [measures.get("get_on_well")])
+    table = results.models[0].table.set_index("area_code")
+    assert table["x_bame_pct"].to_numpy() == pytest.approx(
+        profiles.loc[geography.borough_codes(), covariates.PROFILES_COLUMN].to_numpy(dtype=float))
