@@ -106,7 +106,7 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
     deff = variance.london_deff(direct.london_se**2, direct.london, n[have].sum())
     first = model.fit(y[have], variance.gvf(n[have], np.full(have.sum(), direct.london), deff), X[have])
     D_all = variance.gvf(np.where(have, n, 0), X @ first.beta, deff)
-    fit = model.fit(y[have], D_all[have], X[have])
+    fit = model.fit(y[have], D_all[have], X[have], start=first.A_reml)
 
     eblup = np.empty(len(codes))
     mse = np.empty(len(codes))

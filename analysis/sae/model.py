@@ -101,7 +101,7 @@ class Fit:
         """Share of the between-area variance explained by the covariates: 1 - A / A_0, where
         A_0 is the REML area-effect variance of the model with an intercept only (as
         metafor's pseudo R^2)."""
-        null = fit(self.y, self.D, np.ones((self.y.size, 1)), remedy=False)
+        null = fit(self.y, self.D, np.ones((self.y.size, 1)), remedy=False, start=self.A_reml)
         if null.A <= 0:
             return float("nan")
         return float(max(0.0, 1 - self.A_reml / null.A))
@@ -141,9 +141,12 @@ def _score_info(A: float, y: np.ndarray, D: np.ndarray, X: np.ndarray) -> tuple[
     return float(score), float(0.5 * tr_pp), float(loglik)
 
 
-def reml(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 500) -> tuple[float, int]:
-    """REML estimate of A by Fisher scoring, truncated at zero (as metafor does)."""
-    A = max(float(np.var(y, ddof=X.shape[1] if y.size > X.shape[1] else 0) - np.mean(D)), 0.0)
+def reml(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 500,
+         start: float | None = None) -> tuple[float, int]:
+    """REML estimate of A by Fisher scoring, truncated at zero (as metafor does); ``start``
+    (e.g. a fit of the same data with other variances) saves iterations, not accuracy."""
+    A = start if start is not None and start > 0 else max(
+        float(np.var(y, ddof=X.shape[1] if y.size > X.shape[1] else 0) - np.mean(D)), 0.0)
     current = _score_info(A, y, D, X)
     for it in range(1, max_iter + 1):
         score, info, ll_old = current
@@ -185,7 +188,7 @@ def li_lahiri(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12
     return float(np.sqrt(lo * hi))
 
 
-def fit(y, D, X, *, remedy: bool = True) -> Fit:
+def fit(y, D, X, *, remedy: bool = True, start: float | None = None) -> Fit:
     """Fit the Fay-Herriot model to areas with direct estimate ``y``, sampling variance ``D``
     and covariates ``X`` (include a column of ones for an intercept)."""
     y, D, X = (np.asarray(a, dtype=float) for a in (y, D, X))
@@ -199,7 +202,7 @@ def fit(y, D, X, *, remedy: bool = True) -> Fit:
         raise ModelError("sampling variances must be finite and above zero")
     if np.linalg.matrix_rank(X) < p:
         raise ModelError("the covariates are collinear over these areas")
-    A_reml, iterations = reml(y, D, X)
+    A_reml, iterations = reml(y, D, X, start=start)
     A, method = A_reml, REML
     if remedy and A_reml <= 0:
         A, method = li_lahiri(y, D, X), LI_LAHIRI
