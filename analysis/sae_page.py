@@ -43,6 +43,8 @@ def _folder(data_dir: str | Path | None) -> Path:
 @lru_cache(maxsize=4)
 def _modelled_rows(path: str, mtime: float) -> pd.DataFrame:
     e = pipeline.read_estimates(Path(path), modelled=True)
+    if "method" not in e:  # written before modelled figures existed
+        return e.iloc[0:0]
     return e[e["method"] == METHOD_MODELLED].reset_index(drop=True)
 
 
@@ -51,8 +53,7 @@ def modelled_rows(data_dir: str | Path | None = None) -> pd.DataFrame:
     target = _folder(data_dir) / "estimates.csv"
     if not target.exists():
         return pd.DataFrame(columns=["measure_id", "indicator", "period", "area_code", "method"])
-    rows = _modelled_rows(str(target.resolve()), target.stat().st_mtime)
-    return rows if "method" in rows else rows.iloc[0:0]
+    return _modelled_rows(str(target.resolve()), target.stat().st_mtime)
 
 
 def model_files(data_dir: str | Path | None, measure_id: str, indicator: str, period: str) -> tuple[pd.DataFrame, dict] | None:

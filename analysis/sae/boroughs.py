@@ -11,8 +11,9 @@ the proportion scale (0-1), for the 33 boroughs:
    the regression value;
 4. benchmarking to London's direct estimate (:mod:`analysis.sae.benchmarking`), its variance
    added to every MSE;
-5. 95% intervals ``eblup +/- 1.96 sqrt(mse)``, with bounds held on the raw scale: cut at 0%
-   and 100%;
+5. 95% intervals ``eblup +/- 1.96 sqrt(mse)``, with bounds held on the raw scale: the
+   intervals, and in the rare case it strays there the estimate itself, are cut at 0% and
+   100% (the benchmark then holds only approximately);
 6. the comparison with London: a z test of the modelled figure minus London's direct
    estimate, on ``sqrt(mse_i + se_London^2)``. Both contain the borough's own sample, so
    their covariance is positive and leaving it out makes the test conservative.
@@ -117,7 +118,7 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
     w = benchmarking.weights(direct.weighted_n[have])
     adjust = benchmarking.adjustment(direct.london, w, fit.eblup)
     g4 = benchmarking.g4(fit, w)
-    final, final_mse = eblup + adjust, mse + g4
+    final, final_mse = np.clip(eblup + adjust, 0, 1), mse + g4  # a proportion stays in 0-1 (bounds, step 5)
     root = np.sqrt(final_mse)
     lower, upper = np.clip(final - survey.Z95 * root, 0, 1), np.clip(final + survey.Z95 * root, 0, 1)
     diff = final - direct.london
