@@ -253,3 +253,15 @@ def test_real_covariates_feed_the_models(demo_inputs, real_data) -> None:
     table = results.models[0].table.set_index("area_code")
     assert table["x_bame_pct"].to_numpy() == pytest.approx(
         profiles.loc[geography.borough_codes(), covariates.PROFILES_COLUMN].to_numpy(dtype=float))
+
+
+def test_a_borough_without_respondents_gets_the_regression_value(demo_results) -> None:
+    unsampled = [mdl for mdl in demo_results.models if (mdl.direct.n == 0).any()]
+    assert unsampled  # the City of London is often missing from the clustered samples
+    for mdl in unsampled[:5]:
+        t, none = mdl.table, mdl.direct.n == 0
+        assert (t.loc[none, "shrinkage"] == 1).all() and t.loc[none, "direct"].isna().all()
+        shift = mdl.meta["benchmarking"]["adjustment"] * 100
+        assert t.loc[none, "eblup"].to_numpy() == pytest.approx(t.loc[none, "synthetic_estimate"].to_numpy() + shift)
+        # its MSE, A + x'cov(beta)x, exceeds the area-effect variance alone
+        assert (t.loc[none, "mse_before_benchmarking"] > mdl.meta["area_effect_variance"] * 1e4).all()
