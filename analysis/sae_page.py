@@ -56,7 +56,8 @@ def modelled_rows(data_dir: str | Path | None = None) -> pd.DataFrame:
     return _modelled_rows(str(target.resolve()), target.stat().st_mtime)
 
 
-def model_files(data_dir: str | Path | None, measure_id: str, indicator: str, period: str) -> tuple[pd.DataFrame, dict] | None:
+def model_files(data_dir: str | Path | None, measure_id: str, indicator: str,
+                period: str) -> tuple[pd.DataFrame, dict] | None:
     """One model's table and description, or None when the build wrote none."""
     stem = _folder(data_dir) / "modelled" / f"{measure_id}__{indicator}__{period.replace('/', '-')}"
     csv, meta = stem.with_suffix(".csv"), stem.with_suffix(".json")

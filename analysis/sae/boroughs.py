@@ -158,7 +158,8 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
         "variance_smoothing": {
             "method": "GVF: deff * p (1 - p) / n, p the first fit's regression value, deff London's",
             "design_effect": deff,
-            "boroughs_pooled_design_effect": variance.pooled_deff(v[have], n[have], np.clip(X[have] @ first.beta, *variance.P_BOUNDS)),
+            "boroughs_pooled_design_effect": variance.pooled_deff(
+                v[have], n[have], np.clip(X[have] @ first.beta, *variance.P_BOUNDS)),
         },
         "benchmarking": {"target_london_direct": direct.london, "london_direct_se": direct.london_se,
                          "adjustment": adjust, "g4": g4, "weights": "survey weighted population of each borough"},

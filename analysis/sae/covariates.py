@@ -60,7 +60,8 @@ def from_profiles(profiles: pd.DataFrame, source: str = "london-borough-profiles
     """Covariates of a real build from the London Borough Profiles (as loaded by
     :func:`analysis.sources.published.load_borough_profiles`, indexed by area code)."""
     if PROFILES_COLUMN not in profiles.columns:
-        raise InputError(source, f"expected column {PROFILES_COLUMN!r} for the small area models", column=PROFILES_COLUMN)
+        raise InputError(source, f"expected column {PROFILES_COLUMN!r} for the small area models",
+                         column=PROFILES_COLUMN)
     return table(profiles[PROFILES_COLUMN], source)
 
 

@@ -210,7 +210,8 @@ def fit(y, D, X, *, remedy: bool = True, start: float | None = None) -> Fit:
     return Fit(beta, cov, A, A_reml, method, iterations, y, D, X)
 
 
-def mse_terms(A: float, D: np.ndarray, X: np.ndarray, beta_cov: np.ndarray, *, li_lahiri: bool = False) -> dict[str, np.ndarray]:
+def mse_terms(A: float, D: np.ndarray, X: np.ndarray, beta_cov: np.ndarray, *,
+              li_lahiri: bool = False) -> dict[str, np.ndarray]:
     """The Prasad-Rao terms for REML (Datta-Lahiri) and the Li-Lahiri bias term.
 
     Written out term by term (see the module docstring) so each can be checked by hand."""
