@@ -49,6 +49,7 @@ class Results:
     skipped: list[str] = field(default_factory=list)  # measures with no input in this build
     models: list[sae.Model] = field(default_factory=list)  # small area models (modelled boroughs)
     models_failed: dict[str, str] = field(default_factory=dict)  # model name -> why it was not fitted
+    rules: DisclosureRules = field(default_factory=DisclosureRules)  # the thresholds the figures were made with
 
 
 def demo_inputs(processes: int = 1) -> Inputs:
@@ -103,6 +104,7 @@ def compute(
         skipped=[i for i in order if i in set(skipped)],
         models=models,
         models_failed=failed,
+        rules=rules,
     )
 
 
@@ -198,7 +200,7 @@ def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True
     if parquet:
         paths["parquet"] = out / "estimates.parquet"
         atomic_write(paths["parquet"], lambda p: results.estimates.to_parquet(p, index=False))
-    sae.write(results.models, out / "modelled", rules or DisclosureRules())
+    sae.write(results.models, out / "modelled", rules or results.rules)
     return paths
 
 

@@ -204,6 +204,15 @@ def test_modelled_files_have_the_published_columns(written, demo_results) -> Non
     assert np.isnan(city["direct"]) and np.isnan(city["direct_variance"]) and not np.isnan(city["eblup"])
 
 
+def test_modelled_files_blank_direct_figures_by_the_build_rules(demo_inputs, tmp_path) -> None:
+    from analysis.sdc import DisclosureRules
+
+    strict = pipeline.compute(demo_inputs, [measures.get("get_on_well")], DisclosureRules(500, 1000))
+    pipeline.write_results(strict, tmp_path, parquet=False)
+    table = pd.read_csv(tmp_path / "modelled" / "get_on_well__get_on_well__2018-19.csv")
+    assert table["direct"].isna().all() and table["eblup"].notna().all()  # every borough under 500
+
+
 def test_rewriting_replaces_the_modelled_folder(written, demo_results) -> None:
     stale = written / "modelled" / "old__model__2001.csv"
     stale.write_text("x\n")
