@@ -169,23 +169,29 @@ def reml(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12, max
 def li_lahiri(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12) -> float:
     """Maximiser of A * L_REML(A) (Li and Lahiri, 2010): the root of 1/A + score(A).
 
-    The adjusted score is +inf at 0 and negative for large A, so the root is bracketed and
-    found by bisection (on log A), which cannot fail."""
-    def adjusted(a: float) -> float:
-        return 1.0 / a + _score_info(a, y, D, X)[0]
+    The adjusted score is +inf at 0 and negative for large A, so the root is bracketed; it
+    is found by Newton steps (with the Fisher information) kept inside the bracket, and a
+    geometric bisection step whenever Newton would leave it, so it cannot fail."""
+    def adjusted(a: float) -> tuple[float, float]:
+        score, info, _ = _score_info(a, y, D, X)
+        return 1.0 / a + score, -1.0 / a**2 - info
 
     lo, hi = 1e-12 * max(float(np.mean(D)), 1e-300), max(float(np.var(y)) + float(np.mean(D)), 1e-12)
-    while adjusted(hi) > 0:
+    while adjusted(hi)[0] > 0:
         hi *= 4
+    a = np.sqrt(lo * hi)
     for _ in range(200):
-        mid = np.sqrt(lo * hi)
-        if adjusted(mid) > 0:
-            lo = mid
+        f, slope = adjusted(a)
+        if f > 0:
+            lo = a
         else:
-            hi = mid
-        if hi - lo <= tol * hi:
-            break
-    return float(np.sqrt(lo * hi))
+            hi = a
+        step = a - f / slope
+        new = step if lo < step < hi else np.sqrt(lo * hi)
+        if abs(new - a) <= tol * new or hi - lo <= tol * hi:
+            return float(new)
+        a = new
+    return float(a)
 
 
 def fit(y, D, X, *, remedy: bool = True, start: float | None = None) -> Fit:
