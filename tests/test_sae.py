@@ -274,3 +274,16 @@ def test_a_borough_without_respondents_gets_the_regression_value(demo_results) -
         assert t.loc[none, "eblup"].to_numpy() == pytest.approx(t.loc[none, "synthetic_estimate"].to_numpy() + shift)
         # its MSE, A + x'cov(beta)x, exceeds the area-effect variance alone
         assert (t.loc[none, "mse_before_benchmarking"] > mdl.meta["area_effect_variance"] * 1e4).all()
+
+
+def test_simulation_benchmark_runs(capsys) -> None:
+    """A smoke run of benchmarks/bench_sae.py (its real run takes 200 samples)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_sae.py"
+    spec = importlib.util.spec_from_file_location("bench_sae", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--samples", "3", "--scale", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "average coverage of 95% intervals" in out and "Barking and Dagenham" in out
