@@ -144,9 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         cover[s] = (t["lower_ci"].to_numpy() / 100 <= truth) & (truth <= t["upper_ci"].to_numpy() / 100)
 
     def rrmse(e: np.ndarray) -> np.ndarray:
-        return np.sqrt(np.nanmean((e - truth) ** 2, axis=0)) / truth
+        with warnings.catch_warnings():  # a borough never sampled has no direct estimate: NaN
+            warnings.filterwarnings("ignore", message="Mean of empty slice")
+            return np.sqrt(np.nanmean((e - truth) ** 2, axis=0)) / truth
 
-    warnings.filterwarnings("ignore", message="Mean of empty slice")  # a borough never sampled: NaN
+    def mean(x: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Mean of empty slice")
+            return np.nanmean(x, axis=0)
+
     table = pd.DataFrame({
         "borough": [geography.name_of(c) for c in codes],
         "respondents": resp.mean(axis=0).round(1),
@@ -154,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         "truth_pct": (100 * truth).round(1),
         "rrmse_direct": rrmse(direct).round(3),
         "rrmse_modelled": rrmse(modelled).round(3),
-        "coverage_modelled": np.nanmean(cover, axis=0).round(3),
-        "coverage_direct": np.nanmean(direct_cover, axis=0).round(3),
+        "coverage_modelled": mean(cover).round(3),
+        "coverage_direct": mean(direct_cover).round(3),
     })
     small = table["respondents"] < 100
     better = (table["rrmse_modelled"] < table["rrmse_direct"])[small]
