@@ -34,6 +34,8 @@ benchmark-build: $(VENV)/.installed
 ## r-fixtures: regenerate the R reference values (needs r-base-core r-cran-survey r-cran-metafor)
 r-fixtures:
 	cd tests/fixtures/r_survey && Rscript make_sample.R && Rscript reference.R
+	cd tests/fixtures/r_overdispersion && Rscript make_data.R && Rscript reference.R
+	cd tests/fixtures/r_waves && Rscript reference.R
 	cd tests/fixtures/r_sae && Rscript make_data.R && Rscript reference.R
 
 clean:

@@ -42,6 +42,7 @@ from analysis.sdc import NOT_AVAILABLE, SUPPRESSED, DisclosureRules
 
 METHOD_DIRECT = "direct"
 METHOD_MODELLED = "modelled"
+UNCERTAINTY = "small_area_model"  # the row's uncertainty model (analysis.rules.APPLIED_METHODS)
 METHOD_LABEL = ("modelled: Fay-Herriot small area estimate (area-level model on Inner London and the "
                 "BAME share, REML, benchmarked to the London direct estimate)")
 MIN_AREAS = 10  # fewer boroughs with respondents than this: no model (too little to fit A)
@@ -85,7 +86,10 @@ def directs(measure: Measure, waves: dict) -> list[Direct]:
     for period, wave in waves.items():
         part = [wave.codes("borough")]
         for s in measure.series:
-            res = survey.domain_means(wave.design, wave.item(s.item, measure.universe), part)
+            y = wave.item(s.item, measure.universe)
+            if hasattr(wave, "covers") and not wave.covers(y):  # a wave that lacks the item: no model
+                continue
+            res = survey.domain_means(wave.design, y, part)
             se = res.se
             out.append(Direct(measure.id, s.indicator, period, res.estimate[1:], se[1:] ** 2, res.n[1:].astype(float),
                               res.weighted_n[1:], float(res.estimate[0]), float(se[0])))
@@ -198,7 +202,7 @@ def rows(models: list[Model], registry: dict[str, Measure], source_label, synthe
         "compared_to_london": t["compared_to_london"], "unit": each([m.unit for m in measure]),
         "polarity": each([m.polarity for m in measure]),
         "source": each([f"{source_label(m)}; {METHOD_LABEL}" for m in measure]), "synthetic": bool(synthetic),
-        "method": METHOD_MODELLED, "se": np.sqrt(t["mse"]), "p_vs_london": t["p_vs_london"],
+        "flag_reason": "", "uncertainty": UNCERTAINTY, "method": METHOD_MODELLED, "se": np.sqrt(t["mse"]), "p_vs_london": t["p_vs_london"],
     })
 
 
