@@ -156,6 +156,7 @@ def test_modelled_rows_are_labelled_and_sound(demo_results) -> None:
     mod = e[e["method"] == "modelled"]
     assert mod["area_code"].str.startswith("E09").all()
     assert mod["source"].str.contains("modelled: Fay-Herriot").all()
+    assert (mod["uncertainty"] == "small_area_model").all() and (mod["flag_reason"] == "").all()
     assert mod["value"].notna().all() and (mod["flag"] == "").all()
     assert ((mod["lower_ci"] <= mod["value"]) & (mod["value"] <= mod["upper_ci"])).all()
     assert ((mod["lower_ci"] >= 0) & (mod["upper_ci"] <= 100)).all()
