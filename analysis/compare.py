@@ -98,8 +98,11 @@ def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str,
     Ties share the lower rank. Suppressed, unavailable and low-reliability (``[u]``) boroughs
     are left out, so ``n_ranked`` (the rank's denominator) counts the boroughs with a figure
     fit to rank (:func:`analysis.rules.rankable`). Ranks ignore uncertainty: neighbouring
-    ranks are rarely significantly different, which reports say beside them.
+    ranks are rarely significantly different, which reports say beside them. Direct figures
+    only: modelled borough figures (``method`` = ``modelled``) are never ranked with them.
     """
+    if "method" in estimates:
+        estimates = estimates[estimates["method"] != "modelled"]
     sel = estimates[
         (estimates["measure_id"] == measure_id)
         & (estimates["indicator"] == indicator)

@@ -24,7 +24,7 @@ from analysis.validate import InputError
 ESTIMATE_COLUMNS = [
     "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
     "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
-    "source", "synthetic", "flag_reason", "uncertainty",
+    "source", "synthetic", "flag_reason", "uncertainty", "method",
 ]
 DETAIL_COLUMNS = [*ESTIMATE_COLUMNS, "se", "p_vs_london"]
 Z95 = survey.Z95
@@ -505,6 +505,7 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
         rows.loc[is_rate, "polarity"] = measure.rate_polarity
     rows["source"] = source
     rows["synthetic"] = bool(synthetic)
+    rows["method"] = "direct"  # modelled borough figures (analysis.sae) say "modelled"
     if "flag" not in rows:
         rows["flag"] = ""
     if "uncertainty" not in rows:  # the model applied: the design, the publisher's intervals, or none
@@ -543,6 +544,7 @@ def sort_rows(rows: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
         "b": rows["breakdown"].to_numpy(),
         "g": group_pos,
         "gl": rows["group"].to_numpy(),
+        "mm": (rows["method"] == "modelled").to_numpy() if "method" in rows else False,
     })
     order_idx = key.sort_values(list(key.columns), kind="stable").index
     return rows.iloc[order_idx].reset_index(drop=True)

@@ -60,6 +60,8 @@ APPLIED_METHODS = {
                               "error adds a between-borough random-effects variance estimated from the boroughs "
                               "(Spiegelhalter 2005, DerSimonian-Laird, winsorised z-scores)",
     "none": "a published value with no interval: nothing is compared or tested",
+    "small_area_model": "a modelled borough figure (Fay-Herriot small area estimate, analysis.sae): its interval "
+                        "and its test against London rest on the model's root mean squared error",
 }
 
 

@@ -93,7 +93,12 @@ def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
         "born_abroad": _profile_table(profiles, "pct_of_resident_population_born_abroad_2015", 2015, "born_abroad"),
     }
     employment = pd.concat([load("employment_ethnicity"), load("employment_sex_disability")], ignore_index=True)
-    return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES)
+    from analysis.sae import covariates
+
+    # the small area models' borough covariates (used when survey waves are added by codebook)
+    area_covariates = covariates.from_profiles(profiles, source=published.get_source("borough_profiles_csv").files[0])
+    return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES,
+                  area_covariates=area_covariates)
 
 
 def input_files(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
