@@ -7,6 +7,7 @@ layout-change tests are written to ``tmp_path`` only.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -19,7 +20,7 @@ from analysis import geography, schemas
 from analysis.sources import published as P
 from analysis.validate import InputError
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+REAL_DATA = Path(os.environ.get("LSI_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "real-data")
 CAMDEN, CITY, LONDON = "E09000007", "E09000001", geography.LONDON_CODE
 BOROUGHS = set(geography.borough_codes())
 
