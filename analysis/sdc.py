@@ -16,9 +16,11 @@ SUPPRESSED = "[c]"
 LOW_RELIABILITY = "[u]"
 NOT_AVAILABLE = "[x]"
 
+# the general meaning only: the rule behind each flag depends on the source (respondents, a
+# denominator, a publisher's markers), and pages state it (analysis.provenance.reading_guide)
 FLAG_MEANINGS = {
-    SUPPRESSED: "suppressed: unweighted base too small to publish",
-    LOW_RELIABILITY: "low reliability: small unweighted base, interpret with caution",
+    SUPPRESSED: "suppressed: too few people or cases behind the figure to publish (the rule depends on the source)",
+    LOW_RELIABILITY: "low reliability: interpret with caution (the rule depends on the source)",
     NOT_AVAILABLE: "not available from the source",
     "[z]": "not applicable",
 }
