@@ -233,3 +233,17 @@ def test_the_headline_says_when_not_significant_rests_on_the_city() -> None:
     assert reg.fit("OLS with an Inner London term, without").n == 32
     plain = thematic.regress(thematic.planted_boroughs(slope=-1.2, noise=0.8, label="rests"))
     assert not thematic.rests_on_city(plain) and "rests on" not in thematic.headline(plain, "2016")
+
+
+def test_a_low_reliability_borough_is_drawn_below_the_ranking_not_first() -> None:
+    from analysis import charts
+
+    rows = _rows("electoral_registration", [("all", "all")], measure_id="electoral_registration")
+    rows = rows[rows.area_code.str.startswith("E09")].copy()
+    rows.loc[rows.area_code == "E09000001", ["value", "lower_ci", "upper_ci", "flag", "compared_to_london"]] = [
+        99.2, 98.9, 99.4, "[u]", "not_compared"]
+    chart = charts.ranked_boroughs(rows, title="t", london=80.0, unit="%", polarity="up")
+    names = list(chart.table["Area"])
+    assert names[-1] == "City of London" and names[0] != "City of London"
+    assert "unranked" in chart.alt and "unranked" in " ".join(chart.notes)
+    assert "City of London" not in chart.alt.split(";")[0]
