@@ -1075,18 +1075,38 @@ class StrategyFiguresPage:
                          alt_intro=f"Bar chart of employment rate gaps for people aged 16 to 64 in London, {period}: ")
         quoted = [f"{s.reference.value:g} points {_between(f'{s.reference_group} minus {s.comparison_group}')}"
                   for s in m.series if s.reference]
-        published = "published" in str(frame["source"].iloc[0]).lower() if "source" in frame else False
+        published = provenance.source_kind(m.id, frame) == "published"
         how = ("its 95% interval combining the two published rates' intervals as independent estimates" if published
                else "its 95% interval from the same survey (the covariance of the two rates included)")
+        no_interval = frame[frame["lower_ci"].isna()]["gap_label"].tolist()
         text = ("Each gap is the employment rate of the first group minus that of the second, in percentage points, with "
-                f"{how}. Gaps whose intervals overlap are not significantly different from each other."
+                f"{how}"
+                + (f"; the source gives no interval for the gap {' or '.join(_between(g) for g in no_interval)}"
+                   if no_interval else "")
+                + ". The gaps are not tested against each other here, and overlapping intervals do not show that two gaps "
+                  "are alike."
                 + (f" The strategy quotes {'; '.join(quoted)} ({m.series[0].reference.period})." if quoted else ""))
         return Section("<h2>Figure 5: Employment gaps</h2>" + _p(text) + charts.to_html(chart), [chart])
 
+    FIGURE_MEASURES = {2: ("friends_similar", "social_isolation"), 3: ("electoral_registration",),
+                       4: ("volunteering",), 5: ("employment_gap",)}
+    KIND_TEXT = {"survey": "design-based survey estimates from the microdata", "published":
+                 "the publisher's own estimates and intervals (ONS Annual Population Survey)", "admin":
+                 "administrative counts over denominators", "values": "published values with no interval"}
+
     def about(self) -> Section:
+        """Where each figure's numbers come from, as this build made them (survey microdata,
+        published estimates or administrative counts), not as one build would."""
+        parts = []
+        for number, ids in self.FIGURE_MEASURES.items():
+            kinds = {provenance.source_kind(i, self.e[self.e.measure_id == i]) for i in ids if (self.e.measure_id == i).any()}
+            if kinds:
+                parts.append(f"Figure {number}: " + " and ".join(self.KIND_TEXT[k] for k in sorted(kinds)))
+        made = ("Figures come from the build's estimates table, each with its 95% confidence interval where the source "
+                "gives one. " + "; ".join(parts) + ".") if parts else "This build has no figures for them."
         return Section("<h2>About these figures</h2>" + _p(
-            "Figures come from the build's estimates table: design-based survey estimates for London (Figures 2, 4 and 5) "
-            "and administrative rates for boroughs (Figure 3), each with its 95% confidence interval. Group markers in "
-            "Figure 4 use the build's tests against London. The strategy's own figures are shown as published; they may "
-            "come from different waves or pooled years than the estimates beside them.") + _p(f"Reference: {STRATEGY}, "
-                                                                                               "\"London's data\", Figures 2 to 5."))
+            made + (" Group markers in Figure 4 use the build's tests against London." if any(
+                p.startswith("Figure 4") for p in parts) else "")
+            + " The strategy's own figures are shown as published; they may come from different waves or pooled years "
+              "than the estimates beside them.")
+            + _p(f"Reference: {STRATEGY}, \"London's data\", Figures 2 to 5."))

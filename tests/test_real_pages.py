@@ -128,3 +128,13 @@ def test_registration_vs_churn_says_what_rests_on_the_city(real_dir) -> None:
     assert "could look first" not in residual and "born abroad" in residual
     assert "not a guide to where registration drives" in residual
     assert page.reg.fit("OLS with an Inner London term, without") is not None
+
+
+def test_the_strategy_figures_describe_this_build_s_sources(real_dir) -> None:
+    page = thematic.StrategyFiguresPage(real_dir)
+    about = page.about().html
+    assert "design-based survey" not in about and "Figure 4" not in about  # no survey microdata in a real build
+    assert "ONS Annual Population Survey" in about
+    fig5 = page.figure5().html
+    assert "overlap are not significantly different" not in fig5
+    assert "no interval for the gap between non-disabled and disabled people" in fig5
