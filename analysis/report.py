@@ -360,17 +360,8 @@ class MeasurePage:
                 f"<dt>Source</dt><dd>{html.escape(source)}</dd>"
                 + (f"<dt>Caveats</dt><dd>{html.escape(m.caveats)}</dd>" if m.caveats else "")
                 + (f"<dt>Figures quoted in the strategy</dt><dd><ul>{refs}</ul></dd>" if refs else "")
-                + "</dl>" + (provenance.reading_guide(self.rows) if self.available else METHOD_NOTE))
+                + "</dl>" + (provenance.reading_guide(self.rows) if self.available else ""))  # no figures: nothing to read
         return Section(body)
-
-
-METHOD_NOTE = (
-    "<h3>How to read this page</h3><p>Ranges are 95% confidence intervals. A figure is called higher or lower "
-    "than London, or said to have changed, only when a statistical test at the 95% level supports it. "
-    "<code>[c]</code> marks a figure suppressed because fewer than 50 people answered, <code>[u]</code> one based on 50 to 99 "
-    "people, and <code>[x]</code> a figure the source does not provide. Strategy reference: Greater London Authority (2018), "
-    "<em>All of Us: The Mayor's Strategy for Social Integration</em>, Part 4.</p>"
-)
 
 
 def headline_indicators() -> list[tuple[Measure, str, str]]:
@@ -527,7 +518,7 @@ class BoroughPage:
         each source the page's figures come from."""
         e = self.data.estimates
         shown = e[e["measure_id"].isin(set(self.summary_rows["measure_id"])) & (e["area_code"] == self.code)]
-        return Section(provenance.reading_guide(shown) if len(shown) else METHOD_NOTE)
+        return Section(provenance.reading_guide(shown) if len(shown) else "")
 
 
 class LondonPage:
