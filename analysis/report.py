@@ -387,16 +387,19 @@ def borough_indicator_rows(data: ReportData) -> pd.DataFrame:
     for m, indicator, label in headline_indicators():
         if "borough" not in m.geographies:
             continue
-        at = e[(e.indicator == indicator) & e.area_code.str.startswith("E09")]
+        key = series.headline_key(e, indicator, m.id)
+        if key is None:
+            continue
+        at = series.select(e, key, boroughs=True)
         period = _latest_period(at, pooled=m.kind == "survey_gap") if len(at) else None
         if period is None:
             continue
         boroughs = at[at.period == period]
-        london = e[(e.indicator == indicator) & (e.period == period) & (e.area_code == geography.LONDON_CODE)]
+        london = series.select(e, key, period=period, areas=[geography.LONDON_CODE])
         if london.empty:
             continue
         values = boroughs["value"].dropna()
-        ranks = compare.ranks(e, m.id, indicator, period, m.polarity).set_index("area_code")
+        ranks = compare.ranks(e, m.id, indicator, period, m.polarity, key.breakdown, key.group).set_index("area_code")
         frame = boroughs[["area_code", "area_name", "breakdown", "group", "value", "lower_ci", "upper_ci", "flag",
                           "compared_to_london", "source"]].copy()
         frame = frame.assign(

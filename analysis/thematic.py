@@ -61,8 +61,8 @@ def borough_pair(estimates: pd.DataFrame, period: str | None = None) -> tuple[pd
     ``registration`` the value and its ``_lower``, ``_upper`` and ``_flag``.
     """
     x, y = X, Y
-    e = estimates[(estimates["breakdown"] == "all") & estimates["area_code"].str.startswith("E09")
-                  & ~compare.is_pooled(estimates["period"])]
+    # each indicator's whole-population series (one row per borough and period, or an error)
+    e = pd.concat([series.select(estimates, series.SeriesKey(i), boroughs=True, single_periods=True) for i in (x, y)])
     periods = set(e.loc[e.indicator == x, "period"]) & set(e.loc[e.indicator == y, "period"])
     if not periods:
         raise ValueError(f"The estimates have no single period with borough figures for both {x!r} and {y!r}")
