@@ -236,8 +236,10 @@ class MeasurePage:
             if not blocks:
                 continue
             differing = sum(1 for _, rows in blocks for c in rows["compared_to_london"] if c in ("higher", "lower"))
+            tested = any(c != "not_compared" for _, rows in blocks for c in rows["compared_to_london"])
             title = (f"{label}, {period}: {differing} population groups differ significantly from London as a whole"
-                     if differing else f"{label}, {period}: no population group differs significantly from London")
+                     if differing else f"{label}, {period}: no population group differs significantly from London"
+                     if tested else f"{label}, {period}, by population group (not tested against London as a whole)")
             unit = at["unit"].iloc[0]
             polarity = at["polarity"].iloc[0]
             chart = charts.group_panels(blocks, title=title, london=london_value, unit=unit, polarity=polarity)

@@ -53,14 +53,18 @@ def test_each_chart_and_sentence_shows_one_series(real_dir, measure_id) -> None:
         assert section.count("Inner London:") == 1
 
 
-def test_the_employment_page_says_why_the_rate_is_not_mapped(real_dir) -> None:
+def test_the_employment_page_maps_the_all_persons_rate_once(real_dir) -> None:
     page = report.MeasurePage("employment_gap", real_dir)
-    boroughs = page.boroughs().html
-    assert "no single borough map or ranking" in boroughs
+    section = page.boroughs()
+    boroughs = section.html
+    assert "of the 33 boroughs" in boroughs and "no single borough map" not in boroughs
+    ranked = [c for c in section.charts if c.table is not None]
+    assert len(ranked) == 1 and len(ranked[0].table) == 33 and not ranked[0].table["Area"].duplicated().any()
     assert "pool" not in boroughs.lower()  # published single years: nothing is pooled
-    # the Inner/Outer section lists each gap once, never the group rates pooled under one label
-    # (the disability gap is published for London only: six gaps have Inner and Outer figures)
-    assert page.inner_outer().html.count("Inner London:") == len(measures.get("employment_gap").series) - 1
+    # the Inner/Outer section: the rate once and each gap once (the disability gap is London only)
+    assert page.inner_outer().html.count("Inner London:") == 1 + len(measures.get("employment_gap").series) - 1
+    groups = page.groups().html
+    assert "not tested against London as a whole" in groups and "no group differs significantly" not in groups
     guide = page.about().html
     assert "ONS Annual Population Survey" in guide and "people answered" not in guide
 
@@ -84,11 +88,12 @@ def test_proxies_are_labelled_wherever_they_appear(real_dir) -> None:
 def test_no_published_interval_end_beyond_the_possible_is_left_unflagged(estimates) -> None:
     rates = estimates[(estimates.indicator == "employment_rate")]
     assert (rates["upper_ci"].dropna() <= 100).all() and (rates["lower_ci"].dropna() >= 0).all()
-    noted = rates[rates["source"].str.contains("goes beyond 0-100%", regex=False)]
-    assert len(noted) == 383 and (noted["flag"] == "[u]").all()
-    assert noted["source"].str.contains("119.3", regex=False).any()  # the worst published end, named
+    groups = rates["breakdown"] != "all"  # the counts are of the group rates; all persons add one each
+    noted = rates["source"].str.contains("goes beyond 0-100%", regex=False)
+    assert (noted & groups).sum() == 383 and (noted & ~groups).sum() == 1 and (rates[noted]["flag"] == "[u]").all()
+    assert rates[noted]["source"].str.contains("119.3", regex=False).any()  # the worst published end, named
     at_100 = rates[(rates["value"] == 100) & rates["lower_ci"].isna()]
-    assert len(at_100) == 61 and (at_100["flag"] == "[u]").all()
+    assert (at_100["breakdown"] != "all").sum() == 61 and (at_100["flag"] == "[u]").all()
     assert (at_100["compared_to_london"] == "not_compared").all()
     barking = estimates[(estimates.indicator == "employment_gap_mixed") & (estimates.area_code == "E09000002")
                         & (estimates.period == "2016")].iloc[0]

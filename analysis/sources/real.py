@@ -20,7 +20,8 @@ Choices, each stated in the measure's source label so that the reports carry it:
 * **GCSE** uses a standard 9-4 pass in English and maths (A*-C before 2017), the successor of
   the strategy's 5 A*-C measure.
 * **Employment gaps** use the published APS rates and confidence intervals (GLA, London
-  Datastore).
+  Datastore); the rate of all people aged 16-64 (sheet ``Persons``) is the whole-population
+  series beside the group rates.
 """
 
 from __future__ import annotations
@@ -122,7 +123,9 @@ def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
         "turnout": _profile_table(profiles, "turnout_at_2014_local_elections", 2014, "turnout"),
         "born_abroad": _profile_table(profiles, "pct_of_resident_population_born_abroad_2015", 2015, "born_abroad"),
     }
-    employment = pd.concat([load("employment_ethnicity"), load("employment_sex_disability")], ignore_index=True)
+    persons = published.load_employment_all_persons(
+        published.fetch("employment_sex_disability", mirror=mirror, cache_dir=cache_dir, verify=verify))
+    employment = pd.concat([persons, load("employment_ethnicity"), load("employment_sex_disability")], ignore_index=True)
     return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES,
                   unreliable={"electoral_registration": doubtful_adults(population, adults_2019, electors)})
 
