@@ -143,3 +143,16 @@ def test_the_strategy_figures_describe_this_build_s_sources(real_dir) -> None:
     fig5 = page.figure5().html
     assert "overlap are not significantly different" not in fig5
     assert "no interval for the gap between non-disabled and disabled people" in fig5
+
+
+def test_every_borough_page_shows_each_indicator_once_with_proxies_labelled(real_dir) -> None:
+    from analysis import geography
+
+    for code in geography.borough_codes():
+        page = report.BoroughPage(code, real_dir)
+        rows = page.summary_rows
+        assert not rows["indicator"].duplicated().any(), code
+        registration = rows[rows["indicator"] == "electoral_registration"]
+        assert registration["label"].str.endswith("(proxy)").all() and len(registration) == 1
+        ranked = rows["rank"].notna()
+        assert not (rows.loc[ranked, "flag"] == "[u]").any(), code  # no rank for a low-reliability figure
