@@ -39,7 +39,7 @@ def _page_html(page: report.MeasurePage) -> tuple[str, list]:
 
 
 @pytest.mark.parametrize("measure_id", ["employment_gap", "electoral_registration", "hate_crime", "gcse_attainment",
-                                        "population_churn"])
+                                        "population_churn", "turnout_local_elections", "born_abroad"])
 def test_each_chart_and_sentence_shows_one_series(real_dir, measure_id) -> None:
     html, charts = _page_html(report.MeasurePage(measure_id, real_dir))
     for n in re.findall(r"of the (\d+) boroughs", html):
