@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis import rules
 from analysis.survey import Z95, normal_sf
 
 ALPHA = 0.05
@@ -26,15 +27,10 @@ def verdict(diff: np.ndarray, p_value: np.ndarray, alpha: float = ALPHA) -> np.n
     return np.where(np.isnan(diff) | np.isnan(p_value), "not_compared", out)
 
 
-def verdict_against_london(compared: str, polarity: str) -> str:
-    """'better', 'worse', 'similar' or 'not_compared' from a higher/lower test and polarity
-    ('not_compared' for a neutral indicator, which has no better or worse direction)."""
-    if compared in ("similar", "not_compared"):
-        return compared
-    if polarity == "neutral":  # e.g. residents born abroad: higher is neither better nor worse
-        return "not_compared"
-    up = compared == "higher"
-    return "better" if up == (polarity == "up") else "worse"
+def verdict_against_london(compared: str, polarity: str, population_group: bool = False) -> str:
+    """'better', 'worse', 'higher', 'lower', 'similar' or 'not_compared': the rulebook's
+    :func:`analysis.rules.verdict` (a neutral row or a population group stays higher/lower)."""
+    return rules.verdict(compared, polarity, population_group)
 
 
 def interval_verdict(lower: np.ndarray, upper: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
@@ -85,13 +81,8 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[st
     out["direction"] = pd.Series(direction, index=out.index).map(
         {"higher": "increased", "lower": "decreased", "similar": "no significant change", "not_compared": "not_compared"}
     )
-    better = np.where(out["polarity"] == "up", "better", "worse")
-    worse = np.where(out["polarity"] == "up", "worse", "better")
-    out["assessment"] = np.select(
-        [out["direction"] == "increased", out["direction"] == "decreased", out["direction"] == "no significant change"],
-        [better, worse, "no significant change"],
-        default="not_compared",
-    )
+    # better or worse by the polarity of the row itself; a context indicator's change is not judged
+    out["assessment"] = [rules.change_assessment(d, p) for d, p in zip(out["direction"], out["polarity"])]
     # the weaker reliability flag of the two periods travels with the change
     prev_flag = prev.loc[out.index, "flag"].fillna("")
     out["flag"] = np.where((out["flag"] == "[u]") | (prev_flag == "[u]"), "[u]", "")
@@ -102,14 +93,16 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[st
 
 def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str, polarity: str | None = None,
           breakdown: str | None = None, group: str | None = None) -> pd.DataFrame:
-    """Rank the boroughs with a published value (1 = highest value, and 1 = best by polarity).
+    """Rank the boroughs with a reliable published value (1 = highest value, and 1 = best by
+    polarity; no best rank for a neutral indicator).
 
     One series is ranked: ``breakdown`` and ``group`` name it, and by default it is the
     indicator's headline series (:func:`analysis.series.headline_key`); an indicator with
     only group series and no total has none, and is refused rather than ranked as a pool.
     Ties share the lower rank. Suppressed, unavailable and low-reliability (``[u]``) boroughs
-    are left out of the count. Ranks ignore uncertainty: neighbouring ranks
-    are rarely significantly different, which reports should say beside them.
+    are left out, so ``n_ranked`` (the rank's denominator) counts the boroughs with a figure
+    fit to rank (:func:`analysis.rules.rankable`). Ranks ignore uncertainty: neighbouring
+    ranks are rarely significantly different, which reports say beside them.
     """
     from analysis import series
 
@@ -124,9 +117,13 @@ def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str,
         key = series.SeriesKey(indicator, breakdown, group, measure_id)
     sel = series.select(estimates, key, period=period, boroughs=True)
     # a low-reliability figure ([u]) is shown with its flag but given no place in a ranking
-    sel = sel[sel["value"].notna() & (sel["flag"] != "[u]")][["area_code", "area_name", "value", "polarity", "flag"]].copy()
+    fit = sel["value"].notna() & ~sel["flag"].fillna("").isin([rules.LOW_RELIABILITY, rules.SUPPRESSED, rules.NOT_AVAILABLE])
+    sel = sel[fit][["area_code", "area_name", "value", "polarity", "flag"]].copy()
     polarity = polarity or (sel["polarity"].iloc[0] if len(sel) else "up")
     sel["rank_highest"] = sel["value"].rank(ascending=False, method="min").astype(int)
-    sel["rank_best"] = sel["value"].rank(ascending=(polarity == "down"), method="min").astype(int)
+    if rules.judged(polarity):
+        sel["rank_best"] = sel["value"].rank(ascending=(polarity == "down"), method="min").astype(int)
+    else:  # a context indicator has no best end
+        sel["rank_best"] = pd.array([pd.NA] * len(sel), dtype="Int64")
     sel["n_ranked"] = len(sel)
     return sel.sort_values("rank_highest").reset_index(drop=True)

@@ -94,7 +94,9 @@ def _rows_of(estimates: pd.DataFrame, indicator: str, measure_id: str | None) ->
     mask = estimates["indicator"] == indicator
     if measure_id is not None:
         mask &= estimates["measure_id"] == measure_id
-    return estimates[mask]
+    rows = estimates[mask]
+    missing = {c: ALL for c in ("breakdown", "group") if c not in rows}
+    return rows.assign(**missing) if missing else rows  # a table without them holds one population
 
 
 def population(estimates: pd.DataFrame, area_code: str, period: str | None = None) -> tuple[str, float] | None:
