@@ -28,6 +28,8 @@ class Inputs:
     admin: dict[str, pd.DataFrame] = field(default_factory=dict)
     published: dict[str, pd.DataFrame] = field(default_factory=dict)  # published estimates, by measure id
     source_notes: dict[str, str] = field(default_factory=dict)  # measure id -> source label for this build
+    # measure id -> rows (area_code, period, why) whose denominator the source knows to be unreliable
+    unreliable: dict[str, pd.DataFrame] = field(default_factory=dict)
     synthetic: bool = False
     lonely_psu: str = "fail"
     validated: bool = False  # set by validate_inputs (and by sources that validate as they load)
@@ -166,6 +168,8 @@ def _estimate_measures(
                 rows = estimate.estimate_admin_measure(m, table)
         parts[m.id] = estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
                                       flags_from_source=m.kind == "admin_value")
+        if m.id in inputs.unreliable:
+            parts[m.id] = estimate.mark_unreliable(parts[m.id], inputs.unreliable[m.id])
     return parts, skipped, directs
 
 
@@ -179,6 +183,7 @@ def validate_inputs(inputs: Inputs) -> Inputs:
         admin={t: schemas.validate_admin(d, t, row_offset=1) for t, d in inputs.admin.items()},
         published=inputs.published,
         source_notes=inputs.source_notes,
+        unreliable=inputs.unreliable,
         synthetic=inputs.synthetic,
         lonely_psu=inputs.lonely_psu,
         validated=True,
