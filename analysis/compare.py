@@ -37,6 +37,18 @@ def verdict_against_london(compared: str, polarity: str) -> str:
     return "better" if up == (polarity == "up") else "worse"
 
 
+def direction_verdict(direction: str, polarity: str) -> str:
+    """'better' or 'worse' for a significant change or trend ('increased'/'increasing',
+    'decreased'/'decreasing') by the polarity of the row it describes; 'not_compared' for a
+    neutral indicator (a change in it is neither); any other direction is returned as it is."""
+    if direction not in ("increased", "increasing", "decreased", "decreasing"):
+        return direction
+    if polarity == "neutral":
+        return "not_compared"
+    up = direction.startswith("increas")
+    return "better" if up == (polarity == "up") else "worse"
+
+
 def interval_verdict(lower: np.ndarray, upper: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
     """Fingertips rule: higher when the whole 95% interval lies above the benchmark value."""
     lower, upper, benchmark = (np.asarray(a, dtype=float) for a in (lower, upper, benchmark))

@@ -1,0 +1,158 @@
+"""Recent trends (analysis.trends): the weighted slope test against R's metafor, and which
+points of a series are compared (never across a break, pooled periods, gaps or blanks)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import compare, geography, pipeline, trends
+
+FIXTURES = Path(__file__).parent / "fixtures" / "r_trends"
+TOL = 1e-6
+
+
+def _check_against(expected: pd.DataFrame) -> None:
+    series = pd.read_csv(FIXTURES / "series.csv")
+    assert len(expected) == series["series"].nunique() == 5
+    for row in expected.itertuples():
+        s = series[series["series"] == row.series]
+        slope, slope_se, p = trends.slope_test(s["year"], s["value"], s["se"])
+        assert len(s) == row.points
+        assert slope == pytest.approx(row.slope, abs=TOL)
+        assert slope_se == pytest.approx(row.slope_se, abs=TOL)
+        assert p == pytest.approx(row.p_value, abs=TOL, rel=TOL)
+
+
+def test_slope_test_matches_committed_r_values() -> None:
+    _check_against(pd.read_csv(FIXTURES / "expected.csv"))
+
+
+def test_slope_test_matches_r_live(tmp_path) -> None:
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript not installed")
+    if subprocess.run(["Rscript", "-e", "library(metafor)"], capture_output=True).returncode != 0:
+        pytest.skip("R package metafor not installed")
+    out = tmp_path / "expected.csv"
+    subprocess.run(["Rscript", "reference.R", str(out)], cwd=FIXTURES, check=True, capture_output=True)
+    _check_against(pd.read_csv(out))
+
+
+def test_slope_test_by_hand_equal_errors_is_ordinary_least_squares() -> None:
+    years = np.array([2014, 2015, 2016, 2017, 2018])
+    values = np.array([10.0, 10.5, 10.7, 11.6, 12.0])
+    slope, slope_se, p = trends.slope_test(years, values, np.full(5, 0.5))
+    # OLS slope: sum((x - 2016) * y) / 10 = (-20 - 10.5 + 0 + 11.6 + 24) / 10
+    assert slope == pytest.approx(0.51)
+    assert slope_se == pytest.approx(0.5 / np.sqrt(10))
+    z = 0.51 / (0.5 / np.sqrt(10))
+    assert p == pytest.approx(2 * (1 - 0.5 * (1 + __import__("math").erf(z / np.sqrt(2)))))
+
+
+def _detail(periods, values, se, measure="m", indicator="i", area=geography.LONDON_CODE, breakdown="all", group="all"):
+    n = len(periods)
+    return pd.DataFrame({"measure_id": measure, "indicator": indicator, "area_code": area, "breakdown": breakdown,
+                         "group": group, "period": [str(p) for p in periods], "value": np.asarray(values, float),
+                         "se": np.asarray(se, float) if np.ndim(se) else np.full(n, float(se)),
+                         "flag": "", "unit": "%", "polarity": "up"})
+
+
+def test_output_has_exactly_the_published_columns() -> None:
+    out = trends.trends(_detail(range(2014, 2019), [1, 2, 3, 4, 5], 0.5))
+    assert list(out.columns) == ["measure_id", "indicator", "area_code", "breakdown", "group", "from_period",
+                                 "to_period", "points", "direction", "p_value", "method"]
+
+
+def test_five_point_rise_is_found_where_each_yearly_change_is_not_significant() -> None:
+    # the issue's example: employment 72.3% (71.6-73.0) in 2014 to 74.7% (74.1-75.4) in 2018
+    detail = _detail(range(2014, 2019), [72.3, 72.9, 73.5, 74.1, 74.7], 0.35)
+    ch = compare.changes(detail)
+    assert (ch["direction"] == "no significant change").all()
+    row = trends.trends(detail).iloc[0]
+    assert (row.direction, row.from_period, row["to_period"], row.points) == ("increasing", "2014", "2018", 5)
+    assert row.p_value < 1e-6 and row.method == trends.METHOD
+
+
+def test_only_the_last_five_points_are_used() -> None:
+    values = [90.0, 80.0, 50.0, 50.2, 49.8, 50.1, 50.0]  # the early fall is not recent
+    row = trends.trends(_detail(range(2012, 2019), values, 0.5)).iloc[0]
+    assert (row.from_period, row.points, row.direction) == ("2014", 5, "no significant trend")
+    expected = trends.slope_test(np.arange(2014, 2019), values[2:], np.full(5, 0.5))[2]
+    assert row.p_value == pytest.approx(expected)
+
+
+def test_never_across_a_series_break() -> None:
+    # GCSE: breaks in 2016 and 2017 leave 2017-2018, two points: not tested
+    detail = _detail(range(2014, 2019), [50, 55, 60, 65, 70], 0.2, measure="gcse_attainment")
+    row = trends.trends(detail, {"gcse_attainment": {"2016", "2017"}}).iloc[0]
+    assert (row.direction, row.from_period, row.points) == ("not tested", "2017", 2)
+    assert np.isnan(row.p_value) and "series break in 2017" in row.method
+    # a break in 2016 with points to 2020: the trend starts at 2016, whatever came before
+    detail = _detail(range(2013, 2021), [10, 20, 30, 50, 50.1, 49.9, 50.0, 50.1], 0.3, measure="gcse_attainment")
+    row = trends.trends(detail, {"gcse_attainment": {"2016"}}).iloc[0]
+    assert (row.from_period, row["to_period"], row.points, row.direction) == ("2016", "2020", 5, "no significant trend")
+
+
+def test_pooled_periods_are_neither_mixed_in_nor_tested() -> None:
+    singles = _detail(range(2014, 2019), [1.0, 1.1, 1.2, 1.3, 1.4], 0.01)
+    pooled = _detail(["2014-2016", "2015-2017", "2016-2018"], [9.0, 5.0, 1.0], 0.01)
+    row = trends.trends(pd.concat([singles, pooled])).iloc[0]
+    assert (row.from_period, row.points, row.direction) == ("2014", 5, "increasing")
+    only_pooled = trends.trends(_detail(["2014-2016", "2015-2017", "2016-2018"], [9.0, 5.0, 1.0], 0.01,
+                                        area="E09000007")).iloc[0]
+    assert only_pooled.direction == "not tested" and "pooled" in only_pooled.method
+    assert (only_pooled.from_period, only_pooled["to_period"]) == ("2014-2016", "2016-2018")
+
+
+@pytest.mark.parametrize("periods, values, se, points, reason", [
+    ([2014, 2015, 2017, 2018], [1, 2, 3, 4], 0.1, 2, "not consecutive"),            # a missing year
+    (["2015", "2016", "2016/17", "2017/18"], [1, 2, 3, 4], 0.1, 2, "not consecutive"),  # labels of two kinds
+    ([2014, 2015, 2016, 2017, 2018], [1, 2, np.nan, 4, 5], 0.1, 2, "no figure for 2016"),  # suppressed inside
+    ([2014, 2015, 2016, 2017, 2018], [1, 2, 3, 4, np.nan], 0.1, 0, "latest figure (2018)"),  # suppressed latest
+    ([2014, 2015, 2016], [1, 2, 3], np.nan, 0, "no standard error"),                # published values
+    ([2017, 2018], [1, 2], 0.1, 2, "only 2 periods"),
+])
+def test_too_few_comparable_points_are_not_tested_with_the_reason(periods, values, se, points, reason) -> None:
+    row = trends.trends(_detail(periods, values, se)).iloc[0]
+    assert row.direction == "not tested" and np.isnan(row.p_value)
+    assert row.points == points and reason in row.method, row.method
+
+
+def test_three_points_are_enough_and_each_series_is_separate() -> None:
+    a = _detail([2016, 2017, 2018], [8.75, 8.79, 8.86], [0.0213, 0.0209, 0.0218])
+    b = _detail([2016, 2017, 2018], [3.0, 2.0, 1.0], 0.1, group="Female", breakdown="sex")
+    out = trends.trends(pd.concat([a, b]))
+    assert list(out["group"]) == ["all", "Female"]  # the order of the estimates table
+    assert list(out["direction"]) == ["increasing", "decreasing"]
+    expected = pd.read_csv(FIXTURES / "expected.csv").set_index("series").loc["three_points", "p_value"]
+    assert out["p_value"].iloc[0] == pytest.approx(expected, rel=TOL)
+
+
+def test_better_or_worse_comes_from_the_polarity_of_the_row() -> None:
+    assert compare.direction_verdict("increasing", "up") == "better"
+    assert compare.direction_verdict("increasing", "down") == "worse"
+    assert compare.direction_verdict("decreased", "down") == "better"
+    assert compare.direction_verdict("decreasing", "neutral") == "not_compared"
+    assert compare.direction_verdict("no significant trend", "up") == "no significant trend"
+
+
+def test_demo_build_writes_trends(tmp_path, demo_results) -> None:
+    paths = pipeline.write_results(demo_results, tmp_path, parquet=False)
+    written = pd.read_csv(paths["trends"], dtype={"from_period": str, "to_period": str})
+    assert list(written.columns) == trends.COLUMNS
+    london = written[(written.area_code == geography.LONDON_CODE) & (written.breakdown == "all")].set_index("indicator")
+    assert london.loc["employment_rate", "direction"] == "increasing"
+    assert london.loc["employment_rate", "from_period"] == "2014" and london.loc["employment_rate", "points"] == 5
+    gcse = written[written.measure_id == "gcse_attainment"]
+    assert (gcse["direction"] == "not tested").all() and (gcse["from_period"] >= "2017").all()
+    # every series of the estimates has exactly one row
+    keys = demo_results.estimates[compare.KEY].drop_duplicates()
+    assert len(written) == len(keys)
+    tested = written[written.p_value.notna()]
+    assert tested["direction"].isin(["increasing", "decreasing", "no significant trend"]).all()
+    assert (tested["points"] >= trends.MIN_POINTS).all() and (written["points"] <= trends.MAX_POINTS).all()
