@@ -22,11 +22,6 @@ LEVEL_NOTES = {
 }
 
 
-def p_text(p: float) -> str:
-    """'p < 0.001' or 'p = 0.012'."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def _value(value: float, unit: str) -> str:
     return narrative.unit_text(value, unit) if pd.notna(value) else "[x]"
 
@@ -38,12 +33,12 @@ def finding_sentence(row: pd.Series) -> str:
     if row["test"] == briefing.TREND:
         what = (f"{row['direction']} from {_value(row['from_value'], row['unit'])} in {row['from_period']} to "
                 f"{_value(row['to_value'], row['unit'])} in {row['to_period']} ({int(row['points'])} points, "
-                f"{p_text(row['p_value'])}, q {p_text(row['q_value'])[2:]})")
+                f"{narrative.p_text(row['p_value'])}, q {narrative.p_text(row['q_value'])[2:]})")
     else:
         size = narrative.unit_text(abs(row["change"]), "percentage points" if row["unit"] == "%" else row["unit"])
         what = (f"{'up' if row['direction'] == 'increased' else 'down'} {size} since {row['from_period']}, "
                 f"from {_value(row['from_value'], row['unit'])} to {_value(row['to_value'], row['unit'])} in "
-                f"{row['to_period']} ({p_text(row['p_value'])}, q {p_text(row['q_value'])[2:]})")
+                f"{row['to_period']} ({narrative.p_text(row['p_value'])}, q {narrative.p_text(row['q_value'])[2:]})")
     judged = "" if row["assessment"] not in ("better", "worse") else f", {row['assessment']}"
     flag = " [u]" if row.get("flag") == "[u]" else ""
     return f"{row['label']}, {where}: {what}{judged}{flag}."
@@ -108,8 +103,8 @@ class ChangesPage:
             "Unit": rows["unit"],
             "Direction": rows["direction"],
             "Better or worse": [a if a in ("better", "worse") else "not judged" for a in rows["assessment"]],
-            "p": rows["p_value"].map(lambda p: p_text(p)[4:] if p >= 0.001 else "< 0.001"),
-            "q": rows["q_value"].map(lambda p: p_text(p)[4:] if p >= 0.001 else "< 0.001"),
+            "p": rows["p_value"].map(lambda p: narrative.p_text(p)[4:] if p >= 0.001 else "< 0.001"),
+            "q": rows["q_value"].map(lambda p: narrative.p_text(p)[4:] if p >= 0.001 else "< 0.001"),
         })
         return Section(head + body + tables.to_html(table, caption=f"Significant changes and trends: {name}"))
 

@@ -63,6 +63,25 @@ def short_change(change: pd.Series | None) -> str:
     return f"no significant change since {change['previous_period']}"
 
 
+def p_text(p: float) -> str:
+    """'p < 0.001' or 'p = 0.012'."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def trend_phrase(trend: pd.Series | None, polarity: str) -> str | None:
+    """The recent trend (a row of ``trends.csv``) in words: 'increasing since 2014 (5 points,
+    p < 0.001), better', 'no significant trend since 2014/15 (5 points)', or None when the
+    trend was not tested. Better or worse comes from the rulebook (the row's polarity)."""
+    if trend is None or trend.get("direction") not in ("increasing", "decreasing", "no significant trend"):
+        return None
+    points = f"{int(trend['points'])} points"
+    if trend["direction"] == "no significant trend":
+        return f"no significant trend since {trend['from_period']} ({points})"
+    verdict = compare.direction_verdict(trend["direction"], polarity)
+    judged = f", {verdict}" if verdict in ("better", "worse") else ""
+    return f"{trend['direction']} since {trend['from_period']} ({points}, {p_text(trend['p_value'])}){judged}"
+
+
 def headline(label: str, row: pd.Series, change: pd.Series | None, area: str = "London") -> str:
     """'In 2018/19, 90.4% (95% CI …) in London: …; up 0.5 percentage points on 2017/18, …'."""
     if pd.isna(row["value"]):

@@ -43,6 +43,7 @@ class ReportData:
     estimates: pd.DataFrame
     changes: pd.DataFrame
     key: tuple = ()  # (folder, modification time) of the files read: identifies this build's data
+    trends: pd.DataFrame | None = None  # trends.csv: each series' recent trend (None: not written)
 
     @property
     def synthetic(self) -> bool:
@@ -66,13 +67,28 @@ class ReportData:
         position = self._change_rows.get((indicator, area, period, breakdown, group))
         return None if position is None else self.changes.iloc[position]
 
+    @cached_property
+    def _trend_rows(self) -> dict[tuple, int]:
+        if self.trends is None:
+            return {}
+        keys = zip(*(self.trends[c].tolist() for c in ("indicator", "area_code", "breakdown", "group", "to_period")))
+        return {key: position for position, key in enumerate(keys)}
+
+    def trend(self, indicator: str, area: str, period: str, breakdown: str = "all", group: str = "all") -> pd.Series | None:
+        """The recent trend of a series ending at ``period`` (a row of ``trends.csv``), or None."""
+        position = self._trend_rows.get((indicator, area, breakdown, group, period))
+        return None if position is None else self.trends.iloc[position]
+
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> ReportData:
     folder = Path(path)
     estimates = pipeline.read_estimates(folder / "estimates.csv")
     changes = pd.read_csv(folder / "changes.csv", dtype={"period": str, "previous_period": str})
-    return ReportData(estimates, changes, (path, mtime))
+    trends = (pd.read_csv(folder / "trends.csv", dtype={"from_period": str, "to_period": str, "group": str,
+                                                         "breakdown": str}, keep_default_na=False,
+                          na_values={"p_value": [""]}) if (folder / "trends.csv").exists() else None)
+    return ReportData(estimates, changes, (path, mtime), trends)
 
 
 def load(data_dir: str | Path | None = None) -> ReportData:
@@ -177,7 +193,13 @@ class MeasurePage:
             latest = london.sort_values("period").iloc[-1]
             change = self.data.change(indicator, geography.LONDON_CODE, latest["period"],
                                       latest["breakdown"], latest["group"])
-            items.append(f"<li>{html.escape(narrative.headline(label, latest, change))}</li>")
+            text = narrative.headline(label, latest, change)
+            trend = narrative.trend_phrase(self.data.trend(indicator, geography.LONDON_CODE, latest["period"], latest["breakdown"],
+                                                           latest["group"]),
+                                           latest["polarity"])
+            if trend and not pd.isna(latest["value"]):
+                text += f" Recent trend: {trend}."
+            items.append(f"<li>{html.escape(text)}</li>")
         return Section("<h2>Headline</h2><ul class='headline'>" + "".join(items) + "</ul>")
 
     def trends(self) -> Section:
@@ -191,8 +213,13 @@ class MeasurePage:
             latest = london.iloc[-1]
             change = self.data.change(indicator, geography.LONDON_CODE, latest["period"],
                                       latest["breakdown"], latest["group"])
+            trend = narrative.trend_phrase(self.data.trend(indicator, geography.LONDON_CODE, latest["period"], latest["breakdown"],
+                                                           latest["group"]),
+                                           latest["polarity"])
+            # a significant trend leads the title, so "no significant change since ..." cannot hide it
             title = (f"{label}: {narrative.unit_text(latest['value'], latest['unit'])} in {latest['period']}, "
-                     f"{narrative.short_change(change)}")
+                     + (f"{trend}; {narrative.short_change(change)}" if trend and not trend.startswith("no ")
+                        else narrative.short_change(change)))
             chart = charts.trend(london, title=title, label=label, unit=london["unit"].iloc[0])
             made.append(chart)
             out.append(charts.to_html(chart))
@@ -428,6 +455,8 @@ class BoroughPage:
         rows = rows[rows["area_code"] == self.code].drop(columns="area_code").reset_index(drop=True)
         rows["change"] = [self.data.change(i, self.code, p, b, g)
                           for i, p, b, g in zip(rows["indicator"], rows["period"], rows["breakdown"], rows["group"])]
+        rows["trend"] = [self.data.trend(i, self.code, p, b, g)
+                         for i, p, b, g in zip(rows["indicator"], rows["period"], rows["breakdown"], rows["group"])]
         return rows
 
     def header(self) -> Section:
@@ -456,6 +485,11 @@ class BoroughPage:
                 f"{lab} ({narrative.short_change(ch)}, {ch['assessment']})" for lab, ch in changed) + ".")
         else:
             items.append("No indicator changed significantly since the previous period.")
+        trending = [(r["label"], narrative.trend_phrase(r["trend"], r["polarity"])) for _, r in rows.iterrows()
+                    if r["trend"] is not None and r["trend"]["direction"] in ("increasing", "decreasing")]
+        if trending:
+            items.append("Significant recent trends (over up to five comparable periods): "
+                         + "; ".join(f"{lab}: {text}" for lab, text in trending) + ".")
         if suppressed:
             items.append(f"{len(suppressed)} indicators cannot be shown for {self.name} because the numbers are too "
                          "small to publish reliably or the source does not cover it: " + ", ".join(suppressed) + ".")
@@ -493,6 +527,7 @@ class BoroughPage:
             "Borough range": [f"{tables.fmt(lo)} to {tables.fmt(hi)}" for lo, hi in zip(rows["min"], rows["max"])],
             "Rank (1 = best)": [f"{int(r)} of {int(n)}" if pd.notna(r) else "[z]" for r, n in zip(rows["rank"], rows["n_ranked"])],
             "Compared with London": [narrative.comparison_phrase(c, p) for c, p in zip(rows["compared_to_london"], rows["polarity"])],
+            "Recent trend": [narrative.trend_phrase(t, p) or "not tested" for t, p in zip(rows["trend"], rows["polarity"])],
         })
 
     def table(self) -> Section:

@@ -156,3 +156,53 @@ def test_demo_build_writes_trends(tmp_path, demo_results) -> None:
     tested = written[written.p_value.notna()]
     assert tested["direction"].isin(["increasing", "decreasing", "no significant trend"]).all()
     assert (tested["points"] >= trends.MIN_POINTS).all() and (written["points"] <= trends.MAX_POINTS).all()
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory, demo_results):
+    out = tmp_path_factory.mktemp("trend_pages")
+    pipeline.write_results(demo_results, out, parquet=False)
+    return out
+
+
+def test_measure_pages_say_every_significant_london_trend(demo_dir) -> None:
+    from analysis import measures, report
+
+    written = pd.read_csv(demo_dir / "trends.csv", dtype={"from_period": str, "to_period": str})
+    london = written[written.area_code == geography.LONDON_CODE].set_index(["indicator", "breakdown", "group"])
+    checked = 0
+    for m in measures.registry():
+        page = report.MeasurePage(m.id, demo_dir)
+        headline = page.headline().html
+        for indicator, label in page.indicators():
+            row = page._london(indicator).sort_values("period").iloc[-1]
+            trend = london.loc[(indicator, row["breakdown"], row["group"])]
+            if trend["direction"] in ("increasing", "decreasing"):
+                assert f"{trend['direction']} since {trend['from_period']} ({trend['points']} points" in headline
+                checked += 1
+            elif trend["direction"] == "not tested":
+                assert "Recent trend" not in headline.split(label, 1)[1].split("</li>")[0]
+    assert checked >= 5
+
+
+def test_chart_title_does_not_hide_a_significant_trend(demo_dir) -> None:
+    from analysis import report
+
+    titles = [c.title for c in report.MeasurePage("employment_gap", demo_dir).trends().charts]
+    rate = next(t for t in titles if t.startswith("Employment rate"))
+    # the example: once titled only "no significant change since 2017"
+    assert "increasing since 2014 (5 points, p < 0.001), better; no significant change since 2017" in rate
+
+
+def test_borough_page_lists_its_significant_trends(demo_dir) -> None:
+    from analysis import report
+
+    page = report.BoroughPage("camden", demo_dir)
+    summary = page.summary().html
+    table = page._indicator_table()
+    significant = [t for t in page.summary_rows["trend"] if t is not None and t["direction"] in ("increasing", "decreasing")]
+    assert significant
+    for t in significant:
+        assert f"{t['direction']} since {t['from_period']}" in summary
+    assert table["Recent trend"].str.contains("since 2014").any()
+    assert (table["Recent trend"][page.summary_rows["polarity"] == "neutral"].str.contains("better|worse")).sum() == 0
