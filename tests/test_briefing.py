@@ -156,3 +156,24 @@ def test_demo_briefing_lists_only_survivors(tmp_path, demo_results) -> None:
     assert (found["test"] == briefing.TREND).sum() < raw
     page = briefing_page.ChangesPage(tmp_path)
     assert "Benjamini" in page.header().html and "first build" in page.revised().html
+
+
+def test_real_new_edition_lists_the_revised_figures(real_data, tmp_path) -> None:
+    """A later edition of the real hate crime file (Camden's January 2018 count revised) shows
+    up as revisions of Camden's, Inner London's and London's 2018 figures, and nothing else."""
+    from analysis.sources import real
+
+    from test_real_build import _new_hate_crime_edition
+
+    out = tmp_path / "data"
+    pipeline.write_results(pipeline.compute(real.real_inputs(real_data)), out, parquet=False)
+    mirror = _new_hate_crime_edition(real_data, tmp_path / "mirror")
+    pipeline.write_results(pipeline.compute(real.real_inputs(mirror, verify=False)), out, parquet=False)
+    revised = pd.read_csv(out / "revisions.csv", dtype={"period": str})
+    assert set(revised["measure_id"]) == {"hate_crime"} and set(revised["period"]) == {"2018"}
+    assert set(revised["area_code"]) == {CAMDEN, geography.INNER_LONDON_CODE, LONDON}
+    camden = revised[revised.area_code == CAMDEN].iloc[0]
+    assert camden["difference"] == pytest.approx(100 / 262_000 * 1000, rel=0.03)
+    # the trends and the briefing of a real build are written from the same tables
+    trends = pd.read_csv(out / "trends.csv")
+    assert (trends[trends.measure_id == "gcse_attainment"]["from_period"].astype(str) >= "2017").all()
