@@ -18,7 +18,8 @@ LEVEL_NOTES = {
     "Inner and Outer London": "Inner and Outer London (ONS statistical definition), whole population.",
     "Population groups": "Population groups in London, and the gaps between them (a change in a group is a change "
                          "over time in that group, not a comparison with London).",
-    "Boroughs": "The 33 boroughs: whole population first, then gaps.",
+    "Boroughs": "The 33 boroughs: whole population first, then gaps; in each row the boroughs with the strongest "
+                 "evidence come first.",
 }
 
 
@@ -89,6 +90,8 @@ class ChangesPage:
         if rows.empty:
             return Section(head + report._p("No change or trend at this level survives the false discovery rate "
                                             "control."))
+        if name == "Boroughs":
+            return Section(head + self._boroughs_table(rows))
         body = ""
         if name in ("London", "Inner and Outer London"):
             body = "<ul class='headline'>" + "".join(
@@ -107,6 +110,24 @@ class ChangesPage:
             "q": rows["q_value"].map(lambda p: narrative.p_text(p)[4:] if p >= 0.001 else "< 0.001"),
         })
         return Section(head + body + tables.to_html(table, caption=f"Significant changes and trends: {name}"))
+
+    @staticmethod
+    def _boroughs_table(rows: pd.DataFrame) -> str:
+        """Boroughs' findings, one row per indicator, test and direction with the boroughs
+        listed; rows and boroughs keep the briefing's order (whole population before gaps, the
+        strongest evidence first): a row per borough would be a table of hundreds
+        of rows that no one reads, and slow to lay out as a PDF. Values are in briefing.csv."""
+        rows = rows.assign(where=[a if b == "all" else f"{a} ({g})" for a, b, g in
+                                  zip(rows["area_name"], rows["breakdown"], rows["group"])])
+        rows = rows.assign(where=rows["where"] + rows["flag"].map(lambda f: " [u]" if f == "[u]" else ""))
+        grouped = rows.groupby(["label", "test", "direction", "assessment"], sort=False)
+        table = pd.DataFrame([{
+            "Indicator": label, "Test": test, "Direction": direction,
+            "Better or worse": assessment if assessment in ("better", "worse") else "not judged",
+            "Boroughs": f"{len(g)}: " + ", ".join(g["where"]),
+        } for (label, test, direction, assessment), g in grouped])
+        return tables.to_html(table, caption="Significant changes and trends: boroughs (each borough's figures are "
+                                             "in data/briefing.csv)")
 
     def levels(self) -> Section:
         return Section("".join(self.level(name).html for name in briefing.LEVELS))

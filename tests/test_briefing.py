@@ -177,3 +177,21 @@ def test_real_new_edition_lists_the_revised_figures(real_data, tmp_path) -> None
     # the trends and the briefing of a real build are written from the same tables
     trends = pd.read_csv(out / "trends.csv")
     assert (trends[trends.measure_id == "gcse_attainment"]["from_period"].astype(str) >= "2017").all()
+
+
+def test_demo_briefing_page_says_every_finding(tmp_path, demo_results) -> None:
+    import html as html_lib
+
+    pipeline.write_results(demo_results, tmp_path, parquet=False)
+    page = briefing_page.ChangesPage(tmp_path)
+    text = html_lib.unescape(page.levels().html)
+    f = page.findings
+    for _, row in f[f["level"].isin(["London", "Inner and Outer London"])].iterrows():
+        assert briefing_page.finding_sentence(row) in text
+    boroughs = f[f["level"] == "Boroughs"]
+    # every borough finding is counted once in the boroughs' table
+    counts = [int(n) for n in __import__("re").findall(r"<td>(\d+): ", page.level("Boroughs").html)]
+    assert sum(counts) == len(boroughs)
+    # the header's counts are the table's
+    header = page.header().html
+    assert f"{(f['test'] == briefing.CHANGE).sum()} changes" in header
