@@ -564,7 +564,10 @@ class LondonPage:
                 latest = london.sort_values("period").iloc[-1]
                 change = self.data.change(s.indicator, geography.LONDON_CODE, latest["period"],
                                           latest["breakdown"], latest["group"])
-                rows.append({"label": s.label, "row": latest, "change": change, "measure": m})
+                trend = narrative.trend_phrase(self.data.trend(s.indicator, geography.LONDON_CODE, latest["period"],
+                                                               latest["breakdown"], latest["group"]),
+                                               latest["polarity"])
+                rows.append({"label": s.label, "row": latest, "change": change, "measure": m, "trend": trend})
         if not rows:
             return Section("")
         table = pd.DataFrame({
@@ -576,8 +579,12 @@ class LondonPage:
                        if pd.notna(r["row"]["lower_ci"]) else "[z]" for r in rows],
             "Change since previous period": [narrative.short_change(r["change"]) for r in rows],
             "Assessment": [r["change"]["assessment"] if r["change"] is not None else "not compared" for r in rows],
+            "Recent trend": [r["trend"] or "not tested" for r in rows],
         })
-        sentences = "".join(f"<li>{html.escape(narrative.headline(r['label'], r['row'], r['change']))}</li>" for r in rows)
+        sentences = "".join(
+            f"<li>{html.escape(narrative.headline(r['label'], r['row'], r['change']))}"
+            + (html.escape(f" Recent trend: {r['trend']}.") if r["trend"] and pd.notna(r["row"]["value"]) else "")
+            + "</li>" for r in rows)
         pct = [r for r in rows if r["row"]["unit"] == "%" and pd.notna(r["row"]["value"])]
         html_chart = ""
         if pct:

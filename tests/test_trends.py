@@ -206,3 +206,15 @@ def test_borough_page_lists_its_significant_trends(demo_dir) -> None:
         assert f"{t['direction']} since {t['from_period']}" in summary
     assert table["Recent trend"].str.contains("since 2014").any()
     assert (table["Recent trend"][page.summary_rows["polarity"] == "neutral"].str.contains("better|worse")).sum() == 0
+
+
+def test_london_page_gives_each_significant_trend(demo_dir) -> None:
+    from analysis import report
+
+    written = pd.read_csv(demo_dir / "trends.csv", dtype={"from_period": str})
+    row = written[(written.indicator == "digital_exclusion") & (written.area_code == geography.LONDON_CODE)
+                  & (written.breakdown == "all")].iloc[0]
+    assert row["direction"] == "decreasing"
+    equality = report.LondonPage(demo_dir).domain("equality")
+    assert f"Recent trend: decreasing since {row['from_period']} (5 points" in equality.html
+    assert "<th scope='col'>Recent trend</th>" in equality.html.split("<table")[-1]
