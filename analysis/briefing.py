@@ -43,8 +43,9 @@ CHANGE, TREND = "change since the previous period", "recent trend"
 FINDING_COLUMNS = ["level", "measure_id", "indicator", "label", "area_code", "area_name", "breakdown", "group", "test",
                    "from_period", "to_period", "points", "from_value", "to_value", "change", "unit", "direction",
                    "assessment", "p_value", "q_value", "flag"]
-REVISION_COLUMNS = ["measure_id", "indicator", "label", "period", "area_code", "area_name", "breakdown", "group",
-                    "previous_value", "value", "difference", "previous_flag", "flag", "unit", "previous_source", "source"]
+REVISION_COLUMNS = ["status", "measure_id", "indicator", "label", "period", "area_code", "area_name", "breakdown",
+                    "group", "previous_value", "value", "difference", "previous_flag", "flag", "unit", "previous_source",
+                    "source"]
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
@@ -154,21 +155,45 @@ def keep_previous(estimates_path: Path, new_text: str, previous_path: Path) -> P
     return previous_path if previous_path.exists() else None
 
 
+def comparable_builds(previous: pd.DataFrame, current: pd.DataFrame) -> bool:
+    """Whether two builds' figures may be compared: both from synthetic demonstration data, or
+    both from real sources (a switch between the two is not a revision)."""
+    def synthetic(frame: pd.DataFrame) -> bool:
+        return bool(frame["synthetic"].astype(str).str.lower().eq("true").any()) if len(frame) else False
+
+    return synthetic(previous) == synthetic(current)
+
+
 def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFrame:
     """Figures of the same measure, indicator, period, area and group whose value or flag
-    differs between the previous build's estimates and these, old and new side by side."""
-    if previous is None or previous.empty:
+    differs between the previous build's estimates and these, old and new side by side.
+
+    ``status`` is ``revised``, or ``withdrawn`` for a figure the previous build published that
+    this one no longer has although it still reports that measure in that period (e.g. a
+    breakdown a new wave's file does not carry). Nothing is compared when one build used
+    synthetic data and the other real data.
+    """
+    if previous is None or previous.empty or not comparable_builds(previous, current):
         return pd.DataFrame(columns=REVISION_COLUMNS)
     key = [*compare.KEY, "period"]
     cols = ["value", "flag", "source"]
     both = current[[*key, "area_name", "unit", *cols]].merge(
-        previous[[*key, *cols]].rename(columns={c: f"previous_{c}" for c in cols}), on=key, how="inner")
+        previous[[*key, "area_name", "unit", *cols]].rename(columns={c: f"previous_{c}" for c in
+                                                                     ["area_name", "unit", *cols]}),
+        on=key, how="right", indicator=True)
+    gone = (both["_merge"] == "right_only").to_numpy()
+    reported = set(zip(current["measure_id"], current["period"].astype(str)))
+    still = np.array([(m, str(p)) in reported for m, p in zip(both["measure_id"], both["period"])], dtype=bool)
     new, old = both["value"].to_numpy(dtype=float), both["previous_value"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         moved = np.abs(new - old) > REVISION_TOLERANCE * np.maximum(1.0, np.abs(old))
     moved |= np.isnan(new) != np.isnan(old)  # published before and suppressed now, or the reverse
     moved |= both["flag"].fillna("").to_numpy() != both["previous_flag"].fillna("").to_numpy()
-    out = both[moved].copy()
+    out = both[(moved & ~gone) | (gone & still)].copy()
+    withdrawn = out["_merge"] == "right_only"
+    out["status"] = np.where(withdrawn, "withdrawn", "revised")
+    for c in ("area_name", "unit", "flag", "source"):
+        out[c] = out[c].where(~withdrawn, out[f"previous_{c}"] if c in ("area_name", "unit") else "")
     out["difference"] = out["value"] - out["previous_value"]
     out["label"] = out["indicator"].map(labels()).fillna(out["indicator"])
     out["area_order"] = [LEVELS.index(level(a, b)) for a, b in zip(out["area_code"], out["breakdown"])]

@@ -58,6 +58,8 @@ class ChangesPage:
         self.findings = pd.read_csv(self.folder / "briefing.csv", **read)
         self.revisions = pd.read_csv(self.folder / "revisions.csv", **read)
         self.has_previous = (self.folder / briefing.PREVIOUS).exists()
+        self.comparable = not self.has_previous or briefing.comparable_builds(
+            pd.read_csv(self.folder / briefing.PREVIOUS, usecols=["synthetic"]), self.data.estimates)
 
     def header(self) -> Section:
         f = self.findings
@@ -141,16 +143,23 @@ class ChangesPage:
                                             "estimates in data/previous/estimates.csv and lists every figure of the "
                                             "same period that changed."))
         r = self.revisions
+        if not self.comparable:
+            return Section(head + report._p("The previous build in this folder used "
+                                            + ("real" if self.data.synthetic else "synthetic demonstration")
+                                            + " data and this one does not, so their figures are not compared."))
         if r.empty:
             return Section(head + report._p("No figure of a period published before differs from the previous build."))
+        withdrawn = int((r["status"] == "withdrawn").sum())
         lede = report._p(f"{len(r)} figure{'s' if len(r) != 1 else ''} of periods already published differ from the "
-                         "previous build (for example after a new edition of a source), old and new side by side.")
+                         "previous build (for example after a new edition of a source), old and new side by side"
+                         + (f"; {withdrawn} of them are no longer published (withdrawn)." if withdrawn else "."))
         table = pd.DataFrame({
             "Indicator": r["label"],
             "Area": [a if b == "all" else f"{a}: {g}" for a, b, g in zip(r["area_name"], r["breakdown"], r["group"])],
             "Period": r["period"],
             "Previous build": [tables.fmt_value(v, f) for v, f in zip(r["previous_value"], r["previous_flag"])],
-            "This build": [tables.fmt_value(v, f) for v, f in zip(r["value"], r["flag"])],
+            "This build": [("withdrawn" if st == "withdrawn" else tables.fmt_value(v, f))
+                           for st, v, f in zip(r["status"], r["value"], r["flag"])],
             "Difference": r["difference"].map(tables.fmt),
             "Unit": r["unit"],
             "Source (this build)": r["source"],

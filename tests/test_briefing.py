@@ -195,3 +195,30 @@ def test_demo_briefing_page_says_every_finding(tmp_path, demo_results) -> None:
     # the header's counts are the table's
     header = page.header().html
     assert f"{(f['test'] == briefing.CHANGE).sum()} changes" in header
+
+
+def _build_rows(values, synthetic=True):
+    """Estimates of one measure in 2017 and 2018: value per (area, breakdown, group, period)."""
+    return pd.DataFrame([dict(measure_id="m", indicator="m", area_code=a, area_name=geography.AGGREGATES.get(a, "Camden"),
+                              breakdown=b, group=g, period=p, value=v, flag="" if v == v else "[c]", unit="%",
+                              polarity="up", source="s", synthetic=synthetic)
+                         for (a, b, g, p), v in values.items()])
+
+
+def test_revisions_list_revised_and_withdrawn_figures_only() -> None:
+    before = {(LONDON, "all", "all", "2017"): 50.0, (LONDON, "all", "all", "2018"): 51.0,
+              (LONDON, "sex", "Male", "2018"): 49.0, (CAMDEN, "all", "all", "2018"): 40.0,
+              (LONDON, "all", "all", "2016"): 48.0}
+    after = {(LONDON, "all", "all", "2017"): 50.0 + 1e-12, (LONDON, "all", "all", "2018"): 51.5,
+             (CAMDEN, "all", "all", "2018"): np.nan, (LONDON, "all", "all", "2019"): 52.0}
+    out = briefing.revisions(_build_rows(before), _build_rows(after))
+    got = {(r.area_code, r.breakdown, r.period): (r.status, r.previous_value, r.value) for r in out.itertuples()}
+    assert set(got) == {(LONDON, "all", "2018"), (CAMDEN, "all", "2018"), (LONDON, "sex", "2018")}
+    assert got[(LONDON, "all", "2018")] == ("revised", 51.0, 51.5)
+    assert got[(CAMDEN, "all", "2018")][0] == "revised" and np.isnan(got[(CAMDEN, "all", "2018")][2])  # now [c]
+    # the male figure for 2018 is gone while 2018 is still reported: withdrawn; 2016 is simply no longer
+    # in the series this build reports for the measure, so it is not listed
+    assert got[(LONDON, "sex", "2018")][0] == "withdrawn"
+    assert list(out.columns) == briefing.REVISION_COLUMNS
+    # demo figures against real ones are not revisions
+    assert briefing.revisions(_build_rows(before, synthetic=True), _build_rows(after, synthetic=False)).empty
