@@ -15,7 +15,8 @@ from analysis.report import Section
 
 LEVEL_NOTES = {
     "London": "London as a whole, whole population.",
-    "Inner and Outer London": "Inner and Outer London (ONS statistical definition), whole population.",
+    "Inner and Outer London": "Inner and Outer London (ONS statistical definition), whole population, or a group "
+                              "where the source gives only group figures there.",
     "Population groups": "Population groups in London, and the gaps between them (a change in a group is a change "
                          "over time in that group, not a comparison with London).",
     "Boroughs": "The 33 boroughs: whole population first, then gaps; in each row the boroughs with the strongest "
