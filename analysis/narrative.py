@@ -82,6 +82,17 @@ def trend_phrase(trend: pd.Series | None, polarity: str) -> str | None:
     return f"{trend['direction']} since {trend['from_period']} ({points}, {p_text(trend['p_value'])}){judged}"
 
 
+def trend_title(label: str, row: pd.Series, change: pd.Series | None, trend: pd.Series | None) -> str:
+    """A trend chart's message title: the latest figure, then a significant recent trend (so that
+    "no significant change since 2017" cannot hide a significant five-point trend), then the
+    change since the previous period."""
+    lead = f"{label}: {unit_text(row['value'], row['unit'])} in {row['period']}, "
+    phrase = trend_phrase(trend, row["polarity"])
+    if phrase and trend["direction"] in ("increasing", "decreasing"):
+        return f"{lead}{phrase}; {short_change(change)}"
+    return lead + short_change(change)
+
+
 def headline(label: str, row: pd.Series, change: pd.Series | None, area: str = "London") -> str:
     """'In 2018/19, 90.4% (95% CI …) in London: …; up 0.5 percentage points on 2017/18, …'."""
     if pd.isna(row["value"]):

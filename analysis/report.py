@@ -213,13 +213,9 @@ class MeasurePage:
             latest = london.iloc[-1]
             change = self.data.change(indicator, geography.LONDON_CODE, latest["period"],
                                       latest["breakdown"], latest["group"])
-            trend = narrative.trend_phrase(self.data.trend(indicator, geography.LONDON_CODE, latest["period"], latest["breakdown"],
-                                                           latest["group"]),
-                                           latest["polarity"])
-            # a significant trend leads the title, so "no significant change since ..." cannot hide it
-            title = (f"{label}: {narrative.unit_text(latest['value'], latest['unit'])} in {latest['period']}, "
-                     + (f"{trend}; {narrative.short_change(change)}" if trend and not trend.startswith("no ")
-                        else narrative.short_change(change)))
+            trend = self.data.trend(indicator, geography.LONDON_CODE, latest["period"], latest["breakdown"],
+                                    latest["group"])
+            title = narrative.trend_title(label, latest, change, trend)
             chart = charts.trend(london, title=title, label=label, unit=london["unit"].iloc[0])
             made.append(chart)
             out.append(charts.to_html(chart))

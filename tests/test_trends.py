@@ -218,3 +218,22 @@ def test_london_page_gives_each_significant_trend(demo_dir) -> None:
     equality = report.LondonPage(demo_dir).domain("equality")
     assert f"Recent trend: decreasing since {row['from_period']} (5 points" in equality.html
     assert "<th scope='col'>Recent trend</th>" in equality.html.split("<table")[-1]
+
+
+def test_no_trend_title_hides_a_significant_trend(demo_dir) -> None:
+    from analysis import measures, narrative, report
+
+    seen = 0
+    for m in measures.registry():
+        page = report.MeasurePage(m.id, demo_dir)
+        for indicator, label in page.indicators():
+            latest = page._london(indicator).sort_values("period").iloc[-1]
+            args = (indicator, geography.LONDON_CODE, latest["period"], latest["breakdown"], latest["group"])
+            trend, change = page.data.trend(*args), page.data.change(*args)
+            title = narrative.trend_title(label, latest, change, trend)
+            if trend is not None and trend["direction"] in ("increasing", "decreasing"):
+                assert f"{trend['direction']} since {trend['from_period']}" in title
+                seen += 1
+            else:
+                assert "increasing" not in title and "decreasing" not in title
+    assert seen >= 5
