@@ -6,6 +6,8 @@ text says the figures are similar or that there was no significant change.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from analysis import compare, tables
@@ -80,6 +82,23 @@ def trend_phrase(trend: pd.Series | None, polarity: str) -> str | None:
     verdict = compare.direction_verdict(trend["direction"], polarity)
     judged = f", {verdict}" if verdict in ("better", "worse") else ""
     return f"{trend['direction']} since {trend['from_period']} ({points}, {p_text(trend['p_value'])}){judged}"
+
+
+def trend_cell(trend: pd.Series | None, polarity: str) -> str:
+    """A table cell for the recent trend: :func:`trend_phrase`, or 'not tested' with a short
+    reason taken from the row's ``method``."""
+    phrase = trend_phrase(trend, polarity)
+    if phrase:
+        return phrase
+    method = "" if trend is None else str(trend.get("method", ""))
+    brk = re.search(r"series break in [0-9/]+", method)
+    if brk:
+        return f"not tested ({brk.group(0)})"
+    for marker, reason in (("pooled", "pooled periods"), ("standard error", "no interval"),
+                           ("suppressed", "latest figure not published")):
+        if marker in method:
+            return f"not tested ({reason})"
+    return "not tested (too few comparable points)" if trend is not None else "not tested"
 
 
 def trend_title(label: str, row: pd.Series, change: pd.Series | None, trend: pd.Series | None) -> str:

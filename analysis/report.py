@@ -523,7 +523,7 @@ class BoroughPage:
             "Borough range": [f"{tables.fmt(lo)} to {tables.fmt(hi)}" for lo, hi in zip(rows["min"], rows["max"])],
             "Rank (1 = best)": [f"{int(r)} of {int(n)}" if pd.notna(r) else "[z]" for r, n in zip(rows["rank"], rows["n_ranked"])],
             "Compared with London": [narrative.comparison_phrase(c, p) for c, p in zip(rows["compared_to_london"], rows["polarity"])],
-            "Recent trend": [narrative.trend_phrase(t, p) or "not tested" for t, p in zip(rows["trend"], rows["polarity"])],
+            "Recent trend": [narrative.trend_cell(t, p) for t, p in zip(rows["trend"], rows["polarity"])],
         })
 
     def table(self) -> Section:

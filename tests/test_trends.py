@@ -237,3 +237,21 @@ def test_no_trend_title_hides_a_significant_trend(demo_dir) -> None:
             else:
                 assert "increasing" not in title and "decreasing" not in title
     assert seen >= 5
+
+
+@pytest.mark.parametrize("method, cell", [
+    ("not tested: pooled periods share survey waves, so they are not independent points", "not tested (pooled periods)"),
+    ("not tested: 2 comparable points (series break in 2017); at least 3 needed", "not tested (series break in 2017)"),
+    ("not tested: 1 comparable point (series break in 2016/17); at least 3 needed",
+     "not tested (series break in 2016/17)"),
+    ("not tested: no standard error (e.g. a published value without an interval)", "not tested (no interval)"),
+    ("not tested: the latest figure (2018) is suppressed or not available", "not tested (latest figure not published)"),
+    ("not tested: 2 comparable points (only 2 periods in the series); at least 3 needed",
+     "not tested (too few comparable points)"),
+])
+def test_table_cell_gives_the_reason_a_trend_was_not_tested(method, cell) -> None:
+    from analysis import narrative
+
+    row = pd.Series({"direction": "not tested", "method": method, "points": 2, "from_period": "2017", "p_value": np.nan})
+    assert narrative.trend_cell(row, "up") == cell
+    assert narrative.trend_cell(None, "up") == "not tested"
