@@ -38,9 +38,23 @@ def test_slope_test_matches_r_live(tmp_path) -> None:
         pytest.skip("Rscript not installed")
     if subprocess.run(["Rscript", "-e", "library(metafor)"], capture_output=True).returncode != 0:
         pytest.skip("R package metafor not installed")
-    out = tmp_path / "expected.csv"
-    subprocess.run(["Rscript", "reference.R", str(out)], cwd=FIXTURES, check=True, capture_output=True)
+    out, chisq = tmp_path / "expected.csv", tmp_path / "chisq.csv"
+    subprocess.run(["Rscript", "reference.R", str(out), str(chisq)], cwd=FIXTURES, check=True, capture_output=True)
     _check_against(pd.read_csv(out))
+    committed = pd.read_csv(FIXTURES / "expected_chisq_trend.csv")
+    assert pd.read_csv(chisq)["p_value"].to_numpy() == pytest.approx(committed["p_value"].to_numpy(), rel=TOL)
+
+
+def test_slope_test_with_binomial_errors_agrees_with_the_chi_squared_test_for_trend() -> None:
+    """Fingertips tests proportions with the chi-squared test for trend on counts (R's
+    prop.trend.test); the weighted slope with binomial standard errors gives nearly the same
+    p-values (here within 0.0001, or 10% of the p-value), which is why it stands in for it."""
+    counts = pd.read_csv(FIXTURES / "counts.csv")
+    expected = pd.read_csv(FIXTURES / "expected_chisq_trend.csv").set_index("series")["p_value"]
+    for name, s in counts.groupby("series", sort=False):
+        p = 100 * s["count"] / s["denominator"]
+        se = np.sqrt(p * (100 - p) / s["denominator"])
+        assert trends.slope_test(s["year"], p, se)[2] == pytest.approx(expected[name], rel=0.1, abs=1e-4)
 
 
 def test_slope_test_by_hand_equal_errors_is_ordinary_least_squares() -> None:
