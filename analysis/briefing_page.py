@@ -66,10 +66,13 @@ class ChangesPage:
         f = self.findings
         n_change = int((f["test"] == briefing.CHANGE).sum())
         n_trend = int((f["test"] == briefing.TREND).sum())
+        tested = self.data.changes[self.data.changes["p_value"].notna()]
+        latest = sorted(set(tested.groupby("measure_id")["period"].max().astype(str)))
         lede = (f"The statistically significant changes since the previous period and recent trends for London, Inner "
                 f"and Outer London, population groups and boroughs: {n_change} change{'s' if n_change != 1 else ''} "
                 f"and {n_trend} trend{'s' if n_trend != 1 else ''}, most important first, then the figures revised "
-                "since the previous build.")
+                "since the previous build. Each change is from a series' previous period to its latest"
+                + (f" ({narrative._join(latest)} in this build)." if latest else "."))
         method = (
             "<h2>How these were chosen</h2><p>A build tests hundreds of changes and trends, and at the 5% level some "
             "would look significant by chance alone. All of them are therefore treated as one family: each series' "
