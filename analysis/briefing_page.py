@@ -46,6 +46,12 @@ def finding_sentence(row: pd.Series) -> str:
     return f"{row['label']}, {where}: {what}{judged}{flag}."
 
 
+def _decimals(unit: str) -> int:
+    """Revisions are often small, so one more decimal than the pages use: 2 for percentages,
+    3 for rates per 1,000."""
+    return 2 if unit in ("%", "percentage points") else 3
+
+
 class ChangesPage:
     """Sections of the briefing: findings by level, then revisions."""
 
@@ -161,11 +167,13 @@ class ChangesPage:
             "Indicator": r["label"],
             "Area": [a if b == "all" else f"{a}: {g}" for a, b, g in zip(r["area_name"], r["breakdown"], r["group"])],
             "Period": r["period"],
-            "Previous build": [tables.fmt_value(v, f) for v, f in zip(r["previous_value"], r["previous_flag"])],
-            "This build": [("withdrawn" if st == "withdrawn" else tables.fmt_value(v, f))
-                           for st, v, f in zip(r["status"], r["value"], r["flag"])],
-            "Difference": r["difference"].map(tables.fmt),
+            "Previous build": [tables.fmt_value(v, f, _decimals(u)) for v, f, u in
+                               zip(r["previous_value"], r["previous_flag"], r["unit"])],
+            "This build": [("withdrawn" if st == "withdrawn" else tables.fmt_value(v, f, _decimals(u)))
+                           for st, v, f, u in zip(r["status"], r["value"], r["flag"], r["unit"])],
+            "Difference": [tables.fmt(d, _decimals(u)) for d, u in zip(r["difference"], r["unit"])],
             "Unit": r["unit"],
-            "Source (this build)": r["source"],
+            "Source": ["unchanged" if old == new or st == "withdrawn" else f"was: {old}; now: {new}"
+                       for st, old, new in zip(r["status"], r["previous_source"], r["source"])],
         })
         return Section(head + lede + tables.to_html(table, caption="Revised figures: previous and this build"))

@@ -129,7 +129,7 @@ def test_revisions_appear_when_a_source_edition_changes(tmp_path, demo_inputs) -
     assert len(pd.read_csv(tmp_path / "revisions.csv")) == len(revised)
     page = briefing_page.ChangesPage(tmp_path).revised().html
     assert "Revisions since the previous build" in page and "Camden" in page
-    assert f"{old:,.1f}" in page and f"{new:,.1f}" in page
+    assert f"{old:,.2f}" in page and f"{new:,.2f}" in page
 
 
 def test_briefing_is_a_report_linked_from_the_index(tmp_path) -> None:
