@@ -62,6 +62,10 @@ class ChangesPage:
                            "flag": str, "previous_flag": str}, keep_default_na=False,
                     na_values={c: [""] for c in ("from_value", "to_value", "change", "p_value", "q_value",
                                                  "previous_value", "value", "difference")})
+        missing = [n for n in ("briefing.csv", "revisions.csv") if not (self.folder / n).exists()]
+        if missing:  # a folder written before the briefing existed
+            raise FileNotFoundError(f"{self.folder}: no {' or '.join(missing)}; rerun the data step "
+                                    f"(python -m analysis estimates --out {self.folder}) or the build")
         self.findings = pd.read_csv(self.folder / "briefing.csv", **read)
         self.revisions = pd.read_csv(self.folder / "revisions.csv", **read)
         self.has_previous = (self.folder / briefing.PREVIOUS).exists()
