@@ -216,7 +216,8 @@ class MeasurePage:
             trend = self.data.trend(indicator, geography.LONDON_CODE, latest["period"], latest["breakdown"],
                                     latest["group"])
             title = narrative.trend_title(label, latest, change, trend)
-            chart = charts.trend(london, title=title, label=label, unit=london["unit"].iloc[0])
+            chart = charts.trend(london, title=title, label=label, unit=london["unit"].iloc[0],
+                                 breaks=self.measure.series_breaks)
             made.append(chart)
             out.append(charts.to_html(chart))
         return Section("".join(out), made)

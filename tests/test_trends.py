@@ -269,3 +269,17 @@ def test_table_cell_gives_the_reason_a_trend_was_not_tested(method, cell) -> Non
     row = pd.Series({"direction": "not tested", "method": method, "points": 2, "from_period": "2017", "p_value": np.nan})
     assert narrative.trend_cell(row, "up") == cell
     assert narrative.trend_cell(None, "up") == "not tested"
+
+
+def test_trend_chart_is_not_joined_across_a_series_break(demo_dir) -> None:
+    from analysis import report
+
+    chart = report.MeasurePage("gcse_attainment", demo_dir).trends().charts[0]
+    ax = chart.figure.axes[0]
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) and ln.get_marker() == "o"]
+    # 2014-2015, 2016 alone, 2017-2018: three pieces, none spanning a break
+    assert sorted(len(ln.get_xdata()) for ln in lines) == [1, 2, 2]
+    assert "not joined across the series breaks" in chart.alt and "2016 and 2017" in chart.alt
+    unbroken = report.MeasurePage("volunteering", demo_dir).trends().charts[0]
+    ax = unbroken.figure.axes[0]
+    assert [len(ln.get_xdata()) for ln in ax.get_lines() if ln.get_marker() == "o"] == [5]
