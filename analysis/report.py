@@ -194,9 +194,8 @@ class MeasurePage:
             change = self.data.change(indicator, geography.LONDON_CODE, latest["period"],
                                       latest["breakdown"], latest["group"])
             text = narrative.headline(label, latest, change)
-            trend = narrative.trend_phrase(self.data.trend(indicator, geography.LONDON_CODE, latest["period"], latest["breakdown"],
-                                                           latest["group"]),
-                                           latest["polarity"])
+            trend = narrative.trend_phrase(self.data.trend(indicator, geography.LONDON_CODE, latest["period"],
+                                                           latest["breakdown"], latest["group"]), latest["polarity"])
             if trend and not pd.isna(latest["value"]):
                 text += f" Recent trend: {trend}."
             items.append(f"<li>{html.escape(text)}</li>")

@@ -19,8 +19,9 @@ where ``xw`` is the weighted mean year. This is a fixed-effect meta-regression o
 from counts; for design-based survey estimates and for rates whose standard errors are known
 (and, for administrative rows, overdispersion-adjusted where the registry says so), the
 inverse-variance weighted slope is its natural equivalent: with binomial standard errors the
-two agree closely (within 0.0001, or a tenth of the p-value, on the fixture's counts). Only the row's ``se`` is used, so whatever uncertainty model the estimate
-carries, the trend test inherits it.
+two agree closely (within 0.0001, or a tenth of the p-value, on the fixture's counts). Only
+the row's ``se`` is used, so whatever uncertainty model the estimate carries, the trend test
+inherits it.
 
 **Comparable points.** Counting back from a series' latest period, points are taken while
 they are single periods (pooled periods such as ``2014-2016`` share waves with their
