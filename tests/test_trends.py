@@ -283,3 +283,28 @@ def test_trend_chart_is_not_joined_across_a_series_break(demo_dir) -> None:
     unbroken = report.MeasurePage("volunteering", demo_dir).trends().charts[0]
     ax = unbroken.figure.axes[0]
     assert [len(ln.get_xdata()) for ln in ax.get_lines() if ln.get_marker() == "o"] == [5]
+
+
+def test_real_pages_follow_trends_csv(real_data, tmp_path) -> None:
+    """On the published files: GCSE is never tested across its breaks, and the measure pages'
+    headlines say every significant London trend that trends.csv holds."""
+    from analysis import measures, report
+    from analysis.sources import real
+
+    pipeline.write_results(pipeline.compute(real.real_inputs(real_data)), tmp_path, parquet=False)
+    written = pd.read_csv(tmp_path / "trends.csv", dtype={"from_period": str, "to_period": str})
+    gcse = written[written.measure_id == "gcse_attainment"]
+    breaks = sorted(measures.get("gcse_attainment").series_breaks)
+    for row in gcse.itertuples():  # no tested run contains a break after its first period
+        assert not any(row.from_period < b <= row.to_period for b in breaks) or row.direction == "not tested"
+    london = written[(written.area_code == geography.LONDON_CODE)
+                     & written.direction.isin(["increasing", "decreasing"])]
+    assert len(london)
+    checked = 0
+    for m_id in london["measure_id"].unique():
+        headline = report.MeasurePage(m_id, tmp_path).headline().html
+        for row in london[london.measure_id == m_id].itertuples():
+            if row.breakdown == "all":
+                assert f"{row.direction} since {row.from_period} ({row.points} points" in headline
+                checked += 1
+    assert checked >= 2  # hate crime and churn at least
