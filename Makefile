@@ -31,9 +31,11 @@ benchmark: $(VENV)/.installed
 benchmark-build: $(VENV)/.installed
 	$(PY) benchmarks/bench_build.py
 
-## r-fixtures: regenerate the R survey-package reference values (needs r-base-core r-cran-survey)
+## r-fixtures: regenerate the R reference values (needs r-base-core r-cran-survey r-cran-metafor)
 r-fixtures:
 	cd tests/fixtures/r_survey && Rscript make_sample.R && Rscript reference.R
+	cd tests/fixtures/r_overdispersion && Rscript make_data.R && Rscript reference.R
+	cd tests/fixtures/r_waves && Rscript reference.R
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

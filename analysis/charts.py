@@ -25,7 +25,7 @@ import pandas as pd  # noqa: E402
 from afcharts.af_colours import get_af_colours  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 
-from analysis import tables  # noqa: E402
+from analysis import rules, tables  # noqa: E402
 from analysis.compare import verdict_against_london  # noqa: E402  (charts mark points by it)
 
 CATEGORICAL = get_af_colours("categorical")
@@ -36,6 +36,9 @@ MID_GREY = "#BFBFBF"
 VERDICT_STYLE = {
     "better": {"color": TURQUOISE, "marker": "^", "label": "Better than London"},
     "worse": {"color": DARK_PINK, "marker": "v", "label": "Worse than London"},
+    # a neutral row or a population group: a difference, but neither better nor worse
+    "higher": {"color": LIGHT_PURPLE, "marker": "^", "label": "Higher than London"},
+    "lower": {"color": DARK_GREY, "marker": "v", "label": "Lower than London"},
     "similar": {"color": DARK_BLUE, "marker": "o", "label": "Similar to London"},
     "not_compared": {"color": MID_GREY, "marker": "s", "label": "Not compared"},
 }
@@ -153,9 +156,11 @@ def _row_labels(ax, y: np.ndarray, labels: list[str], *, fontsize: float) -> lis
             for yy, label in zip(y, labels)]
 
 
-def _verdict_points(ax, x: np.ndarray, y: np.ndarray, compared, polarity: str, size: float) -> dict:
-    """Points marked by their test against London: colour and shape both carry the verdict."""
-    verdicts = np.array([verdict_against_london(c, polarity) for c in compared])
+def _verdict_points(ax, x: np.ndarray, y: np.ndarray, compared, polarity: str, size: float,
+                    population_group: bool = False) -> dict:
+    """Points marked by the rulebook's verdict against London (better/worse only where the
+    row has a direction and is not a population group): colour and shape both carry it."""
+    verdicts = np.array([verdict_against_london(c, polarity, population_group) for c in compared])
     handles = {}
     for key, style in VERDICT_STYLE.items():
         mask = (verdicts == key) & ~np.isnan(x)
@@ -247,8 +252,9 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
         frames.append(rows.assign(_y=ys))
         cursor = ys[-1] - 1.4 if len(rows) else cursor - 1.4
         rules.append(cursor + 0.7)
-        verdicts = [verdict_against_london(c, polarity) for c in rows["compared_to_london"]]
-        differing = [f"{g} {vv}" for g, vv in zip(rows["group"], verdicts) if vv in ("better", "worse")]
+        # population groups are higher or lower than London as a whole, never better or worse
+        verdicts = [verdict_against_london(c, polarity, True) for c in rows["compared_to_london"]]
+        differing = [f"{g} {vv}" for g, vv in zip(rows["group"], verdicts) if vv in ("higher", "lower")]
         alt_parts.append(f"{name}: " + (", ".join(differing) or "no group differs from London"))
         t = tables.estimate_table(rows, ["group"])
         t.insert(1, "Breakdown", name)  # the group stays first: it heads each row
@@ -257,7 +263,7 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
     y = every["_y"].to_numpy(dtype=float)
     v, lo, hi = (every[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     _errorbars(ax, y, v, lo, hi, True, DARK_GREY)
-    handles = _verdict_points(ax, v, y, every["compared_to_london"], polarity, 45)
+    handles = _verdict_points(ax, v, y, every["compared_to_london"], polarity, 45, population_group=True)
     if np.isfinite(london):
         handles["london"] = ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5,
                                        label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
@@ -399,8 +405,14 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
     ``min``, ``q25``, ``q75``, ``max``, ``verdict`` (better/worse/similar/not_compared),
     ``polarity``, ``unit``, ``flag``. Values are placed on a common scale centred on London:
     the worst borough at the left end and the best at the right, so right is always better.
+    A neutral (context) row has no worst or best end and is refused; a low-reliability ``[u]``
+    figure is listed but not placed (the rulebook gives it no rank, and a position between
+    worst and best is a rank).
     """
     rows = rows.reset_index(drop=True)
+    if not rows["polarity"].map(rules.judged).all():
+        raise ValueError("spine: context (neutral) indicators have no worst or best end: "
+                         f"{rows.loc[~rows['polarity'].map(rules.judged), 'label'].tolist()}")
     n = len(rows)
     fig, ax = plt.subplots(figsize=(7.5, 0.38 * n + 1.4))
     y = np.arange(n)[::-1]
@@ -416,7 +428,7 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
             return 0.5 - 0.5 * (v - centre) / (lo_end - centre) if lo_end != centre else 0.5
 
         q_lo[i], q_hi[i] = sorted([pos(r["q25"]), pos(r["q75"])])
-        point[i] = pos(r["value"])
+        point[i] = pos(r["value"]) if rules.rankable(r["value"], r["flag"]) else np.nan
     # one call per layer rather than per row: far fewer artists to build and draw
     _hbars(ax, y, 0.0, np.ones(n), color="#E6E6E6")
     _hbars(ax, y, q_lo, q_hi - q_lo, color=MID_GREY)
@@ -433,13 +445,17 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], linestyle="", marker=s["marker"], color=s["color"], markeredgecolor="black",
-                      markersize=8, label=s["label"]) for s in VERDICT_STYLE.values()]
+                      markersize=8, label=s["label"]) for k, s in VERDICT_STYLE.items()
+               if k not in ("higher", "lower")]  # the spine holds rows with a direction only
     handles.append(plt.Rectangle((0, 0), 1, 1, color=MID_GREY, label="Middle half of boroughs"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.06), ncol=2, fontsize=8.5)
     counts = pd.Series([r for r in rows["verdict"]]).value_counts()
+    unplaced = int(np.isnan(point).sum())
     alt = (f"Spine chart of {n} indicators for {area_name} against London: "
            f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('similar', 0)} similar, "
-           f"{counts.get('not_compared', 0)} not compared. Details in the table below.")
+           f"{counts.get('not_compared', 0)} not compared"
+           + (f"; {unplaced} not placed (suppressed, not available or of low reliability)" if unplaced else "")
+           + ". Details in the table below.")
     table = pd.DataFrame({
         "Indicator": rows["label"], "Period": rows["period"],
         area_name: [tables.fmt_value(v, f) for v, f in zip(rows["value"], rows["flag"])],

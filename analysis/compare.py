@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis import rules
 from analysis.survey import Z95, normal_sf
 
 ALPHA = 0.05
@@ -26,27 +27,21 @@ def verdict(diff: np.ndarray, p_value: np.ndarray, alpha: float = ALPHA) -> np.n
     return np.where(np.isnan(diff) | np.isnan(p_value), "not_compared", out)
 
 
-def verdict_against_london(compared: str, polarity: str) -> str:
-    """'better', 'worse', 'similar' or 'not_compared' from a higher/lower test and polarity
-    ('not_compared' for a neutral indicator, which has no better or worse direction)."""
-    if compared in ("similar", "not_compared"):
-        return compared
-    if polarity == "neutral":  # e.g. residents born abroad: higher is neither better nor worse
-        return "not_compared"
-    up = compared == "higher"
-    return "better" if up == (polarity == "up") else "worse"
+def verdict_against_london(compared: str, polarity: str, population_group: bool = False) -> str:
+    """'better', 'worse', 'higher', 'lower', 'similar' or 'not_compared': the rulebook's
+    :func:`analysis.rules.verdict` (a neutral row or a population group stays higher/lower)."""
+    return rules.verdict(compared, polarity, population_group)
 
 
 def direction_verdict(direction: str, polarity: str) -> str:
-    """'better' or 'worse' for a significant change or trend ('increased'/'increasing',
-    'decreased'/'decreasing') by the polarity of the row it describes; 'not_compared' for a
-    neutral indicator (a change in it is neither); any other direction is returned as it is."""
+    """The rulebook's word for a significant change or trend ('increased'/'increasing',
+    'decreased'/'decreasing'): :func:`analysis.rules.change_assessment` by the polarity of the
+    row it describes ('better', 'worse', or 'not_judged' for a context indicator); any other
+    direction is returned as it is."""
     if direction not in ("increased", "increasing", "decreased", "decreasing"):
         return direction
-    if polarity == "neutral":
-        return "not_compared"
-    up = direction.startswith("increas")
-    return "better" if up == (polarity == "up") else "worse"
+    return rules.change_assessment({"increasing": "increased", "decreasing": "decreased"}.get(direction, direction),
+                                   polarity)
 
 
 def interval_verdict(lower: np.ndarray, upper: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
@@ -97,13 +92,8 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[st
     out["direction"] = pd.Series(direction, index=out.index).map(
         {"higher": "increased", "lower": "decreased", "similar": "no significant change", "not_compared": "not_compared"}
     )
-    better = np.where(out["polarity"] == "up", "better", "worse")
-    worse = np.where(out["polarity"] == "up", "worse", "better")
-    out["assessment"] = np.select(
-        [out["direction"] == "increased", out["direction"] == "decreased", out["direction"] == "no significant change"],
-        [better, worse, "no significant change"],
-        default="not_compared",
-    )
+    # better or worse by the polarity of the row itself; a context indicator's change is not judged
+    out["assessment"] = [rules.change_assessment(d, p) for d, p in zip(out["direction"], out["polarity"])]
     # the weaker reliability flag of the two periods travels with the change
     prev_flag = prev.loc[out.index, "flag"].fillna("")
     out["flag"] = np.where((out["flag"] == "[u]") | (prev_flag == "[u]"), "[u]", "")
@@ -113,11 +103,13 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[st
 
 
 def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str, polarity: str | None = None) -> pd.DataFrame:
-    """Rank the boroughs with a published value (1 = highest value, and 1 = best by polarity).
+    """Rank the boroughs with a reliable published value (1 = highest value, and 1 = best by
+    polarity; no best rank for a neutral indicator).
 
-    Ties share the lower rank. Suppressed and unavailable boroughs are left out of the count;
-    low-reliability ones keep their ``[u]`` flag. Ranks ignore uncertainty: neighbouring ranks
-    are rarely significantly different, which reports should say beside them.
+    Ties share the lower rank. Suppressed, unavailable and low-reliability (``[u]``) boroughs
+    are left out, so ``n_ranked`` (the rank's denominator) counts the boroughs with a figure
+    fit to rank (:func:`analysis.rules.rankable`). Ranks ignore uncertainty: neighbouring
+    ranks are rarely significantly different, which reports say beside them.
     """
     sel = estimates[
         (estimates["measure_id"] == measure_id)
@@ -125,12 +117,16 @@ def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str,
         & (estimates["period"] == period)
         & estimates["area_code"].str.startswith("E09")  # borough rows are whole-population (or gap) rows
         & estimates["value"].notna()
+        & ~estimates["flag"].fillna("").isin([rules.LOW_RELIABILITY, rules.SUPPRESSED, rules.NOT_AVAILABLE])
     ][["area_code", "area_name", "value", "polarity", "flag"]].copy()
     if sel.empty and not ((estimates["measure_id"] == measure_id) & (estimates["indicator"] == indicator)
                           & (estimates["period"] == period)).any():
         raise KeyError(f"no estimates for {measure_id}/{indicator} in {period}")
     polarity = polarity or (sel["polarity"].iloc[0] if len(sel) else "up")
     sel["rank_highest"] = sel["value"].rank(ascending=False, method="min").astype(int)
-    sel["rank_best"] = sel["value"].rank(ascending=(polarity == "down"), method="min").astype(int)
+    if rules.judged(polarity):
+        sel["rank_best"] = sel["value"].rank(ascending=(polarity == "down"), method="min").astype(int)
+    else:  # a context indicator has no best end
+        sel["rank_best"] = pd.array([pd.NA] * len(sel), dtype="Int64")
     sel["n_ranked"] = len(sel)
     return sel.sort_values("rank_highest").reset_index(drop=True)

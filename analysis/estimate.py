@@ -11,12 +11,12 @@ Admin measures: counts over denominators, with Wilson (proportions) or exact Poi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from analysis import compare, geography, schemas, survey
+from analysis import compare, geography, overdispersion, rules, schemas, survey
 from analysis.measures import Measure
 from analysis.sdc import NOT_AVAILABLE, DisclosureRules
 from analysis.validate import InputError
@@ -24,7 +24,7 @@ from analysis.validate import InputError
 ESTIMATE_COLUMNS = [
     "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
     "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
-    "source", "synthetic",
+    "source", "synthetic", "flag_reason", "uncertainty",
 ]
 DETAIL_COLUMNS = [*ESTIMATE_COLUMNS, "se", "p_vs_london"]
 Z95 = survey.Z95
@@ -95,7 +95,7 @@ class SurveyArrays:
         design = survey.Design.from_codes(
             self.weight[rows] / len(periods), self.stratum[rows], self.psu[rows],
             stratum_labels=self.stratum_labels, lonely_psu=self.lonely_psu, source=self.source)
-        return Wave(label or periods[0], rows, design, self)
+        return Wave(label or periods[0], rows, design, self, len(periods))
 
 
 @dataclass
@@ -106,10 +106,31 @@ class Wave:
     rows: np.ndarray
     design: survey.Design
     data: SurveyArrays
+    n_periods: int = 1
+    _breakdowns: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def codes(self, var: str) -> tuple[np.ndarray, int]:
         codes, k = self.data.codes[var]
         return codes[self.rows], k
+
+    def covers(self, values: np.ndarray) -> bool:
+        """Whether every wave pooled here (or the one wave) has someone with a value in
+        ``values`` (a demographic's codes, -1 where missing, or an item's answers, NaN where
+        missing). A wave whose file lacks a variable or an item has no one, and so no figure."""
+        present = (values >= 0) if values.dtype.kind in "iu" else ~np.isnan(values)
+        if self.n_periods == 1:
+            return bool(present.any())
+        waves = self.data.period[self.rows]
+        return np.unique(waves[present]).size == self.n_periods
+
+    def has_breakdown(self, var: str) -> bool:
+        """Whether this wave can be broken down by ``var`` (see :meth:`covers`); worked out
+        once per wave and variable."""
+        if var in ("borough", "inner_outer"):
+            return True
+        if var not in self._breakdowns:
+            self._breakdowns[var] = self.covers(self.codes(var)[0])
+        return self._breakdowns[var]
 
     def item(self, name: str, universe: dict | None) -> np.ndarray:
         """An item's 0/1 answers with respondents outside the measure's universe set missing."""
@@ -181,10 +202,16 @@ def survey_proportion_rows(measure: Measure, waves: dict[str, Wave]) -> list[dic
     columns = [Column(geography.LONDON_CODE)] + [c for var in parts for c in _partition_columns(var)]
     rows = []
     for period, wave in waves.items():
+        # a breakdown the wave lacks (nobody has a level) has no rows at all for that wave
+        lacks = {v for v in measure.breakdowns if not wave.has_breakdown(v)}
+        shown = [k for k, col in enumerate(columns) if col.breakdown not in lacks]
         for s in measure.series:
             y = wave.item(s.item, measure.universe)
+            if not wave.covers(y):  # an item the wave lacks: no figure for that wave
+                continue
             res = survey.domain_means(wave.design, y, [wave.codes(v) for v in parts])
-            rows += _proportion_rows(res, columns, s.indicator, period)
+            made = _proportion_rows(res, columns, s.indicator, period)
+            rows += [made[k] for k in shown]
     return rows
 
 
@@ -197,9 +224,15 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
     rows = []
     for period, wave in waves.items():
         y = wave.item(measure.item, measure.universe)
+        if not wave.covers(y):  # the wave lacks the item: no figure for that wave
+            continue
         res = survey.domain_means(wave.design, y, [wave.codes(v) for v in parts])
-        rows += _proportion_rows(res, columns, measure.rate_indicator or measure.id, period)
+        made = _proportion_rows(res, columns, measure.rate_indicator or measure.id, period)
+        lacks = {v for v in parts if not wave.has_breakdown(v)}
+        rows += [r for r, col in zip(made, columns) if col.breakdown not in lacks]
         for s in measure.series:
+            if not wave.has_breakdown(s.variable):  # no gap between groups the wave does not record
+                continue
             a, b = where[(s.variable, s.reference_group)], where[(s.variable, s.comparison_group)]
             est, se = res.contrast(a, b)
             rows.append(_difference_row(
@@ -209,11 +242,15 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
     boroughs = geography.borough_codes()
     for period, wave in pooled.items():
         y = wave.item(measure.item, measure.universe)
+        if not wave.covers(y):  # a pooled window needs the item in every one of its waves
+            continue
         # employment rate by borough, compared with London over the same pooled period
         res = survey.domain_means(wave.design, y, [wave.codes("borough")])
         cols = [Column(geography.LONDON_CODE)] + _partition_columns("borough")
         rows += _proportion_rows(res, cols, measure.rate_indicator or measure.id, period)
         for var in variables:
+            if not wave.has_breakdown(var):  # ... and the variable in every one of them
+                continue
             var_codes, n_levels = wave.codes(var)
             b_codes, n_b = wave.codes("borough")
             crossed = np.where((var_codes >= 0) & (b_codes >= 0), b_codes * n_levels + var_codes, -1)
@@ -297,11 +334,14 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
         t = table[table["year"] == year].set_index("area_code").reindex(boroughs)
         num = t[list(measure.numerator)].sum(axis=1, min_count=len(measure.numerator)).to_numpy(dtype=float)
         den = t[measure.denominator].to_numpy(dtype=float)
+        # a borough the source never covers has no figure, whatever the table holds for it
+        excluded = np.isin(boroughs, list(measure.coverage_excludes))
+        num, den = np.where(excluded, np.nan, num), np.where(excluded, np.nan, den)
         have = ~np.isnan(num) & ~np.isnan(den)
         inner = np.array([geography.inner_outer(c) == "Inner" for c in boroughs])
         codes = list(boroughs) + [geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE]
         # an aggregate is only published when every borough the source covers is present
-        expected = ~np.isin(boroughs, list(measure.coverage_excludes))
+        expected = ~excluded
         complete = {
             "inner": bool(have[expected & inner].all()),
             "outer": bool(have[expected & ~inner].all()),
@@ -323,15 +363,55 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             p = num_all / den_all
             se = np.where(as_proportion, np.sqrt(p * (1 - p) / den_all), np.sqrt(num_all) / den_all) * mult
         london = value[-1]
+        method = np.where(as_proportion, "binomial", "poisson").astype(object)
+        p_vs_london = np.full(len(codes), np.nan)
+        if measure.uncertainty == "overdispersed":
+            lower, upper, se, p_vs_london, method = _overdispersed(
+                measure, value, den_all, se, lower, upper, have, inner, london)
         verdict = compare.interval_verdict(lower, upper, np.full_like(value, london))
         verdict[-1] = "not_compared"
+        p_vs_london[-1] = np.nan
+        flag = np.where(np.concatenate([have, agg_ok]), "", NOT_AVAILABLE)
+        not_covered = np.concatenate([excluded, [False, False, False]])
         frames.append(pd.DataFrame({
             "indicator": measure.series[0].indicator, "period": str(year), "area_code": codes,
             "breakdown": "all", "group": "all", "value": value, "lower_ci": lower, "upper_ci": upper, "se": se,
-            "unweighted_base": den_all, "p_vs_london": np.nan, "compared_to_london": verdict,
-            "flag": np.where(np.concatenate([have, agg_ok]), "", NOT_AVAILABLE),
+            "unweighted_base": den_all, "p_vs_london": p_vs_london, "compared_to_london": verdict,
+            "flag": flag, "flag_reason": np.where(not_covered, rules.NOT_COVERED,
+                                                  np.where(flag == NOT_AVAILABLE, rules.UNAVAILABLE, "")),
+            "uncertainty": method,
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+def _overdispersed(measure: Measure, value: np.ndarray, den: np.ndarray, se: np.ndarray, lower: np.ndarray,
+                   upper: np.ndarray, have: np.ndarray, inner: np.ndarray, london: float):
+    """Intervals, standard errors, p-values and method of one year's rows under the
+    overdispersion model estimated from its boroughs (see :mod:`analysis.overdispersion`).
+
+    Rows are the boroughs, then Inner, Outer London and London; an aggregate's variance is
+    the denominator-weighted sum of its boroughs' adjusted variances."""
+    nb = len(have)
+    mult = measure.multiplier
+    poisson = measure.kind == "admin_rate" or (np.isfinite(london) and london > mult)
+    od = overdispersion.estimate(value[:nb][have], den[:nb][have], london, poisson=poisson, multiplier=mult)
+    if not od.method.startswith("overdispersed"):
+        method = np.where(np.isnan(se), "", od.method).astype(object)
+        return lower, upper, se, np.full(len(value), np.nan), method
+    shares = []
+    for members in (have & inner, have & ~inner, have):
+        total = den[:nb][members].sum()
+        shares.append(float(((den[:nb][members] / total) ** 2).sum()) if total > 0 else np.nan)
+    adjusted = od.se(se, np.concatenate([np.ones(nb), shares]))
+    lower = value - survey.Z95 * adjusted
+    upper = value + survey.Z95 * adjusted
+    lower = np.maximum(lower, 0.0)
+    if not poisson:  # a proportion's interval stops at 100%
+        upper = np.minimum(upper, mult)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_value = np.where(adjusted > 0, 2 * survey.normal_sf(np.abs(value - london) / adjusted), np.nan)
+    method = np.where(np.isnan(value), "", od.method).astype(object)
+    return lower, upper, adjusted, p_value, method
 
 
 def estimate_admin_value(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
@@ -427,6 +507,11 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
     rows["synthetic"] = bool(synthetic)
     if "flag" not in rows:
         rows["flag"] = ""
+    if "uncertainty" not in rows:  # the model applied: the design, the publisher's intervals, or none
+        applied = "survey_design" if measure.is_survey else "none"
+        if measure.is_survey and flags_from_source:
+            applied = "published_interval"
+        rows["uncertainty"] = applied
     if flags_from_source:  # published tables carry their publisher's own disclosure control
         rows = rules.hide_flagged(rows)
     else:
@@ -435,6 +520,8 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
             rows = rules.protect_aggregates(rows)
     base = rows["unweighted_base"].astype(float)
     rows["unweighted_base"] = pd.array(np.where(np.isnan(base), pd.NA, np.round(base)), dtype="Int64")
+    rows["flag_reason"] = rows["flag_reason"].fillna("")
+    rows["uncertainty"] = np.where(rows["value"].isna(), "", rows["uncertainty"].fillna(""))
     return rows[DETAIL_COLUMNS]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from analysis import schemas
+from analysis import rules, schemas
 
 # libyaml's safe loader where PyYAML was built with it (same results, about ten times faster)
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -78,6 +78,7 @@ class Measure:
     unit: str
     polarity: str
     kind: str
+    uncertainty: str  # the uncertainty model of its figures (see analysis.rules.UNCERTAINTY_MODELS)
     geographies: tuple[str, ...]
     breakdowns: tuple[str, ...]
     series: tuple[Series, ...]
@@ -139,6 +140,9 @@ def _measure(raw: dict[str, Any]) -> Measure:
     unknown = set(raw) - fields
     if unknown:  # a misspelt key must not be ignored silently
         raise RegistryError(f"measure {raw.get('id')!r}: unknown keys {sorted(unknown)}; known: {sorted(fields)}")
+    if "uncertainty" not in raw:  # every measure declares how its figures are uncertain
+        raise RegistryError(f"measure {raw.get('id')!r}: no uncertainty model; declare one of "
+                            f"{rules.UNCERTAINTY_MODELS}")
     numerator = raw.get("numerator") or ()
     simple = {k: v for k, v in raw.items() if k not in (
         "geographies", "breakdowns", "series", "numerator", "coverage_excludes", "group_references", "series_breaks")}
@@ -166,8 +170,16 @@ def check(measures: list[Measure]) -> None:
             problems.append(f"kind {m.kind!r} not in {KINDS}")
         if m.unit not in UNITS:
             problems.append(f"unit {m.unit!r} not in {UNITS}")
-        if m.polarity not in ("up", "down") and not (m.is_context and m.polarity == "neutral"):
+        if m.is_context and m.polarity != "neutral":
+            problems.append(f"polarity {m.polarity!r}: a context indicator is neutral (never better or worse)")
+        elif not m.is_context and m.polarity not in ("up", "down"):
             problems.append(f"polarity {m.polarity!r} must be up or down (or neutral for context indicators)")
+        if m.rate_indicator and m.rate_polarity not in ("up", "down", "neutral"):
+            problems.append(f"rate_polarity {m.rate_polarity!r} must be up, down or neutral")
+        allowed = rules.UNCERTAINTY_FOR_KIND.get(m.kind, ())
+        if m.uncertainty not in allowed:
+            problems.append(f"uncertainty {m.uncertainty!r} must be one of {allowed} for a {m.kind} measure "
+                            f"(models: {rules.UNCERTAINTY_MODELS})")
         if not set(m.geographies) <= set(GEOGRAPHIES) or "london" not in m.geographies:
             problems.append(f"geographies {m.geographies} must include london and be within {GEOGRAPHIES}")
         if not set(m.breakdowns) <= set(BREAKDOWNS):

@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 
-from analysis import compare, tables
+from analysis import compare, rules, tables
 
 
 def unit_text(value: float, unit: str) -> str:
@@ -122,16 +122,10 @@ def headline(label: str, row: pd.Series, change: pd.Series | None, area: str = "
     return f"{text}; {change_phrase(change)}."
 
 
-def comparison_phrase(compared: str, polarity: str) -> str:
-    """'significantly higher than London (better)' etc."""
-    if compared == "similar":
-        return "similar to London"
-    if compared == "not_compared":
-        return "not compared with London"
-    verdict = compare.verdict_against_london(compared, polarity)
-    if verdict == "not_compared":  # a neutral indicator: a difference, but neither better nor worse
-        return f"significantly {compared} than London"
-    return f"significantly {compared} than London ({verdict})"
+def comparison_phrase(compared: str, polarity: str, population_group: bool = False) -> str:
+    """'significantly higher than London (better)' etc.: the rulebook's words
+    (:func:`analysis.rules.comparison_phrase`)."""
+    return rules.comparison_phrase(compared, polarity, population_group)
 
 
 def groups_sentence(rows: pd.DataFrame, breakdown_label: str, polarity: str) -> str:
@@ -149,12 +143,16 @@ def groups_sentence(rows: pd.DataFrame, breakdown_label: str, polarity: str) -> 
 
 
 def boroughs_sentence(rows: pd.DataFrame, polarity: str, period: str) -> str:
-    """How many boroughs are significantly above or below London."""
+    """How many boroughs are significantly above or below London (of those with a published
+    figure), and, for a row with a direction, which way is better."""
     higher = int((rows["compared_to_london"] == "higher").sum())
     lower = int((rows["compared_to_london"] == "lower").sum())
     shown = int(rows["value"].notna().sum())
-    return (f"In {period}, {higher} of the {shown} boroughs with a published figure were significantly higher than "
-            f"London and {lower} significantly lower.")
+    text = (f"In {period}, {higher} of the {shown} boroughs with a published figure were significantly higher than "
+            f"London and {lower} significantly lower")
+    if rules.judged(polarity):
+        return text + f" ({'higher' if polarity == 'up' else 'lower'} is better)."
+    return text + "."
 
 
 def _lower_first(text: str) -> str:

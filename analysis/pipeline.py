@@ -140,6 +140,9 @@ def _estimate_measures(
                 prepared[m.source_family] = (data, {p: data.wave(p) for p in data.periods})
             data, waves = prepared[m.source_family]
             rows = estimate.estimate_survey_measure(m, data, waves)
+            if rows.empty:  # every wave lacks the measure's items (declared absent): no figure
+                skipped.append(m.id)
+                continue
         else:
             table = inputs.admin.get(m.table)
             if table is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import charts, compare, geography, measures, narrative, pipeline, schemas, tables
+from analysis import charts, compare, geography, measures, narrative, pipeline, rules, schemas, tables
 from analysis.measures import Measure
 from analysis.outputs import SYNTHETIC_NOTICE
 
@@ -179,8 +179,25 @@ class MeasurePage:
         body = (f"<h1>{html.escape(m.title)}</h1>" + notice(self.data).html + missing
                 + f"<p class='lede'>{html.escape(m.definition)}</p>"
                 + f"<p class='meta'>Domain: {html.escape(m.domain.title())}. Unit: {html.escape(m.unit)}. "
-                + ("Higher is better." if m.polarity == "up" else "Lower is better.") + "</p>")
+                + html.escape(self.direction_text()) + "</p>" + self.method_html())
         return Section(body)
+
+    def direction_text(self) -> str:
+        """Which way is better, for each polarity among the page's rows (the rulebook's words);
+        a gap measure's group rates have their own polarity."""
+        m = self.measure
+        if not (m.rate_indicator and m.rate_polarity != m.polarity):
+            return rules.polarity_sentence(m.polarity)
+        rate = rules.polarity_sentence(m.rate_polarity)
+        gaps = rules.polarity_sentence(m.polarity)
+        return f"Employment rates: {rate[0].lower()}{rate[1:]} Gaps: {gaps[0].lower()}{gaps[1:]}"
+
+    def method_html(self) -> str:
+        """One sentence from the rulebook on the uncertainty model behind the page's figures."""
+        if not self.available or "uncertainty" not in self.rows:
+            return ""
+        text = rules.method_sentence(self.rows["uncertainty"][self.rows["uncertainty"] != ""])
+        return _p(text) if text else ""
 
     def headline(self) -> Section:
         if not self.available:
@@ -344,9 +361,12 @@ class MeasurePage:
                 continue
             period = io["period"].max()
             rows = io[io.period == period]
+            # each statement is judged with the polarity of the row it describes (an employment
+            # rate row inside the employment-gap measure is higher-is-better)
             sentence = "; ".join(
-                f"{a}: {narrative.unit_text(v, u)}, {narrative.comparison_phrase(c, self.measure.polarity)}"
-                for a, v, u, c in zip(rows.area_name, rows.value, rows.unit, rows.compared_to_london) if pd.notna(v))
+                f"{a}: {narrative.unit_text(v, u)}, {narrative.comparison_phrase(c, p)}"
+                for a, v, u, c, p in zip(rows.area_name, rows.value, rows.unit, rows.compared_to_london, rows.polarity)
+                if pd.notna(v))
             out.append(_p(f"{label}, {period}. {sentence}.") + tables.to_html(
                 tables.estimate_table(rows, ["area_name"]), caption=f"{label}: Inner and Outer London, {period}"))
         return Section("".join(out))
@@ -363,7 +383,7 @@ class MeasurePage:
                 f"<dt>Source</dt><dd>{html.escape(source)}</dd>"
                 + (f"<dt>Caveats</dt><dd>{html.escape(m.caveats)}</dd>" if m.caveats else "")
                 + (f"<dt>Figures quoted in the strategy</dt><dd><ul>{refs}</ul></dd>" if refs else "")
-                + "</dl>" + METHOD_NOTE)
+                + "</dl>" + METHOD_NOTE + self.method_html() + _p(rules.RANK_NOTE))
         return Section(body)
 
 
@@ -407,19 +427,20 @@ def borough_indicator_rows(data: ReportData) -> pd.DataFrame:
         london = e[(e.indicator == indicator) & (e.period == period) & (e.area_code == geography.LONDON_CODE)]
         if london.empty:
             continue
-        values = boroughs["value"].dropna()
-        ranks = compare.ranks(e, m.id, indicator, period, m.polarity).set_index("area_code")
-        frame = boroughs[["area_code", "breakdown", "group", "value", "lower_ci", "upper_ci", "flag",
-                          "compared_to_london"]].copy()
+        polarity = str(boroughs["polarity"].iloc[0])  # the polarity of the rows described
+        # the borough range and the ranks use the same figures: published and not [u]
+        ranks = compare.ranks(e, m.id, indicator, period, polarity).set_index("area_code")
+        values = ranks["value"]
+        frame = boroughs[["area_code", "indicator", "breakdown", "group", "value", "lower_ci", "upper_ci", "flag",
+                          "flag_reason", "uncertainty", "compared_to_london", "unit", "polarity"]].copy()
         frame = frame.assign(
-            measure_id=m.id, domain=m.domain, indicator=indicator, label=label, period=period, unit=m.unit,
-            polarity=m.polarity, london=float(london["value"].iloc[0]),
+            measure_id=m.id, domain=m.domain, label=label, period=period,
+            kind=m.kind, london=float(london["value"].iloc[0]),
             min=values.min() if len(values) else np.nan, max=values.max() if len(values) else np.nan,
             q25=values.quantile(0.25) if len(values) else np.nan, q75=values.quantile(0.75) if len(values) else np.nan,
-            verdict=[charts.verdict_against_london(c, m.polarity) for c in frame["compared_to_london"]],
-            # a neutral indicator (e.g. residents born abroad) has no better or worse end to rank by
-            rank=[int(ranks.loc[c, "rank_best"]) if (c in ranks.index and m.polarity != "neutral") else None
-                  for c in frame["area_code"]],
+            verdict=rules.verdicts(frame).to_numpy(),
+            # no rank for a [u] figure, nor for a neutral indicator (no best end)
+            rank=[ranks.loc[c, "rank_best"] if c in ranks.index else None for c in frame["area_code"]],
             n_ranked=len(ranks),
         )
         frames.append(frame)
@@ -461,24 +482,32 @@ class BoroughPage:
                        + f"<p class='lede'>The state of social integration in {html.escape(self.name)} "
                          f"({io} London, {self.code}) compared with London and the other boroughs.</p>")
 
+    def tally(self) -> rules.Tally:
+        """The page's one count of indicators against London (summary, spine title, alt text)."""
+        return rules.tally(self.summary_rows)
+
     def summary(self) -> Section:
         rows = self.summary_rows
-        better = rows[rows.verdict == "better"]["label"].tolist()
-        worse = rows[rows.verdict == "worse"]["label"].tolist()
-        similar = rows[rows.verdict == "similar"]["label"].tolist()
-        suppressed = rows[rows.flag.isin(["[c]", "[x]"])]["label"].tolist()
+        t = self.tally()
         items = []
-        items.append(f"Significantly better than London on {len(better)} of {len(rows)} indicators"
-                     + (f": {', '.join(better)}." if better else "."))
-        items.append(f"Significantly worse than London on {len(worse)}" + (f": {', '.join(worse)}." if worse else "."))
-        not_compared = rows[rows.verdict == "not_compared"]["label"].tolist()
-        items.append(f"Not significantly different from London on {len(similar)}"
-                     + (f"; not compared on {len(not_compared)} (no published figure or no interval)." if not_compared else "."))
+        items.append(f"Significantly better than London on {len(t.better)} of {t.judged} indicators"
+                     + (f": {', '.join(t.better)}." if t.better else "."))
+        items.append(f"Significantly worse than London on {len(t.worse)}" + (f": {', '.join(t.worse)}." if t.worse else "."))
+        items.append(f"Not significantly different from London on {len(t.similar)}"
+                     + (f"; not compared on {t.n_not_compared}: " + "; ".join(
+                         f"{len(labels)} {reason} ({', '.join(labels)})" for reason, labels in t.not_compared.items())
+                        + "." if t.n_not_compared else "."))
+        if t.context:
+            items.append("Context indicators, described but not judged better or worse: " + "; ".join(
+                f"{lab} {narrative.comparison_phrase(v, 'neutral')}" + (f" ({why})" if why else "")
+                for lab, v, why in t.context) + ".")
         changed = [(r["label"], r["change"]) for _, r in rows.iterrows()
                    if r["change"] is not None and r["change"]["direction"] in ("increased", "decreased")]
         if changed:
             items.append("Changed significantly since the previous period: " + "; ".join(
-                f"{lab} ({narrative.short_change(ch)}, {ch['assessment']})" for lab, ch in changed) + ".")
+                f"{lab} ({narrative.short_change(ch)}"
+                + (f", {ch['assessment']})" if ch["assessment"] in ("better", "worse") else ")")
+                for lab, ch in changed) + ".")
         else:
             items.append("No indicator changed significantly since the previous period.")
         trending = [(r["label"], narrative.trend_phrase(r["trend"], r["polarity"])) for _, r in rows.iterrows()
@@ -486,9 +515,6 @@ class BoroughPage:
         if trending:
             items.append("Significant recent trends (over up to five comparable periods): "
                          + "; ".join(f"{lab}: {text}" for lab, text in trending) + ".")
-        if suppressed:
-            items.append(f"{len(suppressed)} indicators cannot be shown for {self.name} because the numbers are too "
-                         "small to publish reliably or the source does not cover it: " + ", ".join(suppressed) + ".")
         missing = missing_measures(self.data, "borough")
         if missing:
             items.append(f"{len(missing)} measures have no borough figures in this build: " + ", ".join(missing) + ".")
@@ -503,8 +529,9 @@ class BoroughPage:
     def spine(self) -> Section:
         """The spine chart; its data table is the full table of indicators (interval, rank, test)."""
         # indicators with no better or worse direction (e.g. residents born abroad) stay in the table only
-        directional = self.summary_rows[self.summary_rows["polarity"] != "neutral"]
+        directional = self.summary_rows[self.summary_rows["polarity"].map(rules.judged)]
         chart = charts.spine(directional, title=spine_title(self.name, directional["verdict"]), area_name=self.name)
+        chart.notes.append(rules.RANK_NOTE)
         chart.table = self._indicator_table()
         return Section("<h2>All indicators against London</h2>" + charts.to_html(chart), [chart])
 
@@ -521,14 +548,20 @@ class BoroughPage:
                        zip(rows["lower_ci"], rows["upper_ci"])],
             "London": rows["london"].map(tables.fmt),
             "Borough range": [f"{tables.fmt(lo)} to {tables.fmt(hi)}" for lo, hi in zip(rows["min"], rows["max"])],
-            "Rank (1 = best)": [f"{int(r)} of {int(n)}" if pd.notna(r) else "[z]" for r, n in zip(rows["rank"], rows["n_ranked"])],
+            "Rank (1 = best)": [rules.rank_text(r, n, f, p) for r, n, f, p in
+                                zip(rows["rank"], rows["n_ranked"], rows["flag"], rows["polarity"])],
             "Compared with London": [narrative.comparison_phrase(c, p) for c, p in zip(rows["compared_to_london"], rows["polarity"])],
             "Recent trend": [narrative.trend_cell(t, p) for t, p in zip(rows["trend"], rows["polarity"])],
+            "Note": [rules.flag_reason_text(f, r, k.startswith("survey")) for f, r, k in
+                     zip(rows["flag"], rows["flag_reason"], rows["kind"])],
         })
 
     def table(self) -> Section:
-        """How to read the page (the full table sits under the spine chart)."""
-        return Section(METHOD_NOTE)
+        """How to read the page (the full table sits under the spine chart), and the
+        uncertainty models behind its figures, in the rulebook's words."""
+        rows = self.summary_rows
+        methods = rules.method_sentence(rows.loc[rows["uncertainty"] != "", "uncertainty"]) if len(rows) else ""
+        return Section(METHOD_NOTE + (_p(methods) if methods else ""))
 
 
 class LondonPage:
@@ -574,7 +607,8 @@ class LondonPage:
             "95% CI": [f"{tables.fmt(r['row']['lower_ci'])} to {tables.fmt(r['row']['upper_ci'])}"
                        if pd.notna(r["row"]["lower_ci"]) else "[z]" for r in rows],
             "Change since previous period": [narrative.short_change(r["change"]) for r in rows],
-            "Assessment": [r["change"]["assessment"] if r["change"] is not None else "not compared" for r in rows],
+            "Assessment": [str(r["change"]["assessment"]).replace("_", " ") if r["change"] is not None else "not compared"
+                           for r in rows],
             "Recent trend": [r["trend"] or "not tested" for r in rows],
         })
         sentences = "".join(
@@ -588,5 +622,7 @@ class LondonPage:
             chart = charts.dots(frame, title=f"{domain.title()}: latest London figures", unit="%")
             made.append(chart)
             html_chart = charts.to_html(chart)
+        methods = rules.method_sentence(str(r["row"].get("uncertainty", "")) for r in rows)
         return Section(f"<h2>{html.escape(domain.title())}</h2><ul class='headline'>{sentences}</ul>" + html_chart
-                       + tables.to_html(table, caption=f"{domain.title()} measures: London"), made)
+                       + tables.to_html(table, caption=f"{domain.title()} measures: London")
+                       + (_p(methods) if methods else ""), made)

@@ -3,7 +3,8 @@
 Two shapes only:
 
 * **survey microdata**: one row per respondent, with the design (``period``, ``stratum``,
-  ``psu``, ``weight``), the borough, demographics coded to the levels below, and 0/1 items;
+  ``psu``, ``weight``), the borough, demographics coded to the levels below (missing where
+  refused, or where the wave lacks the variable), and 0/1 items (missing where unanswered);
 * **admin tables**: one row per borough and year with counts (numerators and denominators).
 """
 
@@ -94,7 +95,10 @@ def survey_schema(family: str, items: tuple[str, ...] | None = None) -> Schema:
         Column("weight", "float", minimum=0, exclusive_minimum=True),
         Column("borough", "code", allowed=frozenset(geography.borough_codes())),
     ]
-    cols += [Column(var, "code", allowed=frozenset(levels)) for var, levels in LEVELS.items()]
+    # a demographic may be missing: refused or "don't know" for one respondent, or absent from
+    # a whole wave whose file lacks the variable. Such respondents count in every estimate
+    # except that breakdown's groups, and a wave where no one has a level has no rows for it.
+    cols += [Column(var, "code", allowed=frozenset(levels), nullable=True) for var, levels in LEVELS.items()]
     cols += [Column(item, "float", nullable=True, minimum=0, maximum=1) for item in items]
     return Schema(
         name=f"{family} survey",
@@ -192,13 +196,16 @@ def _standardise_areas(frame: pd.DataFrame, column: str, source: str, row_offset
     return out
 
 
-def validate_survey(frame: pd.DataFrame, family: str, *, source: str | None = None, row_offset: int = 2) -> pd.DataFrame:
-    """Validate canonical survey microdata of one family (all items of the family required).
+def validate_survey(frame: pd.DataFrame, family: str, *, source: str | None = None, row_offset: int = 2,
+                    items: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Validate canonical survey microdata of one family (all items of the family required,
+    or ``items``: a file carrying the items of several families).
 
     Borough names and aliases are accepted and turned into GSS codes first.
     """
     frame = _standardise_areas(frame, "borough", source or f"{family} survey", row_offset)
-    checked = validate(frame, survey_schema(family), source=source or f"{family} survey", row_offset=row_offset)
+    checked = validate(frame, survey_schema(family, items), source=source or f"{family} survey",
+                       row_offset=row_offset)
     for col in ("respondent_id", "period", "stratum", "psu"):
         checked[col] = checked[col].astype(str)
     return checked

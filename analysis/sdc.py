@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-SUPPRESSED = "[c]"
-LOW_RELIABILITY = "[u]"
-NOT_AVAILABLE = "[x]"
+from analysis import rules
+from analysis.rules import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED
 
 FLAG_MEANINGS = {
-    SUPPRESSED: "suppressed: unweighted base too small to publish",
+    SUPPRESSED: "suppressed: base too small to publish, or withheld to protect a suppressed figure "
+                "(the reason is given beside it)",
     LOW_RELIABILITY: "low reliability: small unweighted base, interpret with caution",
     NOT_AVAILABLE: "not available from the source",
     "[z]": "not applicable",
@@ -44,23 +44,38 @@ class DisclosureRules:
         )
 
     def apply(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """Set ``flag`` from ``unweighted_base`` and blank suppressed values and their tests."""
+        """Set ``flag`` and ``flag_reason`` from ``unweighted_base`` and blank suppressed values
+        and their tests. A row its source already marked ``[x]`` keeps that flag and reason
+        (e.g. ``not covered`` for a borough the source never covers)."""
         rows = rows.copy()
         computed = self.flags(rows["unweighted_base"].to_numpy(dtype=float))
         existing = rows["flag"].fillna("") if "flag" in rows else pd.Series("", index=rows.index)
-        rows["flag"] = np.where(existing == NOT_AVAILABLE, NOT_AVAILABLE, computed)
+        given = rows["flag_reason"].fillna("") if "flag_reason" in rows else pd.Series("", index=rows.index)
+        kept = (existing == NOT_AVAILABLE).to_numpy()
+        rows["flag"] = np.where(kept, NOT_AVAILABLE, computed)
+        reason = pd.Series(computed, index=rows.index).map(
+            {NOT_AVAILABLE: rules.UNAVAILABLE, SUPPRESSED: rules.PRIMARY, LOW_RELIABILITY: rules.SMALL_BASE, "": ""})
+        rows["flag_reason"] = np.where(kept, given.where(given != "", rules.UNAVAILABLE), reason)
         hidden = rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE])
         return _hide(rows, hidden.to_numpy())
 
     def hide_flagged(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """Blank rows already flagged [c] or [x] by their source."""
+        """Blank rows already flagged [c] or [x] by their source; the reason of a ``[c]`` or
+        ``[u]`` is the publisher's marker, of an ``[x]`` that the source has no figure."""
         rows = rows.copy()
+        flag = rows["flag"].fillna("")
+        given = rows["flag_reason"].fillna("") if "flag_reason" in rows else pd.Series("", index=rows.index)
+        default = flag.map({SUPPRESSED: rules.PUBLISHER, LOW_RELIABILITY: rules.PUBLISHER,
+                            NOT_AVAILABLE: rules.UNAVAILABLE}).fillna("")
+        rows["flag_reason"] = given.where(given != "", default)
         return _hide(rows, rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE]).to_numpy())
 
     def protect_aggregates(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Secondary suppression for counts: where one borough of Inner or Outer London is
         suppressed and the aggregate is published, the borough could be recovered by
-        subtraction, so the next smallest borough of that aggregate is suppressed too."""
+        subtraction, so the next smallest borough of that aggregate is suppressed too, with
+        the reason ``secondary``. A borough the source never covers (``[x]``, not covered) is
+        not in the aggregate, so it needs no protection."""
         from analysis import geography
 
         rows = rows.copy()
@@ -78,6 +93,7 @@ class DisclosureRules:
                     if len(others):
                         hidden[rows.index.get_indexer([others.index[0]])] = True
         rows.loc[hidden, "flag"] = SUPPRESSED
+        rows.loc[hidden, "flag_reason"] = rules.SECONDARY
         return _hide(rows, hidden)
 
 

@@ -266,6 +266,7 @@ def domain_means(
     """
     y = np.asarray(y, dtype=float)
     valid = ~np.isnan(y)
+    all_valid = bool(valid.all())
     wv = np.where(valid, design.weights, 0.0)
     wy = wv * np.where(valid, y, 0.0)
     n_psu = design.n_psu
@@ -277,14 +278,16 @@ def domain_means(
         if codes is None:  # the whole population
             index, width = design.psu, 1
             count = np.array([valid.sum()], dtype=float)
-            dfs.append(np.array([design.df]))
         else:
             outside = codes < 0
             width = k + 1 if outside.any() else k  # respondents outside every domain go to a spare column
             c = np.where(outside, k, codes) if width > k else codes
             index = design.psu * width + c
             count = np.bincount(c[valid], minlength=width)[:k].astype(float)
-            dfs.append(_domain_df(design, index, width, k))
+        if codes is None and all_valid:  # everyone answered: the design's own degrees of freedom
+            dfs.append(np.array([design.df]))
+        else:
+            dfs.append(_domain_df(design, index if all_valid else index[valid], width, 1 if codes is None else k))
         # PSU-by-domain sums of w and w*y: the domain's linearised values summed over a PSU are
         # (sum w y - mean * sum w) / N_domain, so no per-respondent pass is needed after this
         w_psu = np.bincount(index, weights=wv, minlength=n_psu * width).reshape(n_psu, width)[:, :k]
@@ -309,7 +312,15 @@ def domain_means(
 
 
 def _domain_df(design: Design, index: np.ndarray, width: int, k: int) -> np.ndarray:
-    """PSUs with domain members minus strata with members, per domain (at least 1)."""
+    """PSUs with respondents in the domain minus strata with such PSUs, per domain (at least 1).
+
+    ``index`` holds the PSU-by-domain cell of each respondent who *answered*: a PSU whose
+    domain members all left the item unanswered (or lie outside the measure's universe)
+    contributes nothing to the domain's variance, so it gives no degree of freedom. This
+    is R's ``degf`` of the domain after subsetting to respondents,
+    ``svyby(~y, ~g, subset(des, !is.na(y)), svyciprop)`` (tests/fixtures/r_waves); where
+    every member answered it is the domain's ``degf`` as before.
+    """
     members = np.bincount(index, minlength=design.n_psu * width).reshape(design.n_psu, width)[:, :k] > 0
     psus = members.sum(axis=0)
     strata = (design.stratum_sums(members.astype(float)) > 0).sum(axis=0)
@@ -422,5 +433,14 @@ def t_test_p(diff, se, df) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.abs(diff / se)
     p = 2 * np.where(np.isfinite(df), t_sf(t, np.where(np.isfinite(df), df, 1.0)), normal_sf(t))
+    # a part that is the whole (every respondent in one group) differs from it only by
+    # rounding, in the difference and in its standard error alike: no difference, p = 1
+    p = np.where(np.abs(diff) <= ZERO_DIFFERENCE, 1.0, p)
     # no standard error (e.g. a source without intervals): no test, so no claim
-    return np.where(np.isnan(se) | np.isnan(diff), np.nan, np.where(se > 0, p, np.where(diff == 0, 1.0, 0.0)))
+    return np.where(np.isnan(se) | np.isnan(diff), np.nan,
+                    np.where((se > 0) | (np.abs(diff) <= ZERO_DIFFERENCE), p, 0.0))
+
+
+# Differences this small are floating-point rounding of identical values (estimates are
+# proportions, percentages or counts, never meaningfully different at the 12th decimal).
+ZERO_DIFFERENCE = 1e-12

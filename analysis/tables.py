@@ -43,7 +43,21 @@ def estimate_table(rows: pd.DataFrame, label_columns: list[str]) -> pd.DataFrame
     out["95% CI upper"] = [fmt(v) if pd.notna(val) else "" for v, val in zip(rows["upper_ci"], rows["value"])]
     out["Unweighted base"] = [f"{int(b):,}" if pd.notna(b) else NOT_AVAILABLE for b in rows["unweighted_base"]]
     out["Compared with London"] = rows["compared_to_london"].str.replace("_", " ").to_numpy()
+    notes = flag_notes(rows)
+    if any(notes):  # each flagged figure says why, in the rulebook's words
+        out["Note"] = notes
     return out
+
+
+def flag_notes(rows: pd.DataFrame) -> list[str]:
+    """The rulebook's reason for each row's flag ('' where unflagged or no reason is known)."""
+    from analysis import measures, rules
+
+    if "flag_reason" not in rows or "measure_id" not in rows:
+        return [""] * len(rows)
+    survey = {m: measures.get(m).is_survey for m in set(rows["measure_id"])}
+    return [rules.flag_reason_text(f if isinstance(f, str) else "", r if isinstance(r, str) else "", survey[m])
+            for f, r, m in zip(rows["flag"], rows["flag_reason"], rows["measure_id"])]
 
 
 def to_html(table: pd.DataFrame, *, caption: str) -> str:

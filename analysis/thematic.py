@@ -358,7 +358,19 @@ def _place_labels(ax, xs, ys, names, fontsize: float = 7.0) -> None:
         taken.append(box if box is not None else t.get_window_extent(renderer))
 
 
-def scatter(reg: Regression, *, period: str, title: str) -> charts.Chart:
+def aggregate_figures(estimates: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Inner and Outer London's churn and registration in ``period``: the aggregates the
+    measure pages show (all moves over all residents, all electors over all adults of the
+    area), not an unweighted average of its boroughs. Indexed by 'Inner'/'Outer'."""
+    codes = {geography.INNER_LONDON_CODE: "Inner", geography.OUTER_LONDON_CODE: "Outer"}
+    e = estimates[(estimates["breakdown"] == "all") & estimates["area_code"].isin(list(codes))
+                  & (estimates["period"] == period) & estimates["indicator"].isin([X, Y])]
+    wide = e.pivot(index="area_code", columns="indicator", values="value").rename(
+        index=codes, columns={X: "churn", Y: "registration"})
+    return wide.reindex(index=["Inner", "Outer"], columns=["churn", "registration"])
+
+
+def scatter(reg: Regression, *, period: str, title: str, aggregates: pd.DataFrame | None = None) -> charts.Chart:
     """The 33 boroughs: churn against registration, Inner/Outer marked, all labelled, OLS line
     with its 95% band (HC3) and the Huber line."""
     import matplotlib.pyplot as plt
@@ -398,14 +410,15 @@ def scatter(reg: Regression, *, period: str, title: str) -> charts.Chart:
     fig.set_layout_engine("none")
     _place_labels(ax, d.churn.to_numpy(), d.registration.to_numpy(), d.area_name.tolist())
     far = d.nlargest(3, "churn")
-    io = d.groupby("inner_outer")[["churn", "registration"]].mean()
+    # Inner and Outer London as a whole (the aggregates of the measure pages), one definition
+    io = aggregates if aggregates is not None else pd.DataFrame()
     alt = (f"Scatter plot of {len(d)} local authorities, population churn across and registration up, Inner London as "
            f"circles and Outer London as triangles, each named. The least squares line has a slope of {m.slope:+.2f} "
-           f"points per point of churn. Inner boroughs average {io.loc['Inner', 'churn']:.1f} churn and "
-           f"{io.loc['Inner', 'registration']:.1f}% registration, Outer boroughs {io.loc['Outer', 'churn']:.1f} and "
+           f"points per point of churn. Inner London as a whole: {io.loc['Inner', 'churn']:.1f} churn and "
+           f"{io.loc['Inner', 'registration']:.1f}% registration; Outer London {io.loc['Outer', 'churn']:.1f} and "
            f"{io.loc['Outer', 'registration']:.1f}%. Highest churn: "
            + ", ".join(f"{n} ({c:.1f}, {r:.1f}%)" for n, c, r in zip(far.area_name, far.churn, far.registration)) + "."
-           if {"Inner", "Outer"} <= set(io.index) else
+           if {"Inner", "Outer"} <= set(io.index) and io.notna().all().all() else
            f"Scatter plot of {len(d)} local authorities, churn across and registration up; least squares slope {m.slope:+.2f}.")
     table = pd.DataFrame({
         "Area": d.area_name, "Inner or Outer": d.inner_outer, "Churn (per 100)": d.churn.map(tables.fmt),
@@ -574,8 +587,6 @@ class RegistrationChurnPage:
 
     def scatter(self) -> Section:
         m = self.reg.main
-        inner = self.pair[self.pair.inner_outer == "Inner"]
-        outer = self.pair[self.pair.inner_outer == "Outer"]
         if m.pvalue < 0.05 and m.slope < 0:
             title = (f"{self.period}: each extra point of churn went with registration {abs(m.slope):.1f} points lower "
                      f"(95% CI {abs(m.upper):.1f} to {abs(m.lower):.1f}); R-squared {m.r2:.2f}")
@@ -588,9 +599,14 @@ class RegistrationChurnPage:
         alt_fit = self.reg.fit("OLS without")
         if self.reg.city_drives():
             title += f"; without the City of London the slope is {alt_fit.slope:+.2f} ({alt_fit.lower:+.2f} to {alt_fit.upper:+.2f})"
-        chart = scatter(self.reg, period=self.period, title=title)
-        text = (f"Inner London boroughs averaged {inner.churn.mean():.1f} moves per 100 residents and {inner.registration.mean():.1f}% "
-                f"registration; Outer London boroughs {outer.churn.mean():.1f} and {outer.registration.mean():.1f}%.")
+        io = aggregate_figures(self.data.estimates, self.period)
+        chart = scatter(self.reg, period=self.period, title=title, aggregates=io)
+        # one definition of Inner and Outer London's figures on every page: the aggregate
+        text = (f"Inner London as a whole had {io.loc['Inner', 'churn']:.1f} moves per 100 residents and "
+                f"{io.loc['Inner', 'registration']:.1f}% registration; Outer London {io.loc['Outer', 'churn']:.1f} and "
+                f"{io.loc['Outer', 'registration']:.1f}% (all moves over all residents and all electors over all "
+                f"adults of the area, as on the measure pages, not an average of its boroughs)."
+                if io.notna().all().all() else "")
         return Section("<h2>The 33 local authorities</h2>" + _p(text) + charts.to_html(chart), [chart])
 
     def regression(self) -> Section:
@@ -741,7 +757,8 @@ def grouped_dots(rows: pd.DataFrame, *, london: float, unit: str, polarity: str,
     fig, ax = plt.subplots(figsize=(7.5, 0.33 * pos + 1.6))
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     ax.errorbar(v, ys, xerr=np.vstack([v - lo, hi - v]), fmt="none", ecolor=charts.DARK_GREY, elinewidth=1.3, capsize=2.5)
-    verdicts = [charts.verdict_against_london(c, polarity) for c in rows["compared_to_london"]]
+    # population groups against London as a whole: higher or lower, never better or worse
+    verdicts = [charts.verdict_against_london(c, polarity, population_group=True) for c in rows["compared_to_london"]]
     for key, style in charts.VERDICT_STYLE.items():
         mask = np.array([vv == key for vv in verdicts])
         if mask.any():

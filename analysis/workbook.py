@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import measures, tables
+from analysis import measures, rules, tables
 from analysis.outputs import atomic_write
 from analysis.sdc import FLAG_MEANINGS
 
@@ -22,6 +22,9 @@ def _sheet(rows: pd.DataFrame) -> pd.DataFrame:
         "Upper 95% CI": [v if pd.notna(v) else "[x]" if not f else f for v, f in zip(rows["upper_ci"].round(2), rows["flag"])],
         "Unweighted base": [int(b) if pd.notna(b) else "[x]" for b in rows["unweighted_base"]],
         "Reliability": [f if f else "standard" for f in rows["flag"]],
+        # the rulebook's reason for each flag (e.g. not covered by the source, secondary suppression)
+        "Reason for flag": [rules.flag_reason_text(f, r, measures.get(m).is_survey) or "none" for f, r, m in
+                            zip(rows["flag"], rows.get("flag_reason", pd.Series("", index=rows.index)), rows["measure_id"])],
         "Compared with London": rows["compared_to_london"].str.replace("_", " "),
         "Unit": rows["unit"].replace({"%": "per cent"}),
     })

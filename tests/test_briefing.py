@@ -88,7 +88,7 @@ def test_trends_and_changes_form_one_family_and_london_comes_first() -> None:
         ("London", "a", briefing.TREND), ("London", "b", briefing.CHANGE),
         ("Population groups", "c", briefing.CHANGE), ("Boroughs", "a", briefing.CHANGE)]
     # better/worse from the row's polarity; a neutral indicator is never judged
-    assert list(found["assessment"]) == ["better", "better", "not_compared", "better"]
+    assert list(found["assessment"]) == ["better", "better", "not_judged", "better"]
     assert found["q_value"].max() <= briefing.FDR_Q
     text = briefing_page.finding_sentence(found.iloc[0])
     assert text.startswith("a, London: increasing from 50.0% in 2014 to 50.0% in 2018 (5 points, p = 0.002")

@@ -13,7 +13,7 @@ from analysis.sdc import DisclosureRules
 COLUMNS = [
     "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
     "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
-    "source", "synthetic",
+    "source", "synthetic", "flag_reason", "uncertainty",
 ]
 
 
@@ -98,14 +98,19 @@ def test_borough_rows_only_where_the_registry_allows(demo_results) -> None:
         assert has == ("borough" in m.geographies), m.id
 
 
-def test_admin_proportion_uses_wilson_interval(demo_inputs, demo_results) -> None:
+def test_admin_proportion_uses_wilson_interval(demo_inputs) -> None:
+    """Declared binomial (no overdispersion model), an admin proportion gets Wilson intervals."""
+    import dataclasses
+
     table = demo_inputs.admin["gcse"]
     row = table[(table.year == 2016) & (table.area_code == "E09000007")].iloc[0]
     lo, hi = proportion_confint(row.pupils_achieving, row.pupils, alpha=0.05, method="wilson")
-    e = demo_results.estimates
-    est = e[(e.indicator == "gcse_attainment") & (e.period == "2016") & (e.area_code == "E09000007")].iloc[0]
+    binomial = dataclasses.replace(measures.get("gcse_attainment"), uncertainty="binomial")
+    rows = estimate.estimate_admin_measure(binomial, table)
+    est = rows[(rows.period == "2016") & (rows.area_code == "E09000007")].iloc[0]
     assert est.value == pytest.approx(100 * row.pupils_achieving / row.pupils)
     assert (est.lower_ci, est.upper_ci) == pytest.approx((100 * lo, 100 * hi))
+    assert est.uncertainty == "binomial"
 
 
 def test_rate_uses_exact_poisson_interval() -> None:
@@ -187,14 +192,25 @@ def test_ranks_of_boroughs(demo_results) -> None:
 
 
 def test_secondary_suppression_protects_small_boroughs(demo_results) -> None:
-    """The City's GCSE figure is [c]; another Inner borough must be too, or Inner London minus
-    the published inner boroughs would give the City's count back."""
+    """The City's early-education figure is [c] (primary); another Inner borough must be too
+    (secondary), or Inner London minus the published inner boroughs would give it back."""
     e = demo_results.estimates
-    rows = e[(e.indicator == "gcse_attainment") & (e.period == "2016")]
+    rows = e[(e.indicator == "early_education_2yo") & (e.period == "2016")]
     inner = [b.code for b in geography.all_borough_objects() if b.inner_outer == "Inner"]
-    suppressed = rows[rows.area_code.isin(inner) & (rows.flag == "[c]")]
-    assert "E09000001" in set(suppressed.area_code) and len(suppressed) >= 2
+    suppressed = rows[rows.area_code.isin(inner) & (rows.flag == "[c]")].set_index("area_code")
+    assert suppressed.loc["E09000001", "flag_reason"] == "primary"
+    assert (suppressed.drop(index="E09000001")["flag_reason"] == "secondary").sum() == 1
     assert rows[rows.area_code == geography.INNER_LONDON_CODE]["value"].notna().all()
+
+
+def test_borough_the_source_never_covers_is_not_covered_and_needs_no_secondary_suppression(demo_results) -> None:
+    """GCSE figures never cover the City (registry coverage_excludes): its row is [x] 'not
+    covered', the Inner London total leaves it out, so no other borough is withheld."""
+    e = demo_results.estimates
+    rows = e[(e.indicator == "gcse_attainment") & (e.period == "2016")].set_index("area_code")
+    assert rows.loc["E09000001", "flag"] == "[x]" and rows.loc["E09000001", "flag_reason"] == "not covered"
+    assert not (rows["flag_reason"] == "secondary").any()
+    assert rows.loc["E09000020", "flag"] == ""  # Kensington and Chelsea is published
 
 
 def test_suppressed_rows_reveal_nothing_in_detail(demo_results) -> None:

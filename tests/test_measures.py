@@ -71,7 +71,7 @@ def test_inconsistent_registry_is_rejected() -> None:
     bad = """
 measures:
   - {id: x, domain: feelings, title: t, definition: d, rationale: r, caveats: null, source_family: pas,
-     source: s, unit: "%", polarity: sideways, kind: survey_proportion, geographies: [london],
+     source: s, unit: "%", polarity: sideways, kind: survey_proportion, uncertainty: survey_design, geographies: [london],
      breakdowns: [], series: [{indicator: x, label: l, item: get_on_well}]}
 """
     with pytest.raises(measures.RegistryError, match="domain 'feelings'.*polarity 'sideways'"):

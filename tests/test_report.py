@@ -25,6 +25,7 @@ def test_sentences_claim_only_what_the_tests_support() -> None:
     assert narrative.comparison_phrase("higher", "down") == "significantly higher than London (worse)"
     assert narrative.comparison_phrase("similar", "up") == "similar to London"
     assert narrative.comparison_phrase("higher", "neutral") == "significantly higher than London"
+    assert narrative.comparison_phrase("lower", "up", population_group=True) == "significantly lower than London"
     row = pd.Series({"value": 12.0, "lower_ci": float("nan"), "upper_ci": float("nan"), "unit": "%", "period": "2016",
                      "flag": ""})
     assert "no confidence interval" in narrative.headline("X", row, None)
@@ -48,9 +49,12 @@ def test_borough_page_for_the_city_explains_small_numbers(data_dir) -> None:
     page = report.BoroughPage("City", data_dir)
     summary = page.summary().html
     assert "City of London has around 8,000 residents" in summary
-    assert "cannot be shown" in summary
+    # each figure that is not compared says why, with its own reason
+    assert "suppressed: fewer than 50 respondents" in summary and "not covered by the source" in summary
     rows = page.summary_rows
-    assert (rows["verdict"].isin(["better", "worse", "similar", "not_compared"])).all()
+    judged = rows["polarity"] != "neutral"
+    assert (rows.loc[judged, "verdict"].isin(["better", "worse", "similar", "not_compared"])).all()
+    assert (rows.loc[~judged, "verdict"].isin(["higher", "lower", "similar", "not_compared"])).all()
     spine = page.spine().charts[0]
     assert len(spine.table) == len(rows)
 
@@ -68,7 +72,8 @@ def test_verdict_uses_polarity() -> None:
     assert charts.verdict_against_london("higher", "up") == "better"
     assert charts.verdict_against_london("higher", "down") == "worse"
     assert charts.verdict_against_london("lower", "down") == "better"
-    assert charts.verdict_against_london("higher", "neutral") == "not_compared"  # no better or worse end
+    assert charts.verdict_against_london("higher", "neutral") == "higher"  # no better or worse end
+    assert charts.verdict_against_london("higher", "up", population_group=True) == "higher"
 
 
 def test_maps_fill_polygons_with_holes_and_several_parts() -> None:

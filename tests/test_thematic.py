@@ -13,6 +13,7 @@ London only, which is all Figure 5 uses); the full demo build takes about 20 sec
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 import os
 from pathlib import Path
@@ -21,7 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import evaluation, measures, pipeline, thematic
+from analysis import evaluation, evaluation_page, measures, pipeline, thematic
+from analysis import evaluation_stats as es
 from analysis.sources import evaluation_demo
 from analysis.validate import InputError
 
@@ -46,7 +48,7 @@ def kernel():
     km.start_kernel(cwd=str(ROOT / "notebooks"), env={**os.environ, "MPLBACKEND": "Agg"})
     client = km.client()
     client.start_channels()
-    client.execute("import analysis.thematic, analysis.evaluation", silent=True)
+    client.execute("import analysis.thematic, analysis.evaluation_page", silent=True)
     yield km, client
     client.stop_channels()
     km.shutdown_kernel(now=True)
@@ -169,75 +171,75 @@ def test_borough_pair_from_the_build(data_dir):
 # Evaluation statistics against hand calculations
 
 
-def test_mcnemar_matches_hand_calculation():
+def test_mid_p_mcnemar_matches_hand_calculation():
     b, c = 15, 5
-    # exact: two-sided binomial, 2 x P(X <= 5) for X ~ Bin(20, 1/2)
-    exact_p = 2 * sum(math.comb(20, k) for k in range(0, 6)) / 2 ** 20
-    assert exact_p == pytest.approx(0.0413894653, abs=1e-9)
-    ex = evaluation.mcnemar_test(b, c)  # 20 discordant pairs < 25: exact by default
-    assert ex.method == "exact binomial test" and ex.pvalue == pytest.approx(exact_p, rel=1e-12)
-    # chi-square without correction: (b - c)^2 / (b + c) = 100 / 20 = 5; P(chi2_1 > x) = erfc(sqrt(x / 2))
-    plain = evaluation.mcnemar_test(b, c, exact=False, correction=False)
-    assert plain.statistic == pytest.approx(5.0)
-    assert plain.pvalue == pytest.approx(math.erfc(math.sqrt(5.0 / 2)), rel=1e-9)
-    assert plain.pvalue == pytest.approx(0.025347, abs=1e-6)
-    # with Edwards' continuity correction: (|b - c| - 1)^2 / (b + c) = 81 / 20 = 4.05
-    corrected = evaluation.mcnemar_test(b, c, exact=False)
-    assert corrected.statistic == pytest.approx(4.05)
-    assert corrected.pvalue == pytest.approx(math.erfc(math.sqrt(4.05 / 2)), rel=1e-9)
-    assert evaluation.mcnemar_test(30, 10).method == "chi-square test with continuity correction"
+    # mid-p: 2 x [P(X <= 5) - P(X = 5) / 2] for X ~ Bin(20, 1/2) (Fagerland, Lydersen and Laake 2013)
+    hand = 2 * (sum(math.comb(20, k) for k in range(0, 6)) - math.comb(20, 5) / 2) / 2 ** 20
+    test = es.mcnemar_midp(b, c)
+    assert test.method == "mid-p McNemar test" and test.pvalue == pytest.approx(hand, rel=1e-12)
+    assert test.pvalue == pytest.approx(0.0266037, abs=1e-7)
+    assert es.mcnemar_midp(c, b).pvalue == test.pvalue
+    # uncorrected asymptotic test: (b - c)^2 / (b + c) = 5; P(chi2_1 > x) = erfc(sqrt(x / 2))
+    plain = es.mcnemar_asymptotic(b, c)
+    assert plain.statistic == pytest.approx(5.0) and plain.pvalue == pytest.approx(math.erfc(math.sqrt(2.5)), rel=1e-9)
 
 
-def test_paired_change_counts_and_intervals():
-    # a = 40 yes/yes, b = 15 yes/no, c = 5 no/yes, d = 40 no/no  (n = 100)
+@pytest.mark.parametrize("k", [1, 7, 15, 200])
+def test_equal_discordant_counts_give_p_exactly_one(k):
+    assert es.mcnemar_midp(k, k).pvalue == 1.0
+    assert es.mcnemar_midp(0, 0).pvalue == 1.0
+
+
+def test_paired_change_counts_and_site_clustered_interval():
+    # a = 40 yes/yes, b = 15 yes/no, c = 5 no/yes, d = 40 no/no  (n = 100), in 5 sites
     pairs = [(1, 1)] * 40 + [(1, 0)] * 15 + [(0, 1)] * 5 + [(0, 0)] * 40
     rows = []
     for i, (pre, post) in enumerate(pairs):
         for wave, y in (("pre", pre), ("post", post)):
-            rows.append({"participant_id": f"p{i}", "group": "programme", "site": f"s{i % 5}", "wave": wave,
-                         "someone_to_rely_on": y})
-    pc = evaluation.paired_change(pd.DataFrame(rows), LFF.outcome("someone_to_rely_on"))
+            rows.append({"participant_id": f"p{i}", "group": "programme", "site": f"s{(i // 7) % 5}",
+                         "wave": wave, "someone_to_rely_on": y})
+    pc = es.paired_change(pd.DataFrame(rows), LFF.outcome("someone_to_rely_on"))
     assert (pc.a, pc.b, pc.c, pc.d, pc.n) == (40, 15, 5, 40, 100)
     assert (pc.pre, pc.post, pc.change) == pytest.approx((55.0, 45.0, -10.0))
-    assert pc.test.pvalue == pytest.approx(2 * sum(math.comb(20, k) for k in range(6)) / 2 ** 20)
-    # Wald for paired proportions: se = sqrt((b + c) - (c - b)^2 / n) / n = sqrt(20 - 1) / 100
-    se = math.sqrt(19) / 100
-    assert (pc.wald_lower, pc.wald_upper) == pytest.approx((100 * (-0.1 - 1.959964 * se), 100 * (-0.1 + 1.959964 * se)), abs=1e-4)
-    assert pc.lower < pc.change < pc.upper < 0
-    assert pc.verdict == "worsened"  # someone to rely on fell
+    assert pc.test.pvalue == pytest.approx(2 * (sum(math.comb(20, k) for k in range(6)) - math.comb(20, 5) / 2) / 2 ** 20)
+    # the mean change clustered by site: estimate is the paired difference, 5 sites -> bootstrap (Webb) reported
+    assert pc.clustered.estimate == pytest.approx(-10.0) and pc.clustered.n_clusters == 5
+    assert pc.clustered.method == "bootstrap" and pc.pvalue == pc.clustered.p_boot
+    assert pc.lower < pc.change < pc.upper
+    assert pc.newcombe_lower < pc.change < pc.newcombe_upper < 0
 
 
 def test_newcombe_interval_matches_published_example():
     # Fagerland, Lydersen & Laake (2017) Statistical Analysis of Contingency Tables, ch. 8: Cavo et al.
     # (2012), complete response before/after consolidation: [[59, 6], [16, 80]]; Newcombe square-and-add
     # interval for p(before) - p(after) = -0.0621 (-0.1186 to -0.0046). Ours is after minus before.
-    change, lower, upper = evaluation.newcombe_paired_ci(59, 6, 16, 80)
+    change, lower, upper = es.newcombe_paired_ci(59, 6, 16, 80)
     assert change == pytest.approx(10 / 161)
     assert (round(lower, 4), round(upper, 4)) == (0.0046, 0.1186)
 
 
 def test_minimum_detectable_effect_matches_textbook():
     m = 1.959964 + 0.841621  # z(0.975) + z(0.80)
-    assert evaluation.multiplier() == pytest.approx(m, abs=1e-6)
+    assert es.multiplier() == pytest.approx(m, abs=1e-6)
     # two groups of 100, SD 1: M x sqrt(1/100 + 1/100) = 0.3962
-    assert evaluation.mde_two_groups(100, 100, 1.0) == pytest.approx(m * math.sqrt(0.02), rel=1e-6)
-    assert evaluation.mde_two_groups(100, 100, 1.0) == pytest.approx(0.3962, abs=1e-4)
+    assert es.mde_two_groups(100, 100, 1.0) == pytest.approx(m * math.sqrt(0.02), rel=1e-6)
+    assert es.mde_two_groups(100, 100, 1.0) == pytest.approx(0.3962, abs=1e-4)
     # proportions 0.5, difference 0.1: the textbook 393 per group (16 p(1-p) / delta^2 rule: 400)
-    assert 0.0995 < evaluation.mde_two_groups(393, 393, 0.5) < 0.1
-    assert evaluation.mde_two_groups(100, 100, 1.0, design_effect=2.0) == pytest.approx(m * math.sqrt(0.04), rel=1e-6)
+    assert 0.0995 < es.mde_two_groups(393, 393, 0.5) < 0.1
+    assert es.mde_two_groups(100, 100, 1.0, design_effect=2.0) == pytest.approx(m * math.sqrt(0.04), rel=1e-6)
     # Connor (1987) for McNemar: psi = 0.2, delta = 0.1 -> [1.96 sqrt(.2) + 0.8416 sqrt(.19)]^2 / 0.01 = 154.6
     hand = (1.959964 * math.sqrt(0.2) + 0.841621 * math.sqrt(0.19)) ** 2 / 0.01
-    assert evaluation.connor_n(0.1, 0.2) == pytest.approx(hand, rel=1e-6)
+    assert es.connor_n(0.1, 0.2) == pytest.approx(hand, rel=1e-6)
     assert hand == pytest.approx(154.6, abs=0.1)
-    assert evaluation.mde_paired(155, 0.2) == pytest.approx(0.0999, abs=2e-4)
-    assert evaluation.connor_n(evaluation.mde_paired(300, 0.3), 0.3) == pytest.approx(300, rel=1e-6)
+    assert es.mde_paired(155, 0.2) == pytest.approx(0.0999, abs=2e-4)
+    assert es.connor_n(es.mde_paired(300, 0.3), 0.3) == pytest.approx(300, rel=1e-6)
 
 
 def test_icc_of_perfectly_clustered_and_unclustered_data():
     clusters = np.repeat(np.arange(10), 8)
-    assert evaluation.icc_anova(clusters.astype(float), clusters) == pytest.approx(1.0)
+    assert es.icc_anova(clusters.astype(float), clusters) == pytest.approx(1.0)
     rng = np.random.default_rng(1)
-    assert evaluation.icc_anova(rng.normal(size=8000), np.repeat(np.arange(100), 80)) < 0.02
+    assert es.icc_anova(rng.normal(size=8000), np.repeat(np.arange(100), 80)) < 0.02
 
 
 # ------------------------------------------------------------------------------------------
@@ -252,27 +254,141 @@ def big_demo() -> pd.DataFrame:
 
 
 def test_did_recovers_planted_effect(big_demo):
-    d = evaluation.did(big_demo, LFF.outcome("someone_to_rely_on"))
-    assert d.lower <= 12.0 <= d.upper and abs(d.estimate - 12.0) < 3.5
+    d = es.did(big_demo, LFF.outcome("someone_to_rely_on"))
+    assert d.lower <= 12.0 <= d.upper and d.upper - d.lower < 12
     assert d.significant and d.verdict == "improved" and d.n_clusters == 60
-    # with a balanced panel the OLS interaction is exactly the difference of the groups' mean changes
-    panel = evaluation.balanced_panel(big_demo, "someone_to_rely_on")
+    assert d.clustered.method == "CR2" and d.clustered.boot_weights == "Rademacher"
+    # with a balanced panel the regression of change on group is exactly the difference of the groups' mean changes
+    panel = es.balanced_panel(big_demo, "someone_to_rely_on")
     means = panel.groupby(["group", "wave"])["y"].mean()
     hand = (means["programme", "post"] - means["programme", "pre"]) - (means["comparison", "post"] - means["comparison", "pre"])
     assert d.estimate == pytest.approx(100 * hand, abs=1e-9)
-    null = evaluation.did(big_demo, LFF.outcome("friends_same_ethnicity"), cluster="participant")
-    assert null.lower <= 0.0 <= null.upper and null.cluster == "participant"
+    null = es.did(big_demo, LFF.outcome("friends_same_ethnicity"))
+    assert null.lower <= 0.0 <= null.upper and null.verdict == "no significant difference"
     assert d.odds_ratio > 1 and d.or_lower > 1
 
 
-def test_demo_planted_effects_lie_in_the_page_intervals():
-    page = evaluation.EvaluationPage("london_family_fund")
+def test_robustness_rule_names_the_checks_that_disagree():
+    assert es.robustness(("CR2", 0.03), [("bootstrap", 0.04), ("CR1", 0.02)]).robust
+    fragile = es.robustness(("CR2", 0.03), [("bootstrap", 0.04), ("errors clustered by participant", 0.071)])
+    assert not fragile.robust and fragile.text == "fragile: not significant with errors clustered by participant (p = 0.071)"
+    assert es.robustness(("CR2", 0.2), [("the mid-p McNemar test ignoring sites", 0.01)]).text.startswith(
+        "fragile: significant with the mid-p")
+    assert es.verdict(-5.0, 0.01, "down", none="x") == "improved" and es.verdict(-5.0, 0.2, "down", none="x") == "x"
+
+
+def test_mde_uses_the_fitted_standard_error_and_the_analysis_distribution(big_demo):
+    pc = es.paired_change(big_demo, LFF.outcome("someone_to_rely_on"))
+    d = es.did(big_demo, LFF.outcome("someone_to_rely_on"))
+    m = es.mde(pc, d)
+    from scipy import stats
+
+    df = d.clustered.df_bm  # 60 sites: CR2 reported, so Bell-McCaffrey df
+    assert m.did == pytest.approx((stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)) * d.clustered.se_cr2, rel=1e-12)
+    assert m.paired == pytest.approx(es.multiplier(df=pc.clustered.df_bm) * pc.clustered.se_cr2, rel=1e-12)
+    # planning: shared site effects cancel with a balanced split, separate ones do not; both grow with the ICC
+    for icc in es.ICC_RANGE:
+        low, high = m.planning[icc]
+        assert low < high
+    assert m.planning[0.10][1] > m.planning[0.02][1]
+    assert es.mde_more_sites(d, 4 * d.n_clusters) == pytest.approx(
+        es.multiplier(df=4 * d.n_clusters - 1) * d.clustered.se / 2, rel=1e-12)
+
+
+def test_design_variance_factor_by_hand():
+    # two sites: programme 10 and 30, comparison 20 and 20
+    p, c = np.array([10, 30]), np.array([20, 20])
+    person = 1 / 40 + 1 / 40
+    shared = (0.25 - 0.5) ** 2 + (0.75 - 0.5) ** 2
+    separate = 0.25 ** 2 + 0.75 ** 2 + 0.5 ** 2 + 0.5 ** 2
+    assert es.did_variance_factor(p, c, 0.1, shared=True) == pytest.approx(0.9 * person + 0.1 * shared)
+    assert es.did_variance_factor(p, c, 0.1, shared=False) == pytest.approx(0.9 * person + 0.1 * separate)
+    assert es.did_variance_factor(p, c, 0.0, shared=False) == pytest.approx(person)
+
+
+@pytest.fixture(scope="module")
+def lff_page() -> evaluation_page.EvaluationPage:
+    return evaluation_page.EvaluationPage("london_family_fund")
+
+
+def test_demo_planted_effects_lie_in_the_page_intervals(lff_page):
     truth = evaluation_demo.planted_effects("london_family_fund")
-    for d in page.dids:
+    for d in lff_page.dids:
         assert d.lower <= truth[d.outcome.code] <= d.upper, d.outcome.code
     for name in ("citizenship_integration_initiative", "esol_plus"):
-        other = evaluation.EvaluationPage(name)
+        other = evaluation_page.EvaluationPage(name)
         assert len(other.paired) == len(evaluation.initiative(name).outcomes)
+        truth = evaluation_demo.planted_effects(name)
+        for d in other.dids:
+            assert d.lower <= truth[d.outcome.code] <= d.upper, (name, d.outcome.code)
+
+
+def test_demo_has_unequal_sites_and_site_variation_in_change(lff_page):
+    sizes = lff_page.frame[lff_page.frame.wave == "pre"].groupby("site").size()
+    assert sizes.max() >= 3 * sizes.min()
+    both = lff_page.frame.groupby("site")["group"].nunique()
+    assert (both == 2).all()  # every site holds both groups
+    # a planted site variation in change shows up as CR2 standard errors above the participant-level ones on average
+    ratio = np.mean([d.clustered.se_cr2 / d.by_participant.se_cr2 for d in lff_page.dids])
+    assert ratio > 1.0
+
+
+def test_site_cancellation_is_claimed_only_when_every_site_holds_both_groups(lff_page):
+    assert "since every site holds both groups" in lff_page.difference_in_differences().html
+    frame = evaluation_demo.generate("esol_plus", n_sites=8, label="one-group")
+    # move the comparison members of one site to another site: that site then holds programme members only
+    sites = sorted(frame.site.unique())
+    frame.loc[(frame.site == sites[0]) & (frame.group == "comparison"), "site"] = sites[1]
+    page = evaluation_page.EvaluationPage("esol_plus", frame)
+    html_text = page.difference_in_differences().html
+    assert "since every site holds both groups" not in html_text and "1 of 8 sites hold only one" in html_text
+
+
+def test_headline_counts_come_from_the_row_described(lff_page):
+    lead = max(lff_page.paired, key=lambda pc: (pc.significant, abs(pc.change)))
+    chart = lff_page.paired_change().charts[0]
+    assert chart.title.startswith(f"Among {lead.n:,} participants answering '{lead.outcome.label.lower()}' twice")
+    row = chart.table[chart.table["Success measure"] == lead.outcome.label].iloc[0]
+    assert row["People"] == lead.n and f"{lead.n:,}" in chart.title
+    did_chart = lff_page.difference_in_differences().charts[0]
+    lead_d = max(lff_page.dids, key=lambda d: (d.significant, abs(d.estimate)))
+    drow = did_chart.table[did_chart.table["Success measure"] == lead_d.outcome.label].iloc[0]
+    assert f"{drow['People']:,} people" in did_chart.title
+
+
+def test_tidy_results_hold_what_the_page_says(lff_page):
+    res = lff_page.results()
+    assert len(res) == 2 * len(lff_page.outcomes)
+    did = res[res.analysis == "difference-in-differences"].set_index("outcome")
+    for d in lff_page.dids:
+        row = did.loc[d.outcome.code]
+        assert (row.estimate, row.lower_ci, row.upper_ci, row.p_value) == (d.estimate, d.lower, d.upper, d.pvalue)
+        assert row.verdict == d.verdict and row.n == d.n_participants
+        sentence = html.escape(f"{d.outcome.label}: participants' change was {d.estimate:+.1f} percentage points")
+        assert sentence in lff_page.difference_in_differences().html
+
+
+def test_bottom_line_first_and_names_the_method(lff_page):
+    lines = lff_page.bottom_line_sentences()
+    improved = sum(d.verdict == "improved" for d in lff_page.dids)
+    assert lines[0].startswith(f"Relative to the comparison group, {improved} of {len(lff_page.dids)} success measures")
+    assert any(lff_page.dids[0].clustered.method_name in line for line in lines)
+    assert any("would probably be missed" in line for line in lines)
+
+
+def test_small_multiples_share_one_axis_and_friends_note(lff_page):
+    chart = lff_page.difference_in_differences().charts[1]
+    axes = [ax for ax in chart.figure.axes if ax.get_visible() and ax.axison]
+    assert len({ax.get_ylim() for ax in axes}) == 1 and axes[0].get_ylim() == (0, 100)
+    assert "same vertical scale" in " ".join(chart.notes)
+    friends = [o for o in LFF.outcomes if o.code.startswith("friends")]
+    assert all(o.label.startswith("All or nearly all") and "Not like for like" in o.london_note for o in friends)
+
+
+def test_mde_table_is_compact(lff_page):
+    table = lff_page.minimum_detectable_effects().html.split("</table>")[0]  # the MDE table, before the chart's data
+    assert table.count("<tr") == len(lff_page.mdes) + 1  # a header row and one row per measure
+    assert table.count("<th scope='col'") <= 8
 
 
 def test_documented_format_round_trip_and_errors(tmp_path):

@@ -4,6 +4,12 @@ A synthetic demo wave is disguised as a provider's file (provider variable names
 codes with value labels, age in years, -9 for refused), written as SPSS, Stata, CSV and
 Parquet, and read back through a codebook: the canonical frame and the estimates must be
 exactly those of the original wave.
+
+Then a real survey's file (tests/fixtures/r_waves: six items of three families, absent
+variables, refusals, SPSS user-missing codes) goes through the whole route: one codebook,
+a real series, the headline when a wave lacks an item, and each abuse case stopping the
+build with one message and nothing written. Its estimates are checked against R in
+tests/test_waves_against_r.py.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
+import yaml
 
 from analysis import geography, measures, pipeline, schemas
 from analysis.sources import demo, waves
+from analysis.sources.waves.codebook import _Loader
 from analysis.validate import InputError
 
 PERIOD = "2016/17"
@@ -183,7 +191,8 @@ def original_isolation() -> pd.DataFrame:
 
 @pytest.mark.parametrize("ext", [".sav", ".dta", ".csv", ".parquet"])
 def test_wave_file_maps_back_to_the_canonical_frame(tmp_path, ext) -> None:
-    family, canonical = waves.load_wave(write_wave(tmp_path, ext), write_codebook(tmp_path))
+    loaded = waves.load_wave(write_wave(tmp_path, ext), write_codebook(tmp_path))
+    (family, canonical), = loaded.frames.items()
     assert family == "ukhls"
     pd.testing.assert_frame_equal(canonical, original(), check_exact=True)
     pd.testing.assert_frame_equal(isolation(canonical), original_isolation(), check_exact=True)
@@ -205,7 +214,7 @@ def test_labels_yes_no_stay_text_and_labels_match_case_insensitively(tmp_path) -
         text = text.replace(f"{{variable: {var}, values: {{1: 1, 2: 0, -9: null}}}}",
                             f"{{variable: {var}, values: {{Yes: 1, no: 0, REFUSED: null}}}}")
     assert "Yes: 1" in text
-    _, canonical = waves.load_wave(write_wave(tmp_path, ".sav"), write_codebook(tmp_path, text))
+    (canonical,) = waves.load_wave(write_wave(tmp_path, ".sav"), write_codebook(tmp_path, text)).frames.values()
     pd.testing.assert_frame_equal(canonical, original())
 
 
@@ -214,7 +223,7 @@ def test_weight_scale_and_constant_stratum(tmp_path) -> None:
     p["indinub_xw"] = p["indinub_xw"] * 1000
     text = CODEBOOK.replace("weight: {variable: indinub_xw, note: cross-sectional individual weight}",
                             "weight: {variable: indinub_xw, scale: 0.001}")
-    _, canonical = waves.load_wave(write(p, tmp_path / "w.parquet"), write_codebook(tmp_path, text))
+    (canonical,) = waves.load_wave(write(p, tmp_path / "w.parquet"), write_codebook(tmp_path, text)).frames.values()
     pd.testing.assert_series_equal(canonical["weight"], original()["weight"], check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(isolation(canonical), original_isolation(), check_exact=False, rtol=1e-9)
 
@@ -224,7 +233,7 @@ def test_weight_scale_and_constant_stratum(tmp_path) -> None:
 
 
 def _codebook_dict(text: str = CODEBOOK) -> dict:
-    return waves.yaml.load(text, Loader=waves._Loader)
+    return yaml.load(text, Loader=_Loader)
 
 
 def test_second_family_already_canonical_values_and_period_variable(tmp_path) -> None:
@@ -333,14 +342,14 @@ def test_every_problem_is_reported_together(tmp_path) -> None:
 
 
 def test_code_mapped_to_null_in_a_required_column(tmp_path) -> None:
+    """The design cannot be missing (a demographic can: see the refusal tests)."""
     p = provider()
-    p.loc[_london_rows(p)[[3, 4]], "sex"] = -9
-    text = CODEBOOK.replace("values: {1: Male, 2: Female}", "values: {1: Male, 2: Female, -9: null}")
-    with pytest.raises(waves.WaveMismatchError, match="mapped to null.*sex cannot be missing"):
-        waves.apply_codebook(p, waves.parse_codebook(_codebook_dict(text)), value_labels=value_labels())
-    text += "  # drop them\n"
-    book = _codebook_dict(text)
-    book["filter"]["drop"] = {"variable": "sex", "values": [-9]}
+    p.loc[_london_rows(p)[[3, 4]], "la_name"] = "Not known"
+    book = _codebook_dict()
+    book["variables"]["borough"] = {"variable": "la_name", "values": {"Not known": None}}
+    with pytest.raises(waves.WaveMismatchError, match="mapped to null.*borough cannot be missing"):
+        waves.apply_codebook(p, waves.parse_codebook(book), value_labels=value_labels())
+    book["filter"]["drop"] = {"variable": "la_name", "values": ["Not known"]}
     out = waves.apply_codebook(p, book, value_labels=value_labels())
     assert len(out) == len(original()) - 2
 
@@ -413,7 +422,7 @@ def test_borough_from_labelled_codes_or_old_ons_codes(tmp_path) -> None:
     pyreadstat.write_sav(p, str(path), variable_value_labels=labels)
     # the filter also works by label: keep region "London"
     text = CODEBOOK.replace("values: [7]", "values: [London]")
-    _, canonical = waves.load_wave(path, write_codebook(tmp_path, text))
+    (canonical,) = waves.load_wave(path, write_codebook(tmp_path, text)).frames.values()
     pd.testing.assert_frame_equal(canonical, original())
 
     ons = {"E09000007": "00AG", "E09000001": "00AA"}
@@ -427,10 +436,239 @@ def test_borough_from_labelled_codes_or_old_ons_codes(tmp_path) -> None:
 
 
 def test_empty_cells_in_a_required_column(tmp_path) -> None:
-    p = provider(labels_as_text=True).astype({"racel_dv": "float64"})
+    p = provider(labels_as_text=True).astype({"psu_id": object})
     rows = _london_rows(p)[[8, 9]]
-    p.loc[rows, "racel_dv"] = np.nan
+    p.loc[rows, "psu_id"] = None
     with pytest.raises(waves.WaveMismatchError,
-                       match=rf"variable 'racel_dv': 2 rows are empty, first at row {rows[0] + 2}; "
-                             "ethnic_group cannot be missing"):
+                       match=rf"variable 'psu_id': 2 rows are empty, first at row {rows[0] + 2}; "
+                             "psu cannot be missing"):
         waves.load_wave(write(p, tmp_path / "w.csv"), write_codebook(tmp_path))
+
+
+# ---------------------------------------------------------------------------------------
+# A real survey's file: several families in one codebook, absent variables, refusals,
+# user-missing codes (tests/fixtures/r_waves; its estimates are checked against R in
+# tests/test_waves_against_r.py)
+
+R_WAVES = Path(__file__).parent / "fixtures" / "r_waves"
+LSSI = (R_WAVES / "codebook.yaml").read_text(encoding="utf-8")
+
+
+def lssi_file(tmp_path: Path, frame: pd.DataFrame | None = None, name: str = "lssi.sav") -> Path:
+    """The fixture wave as SPSS, with -8/-9 declared user-missing and labels, like a provider's."""
+    frame = pd.read_csv(R_WAVES / "wave_sample.csv") if frame is None else frame
+    items = ["rely", "orgm", "belong", "getonw", "trust", "volun"]
+    labels = {v: {1: "Yes", 2: "No", -8: "Don't know", -9: "Refused"} for v in items}
+    path = tmp_path / name
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        pyreadstat.write_sav(frame, str(path), variable_value_labels=labels,
+                             missing_ranges={v: [-8, -9] for v in items} | {"age": [-9], "disab": [-8]})
+    return path
+
+
+def run_estimates(tmp_path: Path, pairs: list[tuple[Path, str]], *extra: str) -> tuple[int, Path]:
+    """``python -m analysis estimates`` with the waves (codebook texts written beside them)."""
+    from analysis.__main__ import main
+
+    argv = ["estimates", "--out", str(tmp_path / "out"), "--no-parquet", *extra]
+    for i, (data, text) in enumerate(pairs):
+        book = write_codebook(tmp_path, text, f"codebook{i}.yaml")
+        argv += ["--wave", str(data), "--codebook", str(book)]
+    return main(argv), tmp_path / "out"
+
+
+def test_one_codebook_feeds_every_family_whose_items_the_file_carries(tmp_path) -> None:
+    loaded = waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, LSSI))
+    assert loaded.survey == "London Survey of Social Integration"
+    assert list(loaded.frames) == ["ukhls", "pas", "taking_part"]
+    same = ["respondent_id", "stratum", "psu", "weight", "borough", *schemas.LEVELS]
+    for frame in loaded.frames.values():
+        pd.testing.assert_frame_equal(frame[same], loaded.frames["ukhls"][same])
+        assert frame[["nssec", "tenure", "econ_status", "language"]].isna().all().all()
+    assert loaded.frames["ukhls"]["friends_same_age"].isna().all()
+    raw = pd.read_csv(R_WAVES / "wave_sample.csv")
+    # refusals (ethnic 8, age -9, disability -8) are missing; everyone else keeps a level
+    assert loaded.frames["pas"]["ethnic_group"].isna().sum() == (raw["ethnic"] == 8).sum() > 0
+    assert loaded.frames["pas"]["age_band"].isna().sum() == (raw["age"] == -9).sum() > 0
+    assert loaded.frames["pas"]["disability"].isna().sum() == (raw["disab"] == -8).sum() > 0
+    # SPSS user-missing codes -8/-9 reach the codebook as codes; missing_codes makes them missing
+    assert loaded.frames["taking_part"]["volunteered"].isna().sum() == (~raw["volun"].isin([1, 2])).sum()
+
+
+def test_a_real_series_of_waves_is_tested_for_change(tmp_path) -> None:
+    raw = pd.read_csv(R_WAVES / "wave_sample.csv")
+    later = raw.copy()
+    later["serial"] += 100000
+    flip = np.random.default_rng(7).random(len(later)) < 0.15
+    later.loc[flip & (later["volun"] == 2), "volun"] = 1  # more volunteering in the second wave
+    second = LSSI.replace('period: "2019/20"', 'period: "2020/21"')
+    inputs = waves.add_waves(pipeline.Inputs(), [
+        waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, LSSI)),
+        waves.load_wave(lssi_file(tmp_path, later, "lssi2.sav"), write_codebook(tmp_path, second, "w2.yaml"))])
+    results = pipeline.compute(inputs, [measures.get("volunteering"), measures.get("get_on_well")])
+    est, ch = results.estimates, results.changes
+    assert not est["synthetic"].any()
+    assert set(est["source"]) == {"London Survey of Social Integration (2019/20, 2020/21)"}
+    london = ch[(ch.measure_id == "volunteering") & (ch.area_code == geography.LONDON_CODE) & (ch.breakdown == "all")]
+    (row,) = london.itertuples()
+    assert (row.previous_period, row.period, row.direction, row.assessment) == (
+        "2019/20", "2020/21", "increased", "better")
+    assert not ch["breakdown"].isin(["nssec", "tenure", "econ_status", "language"]).any()
+
+
+def test_an_item_a_later_wave_lacks_keeps_the_earlier_figure_as_the_latest(tmp_path) -> None:
+    """A wave declaring an item absent has no figure for it: no [x] row replaces the earlier one."""
+    second = (LSSI.replace('period: "2019/20"', 'period: "2020/21"')
+              .replace("  volunteered: {variable: volun, values: {1: 1, 2: 0}}\n", "")
+              .replace("  - good_place_to_live\n", "  - good_place_to_live\n  - volunteered\n"))
+    raw = pd.read_csv(R_WAVES / "wave_sample.csv").assign(serial=lambda f: f["serial"] + 1)
+    inputs = waves.add_waves(pipeline.Inputs(), [
+        waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, LSSI)),
+        waves.load_wave(lssi_file(tmp_path, raw, "lssi2.sav"), write_codebook(tmp_path, second, "w2.yaml"))])
+    results = pipeline.compute(inputs, [measures.get("volunteering"), measures.get("neighbourhood_trust")])
+    vol = results.estimates[results.estimates.measure_id == "volunteering"]
+    assert set(vol["period"]) == {"2019/20"} and not (vol["flag"] == "[x]").any()
+    trust = results.estimates[results.estimates.measure_id == "neighbourhood_trust"]
+    assert set(trust["period"]) == {"2019/20", "2020/21"}
+
+
+def test_a_part_that_is_the_whole_tests_as_similar() -> None:
+    """Everyone in one group: the group's figure is London's, p = 1, never 'lower' at p = 8e-52."""
+    frame = demo.survey_wave("taking_part", PERIOD).assign(disability="Not disabled")
+    detail = pipeline.compute(pipeline.Inputs(surveys={"taking_part": frame}), [measures.get("volunteering")]).detail
+    row = detail[(detail.breakdown == "disability") & (detail.group == "Not disabled")].iloc[0]
+    london = detail[(detail.breakdown == "all") & (detail.area_code == geography.LONDON_CODE)].iloc[0]
+    assert row["value"] == pytest.approx(london["value"], abs=1e-9)
+    assert (row["p_vs_london"], row["compared_to_london"]) == (1.0, "similar")
+
+
+# Each abuse case stops the build with one clear message and writes nothing.
+
+ABUSES = {
+    "a code missing from a map": (
+        lambda t: t.replace("missing_codes: [-8, -9]", "missing_codes: [-9]"),
+        ["variables.disability: variable 'disab': values with no mapping in 'values' (1 value,",
+         "-8 [label", "variables.no_one_to_rely_on: variable 'rely'",
+         "(declared missing in the file: map it to null, or list it under missing_codes)"]),
+    "a map omitting 1": (
+        lambda t: t.replace("volunteered: {variable: volun, values: {1: 1, 2: 0}}",
+                            "volunteered: {variable: volun, values: {2: 0}}"),
+        ["variables.volunteered: variable 'volun': values with no mapping in 'values' (1 value,", "1 [label 'Yes']"]),
+    "a map omitting 0": (
+        lambda t: t.replace("rely, values: {1: 1, 2: 0}", "rely, values: {1: 1}"),
+        ["variables.no_one_to_rely_on: variable 'rely': values with no mapping", "2 [label 'No']"]),
+    "an odd period label": (
+        lambda t: t.replace('period: "2019/20"', 'period: "2020"'),
+        ["wave label(s) ['2020'] do not fit the series of the", "survey years", 'follows: "2018/19"']),
+    "an absent column used anyway": (
+        lambda t: t.replace("  - tenure\n", "  - tenure\n  - sex\n"),
+        ["absent[", "'sex' is both mapped in 'variables' and listed as absent"]),
+    "an absent variable left out": (
+        lambda t: t.replace("  - nssec\n", ""),
+        ["no entry for ['nssec']", "list what the file lacks under 'absent'"]),
+    "two columns sharing a variable": (
+        lambda t: t.replace("org_member: {variable: orgm", "org_member: {variable: rely"),
+        ["variables.org_member: reads the same variable 'rely' as variables.no_one_to_rely_on"]),
+    "a variable not in the file": (
+        lambda t: t.replace("variable: disab,", "variable: disabled,"),
+        ["variables.disability: variable 'disabled' is not in the file (did you mean 'disab'?)"]),
+}
+
+
+@pytest.mark.parametrize("case", list(ABUSES))
+def test_each_abuse_stops_the_build_with_one_clear_message(tmp_path, capsys, case) -> None:
+    edit, expected = ABUSES[case]
+    code, out = run_estimates(tmp_path, [(lssi_file(tmp_path), edit(LSSI))])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("error:") == 1, err
+    for text in expected:
+        assert text in err, (text, err)
+    assert not out.exists()
+
+
+def test_every_problem_in_one_message(tmp_path) -> None:
+    text = LSSI
+    for case in ("a map omitting 1", "a map omitting 0", "a code missing from a map", "a variable not in the file",
+                 "two columns sharing a variable"):
+        text = ABUSES[case][0](text)
+    with pytest.raises(waves.WaveMismatchError) as info:
+        waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, text))
+    keys = [p.key for p in info.value.problems]
+    # the slip in the codebook (a shared variable) and every misfit with the file, together
+    assert {"variables.volunteered", "variables.no_one_to_rely_on", "variables.disability",
+            "variables.org_member", "variables.belongs_neighbourhood"} <= set(keys)
+    assert str(info.value).count("\n  - ") == len(keys) >= 6
+    text = ABUSES["two columns sharing a variable"][0](ABUSES["an absent column used anyway"][0](LSSI))
+    with pytest.raises(waves.CodebookError) as info:
+        waves.load_codebook(write_codebook(tmp_path, text))
+    assert len(info.value.problems) == 2
+
+
+def test_a_declared_change_of_period_labels_is_accepted(tmp_path) -> None:
+    base = pipeline.Inputs(surveys={"taking_part": demo.survey_wave("taking_part", "2018/19")})
+    book = LSSI.replace('period: "2019/20"', 'period: "2020"\nfollows: "2018/19"')
+    added = waves.add_waves(base, [waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, book))])
+    assert sorted(added.surveys["taking_part"]["period"].unique()) == ["2018/19", "2020"]
+    wrong = book.replace('follows: "2018/19"', 'follows: "2017/18"')
+    with pytest.raises(InputError, match="'2017/18' is not the latest period of the 'taking_part' survey"):
+        waves.add_waves(base, [waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, wrong))])
+    with pytest.raises(waves.CodebookError, match="not a wave label"):
+        waves.load_codebook(write_codebook(tmp_path, LSSI.replace('"2019/20"', '"2019/21"')))
+
+
+def test_run_all_refuses_a_bad_codebook_and_writes_nothing(tmp_path, capsys) -> None:
+    import run_all
+
+    book = write_codebook(tmp_path, ABUSES["a map omitting 1"][0](LSSI))
+    out = tmp_path / "site"
+    code = run_all.main(["--out", str(out), "--no-progress", "--source", "demo",
+                         "--wave", str(lssi_file(tmp_path)), "--codebook", str(book)])
+    err = capsys.readouterr().err
+    assert code == 2 and "values with no mapping in 'values'" in err
+    assert not out.exists()
+
+
+def test_the_headline_stays_on_the_latest_figure_when_a_new_wave_lacks_the_item(tmp_path) -> None:
+    """Demo waves to 2018/19, then a wave without get_on_well: the page's headline is 2018/19's
+    figure with its tested change on 2017/18, never [x] or "no earlier figure"."""
+    from analysis import report
+
+    book = (LSSI.replace("  get_on_well: {variable: getonw, values: {1: 1, 2: 0}}\n", "")
+            .replace("  - good_place_to_live\n", "  - good_place_to_live\n  - get_on_well\n"))
+    base = pipeline.Inputs(surveys={"pas": pd.concat([demo.survey_wave("pas", p) for p in ("2017/18", "2018/19")],
+                                                     ignore_index=True)}, synthetic=True)
+    inputs = waves.add_waves(base, [waves.load_wave(lssi_file(tmp_path), write_codebook(tmp_path, book))])
+    results = pipeline.compute(inputs, [measures.get("get_on_well"), measures.get("neighbourhood_trust")])
+    # joined to synthetic waves, the real wave's figures stay labelled synthetic too
+    assert results.estimates["synthetic"].all()
+    assert results.estimates["source"].str.startswith("Synthetic demonstration data").all()
+    pipeline.write_results(results, tmp_path / "data", parquet=False)
+    headline = report.MeasurePage("get_on_well", tmp_path / "data").headline().html
+    assert "in London in 2018/19" in headline and "2017/18" in headline
+    assert "no earlier figure" not in headline and "[x]" not in headline and "2019/20" not in headline
+    trust = report.MeasurePage("neighbourhood_trust", tmp_path / "data").headline().html
+    assert "in London in 2019/20" in trust and "2018/19" in trust
+
+
+def test_python_m_analysis_estimates_builds_a_real_series_from_the_waves(real_data, tmp_path, capsys) -> None:
+    """`python -m analysis estimates --source real --mirror DIR --wave ... --codebook ...`: the
+    waves are the survey series, named as their source, and nothing is synthetic."""
+    raw = pd.read_csv(R_WAVES / "wave_sample.csv").assign(serial=lambda f: f["serial"] + 100000)
+    second = LSSI.replace('period: "2019/20"', 'period: "2020/21"')
+    code, out = run_estimates(tmp_path, [(lssi_file(tmp_path), LSSI),
+                                         (lssi_file(tmp_path, raw, "lssi2.csv"), second)],
+                              "--source", "real", "--mirror", str(real_data))
+    assert code == 0 and "(real data)" in capsys.readouterr().out
+    est = pipeline.read_estimates(out / "estimates.csv")
+    vol = est[est.measure_id == "volunteering"]
+    assert set(vol["period"]) == {"2019/20", "2020/21"}
+    assert set(vol["source"]) == {"London Survey of Social Integration (2019/20, 2020/21)"}
+    assert not est["synthetic"].astype(str).eq("True").any()
+    assert not est["breakdown"].isin(["nssec", "tenure", "econ_status", "language"]).any()
+    changes = pd.read_csv(out / "changes.csv", dtype={"period": str, "previous_period": str})
+    london = changes[(changes.measure_id == "volunteering") & (changes.area_code == geography.LONDON_CODE)
+                     & (changes.breakdown == "all")]
+    assert london[["previous_period", "period"]].values.tolist() == [["2019/20", "2020/21"]]
+    assert london["p_value"].notna().all()
