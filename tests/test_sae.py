@@ -195,7 +195,7 @@ def test_modelled_files_have_the_published_columns(written, demo_results) -> Non
     table = pd.read_csv(folder / f"{name}.csv")
     assert list(table.columns[:len(boroughs.TABLE_COLUMNS)]) == boroughs.TABLE_COLUMNS
     assert list(table["area_code"]) == geography.borough_codes()
-    assert table["shrinkage"].between(0, 1).all()
+    assert table["shrinkage"].dropna().between(0, 1).all()  # blank where the direct figure is suppressed
     meta = json.loads((folder / f"{name}.json").read_text())
     assert set(meta["coefficients"]) == {"intercept", "x_inner_london", "x_bame_pct"}
     assert meta["area_effect_variance"] > 0 and meta["method"].startswith(("REML", "Li-Lahiri"))
@@ -203,6 +203,10 @@ def test_modelled_files_have_the_published_columns(written, demo_results) -> Non
     # the City's direct PAS figure is suppressed (45 respondents) in estimates.csv, so here too
     city = table.set_index("area_code").loc["E09000001"]
     assert np.isnan(city["direct"]) and np.isnan(city["direct_variance"]) and not np.isnan(city["eblup"])
+    # nor can it be worked back from the shrinkage, the unbenchmarked EBLUP or the residual
+    assert city[["shrinkage", "eblup_before_benchmarking", "standardised_residual", "variance_used"]].isna().all()
+    camden = table.set_index("area_code").loc["E09000007"]  # published directly, so shown in full
+    assert camden[["direct", "shrinkage", "eblup_before_benchmarking", "standardised_residual"]].notna().all()
 
 
 def test_modelled_files_blank_direct_figures_by_the_build_rules(demo_inputs, tmp_path) -> None:
@@ -212,6 +216,8 @@ def test_modelled_files_blank_direct_figures_by_the_build_rules(demo_inputs, tmp
     pipeline.write_results(strict, tmp_path, parquet=False)
     table = pd.read_csv(tmp_path / "modelled" / "get_on_well__get_on_well__2018-19.csv")
     assert table["direct"].isna().all() and table["eblup"].notna().all()  # every borough under 500
+    for column in ("shrinkage", "eblup_before_benchmarking", "standardised_residual"):
+        assert table[column].isna().all(), column
 
 
 def test_rewriting_replaces_the_modelled_folder(written, demo_results) -> None:

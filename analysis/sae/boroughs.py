@@ -229,13 +229,21 @@ def _csv(columns: dict[str, np.ndarray]) -> str:
     return "\n".join([",".join(columns), *(",".join(row) for row in zip(*cells))]) + "\n"
 
 
+# the columns that give a borough's direct figure back, blanked where it is suppressed
+REVEAL_DIRECT = ("direct", "direct_variance", "variance_used", "shrinkage", "eblup_before_benchmarking",
+                 "mse_before_benchmarking", "standardised_residual")
+
+
 def write(models: list[Model], folder: Path, rules: DisclosureRules) -> list[Path]:
     """``<measure>__<indicator>__<period>.csv`` and ``.json`` per model (period '/' as '-').
 
     The folder is written whole beside the old one and renamed into place, so it never mixes
-    two builds' models and readers never see half of it. The direct figure and its variance
-    are blanked for a borough whose direct estimate the disclosure rules suppress, as
-    ``estimates.csv`` blanks it."""
+    two builds' models and readers never see half of it. For a borough whose direct estimate
+    the disclosure rules suppress, the direct figure and its variance are blanked, as
+    ``estimates.csv`` blanks them, and so is every column from which the direct figure could be
+    worked back exactly (the EBLUP before benchmarking is the shrinkage-weighted mean of the
+    direct figure and the regression value, and the standardised residual is the direct figure
+    less the regression value, over a known scale)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
@@ -245,7 +253,7 @@ def write(models: list[Model], folder: Path, rules: DisclosureRules) -> list[Pat
             t = mdl.table
             columns = {c: t[c].to_numpy() for c in [*TABLE_COLUMNS, *(c for c in t.columns if c not in TABLE_COLUMNS)]}
             hidden = np.isin(rules.flags(columns["respondents"].astype(float)), [SUPPRESSED, NOT_AVAILABLE])
-            for c in ("direct", "direct_variance"):
+            for c in REVEAL_DIRECT:
                 columns[c] = np.where(hidden, np.nan, columns[c])
             (fresh / f"{mdl.name}.csv").write_text(_csv(columns), encoding="utf-8")
             (fresh / f"{mdl.name}.json").write_text(json.dumps(_plain(mdl.meta), indent=2) + "\n", encoding="utf-8")
