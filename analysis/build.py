@@ -52,7 +52,7 @@ PACKAGES = ["numpy", "pandas", "scipy", "geopandas", "matplotlib", "afcharts", "
 class Job:
     """One report: which notebook, with which parameters, written where."""
 
-    kind: str  # london | measure | borough | analysis
+    kind: str  # london | briefing | measure | borough | analysis
     name: str  # measure id, borough slug, or notebook name
     notebook: str  # file name in notebooks/
     parameters: dict
@@ -79,7 +79,9 @@ DEMO_ONLY_ANALYSES = frozenset({"programme_evaluation"})
 def plan(data_dir: Path, boundaries: str | None = None, synthetic_analyses: bool = True) -> list[Job]:
     """Every report the build makes."""
     common = {"data_dir": str(data_dir), "boundaries": boundaries}
-    jobs = [Job("london", "london", "london.ipynb", dict(common), "london", "The state of social integration in London")]
+    jobs = [Job("london", "london", "london.ipynb", dict(common), "london", "The state of social integration in London"),
+            Job("briefing", "changes", "changes.ipynb", dict(common), "changes",
+                "What changed: significant changes, trends and revisions")]
     for m in measures.registry():
         jobs.append(Job("measure", m.id, "measure.ipynb", {"measure_id": m.id, **common}, f"measures/{m.id}", m.title))
     for b in geography.all_borough_objects():
@@ -87,14 +89,14 @@ def plan(data_dir: Path, boundaries: str | None = None, synthetic_analyses: bool
     for extra in sorted(NOTEBOOKS.glob("*.ipynb")):
         if extra.stem in DEMO_ONLY_ANALYSES and not synthetic_analyses:
             continue
-        if extra.name not in ("london.ipynb", "measure.ipynb", "borough.ipynb"):
+        if extra.name not in ("london.ipynb", "changes.ipynb", "measure.ipynb", "borough.ipynb"):
             jobs.append(Job("analysis", extra.stem, extra.name, dict(common), f"analysis/{extra.stem}",
                             extra.stem.replace("_", " ").capitalize()))
     return jobs
 
 
 # what --only accepts for each kind of report: singular and plural
-KIND_NAMES = {"london": "london", "measure": "measure", "measures": "measure", "borough": "borough",
+KIND_NAMES = {"london": "london", "briefing": "briefing", "measure": "measure", "measures": "measure", "borough": "borough",
               "boroughs": "borough", "analysis": "analysis", "analyses": "analysis"}
 
 
@@ -575,7 +577,7 @@ class BuildResult:
         return [r for r in self.results if r.status == "failed"]
 
 
-ESTIMATE_FILES = ("estimates.csv", "changes.csv", "estimates_detail.csv")
+ESTIMATE_FILES = ("estimates.csv", "changes.csv", "estimates_detail.csv", "trends.csv", "briefing.csv", "revisions.csv")
 
 
 def estimates_current(out: Path, inputs_key: str, manifest: dict) -> bool:
@@ -824,7 +826,7 @@ def _ready() -> None:
 
 def _balanced(pending):
     """Longest reports first, so the last worker is not left with a long one."""
-    weight = {"measure": 0, "london": 1, "analysis": 1, "borough": 2}
+    weight = {"measure": 0, "london": 1, "briefing": 1, "analysis": 1, "borough": 2}
     return sorted(pending, key=lambda jk: weight.get(jk[0].kind, 3))
 
 

@@ -131,17 +131,24 @@ def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict,
                 f"{html.escape(job.title)}</a> (<a href='{job.output}.pdf'>PDF<span class='visually-hidden'>: "
                 f"{html.escape(job.title)}</span></a>){note}</li>")
 
-    groups = [("Overview", "london"), ("Measures", "measure"), ("Boroughs", "borough"), ("Analyses", "analysis")]
+    groups = [("Overview", ("london", "briefing")), ("Measures", ("measure",)), ("Boroughs", ("borough",)),
+              ("Analyses", ("analysis",))]
     sections = []
-    for heading, kind in groups:
-        items = [entry(j) for j in jobs if j.kind == kind]
+    for heading, kinds in groups:
+        kind = kinds[0]
+        items = [entry(j) for j in jobs if j.kind in kinds]
         if items:
             sections.append(f"<section class='reports' aria-labelledby='{kind}-heading'><h2 id='{kind}-heading'>{heading}</h2>"
                             f"<ul class='reports' data-kind='{kind}'>{''.join(items)}</ul></section>")
     data = ("<section aria-labelledby='data'><h2 id='data'>Data</h2><ul><li><a href='data/estimates.csv'>estimates.csv</a> (every figure, tidy)</li>"
             "<li><a href='data/estimates.xlsx'>estimates.xlsx</a> (accessible spreadsheet)</li>"
             "<li><a href='data/changes.csv'>changes.csv</a> (change since the previous period, tested)</li>"
-            "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>")
+            "<li><a href='data/trends.csv'>trends.csv</a> (recent trend over up to five comparable points, tested)</li>"
+            "<li><a href='data/briefing.csv'>briefing.csv</a> and <a href='data/revisions.csv'>revisions.csv</a> "
+            "(what changed: the findings after false-discovery control, and figures revised since the previous "
+            + ("build, whose estimates are kept in <a href='data/previous/estimates.csv'>previous/estimates.csv</a>)</li>"
+               if (out / "data" / "previous" / "estimates.csv").exists() else "build)</li>")
+            + "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>")
     filter_box = ("<p><label for='filter'>Filter reports by borough (name or GSS code) or measure</label><br>"
                   "<input id='filter' type='search' placeholder='e.g. Camden or volunteering' aria-describedby='count'></p>"
                   "<p id='count' role='status'></p>")
