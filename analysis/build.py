@@ -837,6 +837,7 @@ def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict,
     data = ("<section><h2>Data</h2><ul><li><a href='data/estimates.csv'>estimates.csv</a> (every figure, tidy)</li>"
             "<li><a href='data/estimates.xlsx'>estimates.xlsx</a> (accessible spreadsheet)</li>"
             "<li><a href='data/changes.csv'>changes.csv</a> (change since the previous period, tested)</li>"
+            "<li><a href='data/neighbours.csv'>neighbours.csv</a> (each borough's five statistical neighbours)</li>"
             "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>")
     filter_box = ("<p><label for='filter'>Filter reports by borough or measure</label> "
                   "<input id='filter' type='search' placeholder='e.g. Camden or volunteering' aria-describedby='count'></p>"

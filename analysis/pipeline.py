@@ -30,6 +30,7 @@ class Inputs:
     synthetic: bool = False
     lonely_psu: str = "fail"
     validated: bool = False  # set by validate_inputs (and by sources that validate as they load)
+    neighbours: pd.DataFrame | None = None  # each borough's statistical neighbours (analysis.neighbours)
 
     def source_label(self, measure: Measure) -> str:
         source = self.source_notes.get(measure.id, measure.source)
@@ -44,14 +45,18 @@ class Results:
     detail: pd.DataFrame
     changes: pd.DataFrame
     skipped: list[str] = field(default_factory=list)  # measures with no input in this build
+    neighbours: pd.DataFrame | None = None  # written as neighbours.csv when the inputs give them
 
 
 def demo_inputs(processes: int = 1) -> Inputs:
     """The embedded synthetic demonstration inputs (deterministic, offline); with
     ``processes`` of 2 or more the largest survey is generated beside the others."""
+    from analysis import neighbours
     from analysis.sources import demo
 
-    return Inputs(surveys=demo.surveys(processes), admin=demo.admin_tables(), synthetic=True, validated=True)
+    admin = demo.admin_tables()
+    return Inputs(surveys=demo.surveys(processes), admin=admin, synthetic=True, validated=True,
+                  neighbours=neighbours.demo(admin))
 
 
 def compute(
@@ -86,6 +91,7 @@ def compute(
         detail=detail,
         changes=compare.changes(detail, breaks={m.id: set(m.series_breaks) for m in registry if m.series_breaks}),
         skipped=[i for i in order if i in set(skipped)],
+        neighbours=inputs.neighbours,
     )
 
 
@@ -159,11 +165,13 @@ def validate_inputs(inputs: Inputs) -> Inputs:
         synthetic=inputs.synthetic,
         lonely_psu=inputs.lonely_psu,
         validated=True,
+        neighbours=inputs.neighbours,
     )
 
 
 def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True) -> dict[str, Path]:
-    """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv`` and ``changes.csv``."""
+    """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv``, ``changes.csv`` and
+    ``neighbours.csv`` (when the inputs give neighbours)."""
     out = Path(out_dir)
     paths = {
         "estimates": out / "estimates.csv",
@@ -174,6 +182,10 @@ def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True
     atomic_write(paths["estimates"], lambda p: results.estimates.to_csv(p, **fmt))
     atomic_write(paths["detail"], lambda p: results.detail.to_csv(p, **fmt))
     atomic_write(paths["changes"], lambda p: results.changes.to_csv(p, **fmt))
+    if results.neighbours is not None:
+        from analysis import neighbours
+
+        paths["neighbours"] = neighbours.write(results.neighbours, out)
     if parquet:
         paths["parquet"] = out / "estimates.parquet"
         atomic_write(paths["parquet"], lambda p: results.estimates.to_parquet(p, index=False))

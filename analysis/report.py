@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import charts, compare, geography, measures, narrative, pipeline, rules, schemas, tables
+from analysis import charts, compare, geography, measures, narrative, neighbours, pipeline, rules, schemas, tables
 from analysis.measures import Measure
 from analysis.outputs import SYNTHETIC_NOTICE
 
@@ -441,6 +441,7 @@ class BoroughPage:
         self.code = geography.to_code(borough, allow_aggregates=False)
         self.name = geography.name_of(self.code)
         self.data = load(data_dir)
+        self.data_dir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
         self.boundaries_path = boundaries_path
         self.summary_rows = self._summary_rows()
 
@@ -504,6 +505,21 @@ class BoroughPage:
         chart.notes.append(rules.RANK_NOTE)
         chart.table = self._indicator_table()
         return Section("<h2>All indicators against London</h2>" + charts.to_html(chart), [chart])
+
+    def similar(self) -> Section:
+        """Similar boroughs: the five statistical neighbours, the method, and the headline figures side by side."""
+        near = neighbours.read(self.data_dir)
+        near = None if near is None else near[near["borough"] == self.code].sort_values("rank")
+        if near is None or near.empty:
+            return Section("<h2>Similar boroughs</h2>" + _p("This build has no statistical neighbours."))
+        cmp = neighbours.comparison(borough_indicator_rows(self.data), self.data.estimates, self.code, near)
+        cmp["shown"] = [tables.fmt_value(v, f) for v, f in zip(cmp["value"], cmp["flag"])]
+        wide = cmp.pivot_table(index=["label", "period"], columns="area_name", values="shown", aggfunc="first", sort=False)
+        wide = wide[[c for c in cmp.drop_duplicates("area_name")["area_name"]]].fillna("").rename_axis(columns=None).reset_index()
+        text = (f"The five boroughs most like {self.name}: " + ", ".join(near["neighbour_name"]) + ". "
+                + str(near["method"].iloc[0]))
+        return Section("<h2>Similar boroughs</h2>" + _p(text)
+                       + wide.rename(columns={"label": "Indicator", "period": "Period"}).to_html(index=False, classes="similar"))
 
     def locator(self) -> Section:
         chart = charts.locator(boundaries(self.boundaries_path), self.code, self.name)

@@ -28,7 +28,7 @@ import os
 
 import pandas as pd
 
-from analysis import geography
+from analysis import geography, neighbours
 from analysis.outputs import file_sha256
 from analysis.sources import published
 
@@ -93,7 +93,8 @@ def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
         "born_abroad": _profile_table(profiles, "pct_of_resident_population_born_abroad_2015", 2015, "born_abroad"),
     }
     employment = pd.concat([load("employment_ethnicity"), load("employment_sex_disability")], ignore_index=True)
-    return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES)
+    return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES,
+                  neighbours=neighbours.real(profiles))
 
 
 def input_files(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
