@@ -16,6 +16,9 @@ Method (one rule, used for real and demo builds alike):
    :data:`MIN_WEIGHT_SHARE` of the weight is not compared. (The City of London lacks
    born-abroad and tenure figures in the 2017 profiles, 2 of the 7 weight units.)
 4. Neighbours are the five smallest distances (to 10 decimal places), ties broken by GSS code.
+5. A borough whose nearest neighbour is more than twice as far as the median borough's nearest
+   is said to have no close match (:func:`looseness`), so a page never implies a likeness the
+   distances do not show.
 
 Why here and not in the estimates: the neighbours describe boroughs, not survey answers; they
 are computed once per build (:func:`analysis.pipeline.compute`) into ``neighbours.csv``.
@@ -33,6 +36,7 @@ from analysis import geography
 
 N_NEIGHBOURS = 5
 MIN_WEIGHT_SHARE = 0.5
+LOOSE_FACTOR = 2.0  # a nearest neighbour this many times the median nearest distance is a loose match
 FILE_NAME = "neighbours.csv"
 
 
@@ -172,6 +176,22 @@ def nearest(values: pd.DataFrame, variables: tuple[Variable, ...], basis: str, d
     return out
 
 
+def looseness(table: pd.DataFrame, code: str) -> str | None:
+    """A sentence when ``code``'s nearest neighbour is more than :data:`LOOSE_FACTOR` times as
+    far as the median borough's nearest (e.g. the City of London): its "similar" boroughs are
+    then only the least unlike, and the page must not imply more."""
+    firsts = table[table["rank"] == 1].set_index("borough")["distance"]
+    if code not in firsts.index:
+        return None
+    typical = float(firsts.median())
+    if firsts[code] <= LOOSE_FACTOR * typical:
+        return None
+    nearest_name = table[(table["borough"] == code) & (table["rank"] == 1)]["neighbour_name"].iloc[0]
+    return (f"{geography.name_of(code)} has no close match: its nearest, {nearest_name}, is {firsts[code]:.1f} apart "
+            f"on this distance, against {typical:.1f} for the typical borough's nearest, so the five are only "
+            "the least unlike.")
+
+
 def real(profiles: pd.DataFrame) -> pd.DataFrame:
     """The neighbours table of a real build, from the loaded borough profiles."""
     return nearest(profile_characteristics(profiles), REAL_VARIABLES, REAL_BASIS, REAL_DESCRIPTION)
@@ -195,6 +215,27 @@ def read(data_dir: str | Path) -> pd.DataFrame | None:
     """The build's neighbours table, or None if this build wrote none."""
     path = Path(data_dir) / FILE_NAME
     return pd.read_csv(path) if path.exists() else None
+
+
+def sentences(table: pd.DataFrame, code: str) -> list[str]:
+    """What a page says of ``code``'s neighbours: who they are, the method, and any looseness."""
+    near = table[table["borough"] == code].sort_values("rank")
+    name = geography.name_of(code)
+    out = [f"The five boroughs most like {name}: " + ", ".join(near["neighbour_name"]) + ". " + str(near["method"].iloc[0])]
+    loose = looseness(table, code)
+    return out + [loose] if loose else out
+
+
+def side_by_side(rows: pd.DataFrame, estimates: pd.DataFrame, code: str, table: pd.DataFrame) -> pd.DataFrame:
+    """The page's table: one row per indicator, the borough, its neighbours and its half of
+    London as formatted figures (flags such as [c] kept)."""
+    from analysis import tables
+
+    cmp = comparison(rows, estimates, code, table)
+    cmp["shown"] = [tables.fmt_value(v, f) for v, f in zip(cmp["value"], cmp["flag"])]
+    wide = cmp.pivot_table(index=["label", "period"], columns="area_name", values="shown", aggfunc="first", sort=False)
+    wide = wide[list(cmp.drop_duplicates("area_name")["area_name"])].fillna("").rename_axis(columns=None)
+    return wide.reset_index().rename(columns={"label": "Indicator", "period": "Period"})
 
 
 def comparison(rows: pd.DataFrame, estimates: pd.DataFrame, code: str, neighbours: pd.DataFrame) -> pd.DataFrame:

@@ -508,18 +508,12 @@ class BoroughPage:
 
     def similar(self) -> Section:
         """Similar boroughs: the five statistical neighbours, the method, and the headline figures side by side."""
-        near = neighbours.read(self.data_dir)
-        near = None if near is None else near[near["borough"] == self.code].sort_values("rank")
-        if near is None or near.empty:
+        table = neighbours.read(self.data_dir)
+        if table is None or self.code not in set(table["borough"]):
             return Section("<h2>Similar boroughs</h2>" + _p("This build has no statistical neighbours."))
-        cmp = neighbours.comparison(borough_indicator_rows(self.data), self.data.estimates, self.code, near)
-        cmp["shown"] = [tables.fmt_value(v, f) for v, f in zip(cmp["value"], cmp["flag"])]
-        wide = cmp.pivot_table(index=["label", "period"], columns="area_name", values="shown", aggfunc="first", sort=False)
-        wide = wide[[c for c in cmp.drop_duplicates("area_name")["area_name"]]].fillna("").rename_axis(columns=None).reset_index()
-        text = (f"The five boroughs most like {self.name}: " + ", ".join(near["neighbour_name"]) + ". "
-                + str(near["method"].iloc[0]))
-        return Section("<h2>Similar boroughs</h2>" + _p(text)
-                       + wide.rename(columns={"label": "Indicator", "period": "Period"}).to_html(index=False, classes="similar"))
+        wide = neighbours.side_by_side(borough_indicator_rows(self.data), self.data.estimates, self.code, table)
+        return Section("<h2>Similar boroughs</h2>" + "".join(_p(t) for t in neighbours.sentences(table, self.code))
+                       + wide.to_html(index=False, classes="similar"))
 
     def locator(self) -> Section:
         chart = charts.locator(boundaries(self.boundaries_path), self.code, self.name)

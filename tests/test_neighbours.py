@@ -124,11 +124,21 @@ def test_real_profile_neighbours_match_a_hand_calculation(real_data, borough) ->
     assert len(table) == 33 * 5 and set(table["borough"]) == set(geography.borough_codes())
 
 
-def test_real_city_of_london_is_compared_on_the_columns_it_has(real_data) -> None:
+def test_real_city_of_london_is_compared_on_the_columns_it_has_and_called_a_loose_match(real_data) -> None:
     table = neighbours.real(published.load_borough_profiles(
         real_data / "borough_profiles" / "london-borough-profiles.csv"))
     city = table[table["borough"] == "E09000001"]
     assert len(city) == 5 and city["distance"].notna().all()
+    assert "City of London has no close match" in " ".join(neighbours.sentences(table, "E09000001"))
+    assert neighbours.looseness(table, "E09000007") is None  # Camden has close neighbours
+
+
+def test_looseness_compares_the_nearest_with_the_median_nearest() -> None:
+    codes = geography.borough_codes()[:8]
+    values = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 30.0]}, index=pd.Index(codes, name="area_code"))
+    table = neighbours.nearest(values, (Variable("a", "A", "a", 1.0),), "test basis", "a")
+    assert neighbours.looseness(table, codes[7]).startswith(f"{geography.name_of(codes[7])} has no close match")
+    assert neighbours.looseness(table, codes[0]) is None
 
 
 def test_demo_build_writes_neighbours_for_every_borough(demo_results, tmp_path) -> None:
