@@ -19,7 +19,7 @@ def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
     parquet = pd.read_parquet(paths["parquet"])
     assert parquet["synthetic"].all()
     assert {p.name for p in tmp_path.iterdir()} == {
-        "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet"}
+        "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet", "neighbours.csv"}
 
 
 def test_same_inputs_give_identical_files(tmp_path) -> None:
