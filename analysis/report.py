@@ -513,7 +513,8 @@ class BoroughPage:
             return Section("<h2>Similar boroughs</h2>" + _p("This build has no statistical neighbours."))
         wide = neighbours.side_by_side(borough_indicator_rows(self.data), self.data.estimates, self.code, table)
         return Section("<h2>Similar boroughs</h2>" + "".join(_p(t) for t in neighbours.sentences(table, self.code))
-                       + wide.to_html(index=False, classes="similar"))
+                       + tables.to_html(wide, caption=f"{self.name}'s latest figures beside its neighbours' and "
+                                                      f"{geography.inner_outer(self.code)} London's"))
 
     def locator(self) -> Section:
         chart = charts.locator(boundaries(self.boundaries_path), self.code, self.name)

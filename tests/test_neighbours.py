@@ -166,6 +166,7 @@ def test_borough_page_names_five_neighbours_with_the_method(tmp_path, demo_resul
     assert ("The five boroughs most like Camden: " + ", ".join(names) + ".") in html
     assert "standardised (z-score) Euclidean distance" in html
     assert "Inner London" in html  # Camden's half of London beside it
+    assert "<caption>" in html and "scope='col'" in html  # an accessible table
     cmp = neighbours.comparison(report.borough_indicator_rows(page.data), page.data.estimates, "E09000007", near)
     assert set(cmp["role"]) == {"borough", "neighbour", "half"}
     assert set(cmp.loc[cmp["role"] == "neighbour", "area_name"]) == set(names)
