@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import geography
+from analysis.validate import InputError
 
 N_NEIGHBOURS = 5
 MIN_WEIGHT_SHARE = 0.5
@@ -48,13 +49,15 @@ class Variable:
     label: str
     column: str  # the column of the source table it is read from
     weight: float
-    log: bool = False
+    log: bool = False  # logged before standardising (a skewed, positive quantity)
+    percent: bool = True  # a share from 0 to 100 (checked on input)
 
 
 # from the London Borough Profiles (GLA, 2017 edition), column names as snake_cased by
 # analysis.sources.published.load_borough_profiles
 REAL_VARIABLES: tuple[Variable, ...] = (
-    Variable("density", "Population density per hectare, 2017 (logged)", "population_density_per_hectare_2017", 1.0, log=True),
+    Variable("density", "Population density per hectare, 2017 (logged)", "population_density_per_hectare_2017", 1.0,
+             log=True, percent=False),
     Variable("aged_0_15", "Aged 0-15 (%), 2015", "proportion_of_population_aged_0_15_2015", 0.5),
     Variable("aged_65_plus", "Aged 65 and over (%), 2015", "proportion_of_population_aged_65_and_over_2015", 0.5),
     Variable("born_abroad", "Born abroad (%), 2015", "pct_of_resident_population_born_abroad_2015", 1.0),
@@ -62,7 +65,7 @@ REAL_VARIABLES: tuple[Variable, ...] = (
     Variable("out_of_work_benefits", "Working-age on out-of-work benefits (%), May 2016 (deprivation)",
              "proportion_of_the_working_age_population_who_claim_out_of_work_benefits_pct_may_2016", 1.0),
     Variable("new_migrant_rate", "New overseas national insurance registrations per 1,000 working-age, 2015/16 (churn)",
-             "new_migrant_nino_rates_2015_16", 1.0),
+             "new_migrant_nino_rates_2015_16", 1.0, percent=False),
     Variable("social_rented", "Rented from the council or a housing association (%), 2014",
              "rented_from_local_authority_or_housing_association_2014_pct", 0.5),
     Variable("private_rented", "Rented from a private landlord (%), 2014", "rented_from_private_landlord_2014_pct", 0.5),
@@ -74,7 +77,7 @@ REAL_DESCRIPTION = ("population density, age structure, share born abroad, ethni
 # the demo's equivalents, from its synthetic borough profile and admin tables (it has no
 # density, deprivation or tenure by borough, so those are left out rather than invented)
 DEMO_VARIABLES: tuple[Variable, ...] = (
-    Variable("population", "Population, latest year (logged)", "population", 1.0, log=True),
+    Variable("population", "Population, latest year (logged)", "population", 1.0, log=True, percent=False),
     Variable("aged_under_18", "Aged under 18 (%)", "aged_under_18", 1.0),
     Variable("born_abroad", "Born abroad (%), 2015", "born_abroad", 1.0),
     Variable("minority_ethnic", "Not White (%)", "minority_ethnic", 1.0),
@@ -90,14 +93,27 @@ def method_sentence(description: str, basis: str) -> str:
             f"from {basis}, each characteristic weighted equally.")
 
 
-def profile_characteristics(profiles: pd.DataFrame) -> pd.DataFrame:
-    """The real characteristics of the 33 boroughs (indexed by GSS code) from the loaded profiles."""
-    missing = [v.column for v in REAL_VARIABLES if v.column not in profiles.columns]
-    if missing:
-        raise ValueError(f"london borough profiles: expected columns {missing} for the statistical neighbours")
+def profile_characteristics(profiles: pd.DataFrame, source: str = "london-borough-profiles.csv") -> pd.DataFrame:
+    """The real characteristics of the 33 boroughs (indexed by GSS code) from the loaded profiles.
+
+    A missing column, or a value no profile could hold (a density at or below zero, a share
+    outside 0-100), stops the build naming the file, the borough and the column: neighbours
+    from a wrong figure would be quietly wrong.
+    """
+    for v in REAL_VARIABLES:
+        if v.column not in profiles.columns:
+            raise InputError(source, "expected this column for the statistical neighbours", column=v.column)
     codes = geography.borough_codes()
     table = profiles.reindex(codes)
-    return pd.DataFrame({v.name: table[v.column].astype(float).to_numpy() for v in REAL_VARIABLES}, index=pd.Index(codes, name="area_code"))
+    for v in REAL_VARIABLES:
+        x = table[v.column].astype(float)
+        bad = x[(x <= 0) if v.log else (x < 0) | ((x > 100) if v.percent else False)]
+        if len(bad):
+            raise InputError(source, f"borough {bad.index[0]} has {bad.iloc[0]}, which cannot be "
+                             + ("a density (must be above 0)" if v.log else "a share or rate of this kind"),
+                             column=v.column)
+    return pd.DataFrame({v.name: table[v.column].astype(float).to_numpy() for v in REAL_VARIABLES},
+                        index=pd.Index(codes, name="area_code"))
 
 
 def demo_characteristics(admin: dict[str, pd.DataFrame]) -> pd.DataFrame:

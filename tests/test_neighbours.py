@@ -170,3 +170,16 @@ def test_borough_page_names_five_neighbours_with_the_method(tmp_path, demo_resul
     cmp = neighbours.comparison(report.borough_indicator_rows(page.data), page.data.estimates, "E09000007", near)
     assert set(cmp["role"]) == {"borough", "neighbour", "half"}
     assert set(cmp.loc[cmp["role"] == "neighbour", "area_name"]) == set(names)
+
+
+def test_a_bad_profile_value_is_refused_naming_file_borough_and_column(real_data) -> None:
+    from analysis.validate import InputError
+
+    profiles = published.load_borough_profiles(real_data / "borough_profiles" / "london-borough-profiles.csv")
+    broken = profiles.copy()
+    broken.loc["E09000007", "pct_of_population_from_bame_groups_2016"] = 130.0
+    with pytest.raises(InputError, match=r"london-borough-profiles.csv, column 'pct_of_population_from_bame_groups_2016'"
+                                         r".*E09000007 has 130"):
+        neighbours.profile_characteristics(broken)
+    with pytest.raises(InputError, match="population_density_per_hectare_2017"):
+        neighbours.profile_characteristics(profiles.drop(columns="population_density_per_hectare_2017"))
