@@ -174,18 +174,24 @@ def nearest(values: pd.DataFrame, variables: tuple[Variable, ...], basis: str, d
             k: int = N_NEIGHBOURS) -> pd.DataFrame:
     """The tidy neighbours table: one row per borough and rank 1..k, with the neighbour's
     distance and its values of the variables used (as published, not standardised)."""
-    d = distances(values, variables)
+    d = distances(values, variables).to_numpy()
+    codes = values.index.to_numpy()
     names = geography.names_by_code()
-    rows = []
-    for code in d.index:
-        others = d.loc[code].drop(code).dropna()
+    rank_of_code = np.argsort(np.argsort(codes))  # ties broken by GSS code
+    borough, rank, other = [], [], []
+    for i in range(len(codes)):
         # rounded for the order only, so equal distances that differ in the last bit tie
-        order = sorted(others.index, key=lambda c: (round(float(others[c]), 10), c))[:k]
-        for rank, other in enumerate(order, start=1):
-            rows.append({"borough": code, "borough_name": names.get(code, code), "rank": rank,
-                         "neighbour": other, "neighbour_name": names.get(other, other),
-                         "distance": float(others[other]),
-                         **{v.name: values.loc[other, v.name] for v in variables}})
+        row = np.round(d[i], 10)
+        keep = np.flatnonzero(~np.isnan(row) & (np.arange(len(codes)) != i))
+        order = keep[np.lexsort((rank_of_code[keep], row[keep]))][:k]
+        borough += [i] * len(order)
+        rank += list(range(1, len(order) + 1))
+        other += list(order)
+    b, o = np.array(borough, dtype=int), np.array(other, dtype=int)
+    raw = values.to_numpy(dtype=float)
+    rows = {"borough": codes[b], "borough_name": [names.get(c, c) for c in codes[b]], "rank": rank,
+            "neighbour": codes[o], "neighbour_name": [names.get(c, c) for c in codes[o]], "distance": d[b, o],
+            **{v.name: raw[o, values.columns.get_loc(v.name)] for v in variables}}
     out = pd.DataFrame(rows)
     out["basis"] = basis
     out["method"] = method_sentence(description, basis)
