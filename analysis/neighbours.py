@@ -249,15 +249,16 @@ def sentences(table: pd.DataFrame, code: str) -> list[str]:
 
 
 def side_by_side(rows: pd.DataFrame, estimates: pd.DataFrame, code: str, table: pd.DataFrame) -> pd.DataFrame:
-    """The page's table: one row per indicator, the borough, its neighbours and its half of
-    London as formatted figures (flags such as [c] kept)."""
+    """The page's table: one row per indicator (its latest period in brackets), the borough,
+    its neighbours and its half of London as formatted figures (flags such as [c] kept)."""
     from analysis import tables
 
     cmp = comparison(rows, estimates, code, table)
     cmp["shown"] = [tables.fmt_value(v, f) for v, f in zip(cmp["value"], cmp["flag"])]
-    wide = cmp.pivot_table(index=["label", "period"], columns="area_name", values="shown", aggfunc="first", sort=False)
+    cmp["Indicator (period)"] = cmp["label"] + " (" + cmp["period"].astype(str) + ")"  # one column: compact
+    wide = cmp.pivot_table(index="Indicator (period)", columns="area_name", values="shown", aggfunc="first", sort=False)
     wide = wide[list(cmp.drop_duplicates("area_name")["area_name"])].fillna("").rename_axis(columns=None)
-    return wide.reset_index().rename(columns={"label": "Indicator", "period": "Period"})
+    return wide.reset_index()
 
 
 def comparison(rows: pd.DataFrame, estimates: pd.DataFrame, code: str, neighbours: pd.DataFrame) -> pd.DataFrame:
