@@ -36,6 +36,7 @@ r-fixtures:
 	cd tests/fixtures/r_survey && Rscript make_sample.R && Rscript reference.R
 	cd tests/fixtures/r_overdispersion && Rscript make_data.R && Rscript reference.R
 	cd tests/fixtures/r_waves && Rscript reference.R
+	cd tests/fixtures/r_sae && Rscript make_data.R && Rscript reference.R
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -567,6 +567,8 @@ def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, f
         "rows": len(results.estimates),
         "synthetic": inputs.synthetic,
         "skipped_measures": results.skipped,
+        "small_area_models": len(results.models),
+        "small_area_models_not_fitted": results.models_failed,  # model name -> reason
         # the reports depend on these; the spreadsheet and Parquet copies are added when written
         "files": {f.name: file_sha256(f) for f in files},
     }, seconds, True

@@ -268,8 +268,13 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
 
 
 def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str, polarity: str) -> Chart:
-    """The 33 boroughs ranked, each with its interval, marked by their test against London."""
-    rows = rows.sort_values("value", ascending=True, na_position="first").reset_index(drop=True)
+    """The 33 boroughs ranked, each with its interval, marked by their test against London.
+
+    Low-reliability figures (``[u]``) are drawn below the ranked boroughs, not at their value's
+    place in the order: a figure too unreliable to rank must not look first (or last)."""
+    unranked = rows["flag"].fillna("").eq("[u]") | rows["value"].isna()
+    rows = pd.concat([rows[unranked].sort_values("value", na_position="first"),
+                      rows[~unranked].sort_values("value", ascending=True)]).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7.5, 8.5))
     y = np.arange(len(rows))
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
@@ -281,13 +286,17 @@ def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str,
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=2)
-    shown = rows.dropna(subset=["value"])
+    shown = rows[~rows["flag"].fillna("").eq("[u]")].dropna(subset=["value"])
+    below = int((rows["flag"].fillna("").eq("[u]") & rows["value"].notna()).sum())
     alt = (f"Dot chart ranking {len(shown)} boroughs from {shown['area_name'].iloc[-1]} "
            f"({tables.fmt(shown['value'].iloc[-1])}{_unit_suffix(unit)}) to {shown['area_name'].iloc[0]} "
            f"({tables.fmt(shown['value'].iloc[0])}{_unit_suffix(unit)}); London {tables.fmt(london)}{_unit_suffix(unit)}."
-           if len(shown) else "No borough figures can be shown.")
-    table = tables.estimate_table(rows.sort_values("value", ascending=False, na_position="last"), ["area_name"])
-    return Chart(fig, title, alt, table)
+           + (f" {below} more, marked [u], are drawn below them, unranked." if below else "")
+           if len(shown) else "No borough figures can be ranked.")
+    table = tables.estimate_table(rows.iloc[::-1], ["area_name"])
+    notes = (["Boroughs marked [u] are shown below the others, unranked: their figures are too unreliable to rank."]
+             if rows["flag"].fillna("").eq("[u]").any() else [])
+    return Chart(fig, title, alt, table, notes=notes)
 
 
 def _area_path(geometry) -> Path:

@@ -91,26 +91,37 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[st
     return out[cols].reset_index(drop=True)
 
 
-def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str, polarity: str | None = None) -> pd.DataFrame:
+def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str, polarity: str | None = None,
+          breakdown: str | None = None, group: str | None = None) -> pd.DataFrame:
     """Rank the boroughs with a reliable published value (1 = highest value, and 1 = best by
     polarity; no best rank for a neutral indicator).
 
+    One series is ranked: ``breakdown`` and ``group`` name it, and by default it is the
+    indicator's headline series (:func:`analysis.series.headline_key`); an indicator with
+    only group series and no total has none, and is refused rather than ranked as a pool.
     Ties share the lower rank. Suppressed, unavailable and low-reliability (``[u]``) boroughs
     are left out, so ``n_ranked`` (the rank's denominator) counts the boroughs with a figure
     fit to rank (:func:`analysis.rules.rankable`). Ranks ignore uncertainty: neighbouring
-    ranks are rarely significantly different, which reports say beside them.
+    ranks are rarely significantly different, which reports say beside them. Direct figures
+    only: modelled borough figures (``method`` = ``modelled``) are never ranked with them.
     """
-    sel = estimates[
-        (estimates["measure_id"] == measure_id)
-        & (estimates["indicator"] == indicator)
-        & (estimates["period"] == period)
-        & estimates["area_code"].str.startswith("E09")  # borough rows are whole-population (or gap) rows
-        & estimates["value"].notna()
-        & ~estimates["flag"].fillna("").isin([rules.LOW_RELIABILITY, rules.SUPPRESSED, rules.NOT_AVAILABLE])
-    ][["area_code", "area_name", "value", "polarity", "flag"]].copy()
-    if sel.empty and not ((estimates["measure_id"] == measure_id) & (estimates["indicator"] == indicator)
-                          & (estimates["period"] == period)).any():
+    if "method" in estimates:
+        estimates = estimates[estimates["method"] != "modelled"]
+    from analysis import series
+
+    if not ((estimates["measure_id"] == measure_id) & (estimates["indicator"] == indicator)
+            & (estimates["period"] == period)).any():
         raise KeyError(f"no estimates for {measure_id}/{indicator} in {period}")
+    if breakdown is None or group is None:
+        key = series.headline_key(estimates, indicator, measure_id)
+        if key is None:
+            raise series.AmbiguousSeries(f"{measure_id}/{indicator} has only group series; name the breakdown and group")
+    else:
+        key = series.SeriesKey(indicator, breakdown, group, measure_id)
+    sel = series.select(estimates, key, period=period, boroughs=True)
+    # a low-reliability figure ([u]) is shown with its flag but given no place in a ranking
+    fit = sel["value"].notna() & ~sel["flag"].fillna("").isin([rules.LOW_RELIABILITY, rules.SUPPRESSED, rules.NOT_AVAILABLE])
+    sel = sel[fit][["area_code", "area_name", "value", "polarity", "flag"]].copy()
     polarity = polarity or (sel["polarity"].iloc[0] if len(sel) else "up")
     sel["rank_highest"] = sel["value"].rank(ascending=False, method="min").astype(int)
     if rules.judged(polarity):

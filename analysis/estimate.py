@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import compare, geography, overdispersion, rules, schemas, survey
+from analysis import compare, geography, overdispersion, provenance, rules, schemas, survey
 from analysis.measures import Measure
-from analysis.sdc import NOT_AVAILABLE, DisclosureRules
+from analysis.sdc import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED, DisclosureRules
 from analysis.validate import InputError
 
 ESTIMATE_COLUMNS = [
     "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
     "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
-    "source", "synthetic", "flag_reason", "uncertainty",
+    "source", "synthetic", "flag_reason", "uncertainty", "method",
 ]
 DETAIL_COLUMNS = [*ESTIMATE_COLUMNS, "se", "p_vs_london"]
 Z95 = survey.Z95
@@ -432,32 +432,63 @@ def estimate_admin_value(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def published_rate_flags(table: pd.DataFrame) -> tuple[np.ndarray, list[str], pd.Series, pd.Series]:
+    """Flags, the reason for each ``[u]`` the publisher did not mark, and interval ends of published rates (percentages with a published
+    interval half-width and the publisher's ``marker``), by the publisher's rule.
+
+    ``!`` (or no rate) is ``[c]`` and ``*`` is ``[u]``, as published. Two things the publisher
+    leaves unmarked are ``[u]`` too, each with a note saying which: a rate of exactly 100%
+    with no interval (a sample so small that every member was employed), and an interval that
+    goes beyond 0-100% (the normal approximation fails where a rate is near its limit on a
+    small sample), whose impossible ends are cut at 0 and 100.
+    """
+    marker = table["marker"].fillna("").astype(str)
+    rate, half = table["rate"].astype(float), table["ci_half_width"].astype(float)
+    lower, upper = rate - half, rate + half
+    beyond = ((upper > 100) | (lower < 0)).to_numpy()
+    no_interval_at_100 = ((rate == 100) & half.isna()).to_numpy()
+    suppressed = (marker.str.contains("!", regex=False) | rate.isna()).to_numpy()
+    unreliable = marker.str.contains("*", regex=False).to_numpy() | beyond | no_interval_at_100
+    flags = np.where(suppressed, "[c]", np.where(unreliable, "[u]", ""))
+    cut_lower, cut_upper = lower.clip(0, 100), upper.clip(0, 100)
+    reasons = [
+        "" if f == "[c]" else
+        provenance.INTERVAL_CUT.format(lower=lo, upper=hi, cut_lower=clo, cut_upper=chi) if b else
+        provenance.NO_INTERVAL_AT_100 if n else ""
+        for f, b, n, lo, hi, clo, chi in zip(flags, beyond, no_interval_at_100, lower, upper, cut_lower, cut_upper)]
+    return flags, reasons, cut_lower, cut_upper
+
+
 def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
     """Group rates and gaps from published rates with confidence intervals (e.g. APS tables).
 
     The publisher's markers carry its disclosure control: ``!`` (too few to publish) becomes
-    ``[c]`` and ``*`` (unreliable) ``[u]``. A gap's standard error combines the two groups'
+    ``[c]`` and ``*`` (unreliable) ``[u]``, and rates the publisher leaves unmarked but whose
+    interval is missing at 100% or passes 100% are ``[u]`` with a note
+    (:func:`published_rate_flags`); ``[u]`` figures are not compared with London. A gap is
+    ``[c]`` or ``[u]`` when either of its rates is. A gap's standard error combines the two groups'
     published intervals as independent estimates (different people); a borough's gap is
     compared with London's by a z test on the difference of the gaps. Borough rates are
     compared with London by whether the borough's interval excludes London's value.
     """
     t = table.copy()
-    marker = t["marker"].fillna("").astype(str)
-    t["flag"] = np.where(marker.str.contains("!", regex=False) | t["rate"].isna(), "[c]",
-                         np.where(marker.str.contains("*", regex=False), "[u]", ""))
+    t["flag"], t["reason"], t["lower"], t["upper"] = published_rate_flags(t)
+    t["note"] = [provenance.FLAGGED_U.format(reason=r) if r else "" for r in t["reason"]]
+    # the publisher's marker, or our own reason where the publisher left the figure unmarked
+    t["flag_reason"] = np.where(t["flag"] == "", "", np.where(t["reason"] != "", rules.UNUSABLE_INTERVAL, rules.PUBLISHER))
     t["se"] = t["ci_half_width"] / Z95
     t["period"] = t["year"].astype(str)
     london = t[t["area_code"] == geography.LONDON_CODE].set_index(["period", "variable", "group"])
     rate = t.join(london[["rate"]].rename(columns={"rate": "london"}), on=["period", "variable", "group"])
-    verdict = compare.interval_verdict(rate["rate"] - rate["ci_half_width"], rate["rate"] + rate["ci_half_width"],
-                                       rate["london"])
+    verdict = compare.interval_verdict(rate["lower"], rate["upper"], rate["london"])
     rows = [pd.DataFrame({
         "indicator": measure.rate_indicator, "period": rate["period"], "area_code": rate["area_code"],
         "breakdown": rate["variable"], "group": rate["group"], "value": rate["rate"],
-        "lower_ci": rate["rate"] - rate["ci_half_width"], "upper_ci": rate["rate"] + rate["ci_half_width"],
+        "lower_ci": rate["lower"], "upper_ci": rate["upper"],
         "se": rate["se"], "unweighted_base": np.nan, "p_vs_london": np.nan,
-        "compared_to_london": np.where(rate["area_code"] == geography.LONDON_CODE, "not_compared", verdict),
-        "flag": rate["flag"],
+        "compared_to_london": np.where((rate["area_code"] == geography.LONDON_CODE) | (rate["flag"] == "[u]"),
+                                       "not_compared", verdict),
+        "flag": rate["flag"], "note": rate["note"], "flag_reason": rate["flag_reason"],
     })]
     keyed = t.set_index(["period", "area_code", "variable", "group"])
     for s in measure.series:
@@ -466,12 +497,19 @@ def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             comp = keyed.xs((s.variable, s.comparison_group), level=("variable", "group"))
         except KeyError:
             continue
-        both = ref[["rate", "se", "flag"]].join(comp[["rate", "se", "flag"]], suffixes=("_ref", "_comp"), how="inner")
+        both = ref[["rate", "se", "flag", "reason"]].join(comp[["rate", "se", "flag", "reason"]],
+                                                          suffixes=("_ref", "_comp"), how="inner")
         gap = both["rate_ref"] - both["rate_comp"]
         se = np.sqrt(both["se_ref"] ** 2 + both["se_comp"] ** 2)
         flags = np.where((both["flag_ref"] == "[c]") | (both["flag_comp"] == "[c]"), "[c]",
                          np.where((both["flag_ref"] == "[u]") | (both["flag_comp"] == "[u]"), "[u]", ""))
-        frame = pd.DataFrame({"gap": gap, "se": se, "flag": flags}).reset_index()
+        why = ["; ".join(provenance.BUILT_ON.format(group=g, reason=r)
+                         for g, r in ((s.reference_group, a), (s.comparison_group, b)) if r)
+               for a, b in zip(both["reason_ref"], both["reason_comp"])]
+        notes = [provenance.FLAGGED_U.format(reason=w) if w and f == "[u]" else "" for w, f in zip(why, flags)]
+        reasons = np.where(flags == "", "", np.where(np.array([bool(n) for n in notes], dtype=bool),
+                                                      rules.UNUSABLE_INTERVAL, rules.PUBLISHER))
+        frame = pd.DataFrame({"gap": gap, "se": se, "flag": flags, "note": notes, "flag_reason": reasons}).reset_index()
         lon = frame[frame["area_code"] == geography.LONDON_CODE].set_index("period")
         frame = frame.join(lon[["gap", "se"]].rename(columns={"gap": "l_gap", "se": "l_se"}), on="period")
         diff = frame["gap"] - frame["l_gap"]
@@ -482,8 +520,9 @@ def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             "breakdown": s.variable, "group": gap_group(s), "value": frame["gap"],
             "lower_ci": frame["gap"] - Z95 * frame["se"], "upper_ci": frame["gap"] + Z95 * frame["se"],
             "se": frame["se"], "unweighted_base": np.nan, "p_vs_london": np.where(is_london, np.nan, p_value),
-            "compared_to_london": np.where(is_london, "not_compared", compare.verdict(diff, p_value)),
-            "flag": frame["flag"],
+            "compared_to_london": np.where(is_london | (frame["flag"] == "[u]").to_numpy(), "not_compared",
+                                           compare.verdict(diff, p_value)),
+            "flag": frame["flag"], "note": frame["note"], "flag_reason": frame["flag_reason"],
         }))
     out = pd.concat(rows, ignore_index=True)
     return out[out["area_code"].isin([*geography.borough_codes(), *geography.AGGREGATES])]
@@ -504,7 +543,10 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
         rows.loc[is_rate, "unit"] = measure.rate_unit
         rows.loc[is_rate, "polarity"] = measure.rate_polarity
     rows["source"] = source
+    if "note" in rows:  # a figure with something particular about it says so in its own source
+        rows["source"] = [provenance.with_note(source, n) for n in rows["note"].fillna("")]
     rows["synthetic"] = bool(synthetic)
+    rows["method"] = "direct"  # modelled borough figures (analysis.sae) say "modelled"
     if "flag" not in rows:
         rows["flag"] = ""
     if "uncertainty" not in rows:  # the model applied: the design, the publisher's intervals, or none
@@ -525,6 +567,27 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
     return rows[DETAIL_COLUMNS]
 
 
+def mark_unreliable(rows: pd.DataFrame, unreliable: pd.DataFrame) -> pd.DataFrame:
+    """Flag ``[u]`` the figures whose denominator the source knows to be unreliable.
+
+    ``unreliable`` has ``area_code``, ``period`` and ``why``. Each such figure keeps its value
+    but is not compared with London (its interval reflects only sampling, not the doubtful
+    denominator) and says why in its source. Suppressed or unavailable figures stay as they are.
+    """
+    rows = rows.copy()
+    why = {(a, str(p)): w for a, p, w in zip(unreliable["area_code"], unreliable["period"], unreliable["why"])}
+    reason = [why.get((a, p), "") for a, p in zip(rows["area_code"], rows["period"])]
+    hit = np.array([bool(r) for r in reason]) & ~rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE]).to_numpy()
+    rows.loc[hit, "flag"] = LOW_RELIABILITY
+    rows.loc[hit, "flag_reason"] = rules.DOUBTFUL_DENOMINATOR
+    rows.loc[hit, "compared_to_london"] = "not_compared"
+    rows.loc[hit, "p_vs_london"] = np.nan
+    rows.loc[hit, "source"] = [
+        provenance.with_note(s, provenance.FLAGGED_U.format(reason=provenance.UNRELIABLE_DENOMINATOR.format(why=r)))
+        for s, r in zip(rows.loc[hit, "source"], np.array(reason, dtype=object)[hit])]
+    return rows
+
+
 def sort_rows(rows: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     """Stable, meaningful order: registry order, indicator, period, area, breakdown, group."""
     rank = {m: i for i, m in enumerate(order)}
@@ -543,6 +606,7 @@ def sort_rows(rows: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
         "b": rows["breakdown"].to_numpy(),
         "g": group_pos,
         "gl": rows["group"].to_numpy(),
+        "mm": (rows["method"] == "modelled").to_numpy() if "method" in rows else False,
     })
     order_idx = key.sort_values(list(key.columns), kind="stable").index
     return rows.iloc[order_idx].reset_index(drop=True)

@@ -80,7 +80,9 @@ def comparison_phrase(compared: str, polarity: str, population_group: bool = Fal
 
 
 def groups_sentence(rows: pd.DataFrame, breakdown_label: str, polarity: str) -> str:
-    """Which groups differ significantly from London as a whole."""
+    """Which groups differ significantly from London as a whole (or that none was tested)."""
+    if rows["compared_to_london"].eq("not_compared").all():  # e.g. published group rates: no test given
+        return f"By {_lower_first(breakdown_label)}, the groups are not tested against London as a whole."
     higher = rows[rows["compared_to_london"] == "higher"]["group"].tolist()
     lower = rows[rows["compared_to_london"] == "lower"]["group"].tolist()
     if not higher and not lower:

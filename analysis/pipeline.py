@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import compare, estimate, forking, measures, schemas
+from analysis.sae import boroughs as sae
 from analysis.measures import Measure
 from analysis.outputs import atomic_write
 from analysis.sdc import DisclosureRules
@@ -27,10 +28,14 @@ class Inputs:
     admin: dict[str, pd.DataFrame] = field(default_factory=dict)
     published: dict[str, pd.DataFrame] = field(default_factory=dict)  # published estimates, by measure id
     source_notes: dict[str, str] = field(default_factory=dict)  # measure id -> source label for this build
+    # measure id -> rows (area_code, period, why) whose denominator the source knows to be unreliable
+    unreliable: dict[str, pd.DataFrame] = field(default_factory=dict)
     synthetic: bool = False
     lonely_psu: str = "fail"
     validated: bool = False  # set by validate_inputs (and by sources that validate as they load)
     neighbours: pd.DataFrame | None = None  # each borough's statistical neighbours (analysis.neighbours)
+    # borough covariates of the small area models (analysis.sae.covariates); None: no models
+    area_covariates: pd.DataFrame | None = None
 
     def source_label(self, measure: Measure) -> str:
         source = self.source_notes.get(measure.id, measure.source)
@@ -46,17 +51,21 @@ class Results:
     changes: pd.DataFrame
     skipped: list[str] = field(default_factory=list)  # measures with no input in this build
     neighbours: pd.DataFrame | None = None  # written as neighbours.csv when the inputs give them
+    models: list[sae.Model] = field(default_factory=list)  # small area models (modelled boroughs)
+    models_failed: dict[str, str] = field(default_factory=dict)  # model name -> why it was not fitted
+    rules: DisclosureRules = field(default_factory=DisclosureRules)  # the thresholds the figures were made with
 
 
 def demo_inputs(processes: int = 1) -> Inputs:
     """The embedded synthetic demonstration inputs (deterministic, offline); with
     ``processes`` of 2 or more the largest survey is generated beside the others."""
     from analysis import neighbours
+    from analysis.sae import covariates
     from analysis.sources import demo
 
     admin = demo.admin_tables()
     return Inputs(surveys=demo.surveys(processes), admin=admin, synthetic=True, validated=True,
-                  neighbours=neighbours.demo(admin))
+                  area_covariates=covariates.demo(), neighbours=neighbours.demo(admin))
 
 
 def compute(
@@ -78,20 +87,31 @@ def compute(
         inputs = validate_inputs(inputs)
     apart = _largest_family(inputs, registry) if processes > 1 and forking.can_fork() else None
     here = [m for m in registry if apart is None or _family(m) != apart]
-    (parts, skipped), other = forking.side_by_side(
+    (parts, skipped, directs), other = forking.side_by_side(
         lambda: _estimate_measures(inputs, here, registry, rules),
         _estimate_measures if apart else None, inputs, [m for m in registry if _family(m) == apart], registry, rules)
     if other is not None:
         parts.update(other[0])
         skipped += other[1]
+        directs += other[2]
     order = [m.id for m in registry]
-    detail = estimate.sort_rows(pd.concat([parts[i] for i in order if i in parts], ignore_index=True), order)
+    direct = pd.concat([parts[i] for i in order if i in parts], ignore_index=True)
+    models, failed = [], {}
+    if inputs.area_covariates is not None and directs:
+        models, failed = sae.fit_all(directs, inputs.area_covariates)
+    modelled = sae.rows(models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic)
+    detail = estimate.sort_rows(pd.concat([direct, modelled], ignore_index=True) if len(modelled) else direct, order)
     return Results(
         estimates=detail[estimate.ESTIMATE_COLUMNS].copy(),
         detail=detail,
-        changes=compare.changes(detail, breaks={m.id: set(m.series_breaks) for m in registry if m.series_breaks}),
+        # changes between waves are tested for direct figures only (models are fitted per wave)
+        changes=compare.changes(detail[detail["method"] == sae.METHOD_DIRECT],
+                                breaks={m.id: set(m.series_breaks) for m in registry if m.series_breaks}),
         skipped=[i for i in order if i in set(skipped)],
         neighbours=inputs.neighbours,
+        models=models,
+        models_failed=failed,
+        rules=rules,
     )
 
 
@@ -111,11 +131,13 @@ def _largest_family(inputs: Inputs, registry: list[Measure]) -> str | None:
 
 def _estimate_measures(
     inputs: Inputs, chosen: list[Measure], registry: list[Measure], rules: DisclosureRules
-) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Rows of each measure in ``chosen`` by id, and the ids of those with no input here."""
+) -> tuple[dict[str, pd.DataFrame], list[str], list[sae.Direct]]:
+    """Rows of each measure in ``chosen`` by id, the ids of those with no input here, and the
+    direct borough inputs of the small area models (when the inputs have covariates)."""
     prepared: dict[str, tuple[estimate.SurveyArrays, dict[str, estimate.Wave]]] = {}
     parts: dict[str, pd.DataFrame] = {}
     skipped: list[str] = []
+    directs: list[sae.Direct] = []
     for m in chosen:
         label = inputs.source_label(m)
         if m.id in inputs.published and m.kind == "survey_gap" and m.source_family not in inputs.surveys:
@@ -138,6 +160,8 @@ def _estimate_measures(
             if rows.empty:  # every wave lacks the measure's items (declared absent): no figure
                 skipped.append(m.id)
                 continue
+            if inputs.area_covariates is not None:
+                directs += sae.directs(m, waves)
         else:
             table = inputs.admin.get(m.table)
             if table is None:
@@ -149,7 +173,9 @@ def _estimate_measures(
                 rows = estimate.estimate_admin_measure(m, table)
         parts[m.id] = estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
                                       flags_from_source=m.kind == "admin_value")
-    return parts, skipped
+        if m.id in inputs.unreliable:
+            parts[m.id] = estimate.mark_unreliable(parts[m.id], inputs.unreliable[m.id])
+    return parts, skipped, directs
 
 
 def validate_inputs(inputs: Inputs) -> Inputs:
@@ -162,16 +188,20 @@ def validate_inputs(inputs: Inputs) -> Inputs:
         admin={t: schemas.validate_admin(d, t, row_offset=1) for t, d in inputs.admin.items()},
         published=inputs.published,
         source_notes=inputs.source_notes,
+        unreliable=inputs.unreliable,
         synthetic=inputs.synthetic,
         lonely_psu=inputs.lonely_psu,
         validated=True,
         neighbours=inputs.neighbours,
+        area_covariates=inputs.area_covariates,
     )
 
 
-def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True) -> dict[str, Path]:
+def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True,
+                  rules: DisclosureRules | None = None) -> dict[str, Path]:
     """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv``, ``changes.csv`` and
-    ``neighbours.csv`` (when the inputs give neighbours)."""
+    ``neighbours.csv`` (when the inputs give neighbours), and each small area model's table and
+    description under ``modelled/`` (replaced whole)."""
     out = Path(out_dir)
     paths = {
         "estimates": out / "estimates.csv",
@@ -189,14 +219,21 @@ def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True
     if parquet:
         paths["parquet"] = out / "estimates.parquet"
         atomic_write(paths["parquet"], lambda p: results.estimates.to_parquet(p, index=False))
+    sae.write(results.models, out / "modelled", rules or results.rules)
     return paths
 
 
-def read_estimates(path: str | Path) -> pd.DataFrame:
-    """Read an ``estimates.csv`` back with the right types (notebooks use this)."""
-    return pd.read_csv(
+def read_estimates(path: str | Path, *, modelled: bool = False) -> pd.DataFrame:
+    """Read an ``estimates.csv`` back with the right types (notebooks use this).
+
+    Only the direct estimates unless ``modelled``: a page written for direct figures then
+    never shows a modelled borough figure as if it were one (pages that show them ask)."""
+    frame = pd.read_csv(
         path,
         dtype={"period": str, "flag": str, "group": str, "breakdown": str, "unweighted_base": "Int64"},
         keep_default_na=False,
         na_values={c: [""] for c in ("value", "lower_ci", "upper_ci", "unweighted_base")},
     )
+    if modelled or "method" not in frame:
+        return frame
+    return frame[frame["method"] != sae.METHOD_MODELLED].reset_index(drop=True)

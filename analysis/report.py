@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import charts, compare, geography, measures, narrative, neighbours, pipeline, rules, schemas, tables
+from analysis import charts, compare, geography, measures, narrative, neighbours, pipeline, provenance, rules, schemas, series, tables
 from analysis.measures import Measure
 from analysis.outputs import SYNTHETIC_NOTICE
 
@@ -143,16 +143,23 @@ class MeasurePage:
         self.available = not self.rows.empty  # a real-data build may have no source for a measure
 
     def indicators(self) -> list[tuple[str, str]]:
-        """(indicator, label) pairs shown on the page, registry order."""
+        """(indicator, label) pairs shown on the page, registry order; a proxy's label says so."""
         m = self.measure
         pairs = [(s.indicator, s.label) for s in m.series]
         if m.rate_indicator:
             pairs.insert(0, (m.rate_indicator, "Employment rate, people aged 16 to 64"))
-        return [(i, lab) for i, lab in pairs if i in set(self.rows.indicator)]
+        sources = dict(zip(self.rows.indicator, self.rows.source))
+        return [(i, provenance.label(lab, sources[i])) for i, lab in pairs if i in sources]
+
+    def series_key(self, indicator: str) -> series.SeriesKey | None:
+        """The one series this page shows for ``indicator`` (None: the source has group series only)."""
+        return series.headline_key(self.rows, indicator, self.measure.id)
 
     def _london(self, indicator: str) -> pd.DataFrame:
-        r = main_rows(self.rows)
-        return r[(r.indicator == indicator) & (r.area_code == geography.LONDON_CODE) & ~compare.is_pooled(r.period)]
+        key = self.series_key(indicator)
+        if key is None:
+            return self.rows.iloc[0:0]
+        return series.select(self.rows, key, areas=[geography.LONDON_CODE], single_periods=True)
 
     def header(self) -> Section:
         m = self.measure
@@ -160,7 +167,10 @@ class MeasurePage:
             "<div class='notice' role='note'><strong>No figures: this build has no source for this measure.</strong> "
             f"Its source ({html.escape(m.source)}) is survey microdata released under licence or not yet loaded. "
             "Add survey waves with a codebook (see the README) to report it.</div>")
-        body = (f"<h1>{html.escape(m.title)}</h1>" + notice(self.data).html + missing
+        sources = dict(zip(self.rows.indicator, self.rows.source))
+        proxies = "".join(f"<div class='notice' role='note'>{html.escape(provenance.proxy_note(lab, sources[i]))}</div>"
+                          for i, lab in self.indicators() if provenance.is_proxy(sources[i]))
+        body = (f"<h1>{html.escape(m.title)}</h1>" + notice(self.data).html + missing + proxies
                 + f"<p class='lede'>{html.escape(m.definition)}</p>"
                 + f"<p class='meta'>Domain: {html.escape(m.domain.title())}. Unit: {html.escape(m.unit)}. "
                 + html.escape(self.direction_text()) + "</p>" + self.method_html())
@@ -243,8 +253,10 @@ class MeasurePage:
             if not blocks:
                 continue
             differing = sum(1 for _, rows in blocks for c in rows["compared_to_london"] if c in ("higher", "lower"))
+            tested = any(c != "not_compared" for _, rows in blocks for c in rows["compared_to_london"])
             title = (f"{label}, {period}: {differing} population groups differ significantly from London as a whole"
-                     if differing else f"{label}, {period}: no population group differs significantly from London")
+                     if differing else f"{label}, {period}: no population group differs significantly from London"
+                     if tested else f"{label}, {period}, by population group (not tested against London as a whole)")
             unit = at["unit"].iloc[0]
             polarity = at["polarity"].iloc[0]
             chart = charts.group_panels(blocks, title=title, london=london_value, unit=unit, polarity=polarity)
@@ -283,17 +295,21 @@ class MeasurePage:
             charted = [(i, lab) for i, lab in charted if i == m.rate_indicator]
             out.append(self._borough_gap_table())
         for indicator, label in charted:
-            at = r[(r.indicator == indicator) & r.area_code.str.startswith("E09")]
+            key = self.series_key(indicator)
+            if key is None:  # e.g. published employment rates by group only: no one series to map or rank
+                out.append(f"<h3>{html.escape(label)}</h3>" + _p(
+                    "The source publishes this figure for population groups only, with no figure for all people, so "
+                    "there is no single borough map or ranking of it; the groups' gaps are in the table above."))
+                continue
+            at = series.select(r, key, boroughs=True)
             if at.empty:
                 continue
-            pooled = m.kind == "survey_gap"
-            period = _latest_period(at, pooled=pooled)
+            period = _latest_period(at, pooled=m.kind == "survey_gap")
             if period is None:
                 continue
+            pooled = bool(compare.is_pooled(pd.Series([period])).iloc[0])
             rows = at[at.period == period]
-            london_row = main_rows(r)
-            london_row = london_row[(london_row.indicator == indicator) & (london_row.period == period)
-                                    & (london_row.area_code == geography.LONDON_CODE)]
+            london_row = series.select(r, key, period=period, areas=[geography.LONDON_CODE])
             london = float(london_row["value"].iloc[0]) if len(london_row) else np.nan
             sentence = narrative.boroughs_sentence(rows, rows["polarity"].iloc[0], period)
             unit, polarity = rows["unit"].iloc[0], rows["polarity"].iloc[0]
@@ -305,7 +321,7 @@ class MeasurePage:
             made += [map_chart, ranked]
             pooled_note = _p(f"Borough figures pool the survey waves {period} to give large enough samples.") if pooled else ""
             out.append(f"<h3>{html.escape(label)}</h3>" + _p(sentence) + pooled_note + charts.to_html(map_chart)
-                       + charts.to_html(ranked))
+                       + charts.to_html(ranked) + provenance.notes_html(rows, f"Notes on the figures for {period}"))
         return Section("".join(out), made)
 
     def _borough_gap_table(self) -> str:
@@ -315,6 +331,7 @@ class MeasurePage:
         if gaps.empty:
             return ""
         period = _latest_period(gaps, pooled=True) or gaps["period"].max()
+        pooled = bool(compare.is_pooled(pd.Series([period])).iloc[0])
         latest = gaps[gaps.period == period]
         labels = {s.indicator: s.label.replace("Employment gap: ", "") for s in m.series}
         wide = latest.assign(cell=[tables.fmt_value(v, f) + ("" if c in ("similar", "not_compared") else f" ({c})")
@@ -323,9 +340,11 @@ class MeasurePage:
         table = table[[s.indicator for s in m.series if s.indicator in table.columns]].rename(columns=labels)
         table = table.reset_index().rename(columns={"area_name": "Borough"})
         return ("<h3>Employment gaps by borough</h3>"
-                + _p(f"Percentage-point gaps pooled over {period}; '(higher)' or '(lower)' marks a gap significantly "
-                     "different from London's. Most borough gaps rest on small samples.")
-                + tables.to_html(table, caption=f"Employment gaps by borough, {period} (percentage points)"))
+                + _p(("Percentage-point gaps pooled over the survey waves " if pooled else "Percentage-point gaps in ")
+                     + f"{period}; '(higher)' or '(lower)' marks a gap significantly different from London's. Most "
+                     "borough gaps rest on small samples.")
+                + tables.to_html(table, caption=f"Employment gaps by borough, {period} (percentage points)")
+                + provenance.notes_html(latest, f"Notes on the borough gaps, {period}"))
 
     def inner_outer(self) -> Section:
         if not self.available:
@@ -333,7 +352,10 @@ class MeasurePage:
         r = self.rows
         out = ["<h2>Inner and Outer London</h2>"]
         for indicator, label in self.indicators():
-            io = r[(r.indicator == indicator) & r.area_code.isin([geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE])]
+            key = self.series_key(indicator)
+            if key is None:
+                continue
+            io = series.select(r, key, areas=[geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE])
             if io.empty:
                 continue
             period = io["period"].max()
@@ -353,24 +375,16 @@ class MeasurePage:
         refs = "".join(
             f"<li>{html.escape(s.label)}: {narrative.unit_text(s.reference.value, m.unit)} ({html.escape(s.reference.period)})</li>"
             for s in m.series if s.reference)
-        source = self.rows["source"].iloc[0] if self.available else m.source
+        source = provenance.base_source(self.rows["source"].iloc[0]) if self.available else m.source
         body = ("<h2>About this measure</h2>"
                 f"<dl><dt>Definition</dt><dd>{html.escape(m.definition)}</dd>"
                 f"<dt>Why it matters</dt><dd>{html.escape(m.rationale)}</dd>"
                 f"<dt>Source</dt><dd>{html.escape(source)}</dd>"
                 + (f"<dt>Caveats</dt><dd>{html.escape(m.caveats)}</dd>" if m.caveats else "")
                 + (f"<dt>Figures quoted in the strategy</dt><dd><ul>{refs}</ul></dd>" if refs else "")
-                + "</dl>" + METHOD_NOTE + self.method_html() + _p(rules.RANK_NOTE))
+                + "</dl>" + (provenance.reading_guide(self.rows) + self.method_html() if self.available else "")
+                + _p(rules.RANK_NOTE))
         return Section(body)
-
-
-METHOD_NOTE = (
-    "<h3>How to read this page</h3><p>Ranges are 95% confidence intervals. A figure is called higher or lower "
-    "than London, or said to have changed, only when a statistical test at the 95% level supports it. "
-    "<code>[c]</code> marks a figure suppressed because fewer than 50 people answered, <code>[u]</code> one based on 50 to 99 "
-    "people, and <code>[x]</code> a figure the source does not provide. Strategy reference: Greater London Authority (2018), "
-    "<em>All of Us: The Mayor's Strategy for Social Integration</em>, Part 4.</p>"
-)
 
 
 def headline_indicators() -> list[tuple[Measure, str, str]]:
@@ -396,22 +410,25 @@ def borough_indicator_rows(data: ReportData) -> pd.DataFrame:
     for m, indicator, label in headline_indicators():
         if "borough" not in m.geographies:
             continue
-        at = e[(e.indicator == indicator) & e.area_code.str.startswith("E09")]
+        key = series.headline_key(e, indicator, m.id)
+        if key is None:
+            continue
+        at = series.select(e, key, boroughs=True)
         period = _latest_period(at, pooled=m.kind == "survey_gap") if len(at) else None
         if period is None:
             continue
         boroughs = at[at.period == period]
-        london = e[(e.indicator == indicator) & (e.period == period) & (e.area_code == geography.LONDON_CODE)]
+        london = series.select(e, key, period=period, areas=[geography.LONDON_CODE])
         if london.empty:
             continue
         polarity = str(boroughs["polarity"].iloc[0])  # the polarity of the rows described
         # the borough range and the ranks use the same figures: published and not [u]
-        ranks = compare.ranks(e, m.id, indicator, period, polarity).set_index("area_code")
+        ranks = compare.ranks(e, m.id, indicator, period, polarity, key.breakdown, key.group).set_index("area_code")
         values = ranks["value"]
-        frame = boroughs[["area_code", "indicator", "breakdown", "group", "value", "lower_ci", "upper_ci", "flag",
-                          "flag_reason", "uncertainty", "compared_to_london", "unit", "polarity"]].copy()
+        frame = boroughs[["area_code", "area_name", "indicator", "breakdown", "group", "value", "lower_ci", "upper_ci",
+                          "flag", "flag_reason", "uncertainty", "compared_to_london", "unit", "polarity", "source"]].copy()
         frame = frame.assign(
-            measure_id=m.id, domain=m.domain, label=label, period=period,
+            measure_id=m.id, domain=m.domain, label=provenance.label(label, boroughs["source"].iloc[0]), period=period,
             kind=m.kind, london=float(london["value"].iloc[0]),
             min=values.min() if len(values) else np.nan, max=values.max() if len(values) else np.nan,
             q25=values.quantile(0.25) if len(values) else np.nan, q75=values.quantile(0.75) if len(values) else np.nan,
@@ -491,11 +508,17 @@ class BoroughPage:
             items.append(f"{len(missing)} measures have no borough figures in this build: " + ", ".join(missing) + ".")
         note = ""
         if self.code == "E09000001":
-            note = _p("The City of London has around 8,000 residents, so survey samples there are very small and "
+            residents = series.population(self.data.estimates, self.code)
+            size = (f"had {residents[1]:,.0f} residents in {residents[0]}" if residents
+                    else "has very few residents")
+            note = _p(f"The City of London {size}, so survey samples there are very small and "
                       "most survey figures are suppressed; the City also has its own police force, so Metropolitan "
                       "Police figures do not cover it.")
+        proxies = "".join(_p(provenance.proxy_note(lab, src)) for lab, src in
+                          dict(zip(rows["label"], rows["source"])).items() if provenance.is_proxy(src))
         return Section("<h2>Summary</h2><ul class='headline'>" + "".join(f"<li>{html.escape(i)}</li>" for i in items)
-                       + "</ul>" + note)
+                       + "</ul>" + note + proxies + provenance.notes_html(rows.assign(group="all"),
+                                                                          f"Notes on {self.name}'s figures"))
 
     def spine(self) -> Section:
         """The spine chart; its data table is the full table of indicators (interval, rank, test)."""
@@ -537,11 +560,14 @@ class BoroughPage:
         })
 
     def table(self) -> Section:
-        """How to read the page (the full table sits under the spine chart), and the
-        uncertainty models behind its figures, in the rulebook's words."""
+        """How to read the page (the full table sits under the spine chart): the flag rule of each
+        source the page's figures come from, and the uncertainty models behind them, in the
+        rulebook's words."""
+        e = self.data.estimates
+        shown = e[e["measure_id"].isin(set(self.summary_rows["measure_id"])) & (e["area_code"] == self.code)]
         rows = self.summary_rows
         methods = rules.method_sentence(rows.loc[rows["uncertainty"] != "", "uncertainty"]) if len(rows) else ""
-        return Section(METHOD_NOTE + (_p(methods) if methods else ""))
+        return Section((provenance.reading_guide(shown) if len(shown) else "") + (_p(methods) if methods else ""))
 
 
 class LondonPage:
@@ -566,14 +592,17 @@ class LondonPage:
         rows, made = [], []
         for m in measures.by_domain().get(domain, []):
             for s in m.series:
-                london = e[(e.indicator == s.indicator) & (e.area_code == geography.LONDON_CODE)
-                           & ~compare.is_pooled(e.period)]
+                key = series.headline_key(e, s.indicator, m.id)
+                if key is None:
+                    continue
+                london = series.select(e, key, areas=[geography.LONDON_CODE], single_periods=True)
                 if london.empty:
                     continue
                 latest = london.sort_values("period").iloc[-1]
                 change = self.data.change(s.indicator, geography.LONDON_CODE, latest["period"],
                                           latest["breakdown"], latest["group"])
-                rows.append({"label": s.label, "row": latest, "change": change, "measure": m})
+                rows.append({"label": provenance.label(s.label, latest["source"]), "row": latest, "change": change,
+                             "measure": m})
         if not rows:
             return Section("")
         table = pd.DataFrame({

@@ -60,6 +60,8 @@ APPLIED_METHODS = {
                               "error adds a between-borough random-effects variance estimated from the boroughs "
                               "(Spiegelhalter 2005, DerSimonian-Laird, winsorised z-scores)",
     "none": "a published value with no interval: nothing is compared or tested",
+    "small_area_model": "a modelled borough figure (Fay-Herriot small area estimate, analysis.sae): its interval "
+                        "and its test against London rest on the model's root mean squared error",
 }
 
 
@@ -84,11 +86,15 @@ PRIMARY = "primary"  # [c]: base under the suppression threshold
 SECONDARY = "secondary"  # [c]: withheld so a published total cannot reveal a suppressed figure
 PUBLISHER = "publisher"  # [c] or [u]: the publisher's own marker
 SMALL_BASE = "small base"  # [u]: base under the reliability threshold
+# [u]: a published rate of 100% with no interval, or a published interval beyond 0-100% (or a
+# gap built on such a rate); the figure's note in ``source`` gives the published numbers
+UNUSABLE_INTERVAL = "unusable interval"
+DOUBTFUL_DENOMINATOR = "doubtful denominator"  # [u]: the source knows the denominator is unreliable
 
 FLAG_REASONS = {
     NOT_AVAILABLE: (NOT_COVERED, UNAVAILABLE),
     SUPPRESSED: (PRIMARY, SECONDARY, PUBLISHER),
-    LOW_RELIABILITY: (SMALL_BASE, PUBLISHER),
+    LOW_RELIABILITY: (SMALL_BASE, PUBLISHER, UNUSABLE_INTERVAL, DOUBTFUL_DENOMINATOR),
     "": ("",),
 }
 
@@ -111,6 +117,10 @@ def flag_reason_text(flag: str, reason: str, survey: bool = True) -> str:
         (SUPPRESSED, PUBLISHER): "suppressed by the publisher",
         (LOW_RELIABILITY, SMALL_BASE): f"low reliability: 50 to 99 {base}",
         (LOW_RELIABILITY, PUBLISHER): "marked unreliable by the publisher",
+        (LOW_RELIABILITY, UNUSABLE_INTERVAL): "low reliability: the published interval is missing at 100% or goes "
+                                              "beyond 0-100% (the figure's note gives it)",
+        (LOW_RELIABILITY, DOUBTFUL_DENOMINATOR): "low reliability: its denominator is known to be unreliable (the "
+                                                 "figure's note says why)",
     }
     return texts.get((flag or "", reason or ""), "")
 

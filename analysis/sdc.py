@@ -15,10 +15,12 @@ import pandas as pd
 from analysis import rules
 from analysis.rules import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED
 
+# the general meaning only: the rule behind each flag depends on the source (respondents, a
+# denominator, a publisher's markers), and pages state it (analysis.provenance.reading_guide)
 FLAG_MEANINGS = {
-    SUPPRESSED: "suppressed: base too small to publish, or withheld to protect a suppressed figure "
-                "(the reason is given beside it)",
-    LOW_RELIABILITY: "low reliability: small unweighted base, interpret with caution",
+    SUPPRESSED: "suppressed: too few people or cases behind the figure to publish, or withheld to protect a "
+                "suppressed figure (the rule depends on the source; the reason is given beside it)",
+    LOW_RELIABILITY: "low reliability: interpret with caution (the rule depends on the source)",
     NOT_AVAILABLE: "not available from the source",
     "[z]": "not applicable",
 }

@@ -26,13 +26,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import charts, compare, geography, measures, schemas, tables
+from analysis import charts, compare, geography, measures, provenance, schemas, series, tables
 from analysis.report import Section, boundaries, load, main_rows, notice
 
 CITY = "E09000001"
 X, Y = "population_churn", "electoral_registration"
 X_LABEL = "Population churn (moves in and out per 100 residents)"
 Y_LABEL = "Electoral registration (electors per 100 adults)"
+Y_LABEL_PROXY = "Electoral registration, proxy (referendum electors per 100 adults)"
 STRATEGY = "Greater London Authority (2018), All of Us: The Mayor's Strategy for Social Integration"
 
 
@@ -60,8 +61,8 @@ def borough_pair(estimates: pd.DataFrame, period: str | None = None) -> tuple[pd
     ``registration`` the value and its ``_lower``, ``_upper`` and ``_flag``.
     """
     x, y = X, Y
-    e = estimates[(estimates["breakdown"] == "all") & estimates["area_code"].str.startswith("E09")
-                  & ~compare.is_pooled(estimates["period"])]
+    # each indicator's whole-population series (one row per borough and period, or an error)
+    e = pd.concat([series.select(estimates, series.SeriesKey(i), boroughs=True, single_periods=True) for i in (x, y)])
     periods = set(e.loc[e.indicator == x, "period"]) & set(e.loc[e.indicator == y, "period"])
     if not periods:
         raise ValueError(f"The estimates have no single period with borough figures for both {x!r} and {y!r}")
@@ -127,6 +128,7 @@ class Regression:
     no_city: object | None  # OLS (HC3) without the City of London
     with_inner: object  # OLS (HC3) with an Inner London term
     fits: list[Fit]
+    inner_no_city: object | None = None  # OLS (HC3) with an Inner London term, without the City
 
     @property
     def main(self) -> Fit:
@@ -197,7 +199,12 @@ def regress(frame: pd.DataFrame, x: str = "churn", y: str = "registration") -> R
     data["inner"] = (data["inner_outer"] == "Inner").astype(float)
     with_inner = smf.ols(f"{formula} + inner", data).fit(cov_type="HC3")
     fits.append(_fit_row("OLS with an Inner London term, HC3 errors", with_inner, x, with_inner.rsquared))
-    return Regression(data, ols, hc3, rlm, no_city, with_inner, fits)
+    inner_no_city = None
+    if no_city is not None:  # the Inner/Outer model too can rest on the City, an Inner London outlier
+        inner_no_city = smf.ols(f"{formula} + inner", data[data.area_code != CITY]).fit(cov_type="HC3")
+        fits.append(_fit_row("OLS with an Inner London term, without the City of London, HC3 errors", inner_no_city, x,
+                             inner_no_city.rsquared))
+    return Regression(data, ols, hc3, rlm, no_city, with_inner, fits, inner_no_city)
 
 
 def _drive_reason(alt: Fit, main: Fit) -> str:
@@ -210,11 +217,45 @@ def _drive_reason(alt: Fit, main: Fit) -> str:
     return text[0].upper() + text[1:]
 
 
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def rests_on_city(reg: Regression) -> bool:
+    """Whether the full-sample verdict (related or not) is the City's: without it the slope's
+    significance at 5% changes."""
+    alt = reg.fit("OLS without")
+    return alt is not None and (alt.pvalue < 0.05) != (reg.main.pvalue < 0.05)
+
+
+def headline(reg: Regression, period: str) -> str:
+    """The one-sentence finding, saying so when it rests on the City of London."""
+    m = reg.main
+    if not rests_on_city(reg):
+        return interpretation(reg, period)[0]
+    alt = reg.fit("OLS without")
+    way = "lower" if alt.slope < 0 else "higher"
+    if m.pvalue >= 0.05:
+        return (f"In {period}, across all {m.n} local authorities, registration was not significantly related to churn "
+                f"(slope {_signed(m.slope)} points per point of churn, 95% CI {_signed(m.lower)} to {_signed(m.upper)}, "
+                f"HC3 robust errors), but that rests on one area, the City of London: without it, registration was "
+                f"{abs(alt.slope):.2f} points {way} for each extra move per 100 residents across the other {alt.n} "
+                f"boroughs (95% CI {_signed(alt.lower)} to {_signed(alt.upper)}, {_p_text(alt.pvalue)}, R-squared "
+                f"{alt.r2:.2f}).")
+    way_all = "lower" if m.slope < 0 else "higher"
+    return (f"In {period}, across all {m.n} local authorities, registration was {way_all} where churn was higher (slope "
+            f"{_signed(m.slope)}, 95% CI {_signed(m.lower)} to {_signed(m.upper)}, HC3 robust errors), but that rests on "
+            f"one area, the City of London: without it the slope is {_signed(alt.slope)} (95% CI {_signed(alt.lower)} to "
+            f"{_signed(alt.upper)}), not significant at 5%.")
+
+
 def interpretation(reg: Regression, period: str) -> list[str]:
     """Sentences written from the fitted numbers."""
     m, huber = reg.main, reg.fit("Huber")
     out = []
-    if m.pvalue < 0.05:
+    if rests_on_city(reg):
+        out.append(headline(reg, period))
+    elif m.pvalue < 0.05:
         way = "lower" if m.slope < 0 else "higher"
         out.append(
             f"In {period}, across London's {m.n} local authorities, electoral registration was {way} where population "
@@ -263,6 +304,14 @@ def interpretation(reg: Regression, period: str) -> list[str]:
         f"Allowing for whether a borough is in Inner or Outer London, the slope is {_signed(inner.slope)} "
         f"(95% CI {_signed(inner.lower)} to {_signed(inner.upper)}); the Inner London term is {_signed(inner_term)} points "
         f"({'significant' if inner_p < 0.05 else 'not significant'} at 5%).")
+    if reg.inner_no_city is not None:
+        inner_nc = reg.fit("OLS with an Inner London term, without")
+        term = reg.inner_no_city.params.get("inner", np.nan)
+        term_p = reg.inner_no_city.pvalues.get("inner", np.nan)
+        out.append(
+            f"The same model without the City of London gives a slope of {_signed(inner_nc.slope)} (95% CI "
+            f"{_signed(inner_nc.lower)} to {_signed(inner_nc.upper)}, {_p_text(inner_nc.pvalue)}) and an Inner London "
+            f"term of {_signed(term)} points ({'significant' if term_p < 0.05 else 'not significant'} at 5%).")
     out.append(
         "This is an association between places, not evidence that moving home stops any individual registering. "
         "High-churn boroughs also have younger populations, more private renting and more residents who are not "
@@ -370,7 +419,8 @@ def aggregate_figures(estimates: pd.DataFrame, period: str) -> pd.DataFrame:
     return wide.reindex(index=["Inner", "Outer"], columns=["churn", "registration"])
 
 
-def scatter(reg: Regression, *, period: str, title: str, aggregates: pd.DataFrame | None = None) -> charts.Chart:
+def scatter(reg: Regression, *, period: str, title: str, aggregates: pd.DataFrame | None = None,
+            y_label: str = Y_LABEL) -> charts.Chart:
     """The 33 boroughs: churn against registration, Inner/Outer marked, all labelled, OLS line
     with its 95% band (HC3) and the Huber line."""
     import matplotlib.pyplot as plt
@@ -403,7 +453,7 @@ def scatter(reg: Regression, *, period: str, title: str, aggregates: pd.DataFram
         ax.plot(grid, no_city.intercept + no_city.slope * grid, color=charts.DARK_PINK, linestyle=":", linewidth=1.6,
                 label=f"Least squares without the City: {no_city.slope:+.2f}")
     ax.set_xlabel(X_LABEL)
-    ax.set_ylabel(Y_LABEL)
+    ax.set_ylabel(y_label)
     ax.grid(color="0.9")
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.1), ncol=2, fontsize=8.5)
     fig.canvas.draw()  # settle the constrained layout, then freeze it so label positions stay true
@@ -565,6 +615,10 @@ class RegistrationChurnPage:
         self.boundaries_path = boundaries_path
         self.pair, self.period = borough_pair(self.data.estimates, period)
         self.reg = regress(self.pair)
+        e = self.data.estimates
+        self.sources = {ind: e.loc[(e.indicator == ind) & (e.period == self.period) & (e.area_code == geography.LONDON_CODE),
+                                   "source"].iloc[0] for ind in (X, Y)}
+        self.proxy = provenance.is_proxy(self.sources[Y])
 
     def header(self) -> Section:
         return Section(
@@ -574,7 +628,10 @@ class RegistrationChurnPage:
             + _p("The strategy notes that registration is high across London but lower in boroughs with high population "
                  "churn, where people may struggle to put down roots, naming Westminster, Kensington and Chelsea, Tower "
                  f"Hamlets and Camden ({STRATEGY}, \"London's data\", Participation, and Figure 3). This page tests that "
-                 f"observation across all 33 local authorities in {self.period}."))
+                 f"observation across all 33 local authorities in {self.period}.")
+            + (f"<div class='notice' role='note'>{html.escape(provenance.proxy_note('Electoral registration', self.sources[Y]))}"
+               "</div>" if self.proxy else "")
+            + f"<p class='lede'>{html.escape(headline(self.reg, self.period))}</p>")
 
     def maps(self) -> Section:
         p = self.pair
@@ -587,7 +644,14 @@ class RegistrationChurnPage:
 
     def scatter(self) -> Section:
         m = self.reg.main
-        if m.pvalue < 0.05 and m.slope < 0:
+        alt_fit = self.reg.fit("OLS without")
+        if rests_on_city(self.reg) and alt_fit.pvalue < 0.05:
+            way = "lower" if alt_fit.slope < 0 else "higher"
+            title = (f"{self.period}: without the City of London, each extra point of churn went with registration "
+                     f"{abs(alt_fit.slope):.1f} points {way} (95% CI {alt_fit.lower:+.2f} to {alt_fit.upper:+.2f}; "
+                     f"R-squared {alt_fit.r2:.2f}); with the City the slope is not significant ({m.slope:+.2f}, "
+                     f"{m.lower:+.2f} to {m.upper:+.2f})")
+        elif m.pvalue < 0.05 and m.slope < 0:
             title = (f"{self.period}: each extra point of churn went with registration {abs(m.slope):.1f} points lower "
                      f"(95% CI {abs(m.upper):.1f} to {abs(m.lower):.1f}); R-squared {m.r2:.2f}")
         elif m.pvalue < 0.05:
@@ -596,11 +660,11 @@ class RegistrationChurnPage:
         else:
             title = (f"{self.period}: registration was not significantly related to churn across all 33 areas (slope "
                      f"{m.slope:+.2f}, 95% CI {m.lower:+.2f} to {m.upper:+.2f})")
-        alt_fit = self.reg.fit("OLS without")
-        if self.reg.city_drives():
+        if self.reg.city_drives() and not (rests_on_city(self.reg) and alt_fit.pvalue < 0.05):
             title += f"; without the City of London the slope is {alt_fit.slope:+.2f} ({alt_fit.lower:+.2f} to {alt_fit.upper:+.2f})"
         io = aggregate_figures(self.data.estimates, self.period)
-        chart = scatter(self.reg, period=self.period, title=title, aggregates=io)
+        chart = scatter(self.reg, period=self.period, title=title, aggregates=io,
+                        y_label=Y_LABEL_PROXY if self.proxy else Y_LABEL)
         # one definition of Inner and Outer London's figures on every page: the aggregate
         text = (f"Inner London as a whole had {io.loc['Inner', 'churn']:.1f} moves per 100 residents and "
                 f"{io.loc['Inner', 'registration']:.1f}% registration; Outer London {io.loc['Outer', 'churn']:.1f} and "
@@ -615,7 +679,8 @@ class RegistrationChurnPage:
                 + _p("Registration is regressed on churn by ordinary least squares, once with classical standard errors "
                      "and once with HC3 heteroskedasticity-robust errors (the main estimate: borough sizes differ widely, "
                      "so equal error variance is doubtful). A Huber M-estimator checks that a few boroughs far from the "
-                     "line do not set the slope. Two further fits drop the City of London and add an Inner London term.")
+                     "line do not set the slope. Further fits drop the City of London, add an Inner London term, and "
+                     "do both, since the City is an Inner London outlier.")
                 + tables.to_html(fits_table(self.reg), caption=f"Electoral registration on population churn, {self.period}: "
                                                               f"slope {_signed(m.slope)} points per point of churn (HC3)"))
         return Section(body)
@@ -631,10 +696,16 @@ class RegistrationChurnPage:
         else:
             title = "Leverage and influence of each borough"
         chart = influence_chart(self.reg, title=title)
-        text = ("With about 8,000 residents, the City of London has very high churn and a population unlike any borough's; "
+        residents = series.population(self.data.estimates, CITY, self.period) or series.population(self.data.estimates, CITY)
+        size = f"With {residents[1]:,.0f} residents in {residents[0]}" if residents else "With very few residents"
+        text = (f"{size}, the City of London has very high churn and a population unlike any borough's; "
                 "a point far along the churn axis has high leverage and can tilt a line fitted to 33 points. Leverage "
                 "says how far a borough's churn sits from the rest; Cook's distance says how much the fitted line would "
                 "move without it.")
+        e = self.data.estimates
+        city_rows = e[(e.indicator == Y) & (e.period == self.period) & (e.area_code == CITY) & (e.breakdown == "all")]
+        if len(city_rows) and provenance.note_of(city_rows["source"].iloc[0]):
+            text += f" The City's registration figure is itself doubtful: {provenance.note_of(city_rows['source'].iloc[0])}."
         return Section("<h2>Does the City of London drive the result?</h2>" + _p(text) + charts.to_html(chart), [chart])
 
     def residual_map(self) -> Section:
@@ -644,8 +715,7 @@ class RegistrationChurnPage:
                  f"and {high.area_name} the highest ({high.residual:+.1f})")
         chart = residual_map(self.reg, boundaries(self.boundaries_path), period=self.period, title=title)
         return Section("<h2>Registration beyond what churn predicts</h2>"
-                       + _p("Boroughs below the line have fewer electors than their churn suggests: places where "
-                            "registration drives could look first.") + charts.to_html(chart), [chart])
+                       + _p(residual_reading(self.reg, self.data.estimates, self.proxy)) + charts.to_html(chart), [chart])
 
     def interpretation(self) -> Section:
         items = "".join(f"<li>{html.escape(s)}</li>" for s in interpretation(self.reg, self.period))
@@ -653,8 +723,7 @@ class RegistrationChurnPage:
 
     def about(self) -> Section:
         reg_m, churn_m = measures.get(Y), measures.get(X)
-        src = self.data.estimates
-        sources = {ind: src.loc[src.indicator == ind, "source"].iloc[0] for ind in (X, Y)}
+        sources = {ind: provenance.base_source(v) for ind, v in self.sources.items()}
         body = ("<h2>About this analysis</h2><dl>"
                 f"<dt>Electoral registration</dt><dd>{html.escape(reg_m.definition)} Source: {html.escape(sources[Y])}.</dd>"
                 f"<dt>Population churn</dt><dd>{html.escape(churn_m.definition)} Source: {html.escape(sources[X])}.</dd>"
@@ -668,6 +737,43 @@ class RegistrationChurnPage:
                      "OLS fit (hat values, Cook's distance, externally studentised residuals). Periods are single years; "
                      "the latest year with borough figures for both indicators is used."))
         return Section(body)
+
+
+def residual_correlation(reg: Regression, estimates: pd.DataFrame, indicator: str = "born_abroad") -> tuple[float, int, str] | None:
+    """Pearson correlation of the boroughs' residuals with another borough indicator (its
+    latest single period), with the number of boroughs and the period; None without it."""
+    key = series.headline_key(estimates, indicator)
+    if key is None:
+        return None
+    rows = series.select(estimates, key, boroughs=True, single_periods=True).dropna(subset=["value"])
+    if rows.empty:
+        return None
+    period = rows["period"].max()
+    other = rows[rows["period"] == period].set_index("area_code")["value"]
+    both = reg.frame.set_index("area_code")[["residual"]].join(other.rename("other"), how="inner").dropna()
+    if len(both) < 3:
+        return None
+    return float(np.corrcoef(both["residual"], both["other"])[0, 1]), len(both), str(period)
+
+
+def residual_reading(reg: Regression, estimates: pd.DataFrame, proxy: bool) -> str:
+    """What the residual map can and cannot say: residuals are what churn leaves unexplained,
+    not a registration shortfall, and with the proxy they follow who the proxy leaves out."""
+    text = ("Boroughs below the line have fewer electors per adult than their churn alone predicts. That is not in itself "
+            "a shortfall to act on: the residual also holds everything else that differs between boroughs, such as age, "
+            "tenure and how many adults are not eligible to register.")
+    corr = residual_correlation(reg, estimates)
+    if corr is not None:
+        r, n, period = corr
+        text += (f" Across {n} boroughs the residuals correlate {r:+.2f} with the share of residents born abroad "
+                 f"({period})")
+        if proxy and r < 0:
+            text += (", which is what this proxy produces by itself: the referendum electorate leaves out resident EU "
+                     "citizens, who can register locally, so boroughs with more residents born abroad sit lower whatever "
+                     "their registration. The map is not a guide to where registration drives should look.")
+        else:
+            text += "."
+    return text
 
 
 # ------------------------------------------------------------------------------------------
@@ -906,7 +1012,9 @@ class StrategyFiguresPage:
         low = rows.nsmallest(2, "value")
         higher = int((rows.compared_to_london == "higher").sum())
         lower = int((rows.compared_to_london == "lower").sum())
-        title = (f"Figure 3. Registration, {period}: {lv:.1f}% of adults in London, lowest in {low.area_name.iloc[0]} "
+        source = rows["source"].iloc[0]
+        name = "Registration, proxy," if provenance.is_proxy(source) else "Registration,"
+        title = (f"Figure 3. {name} {period}: {lv:.1f}% of adults in London, lowest in {low.area_name.iloc[0]} "
                  f"({low.value.iloc[0]:.1f}%) and {low.area_name.iloc[1]} ({low.value.iloc[1]:.1f}%)")
         import warnings
 
@@ -918,7 +1026,9 @@ class StrategyFiguresPage:
                   else "The strategy quotes ")
         text = (f"{lower} local authorities were significantly below London's rate and {higher} significantly above it. "
                 + quoted + "68% to 78% for Westminster, Kensington and Chelsea, Tower Hamlets and Camden.")
-        return Section("<h2>Figure 3: Electoral registration by borough</h2>" + _p(text) + charts.to_html(chart), [chart])
+        proxy = _p(provenance.proxy_note("Electoral registration", source)) if provenance.is_proxy(source) else ""
+        return Section("<h2>Figure 3: Electoral registration by borough</h2>" + proxy + _p(text) + charts.to_html(chart)
+                       + provenance.notes_html(rows), [chart])
 
     def figure4(self) -> Section:
         ind = "volunteering"
@@ -984,18 +1094,38 @@ class StrategyFiguresPage:
                          alt_intro=f"Bar chart of employment rate gaps for people aged 16 to 64 in London, {period}: ")
         quoted = [f"{s.reference.value:g} points {_between(f'{s.reference_group} minus {s.comparison_group}')}"
                   for s in m.series if s.reference]
-        published = "published" in str(frame["source"].iloc[0]).lower() if "source" in frame else False
+        published = provenance.source_kind(m.id, frame) == "published"
         how = ("its 95% interval combining the two published rates' intervals as independent estimates" if published
                else "its 95% interval from the same survey (the covariance of the two rates included)")
+        no_interval = frame[frame["lower_ci"].isna()]["gap_label"].tolist()
         text = ("Each gap is the employment rate of the first group minus that of the second, in percentage points, with "
-                f"{how}. Gaps whose intervals overlap are not significantly different from each other."
+                f"{how}"
+                + (f"; the source gives no interval for the gap {' or '.join(_between(g) for g in no_interval)}"
+                   if no_interval else "")
+                + ". The gaps are not tested against each other here, and overlapping intervals do not show that two gaps "
+                  "are alike."
                 + (f" The strategy quotes {'; '.join(quoted)} ({m.series[0].reference.period})." if quoted else ""))
         return Section("<h2>Figure 5: Employment gaps</h2>" + _p(text) + charts.to_html(chart), [chart])
 
+    FIGURE_MEASURES = {2: ("friends_similar", "social_isolation"), 3: ("electoral_registration",),
+                       4: ("volunteering",), 5: ("employment_gap",)}
+    KIND_TEXT = {"survey": "design-based survey estimates from the microdata", "published":
+                 "the publisher's own estimates and intervals (ONS Annual Population Survey)", "admin":
+                 "administrative counts over denominators", "values": "published values with no interval"}
+
     def about(self) -> Section:
+        """Where each figure's numbers come from, as this build made them (survey microdata,
+        published estimates or administrative counts), not as one build would."""
+        parts = []
+        for number, ids in self.FIGURE_MEASURES.items():
+            kinds = {provenance.source_kind(i, self.e[self.e.measure_id == i]) for i in ids if (self.e.measure_id == i).any()}
+            if kinds:
+                parts.append(f"Figure {number}: " + " and ".join(self.KIND_TEXT[k] for k in sorted(kinds)))
+        made = ("Figures come from the build's estimates table, each with its 95% confidence interval where the source "
+                "gives one. " + "; ".join(parts) + ".") if parts else "This build has no figures for them."
         return Section("<h2>About these figures</h2>" + _p(
-            "Figures come from the build's estimates table: design-based survey estimates for London (Figures 2, 4 and 5) "
-            "and administrative rates for boroughs (Figure 3), each with its 95% confidence interval. Group markers in "
-            "Figure 4 use the build's tests against London. The strategy's own figures are shown as published; they may "
-            "come from different waves or pooled years than the estimates beside them.") + _p(f"Reference: {STRATEGY}, "
-                                                                                               "\"London's data\", Figures 2 to 5."))
+            made + (" Group markers in Figure 4 use the build's tests against London." if any(
+                p.startswith("Figure 4") for p in parts) else "")
+            + " The strategy's own figures are shown as published; they may come from different waves or pooled years "
+              "than the estimates beside them.")
+            + _p(f"Reference: {STRATEGY}, \"London's data\", Figures 2 to 5."))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from analysis import pipeline
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+# ../shared/real-data beside the repository, or wherever $LSI_REAL_DATA points (a worktree elsewhere)
+REAL_DATA = Path(os.environ.get("LSI_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "real-data")
 
 
 @pytest.fixture(scope="session")

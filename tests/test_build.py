@@ -74,6 +74,8 @@ def test_manifest_records_inputs_versions_and_status(built) -> None:
     assert manifest["packages"]["pandas"] and manifest["library_version"]
     statuses = {r["output"]: r["status"] for r in manifest["reports"]}
     assert statuses == {"london": "built", "measures/get_on_well": "built", "boroughs/camden": "built"}
+    assert manifest["estimates"]["small_area_models"] == 75 and manifest["estimates"]["small_area_models_not_fitted"] == {}
+    assert len(list((out / "data" / "modelled").glob("*.json"))) == 75
 
 
 def test_estimates_are_the_library_output(built, demo_results, tmp_path) -> None:

@@ -13,7 +13,7 @@ from analysis.sdc import DisclosureRules
 COLUMNS = [
     "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
     "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
-    "source", "synthetic", "flag_reason", "uncertainty",
+    "source", "synthetic", "flag_reason", "uncertainty", "method",
 ]
 
 
@@ -23,7 +23,8 @@ def test_exact_columns_and_codes(demo_results) -> None:
     assert set(e["compared_to_london"]) <= {"higher", "lower", "similar", "not_compared"}
     assert set(e["flag"]) <= {"", "[c]", "[u]", "[x]"}
     assert set(e["measure_id"]) == {m.id for m in measures.registry()}
-    assert not e.duplicated(["indicator", "period", "area_code", "breakdown", "group"]).any()
+    assert set(e["method"]) == {"direct", "modelled"}
+    assert not e.duplicated(["indicator", "period", "area_code", "breakdown", "group", "method"]).any()
     whole = e[e["breakdown"] == "all"]
     assert (whole["group"] == "all").all()
     published = e[e["value"].notna() & e["lower_ci"].notna()]
@@ -91,11 +92,15 @@ def test_inner_outer_london_rows(demo_results) -> None:
 
 
 def test_borough_rows_only_where_the_registry_allows(demo_results) -> None:
+    """Direct borough figures where the registry allows them; modelled ones (small area
+    estimates) for every survey proportion measure, whatever its direct geographies."""
     e = demo_results.estimates
     boroughs = e[e.area_code.str.startswith("E09")]
+    direct = boroughs[boroughs["method"] == "direct"]
+    modelled = boroughs[boroughs["method"] == "modelled"]
     for m in measures.registry():
-        has = m.id in set(boroughs["measure_id"])
-        assert has == ("borough" in m.geographies), m.id
+        assert (m.id in set(direct["measure_id"])) == ("borough" in m.geographies), m.id
+        assert (m.id in set(modelled["measure_id"])) == (m.kind == "survey_proportion"), m.id
 
 
 def test_admin_proportion_uses_wilson_interval(demo_inputs) -> None:
@@ -137,8 +142,14 @@ def test_hate_crime_city_not_available_and_london_from_police_area(demo_inputs, 
 
 def test_disclosure_control_thresholds_are_configurable(demo_inputs) -> None:
     only = [measures.get("get_on_well")]
-    default = pipeline.compute(demo_inputs, only).estimates
+    default_all = pipeline.compute(demo_inputs, only).estimates
     strict = pipeline.compute(demo_inputs, only, DisclosureRules(suppress_below=500, flag_below=1000)).estimates
+    # the thresholds apply to direct figures; a modelled borough figure is published whatever
+    # its respondents (that is what the small area model is for), with its own interval
+    modelled = default_all[default_all["method"] == "modelled"]
+    assert (modelled["flag"] == "").all() and modelled["value"].notna().all()
+    assert (modelled["unweighted_base"] < 50).any()
+    default, strict = (t[t["method"] == "direct"] for t in (default_all, strict))
     assert (default.loc[default.unweighted_base < 50, "flag"] == "[c]").all()
     assert (default.loc[default.unweighted_base.between(50, 99), "flag"] == "[u]").all()
     assert (default.loc[default.unweighted_base >= 100, "flag"] == "").all()

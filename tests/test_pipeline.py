@@ -11,7 +11,7 @@ from analysis.__main__ import main
 
 def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
     paths = pipeline.write_results(demo_results, tmp_path)
-    back = pipeline.read_estimates(paths["estimates"])
+    back = pipeline.read_estimates(paths["estimates"], modelled=True)
     assert list(back.columns) == list(demo_results.estimates.columns)
     assert len(back) == len(demo_results.estimates)
     pd.testing.assert_series_equal(back["value"], demo_results.estimates["value"], check_exact=False, rtol=1e-9)
@@ -19,7 +19,10 @@ def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
     parquet = pd.read_parquet(paths["parquet"])
     assert parquet["synthetic"].all()
     assert {p.name for p in tmp_path.iterdir()} == {
-        "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet", "neighbours.csv"}
+        "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet", "modelled", "neighbours.csv"}
+    direct = pipeline.read_estimates(paths["estimates"])  # pages written for direct figures see only those
+    assert (direct["method"] == "direct").all()
+    assert len(direct) == (demo_results.estimates["method"] == "direct").sum()
 
 
 def test_same_inputs_give_identical_files(tmp_path) -> None:

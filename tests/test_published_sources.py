@@ -7,6 +7,7 @@ layout-change tests are written to ``tmp_path`` only.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -19,7 +20,7 @@ from analysis import geography, schemas
 from analysis.sources import published as P
 from analysis.validate import InputError
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+REAL_DATA = Path(os.environ.get("LSI_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "real-data")
 CAMDEN, CITY, LONDON = "E09000007", "E09000001", geography.LONDON_CODE
 BOROUGHS = set(geography.borough_codes())
 
@@ -612,3 +613,18 @@ def test_fetch_uses_a_filled_cache_offline(real_files, no_network, tmp_path) -> 
     cached.parent.mkdir()
     shutil.copyfile(held(real_files, "electorate_proxy"), cached)
     assert P.fetch("electorate_proxy", cache_dir=tmp_path) == cached  # hash matches: no download
+
+
+def test_employment_all_persons(real_files, tmp_path) -> None:
+    path = held(real_files, "employment_sex_disability")
+    t = P.load_employment_all_persons(path)
+    assert set(t.variable) == {"all"} and set(t.group) == {"all"}
+    assert BOROUGHS | {LONDON} <= set(t.area_code) and (t.year.min(), t.year.max()) == (2004, 2020)
+    at = t.query("year == 2016").set_index("area_code")
+    assert (at.loc[LONDON, "rate"], at.loc[LONDON, "ci_half_width"]) == (73.7, 0.7)
+    assert (at.loc[LONDON, "numerator"], at.loc[LONDON, "denominator"]) == (4410600, 5982700)
+    assert (at.loc[CAMDEN, "rate"], at.loc[CAMDEN, "ci_half_width"]) == (69.5, 4.0)
+    assert at.loc[CITY, "marker"] == "*" and np.isnan(at.loc[CITY, "ci_half_width"])
+    copy = workbook_copy(path, tmp_path / "employment-rate-gender-age-disability.xlsx", ("Males", "Females"))
+    expect_error(lambda: P.load_employment_all_persons(copy), "employment-rate-gender-age-disability.xlsx",
+                 "expected a sheet named 'Persons'")

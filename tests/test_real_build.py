@@ -174,3 +174,15 @@ def test_real_reports_show_no_synthetic_figure(real_data, tmp_path) -> None:
     assert "Electoral Commission" in pages["measures/electoral_registration"]
     assert "<img" in pages["measures/electoral_registration"]  # real figures are charted
     assert not (out / "analysis" / "programme_evaluation.html").exists()  # demo-only analysis left out
+
+
+def test_real_inputs_carry_the_small_area_covariates(real_data) -> None:
+    """Survey waves added to a real build are modelled on the Borough Profiles' covariates."""
+    from analysis.sae import covariates
+    from analysis.sources import published, real
+
+    inputs = real.real_inputs(real_data)
+    profiles = published.load_borough_profiles(real_data / "borough_profiles" / "london-borough-profiles.csv")
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(inputs.area_covariates, covariates.from_profiles(profiles))

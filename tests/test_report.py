@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import charts, narrative, pipeline, report
+from analysis import charts, narrative, pipeline, report, series
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,10 @@ def test_measure_page_sections(data_dir) -> None:
 def test_borough_page_for_the_city_explains_small_numbers(data_dir) -> None:
     page = report.BoroughPage("City", data_dir)
     summary = page.summary().html
-    assert "City of London has around 8,000 residents" in summary
+    # the City's population comes from the data (the churn denominator), never a remembered figure
+    period, residents = series.population(page.data.estimates, "E09000001")
+    assert f"City of London had {residents:,.0f} residents in {period}" in summary
+    assert "8,000" not in summary
     # each figure that is not compared says why, with its own reason
     assert "suppressed: fewer than 50 respondents" in summary and "not covered by the source" in summary
     rows = page.summary_rows

@@ -1171,6 +1171,7 @@ EMPLOYMENT_COLUMNS = ("area_code", "year", "variable", "group", "rate", "ci_half
 
 def _employment_schema() -> Schema:
     levels = {v: schemas.LEVELS[v] for v in ("ethnic_group", "sex", "disability")}
+    levels["all"] = ("all",)  # all people of working age (the 'Persons' sheet)
 
     def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
         for i, (var, group) in enumerate(zip(frame["variable"], frame["group"])):
@@ -1346,7 +1347,29 @@ def load_employment_by_sex_disability(path: str | os.PathLike, *, include_previo
     return _employment_table(out, source)
 
 
-def _sex_sheet(rows: list[tuple], where: str, name: str, group: str) -> list[dict[str, Any]]:
+def load_employment_all_persons(path: str | os.PathLike) -> pd.DataFrame:
+    """APS employment rates of all people aged 16-64 (sheet ``Persons`` of the file read by
+    :func:`load_employment_by_sex_disability`) → the same columns with ``variable`` and
+    ``group`` both ``"all"``: the 33 boroughs, Inner and Outer London and London, calendar
+    years 2004-2020, markers as in :func:`load_employment_by_ethnicity`.
+
+    It is the whole-population series the group rates sit beside, so a page can map and rank
+    the employment rate without pooling the groups.
+    """
+    path = Path(path)
+    source = path.name
+    book = _open_xlsx(path, source)
+    try:
+        if "Persons" not in book.sheetnames:
+            raise InputError(source, f"expected a sheet named 'Persons'; found sheets {book.sheetnames}")
+        out = _sex_sheet(_sheet_rows(book, "Persons", source), f"{source}, sheet 'Persons'", "Persons", "all",
+                         variable="all")
+    finally:
+        book.close()
+    return _employment_table(out, source)
+
+
+def _sex_sheet(rows: list[tuple], where: str, name: str, group: str, variable: str = "sex") -> list[dict[str, Any]]:
     if len(rows) < 4:
         raise InputError(where, f"expected two header rows, a blank row and data rows; found {len(rows)} rows")
     top, sub = rows[0], rows[1]
@@ -1371,7 +1394,7 @@ def _sex_sheet(rows: list[tuple], where: str, name: str, group: str) -> list[dic
             labels = [_cell_name(col + k, f"{year} {sub[col + k]}") for k in range(4)]
             block = _aps_block(r[col:col + 4], labels, where, row)
             if block is not None:
-                out.append({"area_code": area, "year": year, "variable": "sex", "group": group,
+                out.append({"area_code": area, "year": year, "variable": variable, "group": group,
                             **block, "_row": row, "_sheet": name})
     return out
 
@@ -1423,6 +1446,7 @@ def _employment_table(records: list[dict[str, Any]], source: str) -> pd.DataFram
     frame = frame.sort_values(["variable", "year", "area_code", "group"], kind="stable")
     checked = _checked(frame, _employment_schema(), source)
     order = {v: {g: i for i, g in enumerate(schemas.LEVELS[v])} for v in ("ethnic_group", "sex", "disability")}
+    order["all"] = {"all": 0}
     checked["_g"] = [order[v][g] for v, g in zip(checked["variable"], checked["group"])]
     checked = checked.sort_values(["variable", "year", "area_code", "_g"], kind="stable").drop(columns="_g")
     return checked.reset_index(drop=True)[list(EMPLOYMENT_COLUMNS)]

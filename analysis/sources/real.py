@@ -12,13 +12,16 @@ Choices, each stated in the measure's source label so that the reports carry it:
   as a proxy for ONS local government electors. The proxy leaves out resident EU citizens, so
   it understates local registration. Adults aged 18+ for mid-2016 are estimated as the mid-2019
   adults scaled by each borough's population change from mid-2016 to mid-2019. These are the
-  only age estimates we have.
+  only age estimates we have. Where a borough's population changed by more than 15% between
+  those years (the City of London) the scaled denominator is doubtful: the figure is flagged
+  ``[u]`` with its reason and not compared with London (:func:`doubtful_adults`).
 * **Hate crime** sums the distinct strands (racist and religious, homophobic, disability,
   transgender) for complete calendar years, over the MYEB3 mid-year population of that year.
 * **GCSE** uses a standard 9-4 pass in English and maths (A*-C before 2017), the successor of
   the strategy's 5 A*-C measure.
 * **Employment gaps** use the published APS rates and confidence intervals (GLA, London
-  Datastore).
+  Datastore); the rate of all people aged 16-64 (sheet ``Persons``) is the whole-population
+  series beside the group rates.
 """
 
 from __future__ import annotations
@@ -34,8 +37,11 @@ from analysis.sources import published
 
 SOURCE_NOTES = {
     "electoral_registration": (
-        "Proxy: Electoral Commission EU referendum electorate 2016 (excludes resident EU citizens, so it "
-        "understates local government registration) over ONS adults aged 18+ (mid-2019 scaled to mid-2016)"),
+        "Proxy: EU referendum electorate per adult, standing in for local government electors per adult. "
+        "Electorate: Electoral Commission, EU referendum results by counting area, 23 June 2016 (the "
+        "referendum franchise leaves out resident EU citizens, so it understates local government "
+        "registration). Adults: ONS mid-2019 population estimates aged 18 and over, scaled to mid-2016 by "
+        "each borough's population change from mid-2016 (ONS MYEB3) to mid-2019"),
     "hate_crime": ("Metropolitan Police Service hate crime (racist and religious, homophobic, disability, "
                    "transgender) by calendar year; ONS mid-year population (MYEB3)"),
     "gcse_attainment": ("DfE/GLA GCSE results by borough: standard 9-4 pass in English and maths "
@@ -52,6 +58,31 @@ def _adults_2016(population: pd.DataFrame, adults_2019: pd.DataFrame) -> pd.Data
     a = adults_2019.set_index("area_code")
     scaled = (a["adults"] * pop2016.reindex(a.index) / a["population"]).round()
     return scaled.rename("adults").reset_index().assign(year=2016)
+
+
+# Scaling mid-2019 adults back to mid-2016 by total population assumes the adult share stayed
+# put; where the population itself changed by more than this between the two years, that
+# assumption (and so the denominator) is doubtful.
+SCALING_CHANGE_LIMIT = 0.15
+
+
+def doubtful_adults(population: pd.DataFrame, adults_2019: pd.DataFrame, electors: pd.DataFrame,
+                    limit: float = SCALING_CHANGE_LIMIT) -> pd.DataFrame:
+    """Boroughs whose scaled mid-2016 adults are doubtful: population change from mid-2016 to
+    mid-2019 beyond ``limit`` (the City of London: 7,246 to 9,721). Columns ``area_code``,
+    ``period`` and ``why`` (the populations, the change and the unscaled rate, from the data)."""
+    pop2016 = population[population["year"] == 2016].set_index("area_code")["population"]
+    a = adults_2019.set_index("area_code")
+    e = electors[electors["year"] == 2016].set_index("area_code")["electors"]
+    change = a["population"] / pop2016.reindex(a.index) - 1
+    rows = []
+    for code in change.index[(change.abs() > limit).to_numpy()]:
+        unscaled = 100 * e.get(code, float("nan")) / a.loc[code, "adults"]
+        rows.append({"area_code": code, "period": "2016", "why": (
+            f"the population went from {pop2016[code]:,.0f} (mid-2016) to {a.loc[code, 'population']:,.0f} (mid-2019), "
+            f"{100 * change[code]:+.0f}%, so mid-2019 adults scaled back to 2016 are doubtful (over unscaled mid-2019 "
+            f"adults the rate is {unscaled:.1f}%)")})
+    return pd.DataFrame(rows, columns=["area_code", "period", "why"])
 
 
 def _profile_table(profiles: pd.DataFrame, column: str, year: int, name: str) -> pd.DataFrame:
@@ -92,9 +123,16 @@ def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
         "turnout": _profile_table(profiles, "turnout_at_2014_local_elections", 2014, "turnout"),
         "born_abroad": _profile_table(profiles, "pct_of_resident_population_born_abroad_2015", 2015, "born_abroad"),
     }
-    employment = pd.concat([load("employment_ethnicity"), load("employment_sex_disability")], ignore_index=True)
+    persons = published.load_employment_all_persons(
+        published.fetch("employment_sex_disability", mirror=mirror, cache_dir=cache_dir, verify=verify))
+    employment = pd.concat([persons, load("employment_ethnicity"), load("employment_sex_disability")], ignore_index=True)
+    from analysis.sae import covariates
+
+    # the small area models' borough covariates (used when survey waves are added by codebook)
+    area_covariates = covariates.from_profiles(profiles, source=published.get_source("borough_profiles_csv").files[0])
     return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES,
-                  neighbours=neighbours.real(profiles))
+                  area_covariates=area_covariates, neighbours=neighbours.real(profiles),
+                  unreliable={"electoral_registration": doubtful_adults(population, adults_2019, electors)})
 
 
 def input_files(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,

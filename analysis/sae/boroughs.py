@@ -1,0 +1,271 @@
+"""Modelled borough figures for every survey proportion: direct inputs in, models and rows out.
+
+One Fay-Herriot model (:mod:`analysis.sae.model`) per survey measure, indicator and wave, on
+the proportion scale (0-1), for the 33 boroughs:
+
+1. direct estimates, design-based variances and respondent counts per borough, from the
+   survey estimator (the whole design kept; boroughs as domains), with London's direct
+   estimate from the same pass;
+2. sampling variances smoothed by the GVF (:mod:`analysis.sae.variance`), in two fits;
+3. REML fit, EBLUP and MSE (Prasad-Rao, Datta-Lahiri), a borough with no respondents getting
+   the regression value;
+4. benchmarking to London's direct estimate (:mod:`analysis.sae.benchmarking`), its variance
+   added to every MSE;
+5. 95% intervals ``eblup +/- 1.96 sqrt(mse)``, with bounds held on the raw scale: the
+   intervals, and in the rare case it strays there the estimate itself, are cut at 0% and
+   100% (the benchmark then holds only approximately);
+6. the comparison with London: a z test of the modelled figure minus London's direct
+   estimate, on ``sqrt(mse_i + se_London^2)``. Both contain the borough's own sample, so
+   their covariance is positive and leaving it out makes the test conservative.
+
+Gap measures (differences between groups) are not modelled: their borough figures pool
+three waves of the largest survey and are direct.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import compare, geography, survey
+from analysis.measures import Measure
+from analysis.outputs import _umask
+from analysis.sae import benchmarking, covariates, model, variance
+from analysis.sdc import NOT_AVAILABLE, SUPPRESSED, DisclosureRules
+
+METHOD_DIRECT = "direct"
+METHOD_MODELLED = "modelled"
+UNCERTAINTY = "small_area_model"  # the row's uncertainty model (analysis.rules.APPLIED_METHODS)
+METHOD_LABEL = ("modelled: Fay-Herriot small area estimate (area-level model on Inner London and the "
+                "BAME share, REML, benchmarked to the London direct estimate)")
+MIN_AREAS = 10  # fewer boroughs with respondents than this: no model (too little to fit A)
+TABLE_COLUMNS = ["area_code", "direct", "direct_variance", "variance_used",
+                 *[f"x_{c}" for c in covariates.COVARIATES], "eblup", "mse", "lower_ci", "upper_ci", "shrinkage"]
+
+
+@dataclass
+class Direct:
+    """Direct borough estimates of one indicator in one wave (proportions on the 0-1 scale)."""
+
+    measure_id: str
+    indicator: str
+    period: str
+    estimate: np.ndarray  # 33 boroughs in geography.borough_codes() order; NaN without respondents
+    variance: np.ndarray
+    n: np.ndarray
+    weighted_n: np.ndarray
+    london: float
+    london_se: float
+
+
+@dataclass
+class Model:
+    """One fitted model's published table and its description (for the JSON file)."""
+
+    direct: Direct
+    table: pd.DataFrame  # TABLE_COLUMNS and more, one row per borough
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.direct.measure_id}__{self.direct.indicator}__{self.direct.period.replace('/', '-')}"
+
+
+def directs(measure: Measure, waves: dict) -> list[Direct]:
+    """Direct borough inputs of every indicator and wave of a survey proportion measure."""
+    if measure.kind != "survey_proportion":
+        return []
+    out = []
+    for period, wave in waves.items():
+        part = [wave.codes("borough")]
+        for s in measure.series:
+            y = wave.item(s.item, measure.universe)
+            if hasattr(wave, "covers") and not wave.covers(y):  # a wave that lacks the item: no model
+                continue
+            res = survey.domain_means(wave.design, y, part)
+            se = res.se
+            out.append(Direct(measure.id, s.indicator, period, res.estimate[1:], se[1:] ** 2, res.n[1:].astype(float),
+                              res.weighted_n[1:], float(res.estimate[0]), float(se[0])))
+    return out
+
+
+def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
+    """Fit, predict, benchmark and compare one indicator-wave (see the module docstring)."""
+    codes = np.asarray(geography.borough_codes())
+    X = np.column_stack([np.ones(len(codes)), cov.reindex(codes)[list(covariates.COVARIATES)].to_numpy(dtype=float)])
+    y, v, n = direct.estimate, direct.variance, direct.n
+    have = (n > 0) & np.isfinite(y)
+    if have.sum() < MIN_AREAS:
+        raise model.ModelError(f"{int(have.sum())} boroughs with respondents; at least {MIN_AREAS} are needed")
+    if not np.isfinite(direct.london):
+        raise model.ModelError("no direct London estimate to benchmark to")
+    # variance smoothing: London's design effect; London's level first, then the first fit's
+    # regression values
+    deff = variance.london_deff(direct.london_se**2, direct.london, n[have].sum())
+    first = model.fit(y[have], variance.gvf(n[have], np.full(have.sum(), direct.london), deff), X[have])
+    D_all = variance.gvf(np.where(have, n, 0), X @ first.beta, deff)
+    fit = model.fit(y[have], D_all[have], X[have], start=first.A_reml)
+
+    eblup = np.empty(len(codes))
+    mse = np.empty(len(codes))
+    shrink = np.ones(len(codes))
+    eblup[have], mse[have], shrink[have] = fit.eblup, fit.mse, fit.shrinkage
+    if (~have).any():
+        eblup[~have], mse[~have] = fit.predict_unsampled(X[~have])
+    w = benchmarking.weights(direct.weighted_n[have])
+    adjust = benchmarking.adjustment(direct.london, w, fit.eblup)
+    g4 = benchmarking.g4(fit, w)
+    final, final_mse = np.clip(eblup + adjust, 0, 1), mse + g4  # a proportion stays in 0-1 (bounds, step 5)
+    root = np.sqrt(final_mse)
+    lower, upper = np.clip(final - survey.Z95 * root, 0, 1), np.clip(final + survey.Z95 * root, 0, 1)
+    diff = final - direct.london
+    diff_se = np.sqrt(final_mse + direct.london_se**2)
+    p_value = 2 * survey.normal_sf(np.abs(diff / diff_se))
+    resid = np.full(len(codes), np.nan)
+    resid[have] = fit.standardised_residuals()
+
+    pct, pct2 = 100.0, 100.0**2
+    table = pd.DataFrame({
+        "area_code": codes,
+        "direct": np.where(have, y, np.nan) * pct,
+        "direct_variance": np.where(have, v, np.nan) * pct2,
+        "variance_used": D_all * pct2,
+        **{f"x_{c}": X[:, k + 1] for k, c in enumerate(covariates.COVARIATES)},
+        "eblup": final * pct, "mse": final_mse * pct2, "lower_ci": lower * pct, "upper_ci": upper * pct,
+        "shrinkage": shrink,
+        "respondents": n.astype(int),
+        "synthetic_estimate": X @ fit.beta * pct,
+        "eblup_before_benchmarking": eblup * pct,
+        "mse_before_benchmarking": mse * pct2,
+        "standardised_residual": resid,
+        "p_vs_london": p_value,
+        "compared_to_london": compare.verdict(diff, p_value),
+    })
+    names = ["intercept", *(f"x_{c}" for c in covariates.COVARIATES)]
+    meta = {
+        "measure_id": direct.measure_id, "indicator": direct.indicator, "period": direct.period,
+        "model": "Fay-Herriot area-level model (EBLUP), fitted on the proportion scale; figures in %",
+        "method": fit.method,
+        "area_effect_variance": fit.A, "area_effect_variance_reml": fit.A_reml,
+        "coefficients": {k: float(b) for k, b in zip(names, fit.beta)},
+        "coefficient_se": {k: float(s) for k, s in zip(names, np.sqrt(np.diag(fit.beta_cov)))},
+        "covariates": {f"x_{c}": covariates.LABELS[c] for c in covariates.COVARIATES},
+        "variance_explained": fit.variance_explained(),
+        "mse": "Prasad-Rao g1 + g2 + 2 g3 (Datta-Lahiri for REML), plus g4 for benchmarking",
+        "variance_smoothing": {
+            "method": "GVF: deff * p (1 - p) / n, p the first fit's regression value, deff London's",
+            "design_effect": deff,
+            "boroughs_pooled_design_effect": variance.pooled_deff(
+                v[have], n[have], np.clip(X[have] @ first.beta, *variance.P_BOUNDS)),
+        },
+        "benchmarking": {"target_london_direct": direct.london, "london_direct_se": direct.london_se,
+                         "adjustment": adjust, "g4": g4, "weights": "survey weighted population of each borough"},
+        "boroughs_fitted": int(have.sum()), "boroughs_predicted_without_respondents": int((~have).sum()),
+        "reml_iterations": fit.iterations,
+    }
+    return Model(direct, table, meta)
+
+
+def fit_all(items: list[Direct], cov: pd.DataFrame) -> tuple[list[Model], dict[str, str]]:
+    """Every model that can be fitted, and the reason for each that cannot (by model name)."""
+    models, failed = [], {}
+    for d in items:
+        try:
+            models.append(fit_boroughs(d, cov))
+        except (model.ModelError, ValueError, np.linalg.LinAlgError) as err:
+            failed[f"{d.measure_id}__{d.indicator}__{d.period}"] = str(err)
+    return models, failed
+
+
+def rows(models: list[Model], registry: dict[str, Measure], source_label, synthetic: bool) -> pd.DataFrame:
+    """Rows of the estimates table (detail columns) for the modelled borough figures."""
+    if not models:
+        return pd.DataFrame()
+    t = pd.concat([mdl.table for mdl in models], ignore_index=True)
+    size = len(models[0].table)
+    measure = [registry[mdl.direct.measure_id] for mdl in models]
+    each = lambda values: np.repeat(np.asarray(values, dtype=object), size)  # noqa: E731
+    return pd.DataFrame({
+        "measure_id": each([m.id for m in measure]), "indicator": each([mdl.direct.indicator for mdl in models]),
+        "period": each([mdl.direct.period for mdl in models]),
+        "area_code": t["area_code"], "area_name": t["area_code"].map(geography.names_by_code()),
+        "breakdown": "all", "group": "all",
+        "value": t["eblup"], "lower_ci": t["lower_ci"], "upper_ci": t["upper_ci"],
+        "unweighted_base": pd.array(t["respondents"], dtype="Int64"), "flag": "",
+        "compared_to_london": t["compared_to_london"], "unit": each([m.unit for m in measure]),
+        "polarity": each([m.polarity for m in measure]),
+        "source": each([f"{source_label(m)}; {METHOD_LABEL}" for m in measure]), "synthetic": bool(synthetic),
+        "flag_reason": "", "uncertainty": UNCERTAINTY, "method": METHOD_MODELLED, "se": np.sqrt(t["mse"]), "p_vs_london": t["p_vs_london"],
+    })
+
+
+def _plain(value):
+    """JSON-ready: numpy numbers as Python ones, NaN as null (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (float, np.floating)):
+        return None if value != value else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _csv(columns: dict[str, np.ndarray]) -> str:
+    """Columns as CSV text (numbers to 10 significant digits, blanks for missing), written
+    directly: pandas' writer costs more than the models for tables this small."""
+    cells = []
+    for values in columns.values():
+        if values.dtype.kind == "f":
+            cells.append(["" if v != v else f"{v:.10g}" for v in values.tolist()])
+        else:
+            cells.append([str(v) for v in values.tolist()])
+    return "\n".join([",".join(columns), *(",".join(row) for row in zip(*cells))]) + "\n"
+
+
+# the columns that give a borough's direct figure back, blanked where it is suppressed
+REVEAL_DIRECT = ("direct", "direct_variance", "variance_used", "shrinkage", "eblup_before_benchmarking",
+                 "mse_before_benchmarking", "standardised_residual")
+
+
+def write(models: list[Model], folder: Path, rules: DisclosureRules) -> list[Path]:
+    """``<measure>__<indicator>__<period>.csv`` and ``.json`` per model (period '/' as '-').
+
+    The folder is written whole beside the old one and renamed into place, so it never mixes
+    two builds' models and readers never see half of it. For a borough whose direct estimate
+    the disclosure rules suppress, the direct figure and its variance are blanked, as
+    ``estimates.csv`` blanks them, and so is every column from which the direct figure could be
+    worked back exactly (the EBLUP before benchmarking is the shrinkage-weighted mean of the
+    direct figure and the regression value, and the standardised residual is the direct figure
+    less the regression value, over a known scale)."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        written = []
+        for mdl in models:
+            t = mdl.table
+            columns = {c: t[c].to_numpy() for c in [*TABLE_COLUMNS, *(c for c in t.columns if c not in TABLE_COLUMNS)]}
+            hidden = np.isin(rules.flags(columns["respondents"].astype(float)), [SUPPRESSED, NOT_AVAILABLE])
+            for c in REVEAL_DIRECT:
+                columns[c] = np.where(hidden, np.nan, columns[c])
+            (fresh / f"{mdl.name}.csv").write_text(_csv(columns), encoding="utf-8")
+            (fresh / f"{mdl.name}.json").write_text(json.dumps(_plain(mdl.meta), indent=2) + "\n", encoding="utf-8")
+            written += [folder / f"{mdl.name}.csv", folder / f"{mdl.name}.json"]
+        os.chmod(fresh, 0o777 & ~_umask())  # mkdtemp makes it private; reports are published
+        old = folder.parent / f".{folder.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        fresh.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    return written

@@ -1,0 +1,179 @@
+"""Design-based simulation of the small area estimates: direct against modelled, per borough.
+
+A synthetic population is made with the demo generator (:mod:`analysis.sources.demo`): in
+each borough, people with the demo's demographics, grouped into clusters (postcode-sector
+like), answering an item by the demo's logistic model with its borough and cluster effects.
+The borough truths are the population proportions. Then, many times, a sample is drawn with
+the survey family's design (strata of boroughs, clusters drawn with probability proportional
+to size, the same number of people taken in each), and each sample is estimated both ways:
+the direct design-based borough estimates and the build's Fay-Herriot estimates
+(:func:`analysis.sae.boroughs.fit_boroughs`, with the demo's covariates).
+
+For each borough it prints the mean respondents, the relative root mean squared error
+(RRMSE = sqrt(mean((estimate - truth)^2)) / truth) of the direct and the modelled estimates,
+and the coverage of the modelled 95% intervals (and of the direct logit intervals, where
+there is one), then the averages.
+
+    python benchmarks/bench_sae.py [--family taking_part] [--item volunteered] [--samples 200]
+
+A benchmark script, not a test: it takes a minute or so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis import geography, survey  # noqa: E402
+from analysis.sae import boroughs, covariates, model  # noqa: E402
+from analysis.sources import demo  # noqa: E402
+
+CLUSTER_SIZE = 150  # people per population cluster
+
+
+def population(family: str, item: str, period: str, scale: float, seed: int) -> pd.DataFrame:
+    """People in clusters in every borough, with their answer to ``item`` (demo's model)."""
+    bp = demo.borough_profile()
+    rng = np.random.default_rng(seed)
+    adults = bp.population * 1000 * bp.adult_share
+    size = np.maximum(np.round(adults * scale), CLUSTER_SIZE).astype(int)
+    b = np.repeat(np.arange(len(size)), size)
+    cluster = np.concatenate([np.arange(s) // CLUSTER_SIZE for s in size])
+    _, cluster_idx = np.unique(b * 100_000 + cluster, return_inverse=True)
+    groups = demo._demographics(rng, b)
+    spec = demo.profile()["items"][item]
+    universe = np.ones(b.size, dtype=bool)
+    for var, allowed in spec.get("universe", {}).items():
+        idx = [demo.schemas.LEVELS[var].index(a) for a in allowed]
+        universe &= np.isin(groups[var], idx)
+    y = demo._calibrated_answers(rng, item, spec, period, np.ones(b.size), groups, b, cluster_idx, universe)
+    return pd.DataFrame({"b": b, "cluster": cluster_idx, "y": y})
+
+
+def strata(family: str) -> tuple[np.ndarray, int, int, int]:
+    """Each borough's stratum as the demo's clustered design groups them, PSUs per stratum, n."""
+    spec = demo.profile()["families"][family]
+    if spec["design"] != "clustered":
+        raise SystemExit(f"{family}: the simulation draws clustered designs (ukhls, taking_part, hbai_frs)")
+    bp = demo.borough_profile()
+    n_b = len(bp.codes)
+    order = np.argsort(np.where(bp.inner, 0, 1) * 100 + np.arange(n_b), kind="stable")
+    stratum_of = np.empty(n_b, dtype=int)
+    stratum_of[order] = np.arange(n_b) * spec["strata"] // n_b
+    return stratum_of, spec["strata"], spec["psus_per_stratum"], spec["n"]
+
+
+def draw(pop: pd.DataFrame, clusters: pd.DataFrame, stratum_of: np.ndarray, n_strata: int, m: int, n: int,
+         rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One sample: in each stratum m clusters with probability proportional to size (with
+    replacement) and the same number of people from each (self-weighting within stratum)."""
+    N_h = clusters.groupby("stratum")["size"].sum().to_numpy(dtype=float)
+    n_h = np.maximum(np.round(n * N_h / N_h.sum()).astype(int), 2 * m)
+    rows, strat, psu, weight = [], [], [], []
+    members = pop.groupby("cluster").indices
+    for h in range(n_strata):
+        c = clusters[clusters["stratum"] == h]
+        take = max(1, n_h[h] // m)
+        chosen = rng.choice(c.index.to_numpy(), size=m, p=c["size"].to_numpy() / c["size"].sum())
+        for j, ci in enumerate(chosen):
+            people = members[ci]
+            rows.append(rng.choice(people, size=min(take, len(people)), replace=False))
+            strat.append(np.full(len(rows[-1]), h))
+            psu.append(np.full(len(rows[-1]), h * m + j))
+            weight.append(np.full(len(rows[-1]), N_h[h] / (m * take)))
+    idx = np.concatenate(rows)
+    return {"row": idx, "stratum": np.concatenate(strat), "psu": np.concatenate(psu), "weight": np.concatenate(weight)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--family", default="taking_part")
+    parser.add_argument("--item", default="volunteered")
+    parser.add_argument("--period", default="2016/17")
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--scale", type=float, default=0.05, help="population per adult resident (default 0.05)")
+    parser.add_argument("--seed", type=int, default=20180316)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+
+    pop = population(args.family, args.item, args.period, args.scale, args.seed)
+    stratum_of, n_strata, m, n = strata(args.family)
+    clusters = pop.groupby("cluster").agg(b=("b", "first"), size=("b", "size"))
+    clusters["stratum"] = stratum_of[clusters["b"]]
+    codes = geography.borough_codes()
+    k = len(codes)
+    truth = np.array([pop.loc[(pop["b"] == i) & pop["y"].notna(), "y"].mean() for i in range(k)])
+    cov = covariates.demo()
+    rng = np.random.default_rng(args.seed + 1)
+    y_pop, b_pop = pop["y"].to_numpy(), pop["b"].to_numpy()
+
+    direct = np.full((args.samples, k), np.nan)
+    direct_cover = np.full((args.samples, k), np.nan)
+    modelled = np.full((args.samples, k), np.nan)
+    cover = np.full((args.samples, k), np.nan)
+    resp = np.zeros((args.samples, k))
+    failed = 0
+    for s in range(args.samples):
+        smp = draw(pop, clusters, stratum_of, n_strata, m, n, rng)
+        design = survey.Design.from_codes(smp["weight"], smp["stratum"], smp["psu"], source="simulation")
+        y, b = y_pop[smp["row"]], b_pop[smp["row"]]
+        res = survey.domain_means(design, y, [(b, k)])
+        est, se = res.estimate, res.se
+        lo, hi = survey.logit_ci(est, se, res.df, n=res.n)
+        d = boroughs.Direct("sim", args.item, args.period, est[1:], se[1:] ** 2, res.n[1:].astype(float),
+                            res.weighted_n[1:], float(est[0]), float(se[0]))
+        resp[s] = res.n[1:]
+        have = res.n[1:] > 0
+        direct[s, have] = est[1:][have]
+        direct_cover[s, have] = (lo[1:][have] <= truth[have]) & (truth[have] <= hi[1:][have])
+        try:
+            t = boroughs.fit_boroughs(d, cov).table
+        except model.ModelError:
+            failed += 1
+            continue
+        modelled[s] = t["eblup"].to_numpy() / 100
+        cover[s] = (t["lower_ci"].to_numpy() / 100 <= truth) & (truth <= t["upper_ci"].to_numpy() / 100)
+
+    def rrmse(e: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():  # a borough never sampled has no direct estimate: NaN
+            warnings.filterwarnings("ignore", message="Mean of empty slice")
+            return np.sqrt(np.nanmean((e - truth) ** 2, axis=0)) / truth
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Mean of empty slice")
+            return np.nanmean(x, axis=0)
+
+    table = pd.DataFrame({
+        "borough": [geography.name_of(c) for c in codes],
+        "respondents": resp.mean(axis=0).round(1),
+        "samples_with_direct": np.isfinite(direct).sum(axis=0),
+        "truth_pct": (100 * truth).round(1),
+        "rrmse_direct": rrmse(direct).round(3),
+        "rrmse_modelled": rrmse(modelled).round(3),
+        "coverage_modelled": mean(cover).round(3),
+        "coverage_direct": mean(direct_cover).round(3),
+    })
+    small = table["respondents"] < 100
+    better = (table["rrmse_modelled"] < table["rrmse_direct"])[small]
+    pd.set_option("display.width", 160)
+    print(table.to_string(index=False))
+    print(f"\n{args.family}/{args.item} {args.period}: {args.samples} samples ({failed} with no model), "
+          f"population {len(pop):,}, {time.perf_counter() - start:.0f} s")
+    print(f"mean RRMSE direct {table['rrmse_direct'].mean():.3f}, modelled {table['rrmse_modelled'].mean():.3f}; "
+          f"modelled below direct in {int(better.sum())} of {int(small.sum())} boroughs with < 100 respondents")
+    print(f"average coverage of 95% intervals: modelled {np.nanmean(cover):.3f}, direct {np.nanmean(direct_cover):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

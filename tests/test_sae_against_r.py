@@ -1,0 +1,70 @@
+"""Agreement of the Fay-Herriot fit with R's metafor (fixtures made by tests/fixtures/r_sae/reference.R).
+
+``rma(yi, vi, mods = ~ inner + bame, method = "REML")`` fits the same model as
+:func:`analysis.sae.model.fit`, and ``blup()`` gives its EBLUPs with standard errors
+``sqrt(g1 + g2)`` (metafor leaves out g3, the term for estimating A).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.sae import model
+
+FIXTURES = Path(__file__).parent / "fixtures" / "r_sae"
+TOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def areas() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "areas.csv")
+
+
+@pytest.fixture(scope="module")
+def expected() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "expected.csv")
+
+
+def _fit(areas: pd.DataFrame, dataset: str) -> model.Fit:
+    X = np.column_stack([np.ones(len(areas)), areas["inner"], areas["bame"]])
+    return model.fit(areas[dataset], areas["D"], X, remedy=False)
+
+
+@pytest.mark.parametrize("dataset", ["spread", "flat"])
+def test_reml_variance_coefficients_and_eblups_equal_metafor(areas, expected, dataset) -> None:
+    fit = _fit(areas, dataset)
+    r = expected[expected["dataset"] == dataset].reset_index(drop=True)
+    assert fit.A == pytest.approx(r["tau2"].iloc[0], abs=TOL)
+    assert fit.beta == pytest.approx(r[["b0", "b_inner", "b_bame"]].iloc[0].to_numpy(), abs=TOL)
+    assert fit.eblup == pytest.approx(r["blup"].to_numpy(), abs=TOL)
+    assert fit.synthetic == pytest.approx(r["fitted"].to_numpy(), abs=TOL)
+    terms = fit.mse_terms()
+    assert np.sqrt(terms["g1"] + terms["g2"]) == pytest.approx(r["blup_se"].to_numpy(), abs=TOL)
+
+
+def test_the_boundary_case_is_a_boundary(areas, expected) -> None:
+    """The "flat" data put metafor's REML estimate at zero: the EBLUPs are the regression values."""
+    assert (expected.loc[expected["dataset"] == "flat", "tau2"] == 0).all()
+    assert (expected.loc[expected["dataset"] == "spread", "tau2"] > 1e-3).all()
+    fit = _fit(areas, "flat")
+    assert fit.A == 0 and fit.method == model.REML
+    assert fit.eblup == pytest.approx(fit.synthetic, abs=1e-12)
+
+
+def test_fixtures_are_what_r_computes(tmp_path) -> None:
+    """Where R and metafor are installed, rerun the reference script and compare."""
+    rscript = shutil.which("Rscript")
+    if rscript is None or subprocess.run([rscript, "-e", "library(metafor)"], capture_output=True).returncode != 0:
+        pytest.skip("R with the metafor package is not installed (apt-get install r-base-core r-cran-metafor)")
+    for name in ("areas.csv", "reference.R"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)
+    fresh = pd.read_csv(tmp_path / "expected.csv")
+    committed = pd.read_csv(FIXTURES / "expected.csv")
+    pd.testing.assert_frame_equal(fresh, committed, rtol=1e-9, atol=1e-12)

@@ -1,0 +1,53 @@
+"""Report sections of the modelled borough figures: what they show and when."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis import pipeline, sae_page
+
+
+@pytest.fixture(scope="module")
+def data_dir(demo_results, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sae_page")
+    pipeline.write_results(demo_results, out, parquet=False)
+    return out
+
+
+def test_measure_page_shows_direct_and_modelled_a_map_and_diagnostics(data_dir) -> None:
+    section = sae_page.measure_sections("friends_similar", data_dir)
+    assert len(section.charts) == 3 * 4  # four indicators: side by side, map, diagnostics
+    side, shown_map, diag = section.charts[:3]
+    assert list(side.table.columns[:4]) == ["Area", "Respondents", "Direct (%)", "Modelled (%)"]
+    assert len(side.table) == 33 and "Shrinkage" in side.table.columns
+    assert "2018/19" in side.title and "modelled estimates" in side.title
+    assert "modelled estimates by borough" in shown_map.title
+    assert {"Standardised residual", "Shrinkage"} <= set(diag.table.columns)
+    assert "between-borough variance" in diag.notes[0]
+    assert "Fay-Herriot" in section.html
+
+
+def test_measure_page_without_models_is_empty(data_dir) -> None:
+    assert sae_page.measure_sections("hate_crime", data_dir).html == ""
+
+
+def test_borough_page_shows_modelled_figures_only_where_direct_ones_fail(data_dir) -> None:
+    city = sae_page.borough_section("City of London", data_dir).html
+    camden = sae_page.borough_section("Camden", data_dir).html
+    # the City's Public Attitudes Survey figures are suppressed (45 respondents): modelled ones stand in
+    assert "Agree people from different backgrounds get on well" in city and "suppressed [c]" in city
+    # Camden's are published directly (about 400 respondents), so the page does not repeat them
+    assert "Agree people from different backgrounds get on well" not in camden
+    assert "All friends of a similar age" in camden and "no borough figure" in camden
+    assert camden.count("(modelled estimate)") == 12
+
+
+def test_a_build_without_models_shows_nothing(tmp_path, demo_inputs) -> None:
+    import dataclasses
+
+    from analysis import measures
+
+    inputs = dataclasses.replace(demo_inputs, area_covariates=None)
+    pipeline.write_results(pipeline.compute(inputs, [measures.get("get_on_well")]), tmp_path, parquet=False)
+    assert sae_page.borough_section("City of London", tmp_path).html == ""
+    assert sae_page.measure_sections("get_on_well", tmp_path).html == ""
