@@ -22,7 +22,8 @@ from analysis.validate import InputError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    est = sub.add_parser("estimates", help="compute estimates.csv, estimates_detail.csv and changes.csv")
+    est = sub.add_parser("estimates", help="compute estimates.csv, estimates_detail.csv, changes.csv, trends.csv "
+                         "and the briefing's briefing.csv and revisions.csv")
     est.add_argument("--out", default="reports/data", help="output folder (default: reports/data)")
     est.add_argument("--suppress-below", type=int, default=50, help="unweighted base below which values are [c]")
     est.add_argument("--flag-below", type=int, default=100, help="unweighted base below which values are [u]")

@@ -50,7 +50,7 @@ PACKAGES = ["numpy", "pandas", "scipy", "geopandas", "matplotlib", "afcharts", "
 class Job:
     """One report: which notebook, with which parameters, written where."""
 
-    kind: str  # london | measure | borough | analysis
+    kind: str  # london | briefing | measure | borough | analysis
     name: str  # measure id, borough slug, or notebook name
     notebook: str  # file name in notebooks/
     parameters: dict
@@ -77,7 +77,9 @@ DEMO_ONLY_ANALYSES = frozenset({"programme_evaluation"})
 def plan(data_dir: Path, boundaries: str | None = None, synthetic_analyses: bool = True) -> list[Job]:
     """Every report the build makes."""
     common = {"data_dir": str(data_dir), "boundaries": boundaries}
-    jobs = [Job("london", "london", "london.ipynb", dict(common), "london", "The state of social integration in London")]
+    jobs = [Job("london", "london", "london.ipynb", dict(common), "london", "The state of social integration in London"),
+            Job("briefing", "changes", "changes.ipynb", dict(common), "changes",
+                "What changed: significant changes, trends and revisions")]
     for m in measures.registry():
         jobs.append(Job("measure", m.id, "measure.ipynb", {"measure_id": m.id, **common}, f"measures/{m.id}", m.title))
     for b in geography.all_borough_objects():
@@ -85,14 +87,14 @@ def plan(data_dir: Path, boundaries: str | None = None, synthetic_analyses: bool
     for extra in sorted(NOTEBOOKS.glob("*.ipynb")):
         if extra.stem in DEMO_ONLY_ANALYSES and not synthetic_analyses:
             continue
-        if extra.name not in ("london.ipynb", "measure.ipynb", "borough.ipynb"):
+        if extra.name not in ("london.ipynb", "changes.ipynb", "measure.ipynb", "borough.ipynb"):
             jobs.append(Job("analysis", extra.stem, extra.name, dict(common), f"analysis/{extra.stem}",
                             extra.stem.replace("_", " ").capitalize()))
     return jobs
 
 
 # what --only accepts for each kind of report: singular and plural
-KIND_NAMES = {"london": "london", "measure": "measure", "measures": "measure", "borough": "borough",
+KIND_NAMES = {"london": "london", "briefing": "briefing", "measure": "measure", "measures": "measure", "borough": "borough",
               "boroughs": "borough", "analysis": "analysis", "analyses": "analysis"}
 
 
@@ -531,7 +533,7 @@ class BuildResult:
         return [r for r in self.results if r.status == "failed"]
 
 
-ESTIMATE_FILES = ("estimates.csv", "changes.csv", "estimates_detail.csv")
+ESTIMATE_FILES = ("estimates.csv", "changes.csv", "estimates_detail.csv", "trends.csv", "briefing.csv", "revisions.csv")
 
 
 def estimates_current(out: Path, inputs_key: str, manifest: dict) -> bool:
@@ -740,7 +742,7 @@ def _ready() -> None:
 
 def _balanced(pending):
     """Longest reports first, so the last worker is not left with a long one."""
-    weight = {"measure": 0, "london": 1, "analysis": 1, "borough": 2}
+    weight = {"measure": 0, "london": 1, "briefing": 1, "analysis": 1, "borough": 2}
     return sorted(pending, key=lambda jk: weight.get(jk[0].kind, 3))
 
 
@@ -830,17 +832,24 @@ def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict,
         return (f"<li data-name='{html.escape(job.title.lower())} {html.escape(job.name)}'><a href='{job.output}.html'>"
                 f"{html.escape(job.title)}</a> (<a href='{job.output}.pdf'>PDF</a>){note}</li>")
 
-    groups = [("Overview", "london"), ("Measures", "measure"), ("Boroughs", "borough"), ("Analyses", "analysis")]
+    groups = [("Overview", ("london", "briefing")), ("Measures", ("measure",)), ("Boroughs", ("borough",)),
+              ("Analyses", ("analysis",))]
     sections = []
-    for heading, kind in groups:
-        items = [entry(j) for j in jobs if j.kind == kind]
+    for heading, kinds in groups:
+        kind = kinds[0]
+        items = [entry(j) for j in jobs if j.kind in kinds]
         if items:
             sections.append(f"<section><h2>{heading}</h2><ul class='reports' data-kind='{kind}'>{''.join(items)}</ul></section>")
     data = ("<section><h2>Data</h2><ul><li><a href='data/estimates.csv'>estimates.csv</a> (every figure, tidy)</li>"
             "<li><a href='data/estimates.xlsx'>estimates.xlsx</a> (accessible spreadsheet)</li>"
             "<li><a href='data/changes.csv'>changes.csv</a> (change since the previous period, tested)</li>"
             "<li><a href='data/neighbours.csv'>neighbours.csv</a> (each borough's five statistical neighbours)</li>"
-            "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>")
+            "<li><a href='data/trends.csv'>trends.csv</a> (recent trend over up to five comparable points, tested)</li>"
+            "<li><a href='data/briefing.csv'>briefing.csv</a> and <a href='data/revisions.csv'>revisions.csv</a> "
+            "(what changed: the findings after false-discovery control, and figures revised since the previous "
+            + ("build, whose estimates are kept in <a href='data/previous/estimates.csv'>previous/estimates.csv</a>)</li>"
+               if (out / "data" / "previous" / "estimates.csv").exists() else "build)</li>")
+            + "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>")
     filter_box = ("<p><label for='filter'>Filter reports by borough or measure</label> "
                   "<input id='filter' type='search' placeholder='e.g. Camden or volunteering' aria-describedby='count'></p>"
                   "<p id='count' aria-live='polite'></p>")

@@ -170,15 +170,26 @@ def _verdict_points(ax, x: np.ndarray, y: np.ndarray, compared, polarity: str, s
     return handles
 
 
-def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
-    """Line of a series over periods with its 95% intervals (one area, one group)."""
+def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str, breaks: tuple[str, ...] = ()) -> Chart:
+    """Line of a series over periods with its 95% intervals (one area, one group).
+
+    The line and its band are not joined across a series break (a period in ``breaks``, where
+    the definition changed): a dashed rule marks the break instead.
+    """
     rows = rows.sort_values("period")
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     x = np.arange(len(rows))
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
-    ax.fill_between(x, lo, hi, color=SEQUENTIAL[3], alpha=0.5, linewidth=0, label="95% confidence interval")
-    ax.plot(x, v, color=DARK_BLUE, marker="o", label=label)
     labels = rows["period"].tolist()
+    cuts = [i for i, p in enumerate(labels) if i and p in set(breaks)]
+    for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(x)])):
+        ax.fill_between(x[a:b], lo[a:b], hi[a:b], color=SEQUENTIAL[3], alpha=0.5, linewidth=0,
+                        label="95% confidence interval" if k == 0 else None)
+        ax.plot(x[a:b], v[a:b], color=DARK_BLUE, marker="o", label=label if k == 0 else None)
+        if b - a == 1:  # a period alone between breaks: its interval as a bar (a band needs two points)
+            ax.vlines(x[a], lo[a], hi[a], color=SEQUENTIAL[3], alpha=0.8, linewidth=6, zorder=1)
+    for k, i in enumerate(cuts):
+        ax.axvline(i - 0.5, color=DARK_GREY, linestyle="--", linewidth=1, label="series break" if k == 0 else None)
     if len(labels) > 8:  # long series: label every other period, upright labels stay readable
         ax.set_xticks(x[::2], labels[::2], rotation=45, ha="right")
     else:
@@ -193,6 +204,11 @@ def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str) -> Chart:
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2 if len(label) <= 45 else 1)
     alt = f"Line chart of {label.lower()} from {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: " + ", ".join(
         f"{p} {tables.fmt(val)}{_unit_suffix(unit)}" for p, val in zip(rows["period"], v))
+    if cuts:
+        changed = [labels[i] for i in cuts]
+        when = changed[0] if len(changed) == 1 else ", ".join(changed[:-1]) + " and " + changed[-1]
+        alt += f". The definition changed in {when}, so the line is not joined across the series break"
+        alt += "s" if len(changed) > 1 else ""
     return Chart(fig, title, alt, tables.estimate_table(rows, ["period"]))
 
 

@@ -33,6 +33,17 @@ def verdict_against_london(compared: str, polarity: str, population_group: bool 
     return rules.verdict(compared, polarity, population_group)
 
 
+def direction_verdict(direction: str, polarity: str) -> str:
+    """The rulebook's word for a significant change or trend ('increased'/'increasing',
+    'decreased'/'decreasing'): :func:`analysis.rules.change_assessment` by the polarity of the
+    row it describes ('better', 'worse', or 'not_judged' for a context indicator); any other
+    direction is returned as it is."""
+    if direction not in ("increased", "increasing", "decreased", "decreasing"):
+        return direction
+    return rules.change_assessment({"increasing": "increased", "decreasing": "decreased"}.get(direction, direction),
+                                   polarity)
+
+
 def interval_verdict(lower: np.ndarray, upper: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
     """Fingertips rule: higher when the whole 95% interval lies above the benchmark value."""
     lower, upper, benchmark = (np.asarray(a, dtype=float) for a in (lower, upper, benchmark))

@@ -6,9 +6,11 @@ text says the figures are similar or that there was no significant change.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-from analysis import rules, tables
+from analysis import compare, rules, tables
 
 
 def unit_text(value: float, unit: str) -> str:
@@ -61,6 +63,53 @@ def short_change(change: pd.Series | None) -> str:
     if change["direction"] == "decreased":
         return f"down since {change['previous_period']}"
     return f"no significant change since {change['previous_period']}"
+
+
+def p_text(p: float) -> str:
+    """'p < 0.001' or 'p = 0.012'."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def trend_phrase(trend: pd.Series | None, polarity: str) -> str | None:
+    """The recent trend (a row of ``trends.csv``) in words: 'increasing since 2014 (5 points,
+    p < 0.001), better', 'no significant trend since 2014/15 (5 points)', or None when the
+    trend was not tested. Better or worse comes from the rulebook (the row's polarity)."""
+    if trend is None or trend.get("direction") not in ("increasing", "decreasing", "no significant trend"):
+        return None
+    points = f"{int(trend['points'])} points"
+    if trend["direction"] == "no significant trend":
+        return f"no significant trend since {trend['from_period']} ({points})"
+    verdict = compare.direction_verdict(trend["direction"], polarity)
+    judged = f", {verdict}" if verdict in ("better", "worse") else ""
+    return f"{trend['direction']} since {trend['from_period']} ({points}, {p_text(trend['p_value'])}){judged}"
+
+
+def trend_cell(trend: pd.Series | None, polarity: str) -> str:
+    """A table cell for the recent trend: :func:`trend_phrase`, or 'not tested' with a short
+    reason taken from the row's ``method``."""
+    phrase = trend_phrase(trend, polarity)
+    if phrase:
+        return phrase
+    method = "" if trend is None else str(trend.get("method", ""))
+    brk = re.search(r"series break in [0-9/]+", method)
+    if brk:
+        return f"not tested ({brk.group(0)})"
+    for marker, reason in (("pooled", "pooled periods"), ("standard error", "no interval"),
+                           ("suppressed", "latest figure not published")):
+        if marker in method:
+            return f"not tested ({reason})"
+    return "not tested (too few comparable points)" if trend is not None else "not tested"
+
+
+def trend_title(label: str, row: pd.Series, change: pd.Series | None, trend: pd.Series | None) -> str:
+    """A trend chart's message title: the latest figure, then a significant recent trend (so that
+    "no significant change since 2017" cannot hide a significant five-point trend), then the
+    change since the previous period."""
+    lead = f"{label}: {unit_text(row['value'], row['unit'])} in {row['period']}, "
+    phrase = trend_phrase(trend, row["polarity"])
+    if phrase and trend["direction"] in ("increasing", "decreasing"):
+        return f"{lead}{phrase}; {short_change(change)}"
+    return lead + short_change(change)
 
 
 def headline(label: str, row: pd.Series, change: pd.Series | None, area: str = "London") -> str:

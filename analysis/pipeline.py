@@ -5,13 +5,14 @@ Compute once, render many: this runs once per build; notebooks only read its out
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import compare, estimate, forking, measures, schemas
+from analysis import briefing, compare, estimate, forking, measures, schemas, trends
 from analysis.sae import boroughs as sae
 from analysis.measures import Measure
 from analysis.outputs import atomic_write
@@ -44,13 +45,15 @@ class Inputs:
 
 @dataclass
 class Results:
-    """What a build computes: the published table, the same with standard errors, and changes."""
+    """What a build computes: the published table, the same with standard errors, changes
+    since the previous period and recent trends."""
 
     estimates: pd.DataFrame
     detail: pd.DataFrame
     changes: pd.DataFrame
     skipped: list[str] = field(default_factory=list)  # measures with no input in this build
     neighbours: pd.DataFrame | None = None  # written as neighbours.csv when the inputs give them
+    trends: pd.DataFrame | None = None  # None: worked out from ``detail`` when written
     models: list[sae.Model] = field(default_factory=list)  # small area models (modelled boroughs)
     models_failed: dict[str, str] = field(default_factory=dict)  # model name -> why it was not fitted
     rules: DisclosureRules = field(default_factory=DisclosureRules)  # the thresholds the figures were made with
@@ -101,18 +104,26 @@ def compute(
         models, failed = sae.fit_all(directs, inputs.area_covariates)
     modelled = sae.rows(models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic)
     detail = estimate.sort_rows(pd.concat([direct, modelled], ignore_index=True) if len(modelled) else direct, order)
+    breaks = series_breaks(registry)
+    direct_detail = detail[detail["method"] == sae.METHOD_DIRECT]
     return Results(
         estimates=detail[estimate.ESTIMATE_COLUMNS].copy(),
         detail=detail,
-        # changes between waves are tested for direct figures only (models are fitted per wave)
-        changes=compare.changes(detail[detail["method"] == sae.METHOD_DIRECT],
-                                breaks={m.id: set(m.series_breaks) for m in registry if m.series_breaks}),
+        # changes and trends between waves are tested for direct figures only (models are fitted per wave)
+        changes=compare.changes(direct_detail, breaks=breaks),
         skipped=[i for i in order if i in set(skipped)],
         neighbours=inputs.neighbours,
+        trends=trends.trends(direct_detail, breaks),
         models=models,
         models_failed=failed,
         rules=rules,
     )
+
+
+def series_breaks(registry: Sequence[Measure] | None = None) -> dict[str, set[str]]:
+    """Measure id -> the periods where its definition changed (the registry's ``series_breaks``)."""
+    registry = measures.registry() if registry is None else registry
+    return {m.id: set(m.series_breaks) for m in registry if m.series_breaks}
 
 
 def _family(m: Measure) -> str | None:
@@ -199,19 +210,39 @@ def validate_inputs(inputs: Inputs) -> Inputs:
 
 def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True,
                   rules: DisclosureRules | None = None) -> dict[str, Path]:
-    """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv``, ``changes.csv`` and
+    """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv``, ``changes.csv``,
+    ``trends.csv``, the briefing's tables ``briefing.csv`` and ``revisions.csv``,
     ``neighbours.csv`` (when the inputs give neighbours), and each small area model's table and
-    description under ``modelled/`` (replaced whole)."""
+    description under ``modelled/`` (replaced whole).
+
+    The estimates already in ``out_dir``, when they differ from the new ones, are kept first as
+    ``previous/estimates.csv``: the revisions are the (direct) figures of the same period that
+    differ between the two (see :mod:`analysis.briefing`).
+    """
     out = Path(out_dir)
     paths = {
         "estimates": out / "estimates.csv",
         "detail": out / "estimates_detail.csv",
         "changes": out / "changes.csv",
+        "trends": out / "trends.csv",
+        "briefing": out / "briefing.csv",
+        "revisions": out / "revisions.csv",
     }
     fmt = dict(index=False, float_format="%.10g", lineterminator="\n")
-    atomic_write(paths["estimates"], lambda p: results.estimates.to_csv(p, **fmt))
+    text = results.estimates.to_csv(**fmt)
+    previous = briefing.keep_previous(paths["estimates"], text, out / briefing.PREVIOUS)
+    trend_rows = results.trends if results.trends is not None else trends.trends(
+        results.detail[results.detail["method"] == sae.METHOD_DIRECT] if "method" in results.detail
+        else results.detail, series_breaks())
+    current = read_estimates(io.StringIO(text))  # as written (10 significant digits), like the previous copy
+    findings = briefing.findings(results.changes, trend_rows, current)
+    revisions = briefing.revisions(read_estimates(previous) if previous else None, current)
+    atomic_write(paths["estimates"], lambda p: Path(p).write_bytes(text.encode("utf-8")))
     atomic_write(paths["detail"], lambda p: results.detail.to_csv(p, **fmt))
     atomic_write(paths["changes"], lambda p: results.changes.to_csv(p, **fmt))
+    atomic_write(paths["trends"], lambda p: trend_rows.to_csv(p, **fmt))
+    atomic_write(paths["briefing"], lambda p: findings.to_csv(p, **fmt))
+    atomic_write(paths["revisions"], lambda p: revisions.to_csv(p, **fmt))
     if results.neighbours is not None:
         from analysis import neighbours
 
@@ -223,7 +254,7 @@ def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True
     return paths
 
 
-def read_estimates(path: str | Path, *, modelled: bool = False) -> pd.DataFrame:
+def read_estimates(path: str | Path | io.StringIO, *, modelled: bool = False) -> pd.DataFrame:
     """Read an ``estimates.csv`` back with the right types (notebooks use this).
 
     Only the direct estimates unless ``modelled``: a page written for direct figures then

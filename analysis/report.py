@@ -43,6 +43,7 @@ class ReportData:
     estimates: pd.DataFrame
     changes: pd.DataFrame
     key: tuple = ()  # (folder, modification time) of the files read: identifies this build's data
+    trends: pd.DataFrame | None = None  # trends.csv: each series' recent trend (None: not written)
 
     @property
     def synthetic(self) -> bool:
@@ -66,13 +67,28 @@ class ReportData:
         position = self._change_rows.get((indicator, area, period, breakdown, group))
         return None if position is None else self.changes.iloc[position]
 
+    @cached_property
+    def _trend_rows(self) -> dict[tuple, int]:
+        if self.trends is None:
+            return {}
+        keys = zip(*(self.trends[c].tolist() for c in ("indicator", "area_code", "breakdown", "group", "to_period")))
+        return {key: position for position, key in enumerate(keys)}
+
+    def trend(self, indicator: str, area: str, period: str, breakdown: str = "all", group: str = "all") -> pd.Series | None:
+        """The recent trend of a series ending at ``period`` (a row of ``trends.csv``), or None."""
+        position = self._trend_rows.get((indicator, area, breakdown, group, period))
+        return None if position is None else self.trends.iloc[position]
+
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> ReportData:
     folder = Path(path)
     estimates = pipeline.read_estimates(folder / "estimates.csv")
     changes = pd.read_csv(folder / "changes.csv", dtype={"period": str, "previous_period": str})
-    return ReportData(estimates, changes, (path, mtime))
+    trends = (pd.read_csv(folder / "trends.csv", dtype={"from_period": str, "to_period": str, "group": str,
+                                                         "breakdown": str}, keep_default_na=False,
+                          na_values={"p_value": [""]}) if (folder / "trends.csv").exists() else None)
+    return ReportData(estimates, changes, (path, mtime), trends)
 
 
 def load(data_dir: str | Path | None = None) -> ReportData:
@@ -204,7 +220,12 @@ class MeasurePage:
             latest = london.sort_values("period").iloc[-1]
             change = self.data.change(indicator, geography.LONDON_CODE, latest["period"],
                                       latest["breakdown"], latest["group"])
-            items.append(f"<li>{html.escape(narrative.headline(label, latest, change))}</li>")
+            text = narrative.headline(label, latest, change)
+            trend = narrative.trend_phrase(self.data.trend(indicator, geography.LONDON_CODE, latest["period"],
+                                                           latest["breakdown"], latest["group"]), latest["polarity"])
+            if trend and not pd.isna(latest["value"]):
+                text += f" Recent trend: {trend}."
+            items.append(f"<li>{html.escape(text)}</li>")
         return Section("<h2>Headline</h2><ul class='headline'>" + "".join(items) + "</ul>")
 
     def trends(self) -> Section:
@@ -218,9 +239,11 @@ class MeasurePage:
             latest = london.iloc[-1]
             change = self.data.change(indicator, geography.LONDON_CODE, latest["period"],
                                       latest["breakdown"], latest["group"])
-            title = (f"{label}: {narrative.unit_text(latest['value'], latest['unit'])} in {latest['period']}, "
-                     f"{narrative.short_change(change)}")
-            chart = charts.trend(london, title=title, label=label, unit=london["unit"].iloc[0])
+            trend = self.data.trend(indicator, geography.LONDON_CODE, latest["period"], latest["breakdown"],
+                                    latest["group"])
+            title = narrative.trend_title(label, latest, change, trend)
+            chart = charts.trend(london, title=title, label=label, unit=london["unit"].iloc[0],
+                                 breaks=self.measure.series_breaks)
             made.append(chart)
             out.append(charts.to_html(chart))
         return Section("".join(out), made)
@@ -467,6 +490,8 @@ class BoroughPage:
         rows = rows[rows["area_code"] == self.code].drop(columns="area_code").reset_index(drop=True)
         rows["change"] = [self.data.change(i, self.code, p, b, g)
                           for i, p, b, g in zip(rows["indicator"], rows["period"], rows["breakdown"], rows["group"])]
+        rows["trend"] = [self.data.trend(i, self.code, p, b, g)
+                         for i, p, b, g in zip(rows["indicator"], rows["period"], rows["breakdown"], rows["group"])]
         return rows
 
     def header(self) -> Section:
@@ -503,6 +528,11 @@ class BoroughPage:
                 for lab, ch in changed) + ".")
         else:
             items.append("No indicator changed significantly since the previous period.")
+        trending = [(r["label"], narrative.trend_phrase(r["trend"], r["polarity"])) for _, r in rows.iterrows()
+                    if r["trend"] is not None and r["trend"]["direction"] in ("increasing", "decreasing")]
+        if trending:
+            items.append("Significant recent trends (over up to five comparable periods): "
+                         + "; ".join(f"{lab}: {text}" for lab, text in trending) + ".")
         missing = missing_measures(self.data, "borough")
         if missing:
             items.append(f"{len(missing)} measures have no borough figures in this build: " + ", ".join(missing) + ".")
@@ -555,6 +585,7 @@ class BoroughPage:
             "Rank (1 = best)": [rules.rank_text(r, n, f, p) for r, n, f, p in
                                 zip(rows["rank"], rows["n_ranked"], rows["flag"], rows["polarity"])],
             "Compared with London": [narrative.comparison_phrase(c, p) for c, p in zip(rows["compared_to_london"], rows["polarity"])],
+            "Recent trend": [narrative.trend_cell(t, p) for t, p in zip(rows["trend"], rows["polarity"])],
             "Note": [rules.flag_reason_text(f, r, k.startswith("survey")) for f, r, k in
                      zip(rows["flag"], rows["flag_reason"], rows["kind"])],
         })
@@ -601,8 +632,11 @@ class LondonPage:
                 latest = london.sort_values("period").iloc[-1]
                 change = self.data.change(s.indicator, geography.LONDON_CODE, latest["period"],
                                           latest["breakdown"], latest["group"])
+                trend = narrative.trend_phrase(self.data.trend(s.indicator, geography.LONDON_CODE, latest["period"],
+                                                               latest["breakdown"], latest["group"]),
+                                               latest["polarity"])
                 rows.append({"label": provenance.label(s.label, latest["source"]), "row": latest, "change": change,
-                             "measure": m})
+                             "measure": m, "trend": trend})
         if not rows:
             return Section("")
         table = pd.DataFrame({
@@ -615,8 +649,12 @@ class LondonPage:
             "Change since previous period": [narrative.short_change(r["change"]) for r in rows],
             "Assessment": [str(r["change"]["assessment"]).replace("_", " ") if r["change"] is not None else "not compared"
                            for r in rows],
+            "Recent trend": [r["trend"] or "not tested" for r in rows],
         })
-        sentences = "".join(f"<li>{html.escape(narrative.headline(r['label'], r['row'], r['change']))}</li>" for r in rows)
+        sentences = "".join(
+            f"<li>{html.escape(narrative.headline(r['label'], r['row'], r['change']))}"
+            + (html.escape(f" Recent trend: {r['trend']}.") if r["trend"] and pd.notna(r["row"]["value"]) else "")
+            + "</li>" for r in rows)
         pct = [r for r in rows if r["row"]["unit"] == "%" and pd.notna(r["row"]["value"])]
         html_chart = ""
         if pct:

@@ -19,7 +19,8 @@ def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
     parquet = pd.read_parquet(paths["parquet"])
     assert parquet["synthetic"].all()
     assert {p.name for p in tmp_path.iterdir()} == {
-        "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet", "modelled", "neighbours.csv"}
+        "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet", "trends.csv", "briefing.csv",
+        "revisions.csv", "modelled", "neighbours.csv"}
     direct = pipeline.read_estimates(paths["estimates"])  # pages written for direct figures see only those
     assert (direct["method"] == "direct").all()
     assert len(direct) == (demo_results.estimates["method"] == "direct").sum()
@@ -28,7 +29,7 @@ def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
 def test_same_inputs_give_identical_files(tmp_path) -> None:
     assert main(["estimates", "--out", str(tmp_path / "a"), "--no-parquet"]) == 0
     assert main(["estimates", "--out", str(tmp_path / "b"), "--no-parquet"]) == 0
-    for name in ("estimates.csv", "changes.csv", "estimates_detail.csv"):
+    for name in ("estimates.csv", "changes.csv", "estimates_detail.csv", "trends.csv", "briefing.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
