@@ -143,6 +143,7 @@ def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict,
     data = ("<section aria-labelledby='data'><h2 id='data'>Data</h2><ul><li><a href='data/estimates.csv'>estimates.csv</a> (every figure, tidy)</li>"
             "<li><a href='data/estimates.xlsx'>estimates.xlsx</a> (accessible spreadsheet)</li>"
             "<li><a href='data/changes.csv'>changes.csv</a> (change since the previous period, tested)</li>"
+            "<li><a href='data/neighbours.csv'>neighbours.csv</a> (each borough's five statistical neighbours)</li>"
             "<li><a href='data/trends.csv'>trends.csv</a> (recent trend over up to five comparable points, tested)</li>"
             "<li><a href='data/briefing.csv'>briefing.csv</a> and <a href='data/revisions.csv'>revisions.csv</a> "
             "(what changed: the findings after false-discovery control, and figures revised since the previous "

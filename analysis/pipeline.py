@@ -34,6 +34,7 @@ class Inputs:
     synthetic: bool = False
     lonely_psu: str = "fail"
     validated: bool = False  # set by validate_inputs (and by sources that validate as they load)
+    neighbours: pd.DataFrame | None = None  # each borough's statistical neighbours (analysis.neighbours)
     # borough covariates of the small area models (analysis.sae.covariates); None: no models
     area_covariates: pd.DataFrame | None = None
 
@@ -51,6 +52,7 @@ class Results:
     detail: pd.DataFrame
     changes: pd.DataFrame
     skipped: list[str] = field(default_factory=list)  # measures with no input in this build
+    neighbours: pd.DataFrame | None = None  # written as neighbours.csv when the inputs give them
     trends: pd.DataFrame | None = None  # None: worked out from ``detail`` when written
     models: list[sae.Model] = field(default_factory=list)  # small area models (modelled boroughs)
     models_failed: dict[str, str] = field(default_factory=dict)  # model name -> why it was not fitted
@@ -60,11 +62,13 @@ class Results:
 def demo_inputs(processes: int = 1) -> Inputs:
     """The embedded synthetic demonstration inputs (deterministic, offline); with
     ``processes`` of 2 or more the largest survey is generated beside the others."""
+    from analysis import neighbours
     from analysis.sae import covariates
     from analysis.sources import demo
 
-    return Inputs(surveys=demo.surveys(processes), admin=demo.admin_tables(), synthetic=True, validated=True,
-                  area_covariates=covariates.demo())
+    admin = demo.admin_tables()
+    return Inputs(surveys=demo.surveys(processes), admin=admin, synthetic=True, validated=True,
+                  area_covariates=covariates.demo(), neighbours=neighbours.demo(admin))
 
 
 def compute(
@@ -108,6 +112,7 @@ def compute(
         # changes and trends between waves are tested for direct figures only (models are fitted per wave)
         changes=compare.changes(direct_detail, breaks=breaks),
         skipped=[i for i in order if i in set(skipped)],
+        neighbours=inputs.neighbours,
         trends=trends.trends(direct_detail, breaks),
         models=models,
         models_failed=failed,
@@ -198,6 +203,7 @@ def validate_inputs(inputs: Inputs) -> Inputs:
         synthetic=inputs.synthetic,
         lonely_psu=inputs.lonely_psu,
         validated=True,
+        neighbours=inputs.neighbours,
         area_covariates=inputs.area_covariates,
     )
 
@@ -205,8 +211,9 @@ def validate_inputs(inputs: Inputs) -> Inputs:
 def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True,
                   rules: DisclosureRules | None = None) -> dict[str, Path]:
     """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv``, ``changes.csv``,
-    ``trends.csv``, the briefing's tables ``briefing.csv`` and ``revisions.csv``, and each small
-    area model's table and description under ``modelled/`` (replaced whole).
+    ``trends.csv``, the briefing's tables ``briefing.csv`` and ``revisions.csv``,
+    ``neighbours.csv`` (when the inputs give neighbours), and each small area model's table and
+    description under ``modelled/`` (replaced whole).
 
     The estimates already in ``out_dir``, when they differ from the new ones, are kept first as
     ``previous/estimates.csv``: the revisions are the (direct) figures of the same period that
@@ -236,6 +243,10 @@ def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True
     atomic_write(paths["trends"], lambda p: trend_rows.to_csv(p, **fmt))
     atomic_write(paths["briefing"], lambda p: findings.to_csv(p, **fmt))
     atomic_write(paths["revisions"], lambda p: revisions.to_csv(p, **fmt))
+    if results.neighbours is not None:
+        from analysis import neighbours
+
+        paths["neighbours"] = neighbours.write(results.neighbours, out)
     if parquet:
         paths["parquet"] = out / "estimates.parquet"
         atomic_write(paths["parquet"], lambda p: results.estimates.to_parquet(p, index=False))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import charts, compare, geography, measures, narrative, pipeline, provenance, rules, schemas, series, tables
+from analysis import charts, compare, geography, measures, narrative, neighbours, pipeline, provenance, rules, schemas, series, tables
 from analysis.measures import Measure
 from analysis.outputs import SYNTHETIC_NOTICE
 
@@ -481,6 +481,7 @@ class BoroughPage:
         self.code = geography.to_code(borough, allow_aggregates=False)
         self.name = geography.name_of(self.code)
         self.data = load(data_dir)
+        self.data_dir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
         self.boundaries_path = boundaries_path
         self.summary_rows = self._summary_rows()
 
@@ -557,6 +558,16 @@ class BoroughPage:
         chart.notes.append(rules.RANK_NOTE)
         chart.table = self._indicator_table()
         return Section("<h2>All indicators against London</h2>" + charts.to_html(chart), [chart])
+
+    def similar(self) -> Section:
+        """Similar boroughs: the five statistical neighbours, the method, and the headline figures side by side."""
+        table = neighbours.read(self.data_dir)
+        if table is None or self.code not in set(table["borough"]):
+            return Section("<h2>Similar boroughs</h2>" + _p("This build has no statistical neighbours."))
+        wide = neighbours.side_by_side(borough_indicator_rows(self.data), self.data.estimates, self.code, table)
+        return Section("<h2>Similar boroughs</h2>" + "".join(_p(t) for t in neighbours.sentences(table, self.code))
+                       + tables.to_html(wide, caption=f"{self.name}'s latest figures beside its neighbours' and "
+                                                      f"{geography.inner_outer(self.code)} London's"))
 
     def locator(self) -> Section:
         chart = charts.locator(boundaries(self.boundaries_path), self.code, self.name)

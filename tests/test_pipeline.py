@@ -20,7 +20,7 @@ def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
     assert parquet["synthetic"].all()
     assert {p.name for p in tmp_path.iterdir()} == {
         "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet", "trends.csv", "briefing.csv",
-        "revisions.csv", "modelled"}
+        "revisions.csv", "modelled", "neighbours.csv"}
     direct = pipeline.read_estimates(paths["estimates"])  # pages written for direct figures see only those
     assert (direct["method"] == "direct").all()
     assert len(direct) == (demo_results.estimates["method"] == "direct").sum()

@@ -31,7 +31,7 @@ import os
 
 import pandas as pd
 
-from analysis import geography
+from analysis import geography, neighbours
 from analysis.outputs import file_sha256
 from analysis.sources import published
 
@@ -131,7 +131,7 @@ def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
     # the small area models' borough covariates (used when survey waves are added by codebook)
     area_covariates = covariates.from_profiles(profiles, source=published.get_source("borough_profiles_csv").files[0])
     return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES,
-                  area_covariates=area_covariates,
+                  area_covariates=area_covariates, neighbours=neighbours.real(profiles),
                   unreliable={"electoral_registration": doubtful_adults(population, adults_2019, electors)})
 
 
