@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: reports test estimates benchmark benchmark-build r-fixtures clean
+.PHONY: reports test lint estimates benchmark benchmark-build r-fixtures clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ reports: $(VENV)/.installed
 ## test: create the environment and run the test suite
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+## lint: formatter check, linter, type checker, and notebooks stored without outputs
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check analysis tests benchmarks run_all.py
+	$(VENV)/bin/ruff check analysis tests benchmarks run_all.py
+	$(VENV)/bin/mypy
+	$(VENV)/bin/nbstripout --verify notebooks/*.ipynb
 
 ## estimates: compute the estimates table from the embedded demo into reports/data
 estimates: $(VENV)/.installed

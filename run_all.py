@@ -26,15 +26,24 @@ from analysis.validate import InputError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="reports", help="output folder (default: reports)")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: all cores)"
+    )
     parser.add_argument("--only", action="append", help="build only these reports (repeatable)")
     parser.add_argument("--force", action="store_true", help="rebuild reports even if unchanged")
-    parser.add_argument("--boundaries", help="boundary file for maps (default: the committed GeoJSON)")
+    parser.add_argument(
+        "--boundaries", help="boundary file for maps (default: the committed GeoJSON)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--publication-date", help="the date the reports show as published (YYYY-MM-DD; "
-                                                   "default: analysis/data/publication.yaml)")
+    parser.add_argument(
+        "--publication-date",
+        help="the date the reports show as published (YYYY-MM-DD; "
+        "default: analysis/data/publication.yaml)",
+    )
     add_input_arguments(parser)
     args = parser.parse_args(argv)
     waves = check_input_arguments(parser, args)
@@ -42,12 +51,22 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     existed = out.exists()
     try:
-        factory, key, files = inputs_for(args.source, args.mirror, waves,
-                                         new_editions=args.new_editions)
-        result = build.build(args.out, jobs=args.jobs, only=args.only, force=args.force,
-                             progress=not args.no_progress, boundaries=args.boundaries,
-                             inputs_factory=factory, inputs_key=key, input_files=files,
-                             synthetic_analyses=args.source == "demo", publication_date=args.publication_date)
+        factory, key, files = inputs_for(
+            args.source, args.mirror, waves, new_editions=args.new_editions
+        )
+        result = build.build(
+            args.out,
+            jobs=args.jobs,
+            only=args.only,
+            force=args.force,
+            progress=not args.no_progress,
+            boundaries=args.boundaries,
+            inputs_factory=factory,
+            inputs_key=key,
+            input_files=files,
+            synthetic_analyses=args.source == "demo",
+            publication_date=args.publication_date,
+        )
     except (InputError, SourceUnavailable) as err:
         if not existed and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # refused inputs leave nothing behind, not even the folder the build made
@@ -55,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     built = sum(r.status == "built" for r in result.results)
     unchanged = sum(r.status == "unchanged" for r in result.results)
-    print(f"{built} built, {unchanged} unchanged, {len(result.failures)} failed in {time.perf_counter() - start:.1f} s "
-          f"-> {args.out}/index.html")
+    print(
+        f"{built} built, {unchanged} unchanged, {len(result.failures)} failed in {time.perf_counter() - start:.1f} s "
+        f"-> {args.out}/index.html"
+    )
     for f in result.failures:
         print(f"  failed: {f.output}: cell {f.cell}: {f.error}", file=sys.stderr)
     if built and build.pdf_font_subsetter() == "fonttools":

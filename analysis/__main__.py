@@ -22,11 +22,18 @@ from analysis.validate import InputError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    est = sub.add_parser("estimates", help="compute estimates.csv, estimates_detail.csv, changes.csv, trends.csv "
-                         "and the briefing's briefing.csv and revisions.csv")
+    est = sub.add_parser(
+        "estimates",
+        help="compute estimates.csv, estimates_detail.csv, changes.csv, trends.csv "
+        "and the briefing's briefing.csv and revisions.csv",
+    )
     est.add_argument("--out", default="reports/data", help="output folder (default: reports/data)")
-    est.add_argument("--suppress-below", type=int, default=50, help="unweighted base below which values are [c]")
-    est.add_argument("--flag-below", type=int, default=100, help="unweighted base below which values are [u]")
+    est.add_argument(
+        "--suppress-below", type=int, default=50, help="unweighted base below which values are [c]"
+    )
+    est.add_argument(
+        "--flag-below", type=int, default=100, help="unweighted base below which values are [u]"
+    )
     est.add_argument("--no-parquet", action="store_true", help="skip estimates.parquet")
     add_input_arguments(est)
     args = parser.parse_args(argv)
@@ -36,13 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         factory, _, _ = inputs_for(args.source, args.mirror, waves, new_editions=args.new_editions)
         inputs = factory()
-        results = pipeline.compute(inputs, rules=DisclosureRules(args.suppress_below, args.flag_below))
+        results = pipeline.compute(
+            inputs, rules=DisclosureRules(args.suppress_below, args.flag_below)
+        )
     except (InputError, SourceUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     paths = pipeline.write_results(results, args.out, parquet=not args.no_parquet)
     kind = "synthetic demonstration data" if inputs.synthetic else "real data"
-    print(f"{len(results.estimates)} estimates in {time.perf_counter() - start:.1f} s ({kind}) -> {paths['estimates']}")
+    print(
+        f"{len(results.estimates)} estimates in {time.perf_counter() - start:.1f} s ({kind}) -> {paths['estimates']}"
+    )
     return 0
 
 

@@ -40,12 +40,48 @@ REVISION_TOLERANCE = 1e-9  # relative: values are written with 10 significant di
 LEVELS = ("London", "Inner and Outer London", "Population groups", "Boroughs")
 CHANGE, TREND = "change since the previous period", "recent trend"
 
-FINDING_COLUMNS = ["level", "measure_id", "indicator", "label", "area_code", "area_name", "breakdown", "group", "test",
-                   "from_period", "to_period", "points", "from_value", "to_value", "change", "unit", "direction",
-                   "assessment", "p_value", "q_value", "flag"]
-REVISION_COLUMNS = ["status", "measure_id", "indicator", "label", "period", "area_code", "area_name", "breakdown",
-                    "group", "previous_value", "value", "difference", "previous_flag", "flag", "unit", "previous_source",
-                    "source"]
+FINDING_COLUMNS = [
+    "level",
+    "measure_id",
+    "indicator",
+    "label",
+    "area_code",
+    "area_name",
+    "breakdown",
+    "group",
+    "test",
+    "from_period",
+    "to_period",
+    "points",
+    "from_value",
+    "to_value",
+    "change",
+    "unit",
+    "direction",
+    "assessment",
+    "p_value",
+    "q_value",
+    "flag",
+]
+REVISION_COLUMNS = [
+    "status",
+    "measure_id",
+    "indicator",
+    "label",
+    "period",
+    "area_code",
+    "area_name",
+    "breakdown",
+    "group",
+    "previous_value",
+    "value",
+    "difference",
+    "previous_flag",
+    "flag",
+    "unit",
+    "previous_source",
+    "source",
+]
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
@@ -86,25 +122,48 @@ def all_tests(changes: pd.DataFrame, trends: pd.DataFrame, estimates: pd.DataFra
     """Every test of the build (the family the false discovery rate is controlled over): each
     series' latest change since the previous period and its recent trend, with a p-value."""
     key = compare.KEY
-    latest = changes[changes["period"].astype(str) == changes.groupby(key, sort=False)["period"].transform("max")]
+    latest = changes[
+        changes["period"].astype(str) == changes.groupby(key, sort=False)["period"].transform("max")
+    ]
     latest = latest[latest["p_value"].notna()]
-    change_rows = pd.DataFrame({
-        **{k: latest[k] for k in key}, "test": CHANGE, "from_period": latest["previous_period"].astype(str),
-        "to_period": latest["period"].astype(str), "points": 2, "from_value": latest["previous_value"],
-        "to_value": latest["value"], "change": latest["change"],
-        "direction": latest["direction"], "p_value": latest["p_value"], "flag": latest["flag"].fillna(""),
-    })
+    change_rows = pd.DataFrame(
+        {
+            **{k: latest[k] for k in key},
+            "test": CHANGE,
+            "from_period": latest["previous_period"].astype(str),
+            "to_period": latest["period"].astype(str),
+            "points": 2,
+            "from_value": latest["previous_value"],
+            "to_value": latest["value"],
+            "change": latest["change"],
+            "direction": latest["direction"],
+            "p_value": latest["p_value"],
+            "flag": latest["flag"].fillna(""),
+        }
+    )
     tested = trends[trends["p_value"].notna()]
-    trend_rows = pd.DataFrame({**{k: tested[k] for k in key}, "test": TREND,
-                               "from_period": tested["from_period"].astype(str),
-                               "to_period": tested["to_period"].astype(str), "points": tested["points"],
-                               "direction": tested["direction"], "p_value": tested["p_value"]})
+    trend_rows = pd.DataFrame(
+        {
+            **{k: tested[k] for k in key},
+            "test": TREND,
+            "from_period": tested["from_period"].astype(str),
+            "to_period": tested["to_period"].astype(str),
+            "points": tested["points"],
+            "direction": tested["direction"],
+            "p_value": tested["p_value"],
+        }
+    )
     value = estimates.set_index([*key, "period"])
     trend_rows["from_value"] = _lookup(value, trend_rows, "from_period", "value")
     trend_rows["to_value"] = _lookup(value, trend_rows, "to_period", "value")
     trend_rows["change"] = trend_rows["to_value"] - trend_rows["from_value"]
-    flags = pd.concat([_lookup(value, trend_rows, "to_period", "flag"), _lookup(value, trend_rows, "from_period", "flag")],
-                      axis=1)
+    flags = pd.concat(
+        [
+            _lookup(value, trend_rows, "to_period", "flag"),
+            _lookup(value, trend_rows, "from_period", "flag"),
+        ],
+        axis=1,
+    )
     trend_rows["flag"] = np.where((flags == "[u]").any(axis=1), "[u]", "")
     tests = pd.concat([change_rows, trend_rows], ignore_index=True)
     info = estimates.drop_duplicates(key).set_index(key)[["area_name", "unit", "polarity"]]
@@ -115,28 +174,41 @@ def all_tests(changes: pd.DataFrame, trends: pd.DataFrame, estimates: pd.DataFra
     return tests
 
 
-def _lookup(indexed: pd.DataFrame, rows: pd.DataFrame, period_column: str, column: str) -> pd.Series:
-    index = pd.MultiIndex.from_frame(rows[[*compare.KEY, period_column]].rename(columns={period_column: "period"}))
+def _lookup(
+    indexed: pd.DataFrame, rows: pd.DataFrame, period_column: str, column: str
+) -> pd.Series:
+    index = pd.MultiIndex.from_frame(
+        rows[[*compare.KEY, period_column]].rename(columns={period_column: "period"})
+    )
     return pd.Series(indexed[column].reindex(index).to_numpy(), index=rows.index)
 
 
-def findings(changes: pd.DataFrame, trends: pd.DataFrame, estimates: pd.DataFrame, q: float = FDR_Q) -> pd.DataFrame:
+def findings(
+    changes: pd.DataFrame, trends: pd.DataFrame, estimates: pd.DataFrame, q: float = FDR_Q
+) -> pd.DataFrame:
     """The significant changes and trends that survive Benjamini-Hochberg at ``q`` over all the
     build's tests, most important first (see the module docstring), with better or worse from
     the rulebook (:func:`analysis.compare.direction_verdict`; neutral indicators are neither)."""
     tests = all_tests(changes, trends, estimates)
     tests["q_value"] = benjamini_hochberg(tests["p_value"].to_numpy(dtype=float))
-    kept = tests[(tests["q_value"] <= q) & tests["direction"].isin(["increased", "decreased", "increasing", "decreasing"])]
+    kept = tests[
+        (tests["q_value"] <= q)
+        & tests["direction"].isin(["increased", "decreased", "increasing", "decreasing"])
+    ]
     kept = kept.copy()
     kept["level"] = [level(a, b) for a, b in zip(kept["area_code"], kept["breakdown"])]
-    kept["assessment"] = [compare.direction_verdict(d, p) for d, p in zip(kept["direction"], kept["polarity"])]
+    kept["assessment"] = [
+        compare.direction_verdict(d, p) for d, p in zip(kept["direction"], kept["polarity"])
+    ]
     names = labels()
     kept["label"] = kept["indicator"].map(names).fillna(kept["indicator"])
     registry_order = {m.id: i for i, m in enumerate(measures.registry())}
     kept["_level"] = kept["level"].map(LEVELS.index)
     kept["_measure"] = kept["measure_id"].map(registry_order).fillna(len(registry_order))
     kept["_group"] = kept["breakdown"] != "all"  # within boroughs: whole population before gaps
-    kept = kept.sort_values(["_level", "_group", "q_value", "_measure", "area_code", "test"], kind="stable")
+    kept = kept.sort_values(
+        ["_level", "_group", "q_value", "_measure", "area_code", "test"], kind="stable"
+    )
     return kept[FINDING_COLUMNS].reset_index(drop=True)
 
 
@@ -158,8 +230,13 @@ def keep_previous(estimates_path: Path, new_text: str, previous_path: Path) -> P
 def comparable_builds(previous: pd.DataFrame, current: pd.DataFrame) -> bool:
     """Whether two builds' figures may be compared: both from synthetic demonstration data, or
     both from real sources (a switch between the two is not a revision)."""
+
     def synthetic(frame: pd.DataFrame) -> bool:
-        return bool(frame["synthetic"].astype(str).str.lower().eq("true").any()) if len(frame) else False
+        return (
+            bool(frame["synthetic"].astype(str).str.lower().eq("true").any())
+            if len(frame)
+            else False
+        )
 
     return synthetic(previous) == synthetic(current)
 
@@ -178,12 +255,18 @@ def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFr
     key = [*compare.KEY, "period"]
     cols = ["value", "flag", "source"]
     both = current[[*key, "area_name", "unit", *cols]].merge(
-        previous[[*key, "area_name", "unit", *cols]].rename(columns={c: f"previous_{c}" for c in
-                                                                     ["area_name", "unit", *cols]}),
-        on=key, how="right", indicator=True)
+        previous[[*key, "area_name", "unit", *cols]].rename(
+            columns={c: f"previous_{c}" for c in ["area_name", "unit", *cols]}
+        ),
+        on=key,
+        how="right",
+        indicator=True,
+    )
     gone = (both["_merge"] == "right_only").to_numpy()
     reported = set(zip(current["measure_id"], current["period"].astype(str)))
-    still = np.array([(m, str(p)) in reported for m, p in zip(both["measure_id"], both["period"])], dtype=bool)
+    still = np.array(
+        [(m, str(p)) in reported for m, p in zip(both["measure_id"], both["period"])], dtype=bool
+    )
     new, old = both["value"].to_numpy(dtype=float), both["previous_value"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         moved = np.abs(new - old) > REVISION_TOLERANCE * np.maximum(1.0, np.abs(old))
@@ -193,9 +276,13 @@ def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFr
     withdrawn = out["_merge"] == "right_only"
     out["status"] = np.where(withdrawn, "withdrawn", "revised")
     for c in ("area_name", "unit", "flag", "source"):
-        out[c] = out[c].where(~withdrawn, out[f"previous_{c}"] if c in ("area_name", "unit") else "")
+        out[c] = out[c].where(
+            ~withdrawn, out[f"previous_{c}"] if c in ("area_name", "unit") else ""
+        )
     out["difference"] = out["value"] - out["previous_value"]
     out["label"] = out["indicator"].map(labels()).fillna(out["indicator"])
-    out["area_order"] = [LEVELS.index(level(a, b)) for a, b in zip(out["area_code"], out["breakdown"])]
+    out["area_order"] = [
+        LEVELS.index(level(a, b)) for a, b in zip(out["area_code"], out["breakdown"])
+    ]
     out = out.sort_values(["area_order"], kind="stable")
     return out[REVISION_COLUMNS].reset_index(drop=True)

@@ -16,11 +16,11 @@ from analysis.report import Section
 LEVEL_NOTES = {
     "London": "London as a whole, whole population.",
     "Inner and Outer London": "Inner and Outer London (ONS statistical definition), whole population, or a group "
-                              "where the source gives only group figures there.",
+    "where the source gives only group figures there.",
     "Population groups": "Population groups in London, and the gaps between them (a change in a group is a change "
-                         "over time in that group, not a comparison with London).",
+    "over time in that group, not a comparison with London).",
     "Boroughs": "The 33 boroughs: whole population first, then gaps; in each row the boroughs with the strongest "
-                 "evidence come first.",
+    "evidence come first.",
 }
 
 
@@ -33,14 +33,20 @@ def finding_sentence(row: pd.Series) -> str:
     74.7% in 2018 (5 points, p < 0.001, q < 0.001), better.'"""
     where = row["area_name"] + ("" if row["breakdown"] == "all" else f", {row['group']}")
     if row["test"] == briefing.TREND:
-        what = (f"{row['direction']} from {_value(row['from_value'], row['unit'])} in {row['from_period']} to "
-                f"{_value(row['to_value'], row['unit'])} in {row['to_period']} ({int(row['points'])} points, "
-                f"{narrative.p_text(row['p_value'])}, q {narrative.p_text(row['q_value'])[2:]})")
+        what = (
+            f"{row['direction']} from {_value(row['from_value'], row['unit'])} in {row['from_period']} to "
+            f"{_value(row['to_value'], row['unit'])} in {row['to_period']} ({int(row['points'])} points, "
+            f"{narrative.p_text(row['p_value'])}, q {narrative.p_text(row['q_value'])[2:]})"
+        )
     else:
-        size = narrative.unit_text(abs(row["change"]), "percentage points" if row["unit"] == "%" else row["unit"])
-        what = (f"{'up' if row['direction'] == 'increased' else 'down'} {size} since {row['from_period']}, "
-                f"from {_value(row['from_value'], row['unit'])} to {_value(row['to_value'], row['unit'])} in "
-                f"{row['to_period']} ({narrative.p_text(row['p_value'])}, q {narrative.p_text(row['q_value'])[2:]})")
+        size = narrative.unit_text(
+            abs(row["change"]), "percentage points" if row["unit"] == "%" else row["unit"]
+        )
+        what = (
+            f"{'up' if row['direction'] == 'increased' else 'down'} {size} since {row['from_period']}, "
+            f"from {_value(row['from_value'], row['unit'])} to {_value(row['to_value'], row['unit'])} in "
+            f"{row['to_period']} ({narrative.p_text(row['p_value'])}, q {narrative.p_text(row['q_value'])[2:]})"
+        )
     judged = "" if row["assessment"] not in ("better", "worse") else f", {row['assessment']}"
     flag = " [u]" if row.get("flag") == "[u]" else ""
     return f"{row['label']}, {where}: {what}{judged}{flag}."
@@ -58,19 +64,43 @@ class ChangesPage:
     def __init__(self, data_dir: str | Path | None = None):
         self.folder = Path(data_dir) if data_dir else report.DEFAULT_DATA_DIR
         self.data = report.load(self.folder)  # also computes the demo tables where none exist yet
-        read = dict(dtype={"from_period": str, "to_period": str, "period": str, "group": str, "breakdown": str,
-                           "flag": str, "previous_flag": str}, keep_default_na=False,
-                    na_values={c: [""] for c in ("from_value", "to_value", "change", "p_value", "q_value",
-                                                 "previous_value", "value", "difference")})
+        read = dict(
+            dtype={
+                "from_period": str,
+                "to_period": str,
+                "period": str,
+                "group": str,
+                "breakdown": str,
+                "flag": str,
+                "previous_flag": str,
+            },
+            keep_default_na=False,
+            na_values={
+                c: [""]
+                for c in (
+                    "from_value",
+                    "to_value",
+                    "change",
+                    "p_value",
+                    "q_value",
+                    "previous_value",
+                    "value",
+                    "difference",
+                )
+            },
+        )
         missing = [n for n in ("briefing.csv", "revisions.csv") if not (self.folder / n).exists()]
         if missing:  # a folder written before the briefing existed
-            raise FileNotFoundError(f"{self.folder}: no {' or '.join(missing)}; rerun the data step "
-                                    f"(python -m analysis estimates --out {self.folder}) or the build")
+            raise FileNotFoundError(
+                f"{self.folder}: no {' or '.join(missing)}; rerun the data step "
+                f"(python -m analysis estimates --out {self.folder}) or the build"
+            )
         self.findings = pd.read_csv(self.folder / "briefing.csv", **read)
         self.revisions = pd.read_csv(self.folder / "revisions.csv", **read)
         self.has_previous = (self.folder / briefing.PREVIOUS).exists()
         self.comparable = not self.has_previous or briefing.comparable_builds(
-            pd.read_csv(self.folder / briefing.PREVIOUS, usecols=["synthetic"]), self.data.estimates)
+            pd.read_csv(self.folder / briefing.PREVIOUS, usecols=["synthetic"]), self.data.estimates
+        )
 
     def header(self) -> Section:
         f = self.findings
@@ -78,11 +108,13 @@ class ChangesPage:
         n_trend = int((f["test"] == briefing.TREND).sum())
         tested = self.data.changes[self.data.changes["p_value"].notna()]
         latest = sorted(set(tested.groupby("measure_id")["period"].max().astype(str)))
-        lede = (f"The statistically significant changes since the previous period and recent trends for London, Inner "
-                f"and Outer London, population groups and boroughs: {n_change} change{'s' if n_change != 1 else ''} "
-                f"and {n_trend} trend{'s' if n_trend != 1 else ''}, most important first, then the figures revised "
-                "since the previous build. Each change is from a series' previous period to its latest"
-                + (f" ({narrative._join(latest)} in this build)." if latest else "."))
+        lede = (
+            f"The statistically significant changes since the previous period and recent trends for London, Inner "
+            f"and Outer London, population groups and boroughs: {n_change} change{'s' if n_change != 1 else ''} "
+            f"and {n_trend} trend{'s' if n_trend != 1 else ''}, most important first, then the figures revised "
+            "since the previous build. Each change is from a series' previous period to its latest"
+            + (f" ({narrative._join(latest)} in this build)." if latest else ".")
+        )
         method = (
             "<h2>How these were chosen</h2><p>A build tests hundreds of changes and trends, and at the 5% level some "
             "would look significant by chance alone. All of them are therefore treated as one family: each series' "
@@ -94,9 +126,14 @@ class ChangesPage:
             "periods are not tested.</p><p>Order: London first, then Inner and Outer London, London's population "
             "groups and the boroughs; within each, the strongest evidence (smallest q) first. Better or worse "
             "follows the indicator's direction (higher is better, or lower is better); context indicators are "
-            "never called better or worse. <code>[u]</code> marks a figure based on a small sample.</p>")
-        return Section("<h1>What changed</h1>" + report.notice(self.data).html + f"<p class='lede'>{html.escape(lede)}</p>"
-                       + method)
+            "never called better or worse. <code>[u]</code> marks a figure based on a small sample.</p>"
+        )
+        return Section(
+            "<h1>What changed</h1>"
+            + report.notice(self.data).html
+            + f"<p class='lede'>{html.escape(lede)}</p>"
+            + method
+        )
 
     def level(self, name: str) -> Section:
         """The findings of one of :data:`analysis.briefing.LEVELS`: sentences (London and Inner
@@ -104,28 +141,55 @@ class ChangesPage:
         rows = self.findings[self.findings["level"] == name]
         head = f"<h2>{html.escape(name)}</h2><p>{html.escape(LEVEL_NOTES[name])}</p>"
         if rows.empty:
-            return Section(head + report._p("No change or trend at this level survives the false discovery rate "
-                                            "control."))
+            return Section(
+                head
+                + report._p(
+                    "No change or trend at this level survives the false discovery rate control."
+                )
+            )
         if name == "Boroughs":
             return Section(head + self._boroughs_table(rows))
         body = ""
         if name in ("London", "Inner and Outer London"):
-            body = "<ul class='headline'>" + "".join(
-                f"<li>{html.escape(finding_sentence(r))}</li>" for _, r in rows.iterrows()) + "</ul>"
-        table = pd.DataFrame({
-            "Indicator": rows["label"],
-            "Area": [a if b == "all" else f"{a}: {g}" for a, b, g in zip(rows["area_name"], rows["breakdown"],
-                                                                          rows["group"])],
-            "Test": rows["test"],
-            "From": [f"{p}: {tables.fmt_value(v, '')}" for p, v in zip(rows["from_period"], rows["from_value"])],
-            "To": [f"{p}: {tables.fmt_value(v, f)}" for p, v, f in zip(rows["to_period"], rows["to_value"], rows["flag"])],
-            "Unit": rows["unit"],
-            "Direction": rows["direction"],
-            "Better or worse": [a if a in ("better", "worse") else "not judged" for a in rows["assessment"]],
-            "p": rows["p_value"].map(lambda p: narrative.p_text(p)[4:] if p >= 0.001 else "< 0.001"),
-            "q": rows["q_value"].map(lambda p: narrative.p_text(p)[4:] if p >= 0.001 else "< 0.001"),
-        })
-        return Section(head + body + tables.to_html(table, caption=f"Significant changes and trends: {name}"))
+            body = (
+                "<ul class='headline'>"
+                + "".join(
+                    f"<li>{html.escape(finding_sentence(r))}</li>" for _, r in rows.iterrows()
+                )
+                + "</ul>"
+            )
+        table = pd.DataFrame(
+            {
+                "Indicator": rows["label"],
+                "Area": [
+                    a if b == "all" else f"{a}: {g}"
+                    for a, b, g in zip(rows["area_name"], rows["breakdown"], rows["group"])
+                ],
+                "Test": rows["test"],
+                "From": [
+                    f"{p}: {tables.fmt_value(v, '')}"
+                    for p, v in zip(rows["from_period"], rows["from_value"])
+                ],
+                "To": [
+                    f"{p}: {tables.fmt_value(v, f)}"
+                    for p, v, f in zip(rows["to_period"], rows["to_value"], rows["flag"])
+                ],
+                "Unit": rows["unit"],
+                "Direction": rows["direction"],
+                "Better or worse": [
+                    a if a in ("better", "worse") else "not judged" for a in rows["assessment"]
+                ],
+                "p": rows["p_value"].map(
+                    lambda p: narrative.p_text(p)[4:] if p >= 0.001 else "< 0.001"
+                ),
+                "q": rows["q_value"].map(
+                    lambda p: narrative.p_text(p)[4:] if p >= 0.001 else "< 0.001"
+                ),
+            }
+        )
+        return Section(
+            head + body + tables.to_html(table, caption=f"Significant changes and trends: {name}")
+        )
 
     @staticmethod
     def _boroughs_table(rows: pd.DataFrame) -> str:
@@ -133,17 +197,35 @@ class ChangesPage:
         listed; rows and boroughs keep the briefing's order (whole population before gaps, the
         strongest evidence first): a row per borough would be a table of hundreds
         of rows that no one reads, and slow to lay out as a PDF. Values are in briefing.csv."""
-        rows = rows.assign(where=[a if b == "all" else f"{a} ({g})" for a, b, g in
-                                  zip(rows["area_name"], rows["breakdown"], rows["group"])])
-        rows = rows.assign(where=rows["where"] + rows["flag"].map(lambda f: " [u]" if f == "[u]" else ""))
+        rows = rows.assign(
+            where=[
+                a if b == "all" else f"{a} ({g})"
+                for a, b, g in zip(rows["area_name"], rows["breakdown"], rows["group"])
+            ]
+        )
+        rows = rows.assign(
+            where=rows["where"] + rows["flag"].map(lambda f: " [u]" if f == "[u]" else "")
+        )
         grouped = rows.groupby(["label", "test", "direction", "assessment"], sort=False)
-        table = pd.DataFrame([{
-            "Indicator": label, "Test": test, "Direction": direction,
-            "Better or worse": assessment if assessment in ("better", "worse") else "not judged",
-            "Boroughs": f"{len(g)}: " + ", ".join(g["where"]),
-        } for (label, test, direction, assessment), g in grouped])
-        return tables.to_html(table, caption="Significant changes and trends: boroughs (each borough's figures are "
-                                             "in data/briefing.csv)")
+        table = pd.DataFrame(
+            [
+                {
+                    "Indicator": label,
+                    "Test": test,
+                    "Direction": direction,
+                    "Better or worse": assessment
+                    if assessment in ("better", "worse")
+                    else "not judged",
+                    "Boroughs": f"{len(g)}: " + ", ".join(g["where"]),
+                }
+                for (label, test, direction, assessment), g in grouped
+            ]
+        )
+        return tables.to_html(
+            table,
+            caption="Significant changes and trends: boroughs (each borough's figures are "
+            "in data/briefing.csv)",
+        )
 
     def levels(self) -> Section:
         return Section("".join(self.level(name).html for name in briefing.LEVELS))
@@ -152,32 +234,64 @@ class ChangesPage:
         """Figures of the same period that differ from the previous build, old and new."""
         head = "<h2>Revisions since the previous build</h2>"
         if not self.has_previous:
-            return Section(head + report._p("This is the first build in this folder, so there is no previous build "
-                                            "to compare with. A later build whose figures differ keeps these "
-                                            "estimates in data/previous/estimates.csv and lists every figure of the "
-                                            "same period that changed."))
+            return Section(
+                head
+                + report._p(
+                    "This is the first build in this folder, so there is no previous build "
+                    "to compare with. A later build whose figures differ keeps these "
+                    "estimates in data/previous/estimates.csv and lists every figure of the "
+                    "same period that changed."
+                )
+            )
         r = self.revisions
         if not self.comparable:
-            return Section(head + report._p("The previous build in this folder used "
-                                            + ("real" if self.data.synthetic else "synthetic demonstration")
-                                            + " data and this one does not, so their figures are not compared."))
+            return Section(
+                head
+                + report._p(
+                    "The previous build in this folder used "
+                    + ("real" if self.data.synthetic else "synthetic demonstration")
+                    + " data and this one does not, so their figures are not compared."
+                )
+            )
         if r.empty:
-            return Section(head + report._p("No figure of a period published before differs from the previous build."))
+            return Section(
+                head
+                + report._p(
+                    "No figure of a period published before differs from the previous build."
+                )
+            )
         withdrawn = int((r["status"] == "withdrawn").sum())
-        lede = report._p(f"{len(r)} figure{'s' if len(r) != 1 else ''} of periods already published differ from the "
-                         "previous build (for example after a new edition of a source), old and new side by side"
-                         + (f"; {withdrawn} of them are no longer published (withdrawn)." if withdrawn else "."))
-        table = pd.DataFrame({
-            "Indicator": r["label"],
-            "Area": [a if b == "all" else f"{a}: {g}" for a, b, g in zip(r["area_name"], r["breakdown"], r["group"])],
-            "Period": r["period"],
-            "Previous build": [tables.fmt_value(v, f, _decimals(u)) for v, f, u in
-                               zip(r["previous_value"], r["previous_flag"], r["unit"])],
-            "This build": [("withdrawn" if st == "withdrawn" else tables.fmt_value(v, f, _decimals(u)))
-                           for st, v, f, u in zip(r["status"], r["value"], r["flag"], r["unit"])],
-            "Difference": [tables.fmt(d, _decimals(u)) for d, u in zip(r["difference"], r["unit"])],
-            "Unit": r["unit"],
-            "Source": ["unchanged" if old == new or st == "withdrawn" else f"was: {old}; now: {new}"
-                       for st, old, new in zip(r["status"], r["previous_source"], r["source"])],
-        })
-        return Section(head + lede + tables.to_html(table, caption="Revised figures: previous and this build"))
+        lede = report._p(
+            f"{len(r)} figure{'s' if len(r) != 1 else ''} of periods already published differ from the "
+            "previous build (for example after a new edition of a source), old and new side by side"
+            + (f"; {withdrawn} of them are no longer published (withdrawn)." if withdrawn else ".")
+        )
+        table = pd.DataFrame(
+            {
+                "Indicator": r["label"],
+                "Area": [
+                    a if b == "all" else f"{a}: {g}"
+                    for a, b, g in zip(r["area_name"], r["breakdown"], r["group"])
+                ],
+                "Period": r["period"],
+                "Previous build": [
+                    tables.fmt_value(v, f, _decimals(u))
+                    for v, f, u in zip(r["previous_value"], r["previous_flag"], r["unit"])
+                ],
+                "This build": [
+                    ("withdrawn" if st == "withdrawn" else tables.fmt_value(v, f, _decimals(u)))
+                    for st, v, f, u in zip(r["status"], r["value"], r["flag"], r["unit"])
+                ],
+                "Difference": [
+                    tables.fmt(d, _decimals(u)) for d, u in zip(r["difference"], r["unit"])
+                ],
+                "Unit": r["unit"],
+                "Source": [
+                    "unchanged" if old == new or st == "withdrawn" else f"was: {old}; now: {new}"
+                    for st, old, new in zip(r["status"], r["previous_source"], r["source"])
+                ],
+            }
+        )
+        return Section(
+            head + lede + tables.to_html(table, caption="Revised figures: previous and this build")
+        )

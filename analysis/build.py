@@ -38,14 +38,27 @@ from importlib import metadata
 from pathlib import Path
 
 from analysis import fonts, geography, measures, pages
+from analysis.outputs import atomic_write, file_sha256, remove_stale_temporaries
+
 # the page template and the site's own pages, used here and by callers as build.render_page etc.
 from analysis.pages import render_page, search_text, site_context, write_index  # noqa: F401
-from analysis.outputs import atomic_write, file_sha256, remove_stale_temporaries
 
 ROOT = geography.PROJECT_ROOT
 NOTEBOOKS = ROOT / "notebooks"
-PACKAGES = ["numpy", "pandas", "scipy", "geopandas", "matplotlib", "afcharts", "papermill", "nbconvert",
-            "weasyprint", "gptables", "mapclassify", "statsmodels"]
+PACKAGES = [
+    "numpy",
+    "pandas",
+    "scipy",
+    "geopandas",
+    "matplotlib",
+    "afcharts",
+    "papermill",
+    "nbconvert",
+    "weasyprint",
+    "gptables",
+    "mapclassify",
+    "statsmodels",
+]
 
 
 @dataclass(frozen=True)
@@ -76,28 +89,79 @@ class JobResult:
 DEMO_ONLY_ANALYSES = frozenset({"programme_evaluation"})
 
 
-def plan(data_dir: Path, boundaries: str | None = None, synthetic_analyses: bool = True) -> list[Job]:
+def plan(
+    data_dir: Path, boundaries: str | None = None, synthetic_analyses: bool = True
+) -> list[Job]:
     """Every report the build makes."""
     common = {"data_dir": str(data_dir), "boundaries": boundaries}
-    jobs = [Job("london", "london", "london.ipynb", dict(common), "london", "The state of social integration in London"),
-            Job("briefing", "changes", "changes.ipynb", dict(common), "changes",
-                "What changed: significant changes, trends and revisions")]
+    jobs = [
+        Job(
+            "london",
+            "london",
+            "london.ipynb",
+            dict(common),
+            "london",
+            "The state of social integration in London",
+        ),
+        Job(
+            "briefing",
+            "changes",
+            "changes.ipynb",
+            dict(common),
+            "changes",
+            "What changed: significant changes, trends and revisions",
+        ),
+    ]
     for m in measures.registry():
-        jobs.append(Job("measure", m.id, "measure.ipynb", {"measure_id": m.id, **common}, f"measures/{m.id}", m.title))
+        jobs.append(
+            Job(
+                "measure",
+                m.id,
+                "measure.ipynb",
+                {"measure_id": m.id, **common},
+                f"measures/{m.id}",
+                m.title,
+            )
+        )
     for b in geography.all_borough_objects():
-        jobs.append(Job("borough", b.slug, "borough.ipynb", {"borough": b.code, **common}, f"boroughs/{b.slug}", b.name))
+        jobs.append(
+            Job(
+                "borough",
+                b.slug,
+                "borough.ipynb",
+                {"borough": b.code, **common},
+                f"boroughs/{b.slug}",
+                b.name,
+            )
+        )
     for extra in sorted(NOTEBOOKS.glob("*.ipynb")):
         if extra.stem in DEMO_ONLY_ANALYSES and not synthetic_analyses:
             continue
         if extra.name not in ("london.ipynb", "changes.ipynb", "measure.ipynb", "borough.ipynb"):
-            jobs.append(Job("analysis", extra.stem, extra.name, dict(common), f"analysis/{extra.stem}",
-                            extra.stem.replace("_", " ").capitalize()))
+            jobs.append(
+                Job(
+                    "analysis",
+                    extra.stem,
+                    extra.name,
+                    dict(common),
+                    f"analysis/{extra.stem}",
+                    extra.stem.replace("_", " ").capitalize(),
+                )
+            )
     return jobs
 
 
 # what --only accepts for each kind of report: singular and plural
-KIND_NAMES = {"london": "london", "briefing": "briefing", "measure": "measure", "measures": "measure", "borough": "borough",
-              "boroughs": "borough", "analysis": "analysis", "analyses": "analysis"}
+KIND_NAMES = {
+    "london": "london",
+    "briefing": "briefing",
+    "measure": "measure",
+    "measures": "measure",
+    "borough": "borough",
+    "boroughs": "borough",
+    "analysis": "analysis",
+    "analyses": "analysis",
+}
 
 
 def select(jobs: list[Job], only: list[str] | None) -> list[Job]:
@@ -108,12 +172,22 @@ def select(jobs: list[Job], only: list[str] | None) -> list[Job]:
     for term in only:
         kind, _, name = term.partition(":") if ":" in term else ("", "", term)
         kind = KIND_NAMES.get(kind, kind)
-        hits = [j for j in jobs if (not kind or j.kind == kind) and (
-            name in (j.name, j.output) or KIND_NAMES.get(name) == j.kind or _alias(name) == j.name)]
+        hits = [
+            j
+            for j in jobs
+            if (not kind or j.kind == kind)
+            and (
+                name in (j.name, j.output)
+                or KIND_NAMES.get(name) == j.kind
+                or _alias(name) == j.name
+            )
+        ]
         if not hits:
             known = sorted({j.name for j in jobs})
-            raise SystemExit(f"--only {term!r} matches no report; try e.g. london, boroughs, measures, camden, "
-                             f"measure:get_on_well (known names: {', '.join(known[:12])}, ...)")
+            raise SystemExit(
+                f"--only {term!r} matches no report; try e.g. london, boroughs, measures, camden, "
+                f"measure:get_on_well (known names: {', '.join(known[:12])}, ...)"
+            )
         wanted |= {j.output for j in hits}
     return [j for j in jobs if j.output in wanted]
 
@@ -135,7 +209,11 @@ def _hash_files(paths: list[Path]) -> str:
 
 def library_version() -> str:
     """A hash of the library's code and data files (changes whenever analysis/ changes)."""
-    files = [p for p in (ROOT / "analysis").rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".csv", ".html", ".ttf"}]
+    files = [
+        p
+        for p in (ROOT / "analysis").rglob("*")
+        if p.is_file() and p.suffix in {".py", ".yaml", ".csv", ".html", ".ttf"}
+    ]
     return _hash_files(files + [ROOT / "shapefiles" / "london_boroughs.geojson"])
 
 
@@ -164,17 +242,27 @@ def check_boundaries(path: str | Path) -> None:
 
     path = Path(path)
     if path.suffix.lower() == ".shp":
-        missing = [f"{path.stem}{ext}" for ext in (".shx", ".dbf")
-                   if not any(p.suffix.lower() == ext for p in path.parent.glob(f"{glob.escape(path.stem)}.*"))]
+        missing = [
+            f"{path.stem}{ext}"
+            for ext in (".shx", ".dbf")
+            if not any(
+                p.suffix.lower() == ext for p in path.parent.glob(f"{glob.escape(path.stem)}.*")
+            )
+        ]
         if missing:
-            raise InputError(str(path), f"a shapefile needs its sidecar files beside it; not found: {', '.join(missing)} "
-                                        f"(--boundaries)")
+            raise InputError(
+                str(path),
+                f"a shapefile needs its sidecar files beside it; not found: {', '.join(missing)} "
+                f"(--boundaries)",
+            )
     try:
         geography.load_boundaries(path)
     except InputError:
         raise
     except Exception as err:  # GDAL's and pyogrio's errors: not a file the maps can read
-        raise InputError(str(path), f"cannot be read as borough boundaries (--boundaries): {err}") from None
+        raise InputError(
+            str(path), f"cannot be read as borough boundaries (--boundaries): {err}"
+        ) from None
 
 
 def job_key(job: Job, inputs_key: str, lib: str) -> str:
@@ -211,10 +299,15 @@ def _kernel():
         _KERNEL = KernelManager(kernel_name="python3")
         # the kernel's own log (start-up notices) is not the build's output; cell errors come
         # back through the messaging protocol and are reported per report
-        _KERNEL.start_kernel(cwd=str(NOTEBOOKS), stderr=subprocess.DEVNULL,
-                             env={**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+        _KERNEL.start_kernel(
+            cwd=str(NOTEBOOKS),
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        )
         _CLIENT = _KERNEL.client()
-        _CLIENT.allow_stdin = False  # as nbclient's own clients: input() fails instead of waiting forever
+        _CLIENT.allow_stdin = (
+            False  # as nbclient's own clients: input() fails instead of waiting forever
+        )
         _CLIENT.start_channels()
         _CLIENT.wait_for_ready(timeout=60)
     return _KERNEL, _CLIENT
@@ -264,13 +357,29 @@ def _register_engine() -> None:
 
     class WarmKernelEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
             km, kc = _kernel()
             client = PapermillNotebookClient(
-                nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout, startup_timeout=start_timeout,
-                log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file,
-                stderr_file=stderr_file)
+                nb_man,
+                km=km,
+                kernel_name=kernel_name,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
             client.kc = kc
             return client.execute()
 
@@ -295,23 +404,48 @@ def run_job(job: Job, out_dir: str, key: str, site: dict | None = None) -> JobRe
         _register_engine()
         t = time.perf_counter()
         executed = papermill.execute_notebook(
-            _with_reset(NOTEBOOKS / job.notebook), None, parameters=job.parameters, kernel_name="python3",
-            engine_name=WARM_ENGINE, progress_bar=False, cwd=str(NOTEBOOKS), log_output=False)
+            _with_reset(NOTEBOOKS / job.notebook),
+            None,
+            parameters=job.parameters,
+            kernel_name="python3",
+            engine_name=WARM_ENGINE,
+            progress_bar=False,
+            cwd=str(NOTEBOOKS),
+            log_output=False,
+        )
         timings["execute"] = time.perf_counter() - t
         t = time.perf_counter()
         body = notebook_html(executed)
-        page = render_page(job.title, body, depth=job.output.count("/"), pdf=f"{Path(job.output).name}.pdf", site=site)
+        page = render_page(
+            job.title,
+            body,
+            depth=job.output.count("/"),
+            pdf=f"{Path(job.output).name}.pdf",
+            site=site,
+        )
         timings["html"] = time.perf_counter() - t
         # the PDF first: if WeasyPrint fails, neither file is replaced, so the last good HTML
         # and PDF stay together as a pair
         t = time.perf_counter()
-        atomic_write(out / f"{job.output}.pdf", lambda p: write_pdf(page, p, out / f"{job.output}.html"))
+        atomic_write(
+            out / f"{job.output}.pdf", lambda p: write_pdf(page, p, out / f"{job.output}.html")
+        )
         timings["pdf"] = time.perf_counter() - t
-        atomic_write(out / f"{job.output}.html", lambda p: Path(p).write_text(page, encoding="utf-8"))
+        atomic_write(
+            out / f"{job.output}.html", lambda p: Path(p).write_text(page, encoding="utf-8")
+        )
         return JobResult(job.output, "built", key, time.perf_counter() - start, timings=timings)
     except Exception as err:  # a failing report must not stop the others
         cell, message = _describe_failure(err, NOTEBOOKS / job.notebook)
-        return JobResult(job.output, "failed", key, time.perf_counter() - start, error=message, cell=cell, timings=timings)
+        return JobResult(
+            job.output,
+            "failed",
+            key,
+            time.perf_counter() - start,
+            error=message,
+            cell=cell,
+            timings=timings,
+        )
 
 
 def _describe_failure(err: Exception, notebook: Path) -> tuple[int | None, str]:
@@ -333,9 +467,15 @@ def notebook_html(nb) -> str:
     nb.cells = [c for c in nb.cells if "researcher" not in c.get("metadata", {}).get("tags", [])]
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            cell["id"] = "injected-parameters"  # papermill gives it a random id: same inputs, same page
+            cell["id"] = (
+                "injected-parameters"  # papermill gives it a random id: same inputs, same page
+            )
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
     # a code cell that shows nothing (parameters, assignments) would leave an empty element
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
     body, _ = _html_exporter().from_notebook_node(nb)
@@ -372,17 +512,31 @@ def _html_exporter():
             # the filters HTMLExporter.from_notebook_node registers before rendering
             language = nb.metadata.get("language_info", {})
             lexer = language.get("pygments_lexer", language.get("name", None))
-            self.register_filter("highlight_code", self.filters.get(
-                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            self.register_filter(
+                "highlight_code",
+                self.filters.get(
+                    "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+                ),
+            )
             resources = self._init_resources(resources)
-            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
-                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                ),
+            )
             body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
             return give_images_alt_text(body), resources
 
-    exporter = LeanHTMLExporter(template_name="lean", extra_template_basedirs=[str(pages.TEMPLATE.parent / "nbconvert")],
-                                exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                                exclude_markdown=False, optimistic_validation=True)
+    exporter = LeanHTMLExporter(
+        template_name="lean",
+        extra_template_basedirs=[str(pages.TEMPLATE.parent / "nbconvert")],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_markdown=False,
+        optimistic_validation=True,
+    )
     exporter.anchor_link_text = ""
     return exporter
 
@@ -400,12 +554,16 @@ def pdf_font_subsetter() -> str:
     return "harfbuzz" if ctypes.util.find_library("harfbuzz-subset") else "fonttools"
 
 
-SUBSETTER_HINT = ("PDF fonts were subset with fontTools, which is slower: install the HarfBuzz subset library "
-                  "(Debian/Ubuntu: apt-get install libharfbuzz-subset0) for faster PDFs.")
+SUBSETTER_HINT = (
+    "PDF fonts were subset with fontTools, which is slower: install the HarfBuzz subset library "
+    "(Debian/Ubuntu: apt-get install libharfbuzz-subset0) for faster PDFs."
+)
 
 
 # a chart embedded in a report page: <img src="data:image/png;base64,...">
-_DATA_IMAGE = re.compile(r"""src=(["'])data:(image/(?:png|jpeg|gif|svg\+xml));base64,([A-Za-z0-9+/=]+)\1""")
+_DATA_IMAGE = re.compile(
+    r"""src=(["'])data:(image/(?:png|jpeg|gif|svg\+xml));base64,([A-Za-z0-9+/=]+)\1"""
+)
 
 
 def images_by_reference(page_html: str) -> tuple[str, dict[str, tuple[str, bytes]]]:
@@ -464,9 +622,9 @@ def png_pixel_data(png: bytes) -> bytes | None:
         return None
     chunks, at = [], 8
     while at + 8 <= len(png):
-        length, kind = struct.unpack("!I4s", png[at:at + 8])
+        length, kind = struct.unpack("!I4s", png[at : at + 8])
         if kind == b"IDAT":
-            chunks.append(png[at + 8:at + 8 + length])
+            chunks.append(png[at + 8 : at + 8 + length])
         elif kind in (b"PLTE", b"tRNS"):  # a palette or a transparent colour: not plain pixels
             return None
         at += 12 + length
@@ -491,7 +649,11 @@ def _pdf_png_passthrough() -> None:
 
     def png_data(pillow_image) -> bytes:
         source = getattr(pillow_image, "fp", None)
-        if pillow_image.format == "PNG" and pillow_image.mode in ("RGB", "L") and isinstance(source, io.BytesIO):
+        if (
+            pillow_image.format == "PNG"
+            and pillow_image.mode in ("RGB", "L")
+            and isinstance(source, io.BytesIO)
+        ):
             data = png_pixel_data(source.getvalue())
             if data is not None:
                 return data
@@ -518,8 +680,15 @@ def _pdf_header_scopes() -> None:
     def build_box_tree(box, *args, **kwargs):
         yield from original(box, *args, **kwargs)
         element = getattr(box, "mark", None)
-        if element is not None and box.element is not None and box.element_tag == "th" and "A" in element:
-            element["A"]["Scope"] = "/Row" if box.element.attrib.get("scope") == "row" else "/Column"
+        if (
+            element is not None
+            and box.element is not None
+            and box.element_tag == "th"
+            and "A" in element
+        ):
+            element["A"]["Scope"] = (
+                "/Row" if box.element.attrib.get("scope") == "row" else "/Column"
+            )
 
     build_box_tree.adds_scope = True
     tags._build_box_tree = build_box_tree
@@ -552,14 +721,15 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     stylesheets = []
     style = _STYLE_ELEMENT.search(page)
     if style:  # the same author styles, applied from the parsed copy
-        page = page[:style.start()] + page[style.end():]
+        page = page[: style.start()] + page[style.end() :]
         stylesheets.append(_pdf_stylesheet(style[1]))
     # the project's font files, not whatever the machine's fontconfig has for "Arial": the
     # same inputs make the same PDF on any machine
     stylesheets.append(_pdf_stylesheet(fonts.pdf_css()))
     # tagged PDF/UA: headings, tables and the charts' alt text survive for screen readers
     HTML(string=page, base_url=str(html_path.parent), url_fetcher=_url_fetcher(images)).write_pdf(
-        target, pdf_variant="pdf/ua-1", font_config=_pdf_font_config(), stylesheets=stylesheets)
+        target, pdf_variant="pdf/ua-1", font_config=_pdf_font_config(), stylesheets=stylesheets
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -577,17 +747,27 @@ class BuildResult:
         return [r for r in self.results if r.status == "failed"]
 
 
-ESTIMATE_FILES = ("estimates.csv", "changes.csv", "estimates_detail.csv", "trends.csv", "briefing.csv", "revisions.csv")
+ESTIMATE_FILES = (
+    "estimates.csv",
+    "changes.csv",
+    "estimates_detail.csv",
+    "trends.csv",
+    "briefing.csv",
+    "revisions.csv",
+)
 
 
 def estimates_current(out: Path, inputs_key: str, manifest: dict) -> bool:
     """Whether the estimates under ``out`` were made from these inputs by this library."""
     data_dir = out / "data"
-    return (manifest.get("estimates", {}).get("key") == inputs_key
-            and all((data_dir / n).exists() for n in (*ESTIMATE_FILES, "estimates.xlsx")))
+    return manifest.get("estimates", {}).get("key") == inputs_key and all(
+        (data_dir / n).exists() for n in (*ESTIMATE_FILES, "estimates.xlsx")
+    )
 
 
-def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, force: bool, processes: int = 1):
+def estimates_step(
+    out: Path, inputs_factory, inputs_key: str, manifest: dict, force: bool, processes: int = 1
+):
     """Compute and write the estimates unless the same inputs and library made the files there.
 
     With ``processes`` of 2 or more the largest survey family is estimated in a forked
@@ -608,16 +788,20 @@ def estimates_step(out: Path, inputs_factory, inputs_key: str, manifest: dict, f
     results = pipeline.compute(inputs, processes=processes)
     pipeline.write_results(results, data_dir)
     seconds = time.perf_counter() - start
-    return {
-        "key": inputs_key,
-        "rows": len(results.estimates),
-        "synthetic": inputs.synthetic,
-        "skipped_measures": results.skipped,
-        "small_area_models": len(results.models),
-        "small_area_models_not_fitted": results.models_failed,  # model name -> reason
-        # the reports depend on these; the spreadsheet and Parquet copies are added when written
-        "files": {f.name: file_sha256(f) for f in files},
-    }, seconds, True
+    return (
+        {
+            "key": inputs_key,
+            "rows": len(results.estimates),
+            "synthetic": inputs.synthetic,
+            "skipped_measures": results.skipped,
+            "small_area_models": len(results.models),
+            "small_area_models_not_fitted": results.models_failed,  # model name -> reason
+            # the reports depend on these; the spreadsheet and Parquet copies are added when written
+            "files": {f.name: file_sha256(f) for f in files},
+        },
+        seconds,
+        True,
+    )
 
 
 def write_workbook(data_dir: str, synthetic: bool, published: str | None = None) -> float:
@@ -626,8 +810,12 @@ def write_workbook(data_dir: str, synthetic: bool, published: str | None = None)
 
     start = time.perf_counter()
     estimates = pipeline.read_estimates(Path(data_dir) / "estimates.csv")
-    workbook.write(estimates, Path(data_dir) / "estimates.xlsx", synthetic=synthetic,
-                   created=dt.date.fromisoformat(published) if published else None)
+    workbook.write(
+        estimates,
+        Path(data_dir) / "estimates.xlsx",
+        synthetic=synthetic,
+        created=dt.date.fromisoformat(published) if published else None,
+    )
     return time.perf_counter() - start
 
 
@@ -676,8 +864,9 @@ def build(
         # start their kernels and imports on the other cores while this process computes
         pool = _start_pool(min(workers, len(chosen) + 1))
     try:
-        estimates_info, est_seconds, workbook_due = estimates_step(out, inputs_factory, inputs_key + lib, old, force,
-                                                                   processes=workers)
+        estimates_info, est_seconds, workbook_due = estimates_step(
+            out, inputs_factory, inputs_key + lib, old, force, processes=workers
+        )
     except BaseException:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -700,7 +889,13 @@ def build(
         key = current[job.output]
         prev = previous.get(job.output)
         done = (out / f"{job.output}.html").exists() and (out / f"{job.output}.pdf").exists()
-        if not force and prev and prev.get("key") == key and prev.get("status") in ("built", "unchanged") and done:
+        if (
+            not force
+            and prev
+            and prev.get("key") == key
+            and prev.get("status") in ("built", "unchanged")
+            and done
+        ):
             results[job.output] = JobResult(job.output, "unchanged", key)
         else:
             pending.append((job, key))
@@ -713,16 +908,26 @@ def build(
             workbook_future = None
             if workbook_due:
                 try:  # the spreadsheet is written by a worker while the notebooks run
-                    workbook_future = pool.submit(write_workbook, str(out / "data"), bool(estimates_info.get("synthetic")),
-                                                  site["published"])
-                except BrokenProcessPool:  # no worker could start (see the reports' errors): write it here
-                    write_workbook(str(out / "data"), bool(estimates_info.get("synthetic")), site["published"])
+                    workbook_future = pool.submit(
+                        write_workbook,
+                        str(out / "data"),
+                        bool(estimates_info.get("synthetic")),
+                        site["published"],
+                    )
+                except (
+                    BrokenProcessPool
+                ):  # no worker could start (see the reports' errors): write it here
+                    write_workbook(
+                        str(out / "data"), bool(estimates_info.get("synthetic")), site["published"]
+                    )
             submitted = {}
             for job, key in _balanced(pending):
                 try:
                     submitted[pool.submit(run_job, job, str(out), key, site)] = job
                 except BrokenProcessPool as err:  # e.g. a worker's kernel could not start
-                    results[job.output] = JobResult(job.output, "failed", key, error=f"worker failed to start: {err}")
+                    results[job.output] = JobResult(
+                        job.output, "failed", key, error=f"worker failed to start: {err}"
+                    )
             for fut in futures.as_completed(submitted):
                 job = submitted[fut]
                 try:
@@ -734,13 +939,17 @@ def build(
                 if res.status == "failed":
                     bar.write(f"FAILED {job.output}: cell {res.cell}: {res.error}")
             for res in results.values():
-                if res.status == "failed" and (res.error or "").startswith("worker failed to start"):
+                if res.status == "failed" and (res.error or "").startswith(
+                    "worker failed to start"
+                ):
                     bar.write(f"FAILED {res.output}: {res.error}")
             if workbook_future is not None:
                 try:
                     workbook_future.result()  # an error in it is a build error, not a report failure
                 except BrokenProcessPool:  # its worker died or never started: write it here
-                    write_workbook(str(out / "data"), bool(estimates_info.get("synthetic")), site["published"])
+                    write_workbook(
+                        str(out / "data"), bool(estimates_info.get("synthetic")), site["published"]
+                    )
         bar.close()
     elif pool is not None:
         pool.shutdown()
@@ -751,7 +960,11 @@ def build(
     # reports not selected this time keep their previous manifest entries
     merged = {**previous, **{k: asdict(v) for k, v in results.items()}}
     for k, v in merged.items():
-        if v.get("status") == "failed" and k in previous and previous[k].get("status") in ("built", "unchanged"):
+        if (
+            v.get("status") == "failed"
+            and k in previous
+            and previous[k].get("status") in ("built", "unchanged")
+        ):
             v["last_good_key"] = previous[k].get("key")
     write_index(out, all_jobs, merged, estimates_info, current, site=site)
     manifest = {
@@ -760,17 +973,30 @@ def build(
         "library_version": lib,
         "python": platform.python_version(),
         "packages": {p: _version(p) for p in PACKAGES},
-        "inputs": {"key": inputs_key, "synthetic": estimates_info.get("synthetic"),
-                   "sources": input_files or {"embedded demo": "generated by analysis/sources/demo.py"},
-                   "files": estimates_info["files"]},
+        "inputs": {
+            "key": inputs_key,
+            "synthetic": estimates_info.get("synthetic"),
+            "sources": input_files or {"embedded demo": "generated by analysis/sources/demo.py"},
+            "files": estimates_info["files"],
+        },
         "estimates": estimates_info,
-        "parameters": {"jobs": workers, "only": only, "force": force, "boundaries": boundaries,
-                       "publication_date": site["published"]},
+        "parameters": {
+            "jobs": workers,
+            "only": only,
+            "force": force,
+            "boundaries": boundaries,
+            "publication_date": site["published"],
+        },
         "pdf_font_subsetter": pdf_font_subsetter(),
-        "timings": {"estimates_seconds": round(est_seconds, 3), "total_seconds": round(time.perf_counter() - start, 3)},
+        "timings": {
+            "estimates_seconds": round(est_seconds, 3),
+            "total_seconds": round(time.perf_counter() - start, 3),
+        },
         "reports": [merged[k] for k in sorted(merged)],
     }
-    atomic_write(manifest_path, lambda p: Path(p).write_text(json.dumps(manifest, indent=2, default=str)))
+    atomic_write(
+        manifest_path, lambda p: Path(p).write_text(json.dumps(manifest, indent=2, default=str))
+    )
     return BuildResult(list(results.values()), manifest, time.perf_counter() - start)
 
 
@@ -780,7 +1006,9 @@ def _start_pool(workers: int, warm: bool = True) -> futures.ProcessPoolExecutor:
     With ``warm`` the workers are started now (the executor otherwise starts them at the first
     submitted job), so their start-up overlaps whatever the caller does next.
     """
-    pool = futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_start, initargs=(os.getpid(),))
+    pool = futures.ProcessPoolExecutor(
+        max_workers=workers, initializer=_worker_start, initargs=(os.getpid(),)
+    )
     if warm:
         for _ in range(workers):
             try:
@@ -857,8 +1085,12 @@ def _worker_init() -> None:
     # objects), which made drawing and PDF layout about a tenth faster for a little memory
     # mapclassify too: it brings scipy.stats and scikit-learn (about 2.5 s), which the first
     # map would otherwise import while a report waits, in both kernels
-    kc.execute_interactive("import analysis.report, analysis.charts, geopandas, mapclassify, gc; gc.collect(); gc.freeze(); "
-                           f"gc.set_threshold(*{GC_THRESHOLDS})", timeout=120, output_hook=lambda msg: None)
+    kc.execute_interactive(
+        "import analysis.report, analysis.charts, geopandas, mapclassify, gc; gc.collect(); gc.freeze(); "
+        f"gc.set_threshold(*{GC_THRESHOLDS})",
+        timeout=120,
+        output_hook=lambda msg: None,
+    )
     import gc
 
     gc.collect()
@@ -868,7 +1100,9 @@ def _worker_init() -> None:
 
 class _NoBar:
     def update(self, n): ...
-    def write(self, s): print(s, file=sys.stderr)
+    def write(self, s):
+        print(s, file=sys.stderr)
+
     def close(self): ...
 
 
@@ -882,7 +1116,9 @@ def _progress(total: int, enabled: bool):
 
 def _git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 

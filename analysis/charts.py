@@ -58,8 +58,15 @@ def use_style() -> None:
     """Apply the afcharts Matplotlib style sheet."""
     plt.style.use("afcharts.afcharts")
     fonts.use_in_matplotlib()  # the project's own font files, not the machine's "Arial"
-    plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "figure.dpi": DPI, "savefig.dpi": DPI,
-                         "figure.constrained_layout.use": True})
+    plt.rcParams.update(
+        {
+            "font.size": 11,
+            "axes.titlesize": 12,
+            "figure.dpi": DPI,
+            "savefig.dpi": DPI,
+            "figure.constrained_layout.use": True,
+        }
+    )
 
 
 use_style()
@@ -88,7 +95,9 @@ class Chart:
         buf = io.BytesIO()
         if hasattr(canvas, "buffer_rgba"):  # Agg and the backends built on it (inline, widget)
             canvas.draw()
-            Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="PNG", compress_level=1)
+            Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(
+                buf, format="PNG", compress_level=1
+            )
         else:
             self.figure.savefig(buf, format="png", metadata={"Software": None})
         plt.close(self.figure)
@@ -107,7 +116,11 @@ def to_html(chart: Chart) -> str:
     width, height = (round(v * CSS_PX_PER_INCH) for v in chart.figure.get_size_inches())
     data = base64.b64encode(chart.png()).decode("ascii")
     notes = "".join(f"<p class='chart-note'>{html.escape(n)}</p>" for n in chart.notes)
-    table = "" if chart.table is None else tables.to_html(chart.table, caption=f"Data for the chart: {chart.title}")
+    table = (
+        ""
+        if chart.table is None
+        else tables.to_html(chart.table, caption=f"Data for the chart: {chart.title}")
+    )
     return (
         f"<figure class='chart'><figcaption><strong>{html.escape(chart.title)}</strong></figcaption>"
         f"<img src='data:image/png;base64,{data}' width='{width}' height='{height}' alt='{html.escape(chart.alt, quote=True)}'/>{notes}</figure>"
@@ -132,21 +145,31 @@ def _errorbars(ax, y, values, lower, upper, horizontal: bool, color: str) -> Non
         return
     err = np.vstack([values[ok] - lower[ok], upper[ok] - values[ok]])
     if horizontal:
-        ax.errorbar(values[ok], y[ok], xerr=err, fmt="none", ecolor=color, elinewidth=1.5, capsize=3)
+        ax.errorbar(
+            values[ok], y[ok], xerr=err, fmt="none", ecolor=color, elinewidth=1.5, capsize=3
+        )
     else:
-        ax.errorbar(y[ok], values[ok], yerr=err, fmt="none", ecolor=color, elinewidth=1.5, capsize=3)
+        ax.errorbar(
+            y[ok], values[ok], yerr=err, fmt="none", ecolor=color, elinewidth=1.5, capsize=3
+        )
 
 
-def _hbars(ax, y: np.ndarray, left: np.ndarray, width: np.ndarray, *, color: str, height: float = 0.6) -> None:
+def _hbars(
+    ax, y: np.ndarray, left: np.ndarray, width: np.ndarray, *, color: str, height: float = 0.6
+) -> None:
     """Horizontal bars as one collection: a single artist to build and draw, where ``barh``
     makes and lays out one rectangle per bar. Bars with a missing end are left out."""
     from matplotlib.collections import PolyCollection
 
-    left, width, y = (np.broadcast_to(np.asarray(a, dtype=float), np.shape(y)) for a in (left, width, y))
+    left, width, y = (
+        np.broadcast_to(np.asarray(a, dtype=float), np.shape(y)) for a in (left, width, y)
+    )
     ok = np.isfinite(left) & np.isfinite(width)
     x0, x1, y0, y1 = left[ok], left[ok] + width[ok], y[ok] - height / 2, y[ok] + height / 2
     corners = np.stack([np.c_[x0, y0], np.c_[x0, y1], np.c_[x1, y1], np.c_[x1, y0]], axis=1)
-    ax.add_collection(PolyCollection(corners, facecolors=color, edgecolors="none", linewidths=0), autolim=True)
+    ax.add_collection(
+        PolyCollection(corners, facecolors=color, edgecolors="none", linewidths=0), autolim=True
+    )
     ax.autoscale_view()
 
 
@@ -159,16 +182,38 @@ def _row_labels(ax, y: np.ndarray, labels: list[str], *, fontsize: float) -> lis
     from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
     ax.set_yticks([])
-    gap = (plt.rcParams["ytick.major.size"] + plt.rcParams["ytick.major.pad"]) / 72  # inches, as a tick label's
-    place = blended_transform_factory(ax.transAxes, ax.transData) + ScaledTranslation(-gap, 0, ax.figure.dpi_scale_trans)
+    gap = (
+        plt.rcParams["ytick.major.size"] + plt.rcParams["ytick.major.pad"]
+    ) / 72  # inches, as a tick label's
+    place = blended_transform_factory(ax.transAxes, ax.transData) + ScaledTranslation(
+        -gap, 0, ax.figure.dpi_scale_trans
+    )
     colour = plt.rcParams["ytick.labelcolor"]
     colour = plt.rcParams["ytick.color"] if colour == "inherit" else colour
-    return [ax.text(0, yy, label, transform=place, ha="right", va="center_baseline", fontsize=fontsize, color=colour)
-            for yy, label in zip(y, labels)]
+    return [
+        ax.text(
+            0,
+            yy,
+            label,
+            transform=place,
+            ha="right",
+            va="center_baseline",
+            fontsize=fontsize,
+            color=colour,
+        )
+        for yy, label in zip(y, labels)
+    ]
 
 
-def _verdict_points(ax, x: np.ndarray, y: np.ndarray, compared, polarity: str, size: float,
-                    population_group: bool = False) -> dict:
+def _verdict_points(
+    ax,
+    x: np.ndarray,
+    y: np.ndarray,
+    compared,
+    polarity: str,
+    size: float,
+    population_group: bool = False,
+) -> dict:
     """Points marked by the rulebook's verdict against London (better/worse only where the
     row has a direction and is not a population group): colour and shape both carry it."""
     verdicts = np.array([verdict_against_london(c, polarity, population_group) for c in compared])
@@ -176,12 +221,21 @@ def _verdict_points(ax, x: np.ndarray, y: np.ndarray, compared, polarity: str, s
     for key, style in VERDICT_STYLE.items():
         mask = (verdicts == key) & ~np.isnan(x)
         if mask.any():
-            handles[key] = ax.scatter(x[mask], y[mask], color=style["color"], marker=style["marker"], s=size, zorder=3,
-                                      label=style["label"])
+            handles[key] = ax.scatter(
+                x[mask],
+                y[mask],
+                color=style["color"],
+                marker=style["marker"],
+                s=size,
+                zorder=3,
+                label=style["label"],
+            )
     return handles
 
 
-def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str, breaks: tuple[str, ...] = ()) -> Chart:
+def trend(
+    rows: pd.DataFrame, *, title: str, label: str, unit: str, breaks: tuple[str, ...] = ()
+) -> Chart:
     """Line of a series over periods with its 95% intervals (one area, one group).
 
     The line and its band are not joined across a series break (a period in ``breaks``, where
@@ -194,15 +248,33 @@ def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str, breaks: tupl
     labels = rows["period"].tolist()
     cuts = [i for i, p in enumerate(labels) if i and p in set(breaks)]
     for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(x)])):
-        ax.fill_between(x[a:b], lo[a:b], hi[a:b], color=SEQUENTIAL[3], alpha=0.5, linewidth=0,
-                        label="95% confidence interval" if k == 0 else None)
-        for limit in (lo[a:b], hi[a:b]):  # the band's edges, visible against the page where its fill is not
+        ax.fill_between(
+            x[a:b],
+            lo[a:b],
+            hi[a:b],
+            color=SEQUENTIAL[3],
+            alpha=0.5,
+            linewidth=0,
+            label="95% confidence interval" if k == 0 else None,
+        )
+        for limit in (
+            lo[a:b],
+            hi[a:b],
+        ):  # the band's edges, visible against the page where its fill is not
             ax.plot(x[a:b], limit, color=INTERVAL_EDGE, linewidth=0.8)
         ax.plot(x[a:b], v[a:b], color=DARK_BLUE, marker="o", label=label if k == 0 else None)
-        if b - a == 1:  # a period alone between breaks: its interval as a bar (a band needs two points)
+        if (
+            b - a == 1
+        ):  # a period alone between breaks: its interval as a bar (a band needs two points)
             ax.vlines(x[a], lo[a], hi[a], color=SEQUENTIAL[3], alpha=0.8, linewidth=6, zorder=1)
     for k, i in enumerate(cuts):
-        ax.axvline(i - 0.5, color=DARK_GREY, linestyle="--", linewidth=1, label="series break" if k == 0 else None)
+        ax.axvline(
+            i - 0.5,
+            color=DARK_GREY,
+            linestyle="--",
+            linewidth=1,
+            label="series break" if k == 0 else None,
+        )
     if len(labels) > 8:  # long series: label every other period, upright labels stay readable
         ax.set_xticks(x[::2], labels[::2], rotation=45, ha="right")
     else:
@@ -212,15 +284,23 @@ def trend(rows: pd.DataFrame, *, title: str, label: str, unit: str, breaks: tupl
     if finite.size:
         span = max(finite.max() - finite.min(), 1.0)
         bottom = finite.min() - span
-        ax.set_ylim(max(0, bottom) if finite.min() >= 0 else bottom, finite.max() + span)  # gaps can be negative
+        ax.set_ylim(
+            max(0, bottom) if finite.min() >= 0 else bottom, finite.max() + span
+        )  # gaps can be negative
     # two columns side by side only while both labels fit the chart's width
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncol=2 if len(label) <= 45 else 1)
-    alt = f"Line chart of {label.lower()} from {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: " + ", ".join(
-        f"{p} {tables.fmt(val)}{_unit_suffix(unit)}" for p, val in zip(rows["period"], v))
+    alt = (
+        f"Line chart of {label.lower()} from {rows['period'].iloc[0]} to {rows['period'].iloc[-1]}: "
+        + ", ".join(
+            f"{p} {tables.fmt(val)}{_unit_suffix(unit)}" for p, val in zip(rows["period"], v)
+        )
+    )
     if cuts:
         changed = [labels[i] for i in cuts]
         when = changed[0] if len(changed) == 1 else ", ".join(changed[:-1]) + " and " + changed[-1]
-        alt += f". The definition changed in {when}, so the line is not joined across the series break"
+        alt += (
+            f". The definition changed in {when}, so the line is not joined across the series break"
+        )
         alt += "s" if len(changed) > 1 else ""
     return Chart(fig, title, alt, tables.estimate_table(rows, ["period"]))
 
@@ -238,11 +318,15 @@ def dots(rows: pd.DataFrame, *, title: str, unit: str, label_column: str = "grou
     ax.set_xlim(0, 100) if unit == "%" else None
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
-    alt = "Dot chart: " + "; ".join(f"{g} {tables.fmt(val)}{_unit_suffix(unit)}" for g, val in zip(rows[label_column], v))
+    alt = "Dot chart: " + "; ".join(
+        f"{g} {tables.fmt(val)}{_unit_suffix(unit)}" for g, val in zip(rows[label_column], v)
+    )
     return Chart(fig, title, alt, tables.estimate_table(rows, [label_column]))
 
 
-def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: float, unit: str, polarity: str) -> Chart:
+def group_panels(
+    blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: float, unit: str, polarity: str
+) -> Chart:
     """Every population-group breakdown of one indicator, stacked in blocks on one scale.
 
     One axes holds every block (a bold heading row, then its groups, a rule between blocks):
@@ -267,7 +351,9 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
         rules.append(cursor + 0.7)
         # population groups are higher or lower than London as a whole, never better or worse
         verdicts = [verdict_against_london(c, polarity, True) for c in rows["compared_to_london"]]
-        differing = [f"{g} {vv}" for g, vv in zip(rows["group"], verdicts) if vv in ("higher", "lower")]
+        differing = [
+            f"{g} {vv}" for g, vv in zip(rows["group"], verdicts) if vv in ("higher", "lower")
+        ]
         alt_parts.append(f"{name}: " + (", ".join(differing) or "no group differs from London"))
         t = tables.estimate_table(rows, ["group"])
         t.insert(1, "Breakdown", name)  # the group stays first: it heads each row
@@ -276,10 +362,17 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
     y = every["_y"].to_numpy(dtype=float)
     v, lo, hi = (every[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     _errorbars(ax, y, v, lo, hi, True, DARK_GREY)
-    handles = _verdict_points(ax, v, y, every["compared_to_london"], polarity, 45, population_group=True)
+    handles = _verdict_points(
+        ax, v, y, every["compared_to_london"], polarity, 45, population_group=True
+    )
     if np.isfinite(london):
-        handles["london"] = ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5,
-                                       label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
+        handles["london"] = ax.axvline(
+            london,
+            color=ORANGE,
+            linestyle="--",
+            linewidth=1.5,
+            label=f"London {tables.fmt(london)}{_unit_suffix(unit)}",
+        )
     for r in rules[:-1]:
         ax.axhline(r, color="0.75", linewidth=0.8)
     heading_at = set(headings)
@@ -291,40 +384,75 @@ def group_panels(blocks: list[tuple[str, pd.DataFrame]], *, title: str, london: 
     ax.set_xlabel(unit)
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
-    fig.legend(handles=list(handles.values()), loc="outside lower center", ncol=3, fontsize=9, frameon=False)
-    alt = f"Dot charts of {len(blocks)} breakdowns against London ({tables.fmt(london)}{_unit_suffix(unit)}). " + "; ".join(alt_parts) + "."
+    fig.legend(
+        handles=list(handles.values()),
+        loc="outside lower center",
+        ncol=3,
+        fontsize=9,
+        frameon=False,
+    )
+    alt = (
+        f"Dot charts of {len(blocks)} breakdowns against London ({tables.fmt(london)}{_unit_suffix(unit)}). "
+        + "; ".join(alt_parts)
+        + "."
+    )
     return Chart(fig, title, alt, pd.concat(tables_, ignore_index=True))
 
 
-def ranked_boroughs(rows: pd.DataFrame, *, title: str, london: float, unit: str, polarity: str) -> Chart:
+def ranked_boroughs(
+    rows: pd.DataFrame, *, title: str, london: float, unit: str, polarity: str
+) -> Chart:
     """The 33 boroughs ranked, each with its interval, marked by their test against London.
 
     Low-reliability figures (``[u]``) are drawn below the ranked boroughs, not at their value's
     place in the order: a figure too unreliable to rank must not look first (or last)."""
     unranked = rows["flag"].fillna("").eq("[u]") | rows["value"].isna()
-    rows = pd.concat([rows[unranked].sort_values("value", na_position="first"),
-                      rows[~unranked].sort_values("value", ascending=True)]).reset_index(drop=True)
+    rows = pd.concat(
+        [
+            rows[unranked].sort_values("value", na_position="first"),
+            rows[~unranked].sort_values("value", ascending=True),
+        ]
+    ).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7.5, 8.5))
     y = np.arange(len(rows))
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     _errorbars(ax, y, v, lo, hi, True, MARK_GREY)
     _verdict_points(ax, v, y, rows["compared_to_london"], polarity, 40)
-    ax.axvline(london, color=ORANGE, linestyle="--", linewidth=1.5, label=f"London {tables.fmt(london)}{_unit_suffix(unit)}")
-    _row_labels(ax, y, [f"{n} {f}".strip() for n, f in zip(rows["area_name"], rows["flag"].fillna(""))], fontsize=8.5)
+    ax.axvline(
+        london,
+        color=ORANGE,
+        linestyle="--",
+        linewidth=1.5,
+        label=f"London {tables.fmt(london)}{_unit_suffix(unit)}",
+    )
+    _row_labels(
+        ax,
+        y,
+        [f"{n} {f}".strip() for n, f in zip(rows["area_name"], rows["flag"].fillna(""))],
+        fontsize=8.5,
+    )
     ax.set_xlabel(unit)
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=2)
     shown = rows[~rows["flag"].fillna("").eq("[u]")].dropna(subset=["value"])
     below = int((rows["flag"].fillna("").eq("[u]") & rows["value"].notna()).sum())
-    alt = (f"Dot chart ranking {len(shown)} boroughs from {shown['area_name'].iloc[-1]} "
-           f"({tables.fmt(shown['value'].iloc[-1])}{_unit_suffix(unit)}) to {shown['area_name'].iloc[0]} "
-           f"({tables.fmt(shown['value'].iloc[0])}{_unit_suffix(unit)}); London {tables.fmt(london)}{_unit_suffix(unit)}."
-           + (f" {below} more, marked [u], are drawn below them, unranked." if below else "")
-           if len(shown) else "No borough figures can be ranked.")
+    alt = (
+        f"Dot chart ranking {len(shown)} boroughs from {shown['area_name'].iloc[-1]} "
+        f"({tables.fmt(shown['value'].iloc[-1])}{_unit_suffix(unit)}) to {shown['area_name'].iloc[0]} "
+        f"({tables.fmt(shown['value'].iloc[0])}{_unit_suffix(unit)}); London {tables.fmt(london)}{_unit_suffix(unit)}."
+        + (f" {below} more, marked [u], are drawn below them, unranked." if below else "")
+        if len(shown)
+        else "No borough figures can be ranked."
+    )
     table = tables.estimate_table(rows.iloc[::-1], ["area_name"])
-    notes = (["Boroughs marked [u] are shown below the others, unranked: their figures are too unreliable to rank."]
-             if rows["flag"].fillna("").eq("[u]").any() else [])
+    notes = (
+        [
+            "Boroughs marked [u] are shown below the others, unranked: their figures are too unreliable to rank."
+        ]
+        if rows["flag"].fillna("").eq("[u]").any()
+        else []
+    )
     return Chart(fig, title, alt, table, notes=notes)
 
 
@@ -335,8 +463,11 @@ def _area_path(geometry) -> Path:
     # holes must wind against their outer ring to stay unfilled; shapefiles guarantee that,
     # other sources may not
     parts = [orient(poly, sign=1.0) for poly in getattr(geometry, "geoms", [geometry])]
-    rings = [Path(np.asarray(ring.coords)[:, :2], closed=True)
-             for poly in parts for ring in (poly.exterior, *poly.interiors)]
+    rings = [
+        Path(np.asarray(ring.coords)[:, :2], closed=True)
+        for poly in parts
+        for ring in (poly.exterior, *poly.interiors)
+    ]
     return Path.make_compound_path(*rings)
 
 
@@ -355,8 +486,15 @@ def draw_areas(ax, geometries, **style) -> None:
     ax.autoscale_view()
 
 
-def shade_areas(ax, geometries, values: np.ndarray, unit_suffix: str = "", *, k: int = 5,
-                missing_label: str = "Not available") -> list[tuple[str, str]]:
+def shade_areas(
+    ax,
+    geometries,
+    values: np.ndarray,
+    unit_suffix: str = "",
+    *,
+    k: int = 5,
+    missing_label: str = "Not available",
+) -> list[tuple[str, str]]:
     """Fill areas in up to ``k`` Fisher-Jenks classes (``mapclassify``) of a sequential
     palette, hatched grey where the value is missing; returns the legend (colour, label)."""
     import mapclassify
@@ -364,10 +502,16 @@ def shade_areas(ax, geometries, values: np.ndarray, unit_suffix: str = "", *, k:
     values = np.asarray(values, dtype=float)
     ok = ~np.isnan(values)
     classes = min(k, max(1, len(np.unique(values[ok]))))
-    colours = SEQUENTIAL[::-1][:5] if classes == 5 else get_af_colours("sequential", number_of_colours=max(3, classes))[::-1]
+    colours = (
+        SEQUENTIAL[::-1][:5]
+        if classes == 5
+        else get_af_colours("sequential", number_of_colours=max(3, classes))[::-1]
+    )
     legend = []
     if ok.sum() >= 2:
-        with warnings.catch_warnings():  # without numba it warns that it is slow; for 33 values it is not
+        with (
+            warnings.catch_warnings()
+        ):  # without numba it warns that it is slow; for 33 values it is not
             warnings.filterwarnings("ignore", message="Numba not installed")
             scheme = mapclassify.FisherJenks(values[ok], k=classes)
         bins = scheme.bins
@@ -376,37 +520,83 @@ def shade_areas(ax, geometries, values: np.ndarray, unit_suffix: str = "", *, k:
         for c in range(len(bins)):
             colour = colours[c % len(colours)]
             # grey outlines (4.5:1 on white) show every area, also those whose fill is light
-            draw_areas(ax, geometries[cls == c], facecolor=colour, edgecolor=MARK_GREY, linewidth=0.5)
+            draw_areas(
+                ax, geometries[cls == c], facecolor=colour, edgecolor=MARK_GREY, linewidth=0.5
+            )
             # a class runs from its smallest value to its upper break: classes never share an end
             members = values[cls == c]
-            low = members.min() if members.size else (np.nanmin(values[ok]) if c == 0 else bins[c - 1])
+            low = (
+                members.min()
+                if members.size
+                else (np.nanmin(values[ok]) if c == 0 else bins[c - 1])
+            )
             legend.append((colour, f"{tables.fmt(low)} to {tables.fmt(bins[c])}{unit_suffix}"))
     if (~ok).any():
-        draw_areas(ax, geometries[~ok], facecolor="#F2F2F2", edgecolor=MARK_GREY, linewidth=0.5, hatch="///")
+        draw_areas(
+            ax,
+            geometries[~ok],
+            facecolor="#F2F2F2",
+            edgecolor=MARK_GREY,
+            linewidth=0.5,
+            hatch="///",
+        )
         legend.append(("#F2F2F2", missing_label))
     return legend
 
 
-def choropleth(rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5, highlight: str | None = None) -> Chart:
+def choropleth(
+    rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5, highlight: str | None = None
+) -> Chart:
     """Borough map classed with ``mapclassify`` (Fisher-Jenks natural breaks), grey where not shown."""
-    data = shapes.merge(rows[["area_code", "value", "flag"]], left_on="code", right_on="area_code", how="left")
+    data = shapes.merge(
+        rows[["area_code", "value", "flag"]], left_on="code", right_on="area_code", how="left"
+    )
     fig, ax = plt.subplots(figsize=(7.5, 5.6))
-    legend = shade_areas(ax, data.geometry, data["value"].to_numpy(dtype=float), _unit_suffix(unit), k=k,
-                         missing_label="Not available or suppressed")
+    legend = shade_areas(
+        ax,
+        data.geometry,
+        data["value"].to_numpy(dtype=float),
+        _unit_suffix(unit),
+        k=k,
+        missing_label="Not available or suppressed",
+    )
     if highlight is not None:
-        draw_areas(ax, data.geometry[data["code"] == highlight], facecolor="none", edgecolor=ORANGE, linewidth=2.5)
+        draw_areas(
+            ax,
+            data.geometry[data["code"] == highlight],
+            facecolor="none",
+            edgecolor=ORANGE,
+            linewidth=2.5,
+        )
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(facecolor=c, edgecolor=MARK_GREY, label=lab) for c, lab in legend],
-              loc="lower left", bbox_to_anchor=(1.0, 0.0), frameon=False, fontsize=9)
+    ax.legend(
+        handles=[Patch(facecolor=c, edgecolor=MARK_GREY, label=lab) for c, lab in legend],
+        loc="lower left",
+        bbox_to_anchor=(1.0, 0.0),
+        frameon=False,
+        fontsize=9,
+    )
     ax.set_axis_off()
     ax.set_aspect("equal") if shapes.crs and shapes.crs.is_projected else ax.set_aspect(1.6)
     order = rows.dropna(subset=["value"]).sort_values("value", ascending=False)
-    alt = (f"Map of London's boroughs shaded in {len(legend)} classes. Highest: "
-           + ", ".join(f"{n} {tables.fmt(v)}{_unit_suffix(unit)}" for n, v in zip(order["area_name"][:3], order["value"][:3]))
-           + ". Lowest: "
-           + ", ".join(f"{n} {tables.fmt(v)}{_unit_suffix(unit)}" for n, v in zip(order["area_name"][-3:], order["value"][-3:]))
-           + ". The table below lists every borough.") if len(order) else "Map with no borough figures available."
+    alt = (
+        (
+            f"Map of London's boroughs shaded in {len(legend)} classes. Highest: "
+            + ", ".join(
+                f"{n} {tables.fmt(v)}{_unit_suffix(unit)}"
+                for n, v in zip(order["area_name"][:3], order["value"][:3])
+            )
+            + ". Lowest: "
+            + ", ".join(
+                f"{n} {tables.fmt(v)}{_unit_suffix(unit)}"
+                for n, v in zip(order["area_name"][-3:], order["value"][-3:])
+            )
+            + ". The table below lists every borough."
+        )
+        if len(order)
+        else "Map with no borough figures available."
+    )
     table = tables.estimate_table(rows.sort_values("area_name"), ["area_name"])
     return Chart(fig, title, alt, table, notes=["Classes: natural breaks (Fisher-Jenks)."])
 
@@ -415,12 +605,21 @@ def locator(shapes, code: str, name: str) -> Chart:
     """A small map of London with one borough highlighted."""
     fig, ax = plt.subplots(figsize=(4.2, 3.2))
     draw_areas(ax, shapes.geometry, facecolor="#F2F2F2", edgecolor="#BFBFBF", linewidth=0.5)
-    draw_areas(ax, shapes.geometry[shapes["code"] == code], facecolor=DARK_BLUE, edgecolor=DARK_BLUE)
+    draw_areas(
+        ax, shapes.geometry[shapes["code"] == code], facecolor=DARK_BLUE, edgecolor=DARK_BLUE
+    )
     ax.set_axis_off()
     ax.set_aspect("equal") if shapes.crs and shapes.crs.is_projected else ax.set_aspect(1.6)
     row = shapes[shapes["code"] == code].iloc[0]
-    table = pd.DataFrame({"Borough": [name], "GSS code": [code], "Inner or Outer London": [row["inner_outer"]]})
-    return Chart(fig, f"Where {name} is in London", f"Map of London with {name} highlighted ({row['inner_outer']} London).", table)
+    table = pd.DataFrame(
+        {"Borough": [name], "GSS code": [code], "Inner or Outer London": [row["inner_outer"]]}
+    )
+    return Chart(
+        fig,
+        f"Where {name} is in London",
+        f"Map of London with {name} highlighted ({row['inner_outer']} London).",
+        table,
+    )
 
 
 def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
@@ -436,8 +635,10 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
     """
     rows = rows.reset_index(drop=True)
     if not rows["polarity"].map(rules.judged).all():
-        raise ValueError("spine: context (neutral) indicators have no worst or best end: "
-                         f"{rows.loc[~rows['polarity'].map(rules.judged), 'label'].tolist()}")
+        raise ValueError(
+            "spine: context (neutral) indicators have no worst or best end: "
+            f"{rows.loc[~rows['polarity'].map(rules.judged), 'label'].tolist()}"
+        )
     n = len(rows)
     fig, ax = plt.subplots(figsize=(7.5, 0.38 * n + 1.4))
     y = np.arange(n)[::-1]
@@ -460,31 +661,68 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
     for verdict, style in VERDICT_STYLE.items():
         shown = (rows["verdict"].to_numpy() == verdict) & ~np.isnan(point)
         if shown.any():
-            ax.scatter(point[shown], y[shown], color=style["color"], marker=style["marker"], s=70, zorder=3,
-                       edgecolor="black", linewidth=0.4)
+            ax.scatter(
+                point[shown],
+                y[shown],
+                color=style["color"],
+                marker=style["marker"],
+                s=70,
+                zorder=3,
+                edgecolor="black",
+                linewidth=0.4,
+            )
     ax.axvline(0.5, color="black", linewidth=1.2)
-    _row_labels(ax, y, [f"{lab} {f}".strip() for lab, f in zip(rows["label"], rows["flag"].fillna(""))], fontsize=8.5)
-    ax.set_xlim(-0.03, 1.03)  # room for a marker at either end (a borough that is the best or worst)
+    _row_labels(
+        ax,
+        y,
+        [f"{lab} {f}".strip() for lab, f in zip(rows["label"], rows["flag"].fillna(""))],
+        fontsize=8.5,
+    )
+    ax.set_xlim(
+        -0.03, 1.03
+    )  # room for a marker at either end (a borough that is the best or worst)
     ax.set_xticks([0, 0.5, 1], ["Worst borough", "London", "Best borough"])
     ax.grid(False)
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], linestyle="", marker=s["marker"], color=s["color"], markeredgecolor="black",
-                      markersize=8, label=s["label"]) for k, s in VERDICT_STYLE.items()
-               if k not in ("higher", "lower")]  # the spine holds rows with a direction only
+    handles = [
+        Line2D(
+            [],
+            [],
+            linestyle="",
+            marker=s["marker"],
+            color=s["color"],
+            markeredgecolor="black",
+            markersize=8,
+            label=s["label"],
+        )
+        for k, s in VERDICT_STYLE.items()
+        if k not in ("higher", "lower")
+    ]  # the spine holds rows with a direction only
     handles.append(plt.Rectangle((0, 0), 1, 1, color=BAND_GREY, label="Middle half of boroughs"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.06), ncol=2, fontsize=8.5)
     counts = pd.Series([r for r in rows["verdict"]]).value_counts()
     unplaced = int(np.isnan(point).sum())
-    alt = (f"Spine chart of {n} indicators for {area_name} against London: "
-           f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('similar', 0)} similar, "
-           f"{counts.get('not_compared', 0)} not compared"
-           + (f"; {unplaced} not placed (suppressed, not available or of low reliability)" if unplaced else "")
-           + ". Details in the table below.")
-    table = pd.DataFrame({
-        "Indicator": rows["label"], "Period": rows["period"],
-        area_name: [tables.fmt_value(v, f) for v, f in zip(rows["value"], rows["flag"])],
-        "London": rows["london"].map(tables.fmt), "Lowest borough": rows["min"].map(tables.fmt),
-        "Highest borough": rows["max"].map(tables.fmt), "Compared with London": rows["verdict"].str.replace("_", " "),
-    })
+    alt = (
+        f"Spine chart of {n} indicators for {area_name} against London: "
+        f"{counts.get('better', 0)} better, {counts.get('worse', 0)} worse, {counts.get('similar', 0)} similar, "
+        f"{counts.get('not_compared', 0)} not compared"
+        + (
+            f"; {unplaced} not placed (suppressed, not available or of low reliability)"
+            if unplaced
+            else ""
+        )
+        + ". Details in the table below."
+    )
+    table = pd.DataFrame(
+        {
+            "Indicator": rows["label"],
+            "Period": rows["period"],
+            area_name: [tables.fmt_value(v, f) for v, f in zip(rows["value"], rows["flag"])],
+            "London": rows["london"].map(tables.fmt),
+            "Lowest borough": rows["min"].map(tables.fmt),
+            "Highest borough": rows["max"].map(tables.fmt),
+            "Compared with London": rows["verdict"].str.replace("_", " "),
+        }
+    )
     return Chart(fig, title, alt, table)

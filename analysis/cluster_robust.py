@@ -118,7 +118,9 @@ class Inference:
         return self.df_bm if self.method == "CR2" else float(self.n_clusters - 1)
 
 
-def _t_interval(estimate: float, se: float, df: float, alpha: float = ALPHA) -> tuple[float, float, float]:
+def _t_interval(
+    estimate: float, se: float, df: float, alpha: float = ALPHA
+) -> tuple[float, float, float]:
     if not (se > 0) or not (df > 0):
         return float("nan"), float("nan"), float("nan")
     t = estimate / se
@@ -146,7 +148,9 @@ class ClusteredOLS:
         self.beta = self.M @ (self.X.T @ self.y)
         self.resid = self.y - self.X @ self.beta
         # per-cluster X_g'X_g (G x k x k): everything below works from these and per-cluster sums
-        self.S = np.stack([self.X[a:b].T @ self.X[a:b] for a, b in zip(self.starts[:-1], self.starts[1:])])
+        self.S = np.stack(
+            [self.X[a:b].T @ self.X[a:b] for a, b in zip(self.starts[:-1], self.starts[1:])]
+        )
 
     def _cluster_sums(self, values: np.ndarray) -> np.ndarray:
         """Sum of rows of ``values`` (n x ...) within each cluster."""
@@ -178,14 +182,18 @@ class ClusteredOLS:
         w = np.empty(self.n)
         for size in np.unique(np.diff(self.starts)):
             which = np.flatnonzero(np.diff(self.starts) == size)
-            idx = self.starts[which][:, None] + np.arange(size)[None, :]  # clusters of this size x rows
+            idx = (
+                self.starts[which][:, None] + np.arange(size)[None, :]
+            )  # clusters of this size x rows
             Xg = self.X[idx]  # c x size x k
             H = np.einsum("cik,kl,cjl->cij", Xg, self.M, Xg)
             vals, vecs = np.linalg.eigh(np.eye(size)[None] - H)
             if (vals <= 1e-12).any():
-                raise ValueError("CR2 is undefined: a cluster's hat matrix has an eigenvalue of 1 "
-                                 "(a regressor identifies a single cluster)")
-            A = np.einsum("cij,cj,ckj->cik", vecs, vals ** -0.5, vecs)
+                raise ValueError(
+                    "CR2 is undefined: a cluster's hat matrix has an eigenvalue of 1 "
+                    "(a regressor identifies a single cluster)"
+                )
+            A = np.einsum("cij,cj,ckj->cik", vecs, vals**-0.5, vecs)
             w[idx] = np.einsum("cij,cj->ci", A, Xg @ mc)
         e_adj = self._cluster_sums(w * self.resid)  # w_g' e_g
         se = float(math.sqrt(e_adj @ e_adj))
@@ -232,7 +240,9 @@ class ClusteredOLS:
         t = (self.beta[j] - theta) / se
         return float((np.abs(t_star) >= abs(t) - 1e-12).mean())
 
-    def bootstrap_interval(self, j: int, V: np.ndarray, scale: float, alpha: float = ALPHA) -> tuple[float, float]:
+    def bootstrap_interval(
+        self, j: int, V: np.ndarray, scale: float, alpha: float = ALPHA
+    ) -> tuple[float, float]:
         """The null values the bootstrap test does not reject at ``alpha`` (bisection on each side)."""
         est = float(self.beta[j])
 
@@ -246,7 +256,9 @@ class ClusteredOLS:
                 outside = est + sign * step
             else:
                 return float("inf") * sign
-            for _ in range(22):  # to within 2^-22 of the bracket: far below the bootstrap's own noise
+            for _ in range(
+                22
+            ):  # to within 2^-22 of the bracket: far below the bootstrap's own noise
                 mid = (inside + outside) / 2
                 if self.bootstrap_p(j, mid, V) <= alpha:
                     outside = mid
@@ -257,8 +269,15 @@ class ClusteredOLS:
         return edge(-1.0), edge(1.0)
 
     # -- all together ----------------------------------------------------------------------------
-    def infer(self, j: int, *, seed: int, draws: int = DRAWS, bootstrap: bool = True,
-              bounds: tuple[float, float] = (-math.inf, math.inf)) -> Inference:
+    def infer(
+        self,
+        j: int,
+        *,
+        seed: int,
+        draws: int = DRAWS,
+        bootstrap: bool = True,
+        bounds: tuple[float, float] = (-math.inf, math.inf),
+    ) -> Inference:
         """CR1, CR2 and (unless ``bootstrap=False``) the bootstrap for coefficient ``j``; intervals
         are cut to ``bounds``, the values the coefficient can take (a change in a percentage
         cannot pass 100 points)."""
@@ -275,9 +294,27 @@ class ClusteredOLS:
             pb = lob = hib = float("nan")
         lo1, lo2, lob = (max(bounds[0], v) for v in (lo1, lo2, lob))
         hi1, hi2, hib = (min(bounds[1], v) for v in (hi1, hi2, hib))
-        return Inference(est, self.n, self.G, se1, float(self.G - 1), p1, lo1, hi1, se2, df, p2, lo2, hi2, pb, lob,
-                         hib, "Webb" if self.G < WEBB_BELOW else "Rademacher", draws if bootstrap else 0,
-                         choose_method(self.G))
+        return Inference(
+            est,
+            self.n,
+            self.G,
+            se1,
+            float(self.G - 1),
+            p1,
+            lo1,
+            hi1,
+            se2,
+            df,
+            p2,
+            lo2,
+            hi2,
+            pb,
+            lob,
+            hib,
+            "Webb" if self.G < WEBB_BELOW else "Rademacher",
+            draws if bootstrap else 0,
+            choose_method(self.G),
+        )
 
 
 def _codes(clusters) -> tuple[np.ndarray, np.ndarray]:

@@ -40,8 +40,9 @@ def direction_verdict(direction: str, polarity: str) -> str:
     direction is returned as it is."""
     if direction not in ("increased", "increasing", "decreased", "decreasing"):
         return direction
-    return rules.change_assessment({"increasing": "increased", "decreasing": "decreased"}.get(direction, direction),
-                                   polarity)
+    return rules.change_assessment(
+        {"increasing": "increased", "decreasing": "decreased"}.get(direction, direction), polarity
+    )
 
 
 def interval_verdict(lower: np.ndarray, upper: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
@@ -56,7 +57,9 @@ def is_pooled(period: pd.Series) -> pd.Series:
     return period.astype(str).str.contains("-", regex=False)
 
 
-def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[str]] | None = None) -> pd.DataFrame:
+def changes(
+    detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[str]] | None = None
+) -> pd.DataFrame:
     """Change since the previous period for every series, with a test at 95%.
 
     ``detail`` needs the estimates columns plus ``se``. Consecutive single-wave periods are
@@ -86,24 +89,54 @@ def changes(detail: pd.DataFrame, alpha: float = ALPHA, breaks: dict[str, set[st
     p = np.where(out["change_se"] > 0, p, np.where(out["change"] == 0, 1.0, 0.0))
     # without a standard error on either side there is no test, so nothing is claimed; nor is
     # there across a break in the series (the definition changed in that period)
-    broken = np.array([p in (breaks or {}).get(m, ()) for m, p in zip(out["measure_id"], out["period"])], dtype=bool)
+    broken = np.array(
+        [p in (breaks or {}).get(m, ()) for m, p in zip(out["measure_id"], out["period"])],
+        dtype=bool,
+    )
     out["p_value"] = np.where(out["change"].isna() | out["change_se"].isna() | broken, np.nan, p)
     direction = verdict(out["change"], out["p_value"], alpha)
     out["direction"] = pd.Series(direction, index=out.index).map(
-        {"higher": "increased", "lower": "decreased", "similar": "no significant change", "not_compared": "not_compared"}
+        {
+            "higher": "increased",
+            "lower": "decreased",
+            "similar": "no significant change",
+            "not_compared": "not_compared",
+        }
     )
     # better or worse by the polarity of the row itself; a context indicator's change is not judged
-    out["assessment"] = [rules.change_assessment(d, p) for d, p in zip(out["direction"], out["polarity"])]
+    out["assessment"] = [
+        rules.change_assessment(d, p) for d, p in zip(out["direction"], out["polarity"])
+    ]
     # the weaker reliability flag of the two periods travels with the change
     prev_flag = prev.loc[out.index, "flag"].fillna("")
     out["flag"] = np.where((out["flag"] == "[u]") | (prev_flag == "[u]"), "[u]", "")
-    cols = [*KEY, "previous_period", "period", "previous_value", "value", "change", "change_lower_ci",
-            "change_upper_ci", "p_value", "direction", "assessment", "unit", "flag"]
+    cols = [
+        *KEY,
+        "previous_period",
+        "period",
+        "previous_value",
+        "value",
+        "change",
+        "change_lower_ci",
+        "change_upper_ci",
+        "p_value",
+        "direction",
+        "assessment",
+        "unit",
+        "flag",
+    ]
     return out[cols].reset_index(drop=True)
 
 
-def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str, polarity: str | None = None,
-          breakdown: str | None = None, group: str | None = None) -> pd.DataFrame:
+def ranks(
+    estimates: pd.DataFrame,
+    measure_id: str,
+    indicator: str,
+    period: str,
+    polarity: str | None = None,
+    breakdown: str | None = None,
+    group: str | None = None,
+) -> pd.DataFrame:
     """Rank the boroughs with a reliable published value (1 = highest value, and 1 = best by
     polarity; no best rank for a neutral indicator).
 
@@ -120,23 +153,32 @@ def ranks(estimates: pd.DataFrame, measure_id: str, indicator: str, period: str,
         estimates = estimates[estimates["method"] != "modelled"]
     from analysis import series
 
-    if not ((estimates["measure_id"] == measure_id) & (estimates["indicator"] == indicator)
-            & (estimates["period"] == period)).any():
+    if not (
+        (estimates["measure_id"] == measure_id)
+        & (estimates["indicator"] == indicator)
+        & (estimates["period"] == period)
+    ).any():
         raise KeyError(f"no estimates for {measure_id}/{indicator} in {period}")
     if breakdown is None or group is None:
         key = series.headline_key(estimates, indicator, measure_id)
         if key is None:
-            raise series.AmbiguousSeries(f"{measure_id}/{indicator} has only group series; name the breakdown and group")
+            raise series.AmbiguousSeries(
+                f"{measure_id}/{indicator} has only group series; name the breakdown and group"
+            )
     else:
         key = series.SeriesKey(indicator, breakdown, group, measure_id)
     sel = series.select(estimates, key, period=period, boroughs=True)
     # a low-reliability figure ([u]) is shown with its flag but given no place in a ranking
-    fit = sel["value"].notna() & ~sel["flag"].fillna("").isin([rules.LOW_RELIABILITY, rules.SUPPRESSED, rules.NOT_AVAILABLE])
+    fit = sel["value"].notna() & ~sel["flag"].fillna("").isin(
+        [rules.LOW_RELIABILITY, rules.SUPPRESSED, rules.NOT_AVAILABLE]
+    )
     sel = sel[fit][["area_code", "area_name", "value", "polarity", "flag"]].copy()
     polarity = polarity or (sel["polarity"].iloc[0] if len(sel) else "up")
     sel["rank_highest"] = sel["value"].rank(ascending=False, method="min").astype(int)
     if rules.judged(polarity):
-        sel["rank_best"] = sel["value"].rank(ascending=(polarity == "down"), method="min").astype(int)
+        sel["rank_best"] = (
+            sel["value"].rank(ascending=(polarity == "down"), method="min").astype(int)
+        )
     else:  # a context indicator has no best end
         sel["rank_best"] = pd.array([pd.NA] * len(sel), dtype="Int64")
     sel["n_ranked"] = len(sel)

@@ -22,9 +22,26 @@ from analysis.sdc import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED, DisclosureR
 from analysis.validate import InputError
 
 ESTIMATE_COLUMNS = [
-    "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
-    "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
-    "source", "synthetic", "flag_reason", "uncertainty", "method",
+    "measure_id",
+    "indicator",
+    "period",
+    "area_code",
+    "area_name",
+    "breakdown",
+    "group",
+    "value",
+    "lower_ci",
+    "upper_ci",
+    "unweighted_base",
+    "flag",
+    "compared_to_london",
+    "unit",
+    "polarity",
+    "source",
+    "synthetic",
+    "flag_reason",
+    "uncertainty",
+    "method",
 ]
 DETAIL_COLUMNS = [*ESTIMATE_COLUMNS, "se", "p_vs_london"]
 Z95 = survey.Z95
@@ -43,7 +60,9 @@ def level_codes(values: pd.Series, levels: Iterable[str]) -> np.ndarray:
     """Codes 0..k-1 of ``values`` in ``levels`` order (-1 for anything else), fast on strings."""
     levels = list(levels)
     codes, uniques = pd.factorize(values)
-    lookup = np.array([levels.index(u) if u in levels else -1 for u in uniques] + [-1], dtype=np.int64)
+    lookup = np.array(
+        [levels.index(u) if u in levels else -1 for u in uniques] + [-1], dtype=np.int64
+    )
     return lookup[codes]  # factorize marks missing as -1, which picks the trailing -1
 
 
@@ -69,9 +88,14 @@ class SurveyArrays:
         periods = sorted(frame["period"].astype(str).unique())
         period = level_codes(frame["period"].astype(str), periods)
         # strata and PSUs are wave-specific: the same label in two waves is two units
-        stratum_raw, stratum_labels = pd.factorize(frame["period"].astype(str) + "|" + frame["stratum"].astype(str))
+        stratum_raw, stratum_labels = pd.factorize(
+            frame["period"].astype(str) + "|" + frame["stratum"].astype(str)
+        )
         psu_raw, _ = pd.factorize(frame["psu"].astype(str))
-        codes = {var: (level_codes(frame[var], levels), len(levels)) for var, levels in schemas.LEVELS.items()}
+        codes = {
+            var: (level_codes(frame[var], levels), len(levels))
+            for var, levels in schemas.LEVELS.items()
+        }
         boroughs = geography.borough_codes()
         b = level_codes(frame["borough"], boroughs)
         codes["borough"] = (b, len(boroughs))
@@ -81,8 +105,18 @@ class SurveyArrays:
         if missing:
             raise InputError(source, f"missing survey item column(s) {missing}")
         items = {c: pd.to_numeric(frame[c], errors="raise").to_numpy(dtype=float) for c in items}
-        return cls(periods, period, frame["weight"].to_numpy(dtype=float), stratum_raw.astype(np.int64),
-                   psu_raw.astype(np.int64), np.asarray(stratum_labels), codes, items, source, lonely_psu)
+        return cls(
+            periods,
+            period,
+            frame["weight"].to_numpy(dtype=float),
+            stratum_raw.astype(np.int64),
+            psu_raw.astype(np.int64),
+            np.asarray(stratum_labels),
+            codes,
+            items,
+            source,
+            lonely_psu,
+        )
 
     def wave(self, periods: str | list[str], label: str | None = None) -> Wave:
         """One wave, or several pooled (weights divided by the number of waves)."""
@@ -93,8 +127,13 @@ class SurveyArrays:
         wanted = np.isin(self.period, [self.periods.index(p) for p in periods])
         rows = np.flatnonzero(wanted)
         design = survey.Design.from_codes(
-            self.weight[rows] / len(periods), self.stratum[rows], self.psu[rows],
-            stratum_labels=self.stratum_labels, lonely_psu=self.lonely_psu, source=self.source)
+            self.weight[rows] / len(periods),
+            self.stratum[rows],
+            self.psu[rows],
+            stratum_labels=self.stratum_labels,
+            lonely_psu=self.lonely_psu,
+            source=self.source,
+        )
         return Wave(label or periods[0], rows, design, self, len(periods))
 
 
@@ -153,7 +192,9 @@ def _partition_columns(var: str) -> list[Column]:
     return [Column(geography.LONDON_CODE, var, level) for level in schemas.LEVELS[var]]
 
 
-def _proportion_rows(res: survey.DomainEstimates, columns: list[Column], indicator: str, period: str) -> list[dict]:
+def _proportion_rows(
+    res: survey.DomainEstimates, columns: list[Column], indicator: str, period: str
+) -> list[dict]:
     """Rows for every column of a joint estimate; column 0 must be London as a whole."""
     se = res.se
     lo, hi = survey.logit_ci(res.estimate, se, res.df, n=res.n)
@@ -164,10 +205,17 @@ def _proportion_rows(res: survey.DomainEstimates, columns: list[Column], indicat
     verdicts = np.where(res.n > 0, verdicts, "not_compared")
     return [
         {
-            "indicator": indicator, "period": period, "area_code": col.area_code,
-            "breakdown": col.breakdown, "group": col.group, "value": 100 * res.estimate[k],
-            "lower_ci": 100 * lo[k], "upper_ci": 100 * hi[k], "se": 100 * se[k],
-            "unweighted_base": int(res.n[k]), "p_vs_london": float(p_values[k]),
+            "indicator": indicator,
+            "period": period,
+            "area_code": col.area_code,
+            "breakdown": col.breakdown,
+            "group": col.group,
+            "value": 100 * res.estimate[k],
+            "lower_ci": 100 * lo[k],
+            "upper_ci": 100 * hi[k],
+            "se": 100 * se[k],
+            "unweighted_base": int(res.n[k]),
+            "p_vs_london": float(p_values[k]),
             "compared_to_london": str(verdicts[k]),
         }
         for k, col in enumerate(columns)
@@ -181,12 +229,18 @@ def gap_group(series) -> str:
 
 def _difference_row(est: float, se: float, df: float, base: int, **fields) -> dict:
     lo, hi = survey.wald_ci(est, se, df)
-    return {**fields, "value": 100 * est, "se": 100 * se, "lower_ci": 100 * float(lo), "upper_ci": 100 * float(hi),
-            "unweighted_base": int(base)}
+    return {
+        **fields,
+        "value": 100 * est,
+        "se": 100 * se,
+        "lower_ci": 100 * float(lo),
+        "upper_ci": 100 * float(hi),
+        "unweighted_base": int(base),
+    }
 
 
 def _windows(periods: list[str], size: int) -> list[list[str]]:
-    return [periods[i - size + 1: i + 1] for i in range(size - 1, len(periods))]
+    return [periods[i - size + 1 : i + 1] for i in range(size - 1, len(periods))]
 
 
 def _pooled_label(periods: list[str]) -> str:
@@ -199,7 +253,9 @@ def survey_proportion_rows(measure: Measure, waves: dict[str, Wave]) -> list[dic
     parts = list(measure.breakdowns) + ["inner_outer"]
     if "borough" in measure.geographies:
         parts.append("borough")
-    columns = [Column(geography.LONDON_CODE)] + [c for var in parts for c in _partition_columns(var)]
+    columns = [Column(geography.LONDON_CODE)] + [
+        c for var in parts for c in _partition_columns(var)
+    ]
     rows = []
     for period, wave in waves.items():
         # a breakdown the wave lacks (nobody has a level) has no rows at all for that wave
@@ -215,11 +271,15 @@ def survey_proportion_rows(measure: Measure, waves: dict[str, Wave]) -> list[dic
     return rows
 
 
-def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, Wave]) -> list[dict]:
+def survey_gap_rows(
+    measure: Measure, waves: dict[str, Wave], pooled: dict[str, Wave]
+) -> list[dict]:
     """Group rates and percentage-point gaps for London; pooled-wave gaps for boroughs."""
     variables = list(dict.fromkeys(s.variable for s in measure.series))
     parts = list(dict.fromkeys([*variables, *measure.breakdowns])) + ["inner_outer"]
-    columns = [Column(geography.LONDON_CODE)] + [c for var in parts for c in _partition_columns(var)]
+    columns = [Column(geography.LONDON_CODE)] + [
+        c for var in parts for c in _partition_columns(var)
+    ]
     where = {(c.breakdown, c.group): k for k, c in enumerate(columns)}
     rows = []
     for period, wave in waves.items():
@@ -235,10 +295,21 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
                 continue
             a, b = where[(s.variable, s.reference_group)], where[(s.variable, s.comparison_group)]
             est, se = res.contrast(a, b)
-            rows.append(_difference_row(
-                est, se, min(res.df[a], res.df[b]), min(res.n[a], res.n[b]), indicator=s.indicator, period=period,
-                area_code=geography.LONDON_CODE, breakdown=s.variable, group=gap_group(s),
-                p_vs_london=np.nan, compared_to_london="not_compared"))
+            rows.append(
+                _difference_row(
+                    est,
+                    se,
+                    min(res.df[a], res.df[b]),
+                    min(res.n[a], res.n[b]),
+                    indicator=s.indicator,
+                    period=period,
+                    area_code=geography.LONDON_CODE,
+                    breakdown=s.variable,
+                    group=gap_group(s),
+                    p_vs_london=np.nan,
+                    compared_to_london="not_compared",
+                )
+            )
     boroughs = geography.borough_codes()
     for period, wave in pooled.items():
         y = wave.item(measure.item, measure.universe)
@@ -253,17 +324,32 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
                 continue
             var_codes, n_levels = wave.codes(var)
             b_codes, n_b = wave.codes("borough")
-            crossed = np.where((var_codes >= 0) & (b_codes >= 0), b_codes * n_levels + var_codes, -1)
-            res = survey.domain_means(wave.design, y, [(var_codes, n_levels), (crossed, n_b * n_levels)])
+            crossed = np.where(
+                (var_codes >= 0) & (b_codes >= 0), b_codes * n_levels + var_codes, -1
+            )
+            res = survey.domain_means(
+                wave.design, y, [(var_codes, n_levels), (crossed, n_b * n_levels)]
+            )
             levels = schemas.LEVELS[var]
             for s in (s for s in measure.series if s.variable == var):
                 ra, rb = levels.index(s.reference_group), levels.index(s.comparison_group)
                 la, lb = 1 + ra, 1 + rb  # London columns (after the 'all' column)
                 london_est, london_se = res.contrast(la, lb)
-                rows.append(_difference_row(
-                    london_est, london_se, min(res.df[la], res.df[lb]), min(res.n[la], res.n[lb]),
-                    indicator=s.indicator, period=period, area_code=geography.LONDON_CODE, breakdown=var,
-                    group=gap_group(s), p_vs_london=np.nan, compared_to_london="not_compared"))
+                rows.append(
+                    _difference_row(
+                        london_est,
+                        london_se,
+                        min(res.df[la], res.df[lb]),
+                        min(res.n[la], res.n[lb]),
+                        indicator=s.indicator,
+                        period=period,
+                        area_code=geography.LONDON_CODE,
+                        breakdown=var,
+                        group=gap_group(s),
+                        p_vs_london=np.nan,
+                        compared_to_london="not_compared",
+                    )
+                )
                 # every borough at once: its gap, and its gap minus London's with their covariance
                 first = 1 + n_levels + np.arange(n_b) * n_levels
                 ba, bb = first + ra, first + rb
@@ -275,14 +361,27 @@ def survey_gap_rows(measure: Measure, waves: dict[str, Wave], pooled: dict[str, 
                 p_values = np.where(base > 0, survey.t_test_p(diff, dse, df), np.nan)
                 verdicts = compare.verdict(diff, p_values)
                 for i, code in enumerate(boroughs):
-                    rows.append(_difference_row(
-                        est[i], se[i], df[i], base[i], indicator=s.indicator, period=period, area_code=code,
-                        breakdown=var, group=gap_group(s), p_vs_london=float(p_values[i]),
-                        compared_to_london=str(verdicts[i])))
+                    rows.append(
+                        _difference_row(
+                            est[i],
+                            se[i],
+                            df[i],
+                            base[i],
+                            indicator=s.indicator,
+                            period=period,
+                            area_code=code,
+                            breakdown=var,
+                            group=gap_group(s),
+                            p_vs_london=float(p_values[i]),
+                            compared_to_london=str(verdicts[i]),
+                        )
+                    )
     return rows
 
 
-def estimate_survey_measure(measure: Measure, data: SurveyArrays, waves: dict[str, Wave] | None = None) -> pd.DataFrame:
+def estimate_survey_measure(
+    measure: Measure, data: SurveyArrays, waves: dict[str, Wave] | None = None
+) -> pd.DataFrame:
     """All rows of one survey measure from its family's microdata (all waves).
 
     ``waves`` lets a build prepare each wave's design once and share it between measures.
@@ -332,14 +431,22 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
     frames = []
     for year in sorted(table["year"].unique()):
         t = table[table["year"] == year].set_index("area_code").reindex(boroughs)
-        num = t[list(measure.numerator)].sum(axis=1, min_count=len(measure.numerator)).to_numpy(dtype=float)
+        num = (
+            t[list(measure.numerator)]
+            .sum(axis=1, min_count=len(measure.numerator))
+            .to_numpy(dtype=float)
+        )
         den = t[measure.denominator].to_numpy(dtype=float)
         # a borough the source never covers has no figure, whatever the table holds for it
         excluded = np.isin(boroughs, list(measure.coverage_excludes))
         num, den = np.where(excluded, np.nan, num), np.where(excluded, np.nan, den)
         have = ~np.isnan(num) & ~np.isnan(den)
         inner = np.array([geography.inner_outer(c) == "Inner" for c in boroughs])
-        codes = list(boroughs) + [geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE]
+        codes = list(boroughs) + [
+            geography.INNER_LONDON_CODE,
+            geography.OUTER_LONDON_CODE,
+            geography.LONDON_CODE,
+        ]
         # an aggregate is only published when every borough the source covers is present
         expected = ~excluded
         complete = {
@@ -347,8 +454,12 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             "outer": bool(have[expected & ~inner].all()),
         }
         complete["london"] = complete["inner"] and complete["outer"]
-        num_all = np.concatenate([num, [num[have & inner].sum(), num[have & ~inner].sum(), num[have].sum()]])
-        den_all = np.concatenate([den, [den[have & inner].sum(), den[have & ~inner].sum(), den[have].sum()]])
+        num_all = np.concatenate(
+            [num, [num[have & inner].sum(), num[have & ~inner].sum(), num[have].sum()]]
+        )
+        den_all = np.concatenate(
+            [den, [den[have & inner].sum(), den[have & ~inner].sum(), den[have].sum()]]
+        )
         agg_ok = np.array([complete["inner"], complete["outer"], complete["london"]])
         num_all[-3:] = np.where(agg_ok, num_all[-3:], np.nan)
         den_all[-3:] = np.where(agg_ok, den_all[-3:], np.nan)
@@ -361,31 +472,61 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             lower = np.where(as_proportion, w_lo * mult, p_lo / den_all * mult)
             upper = np.where(as_proportion, w_hi * mult, p_hi / den_all * mult)
             p = num_all / den_all
-            se = np.where(as_proportion, np.sqrt(p * (1 - p) / den_all), np.sqrt(num_all) / den_all) * mult
+            se = (
+                np.where(as_proportion, np.sqrt(p * (1 - p) / den_all), np.sqrt(num_all) / den_all)
+                * mult
+            )
         london = value[-1]
         method = np.where(as_proportion, "binomial", "poisson").astype(object)
         p_vs_london = np.full(len(codes), np.nan)
         if measure.uncertainty == "overdispersed":
             lower, upper, se, p_vs_london, method = _overdispersed(
-                measure, value, den_all, se, lower, upper, have, inner, london)
+                measure, value, den_all, se, lower, upper, have, inner, london
+            )
         verdict = compare.interval_verdict(lower, upper, np.full_like(value, london))
         verdict[-1] = "not_compared"
         p_vs_london[-1] = np.nan
         flag = np.where(np.concatenate([have, agg_ok]), "", NOT_AVAILABLE)
         not_covered = np.concatenate([excluded, [False, False, False]])
-        frames.append(pd.DataFrame({
-            "indicator": measure.series[0].indicator, "period": str(year), "area_code": codes,
-            "breakdown": "all", "group": "all", "value": value, "lower_ci": lower, "upper_ci": upper, "se": se,
-            "unweighted_base": den_all, "p_vs_london": p_vs_london, "compared_to_london": verdict,
-            "flag": flag, "flag_reason": np.where(not_covered, rules.NOT_COVERED,
-                                                  np.where(flag == NOT_AVAILABLE, rules.UNAVAILABLE, "")),
-            "uncertainty": method,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "indicator": measure.series[0].indicator,
+                    "period": str(year),
+                    "area_code": codes,
+                    "breakdown": "all",
+                    "group": "all",
+                    "value": value,
+                    "lower_ci": lower,
+                    "upper_ci": upper,
+                    "se": se,
+                    "unweighted_base": den_all,
+                    "p_vs_london": p_vs_london,
+                    "compared_to_london": verdict,
+                    "flag": flag,
+                    "flag_reason": np.where(
+                        not_covered,
+                        rules.NOT_COVERED,
+                        np.where(flag == NOT_AVAILABLE, rules.UNAVAILABLE, ""),
+                    ),
+                    "uncertainty": method,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def _overdispersed(measure: Measure, value: np.ndarray, den: np.ndarray, se: np.ndarray, lower: np.ndarray,
-                   upper: np.ndarray, have: np.ndarray, inner: np.ndarray, london: float):
+def _overdispersed(
+    measure: Measure,
+    value: np.ndarray,
+    den: np.ndarray,
+    se: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    have: np.ndarray,
+    inner: np.ndarray,
+    london: float,
+):
     """Intervals, standard errors, p-values and method of one year's rows under the
     overdispersion model estimated from its boroughs (see :mod:`analysis.overdispersion`).
 
@@ -394,7 +535,9 @@ def _overdispersed(measure: Measure, value: np.ndarray, den: np.ndarray, se: np.
     nb = len(have)
     mult = measure.multiplier
     poisson = measure.kind == "admin_rate" or (np.isfinite(london) and london > mult)
-    od = overdispersion.estimate(value[:nb][have], den[:nb][have], london, poisson=poisson, multiplier=mult)
+    od = overdispersion.estimate(
+        value[:nb][have], den[:nb][have], london, poisson=poisson, multiplier=mult
+    )
     if not od.method.startswith("overdispersed"):
         method = np.where(np.isnan(se), "", od.method).astype(object)
         return lower, upper, se, np.full(len(value), np.nan), method
@@ -409,7 +552,9 @@ def _overdispersed(measure: Measure, value: np.ndarray, den: np.ndarray, se: np.
     if not poisson:  # a proportion's interval stops at 100%
         upper = np.minimum(upper, mult)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_value = np.where(adjusted > 0, 2 * survey.normal_sf(np.abs(value - london) / adjusted), np.nan)
+        p_value = np.where(
+            adjusted > 0, 2 * survey.normal_sf(np.abs(value - london) / adjusted), np.nan
+        )
     method = np.where(np.isnan(value), "", od.method).astype(object)
     return lower, upper, adjusted, p_value, method
 
@@ -419,16 +564,39 @@ def estimate_admin_value(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
 
     The source gives no interval, so nothing is compared with London."""
     column = measure.numerator[0]
-    codes = [*geography.borough_codes(), geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE]
+    codes = [
+        *geography.borough_codes(),
+        geography.INNER_LONDON_CODE,
+        geography.OUTER_LONDON_CODE,
+        geography.LONDON_CODE,
+    ]
     frames = []
     for year in sorted(table["year"].unique()):
-        values = table[table["year"] == year].set_index("area_code")[column].reindex(codes).to_numpy(dtype=float)
-        frames.append(pd.DataFrame({
-            "indicator": measure.series[0].indicator, "period": str(year), "area_code": codes, "breakdown": "all",
-            "group": "all", "value": values, "lower_ci": np.nan, "upper_ci": np.nan, "se": np.nan,
-            "unweighted_base": np.nan, "p_vs_london": np.nan, "compared_to_london": "not_compared",
-            "flag": np.where(np.isnan(values), NOT_AVAILABLE, ""),
-        }))
+        values = (
+            table[table["year"] == year]
+            .set_index("area_code")[column]
+            .reindex(codes)
+            .to_numpy(dtype=float)
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "indicator": measure.series[0].indicator,
+                    "period": str(year),
+                    "area_code": codes,
+                    "breakdown": "all",
+                    "group": "all",
+                    "value": values,
+                    "lower_ci": np.nan,
+                    "upper_ci": np.nan,
+                    "se": np.nan,
+                    "unweighted_base": np.nan,
+                    "p_vs_london": np.nan,
+                    "compared_to_london": "not_compared",
+                    "flag": np.where(np.isnan(values), NOT_AVAILABLE, ""),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -452,10 +620,17 @@ def published_rate_flags(table: pd.DataFrame) -> tuple[np.ndarray, list[str], pd
     flags = np.where(suppressed, "[c]", np.where(unreliable, "[u]", ""))
     cut_lower, cut_upper = lower.clip(0, 100), upper.clip(0, 100)
     reasons = [
-        "" if f == "[c]" else
-        provenance.INTERVAL_CUT.format(lower=lo, upper=hi, cut_lower=clo, cut_upper=chi) if b else
-        provenance.NO_INTERVAL_AT_100 if n else ""
-        for f, b, n, lo, hi, clo, chi in zip(flags, beyond, no_interval_at_100, lower, upper, cut_lower, cut_upper)]
+        ""
+        if f == "[c]"
+        else provenance.INTERVAL_CUT.format(lower=lo, upper=hi, cut_lower=clo, cut_upper=chi)
+        if b
+        else provenance.NO_INTERVAL_AT_100
+        if n
+        else ""
+        for f, b, n, lo, hi, clo, chi in zip(
+            flags, beyond, no_interval_at_100, lower, upper, cut_lower, cut_upper
+        )
+    ]
     return flags, reasons, cut_lower, cut_upper
 
 
@@ -475,21 +650,41 @@ def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFram
     t["flag"], t["reason"], t["lower"], t["upper"] = published_rate_flags(t)
     t["note"] = [provenance.FLAGGED_U.format(reason=r) if r else "" for r in t["reason"]]
     # the publisher's marker, or our own reason where the publisher left the figure unmarked
-    t["flag_reason"] = np.where(t["flag"] == "", "", np.where(t["reason"] != "", rules.UNUSABLE_INTERVAL, rules.PUBLISHER))
+    t["flag_reason"] = np.where(
+        t["flag"] == "", "", np.where(t["reason"] != "", rules.UNUSABLE_INTERVAL, rules.PUBLISHER)
+    )
     t["se"] = t["ci_half_width"] / Z95
     t["period"] = t["year"].astype(str)
     london = t[t["area_code"] == geography.LONDON_CODE].set_index(["period", "variable", "group"])
-    rate = t.join(london[["rate"]].rename(columns={"rate": "london"}), on=["period", "variable", "group"])
+    rate = t.join(
+        london[["rate"]].rename(columns={"rate": "london"}), on=["period", "variable", "group"]
+    )
     verdict = compare.interval_verdict(rate["lower"], rate["upper"], rate["london"])
-    rows = [pd.DataFrame({
-        "indicator": measure.rate_indicator, "period": rate["period"], "area_code": rate["area_code"],
-        "breakdown": rate["variable"], "group": rate["group"], "value": rate["rate"],
-        "lower_ci": rate["lower"], "upper_ci": rate["upper"],
-        "se": rate["se"], "unweighted_base": np.nan, "p_vs_london": np.nan,
-        "compared_to_london": np.where((rate["area_code"] == geography.LONDON_CODE) | (rate["flag"] == "[u]"),
-                                       "not_compared", verdict),
-        "flag": rate["flag"], "note": rate["note"], "flag_reason": rate["flag_reason"],
-    })]
+    rows = [
+        pd.DataFrame(
+            {
+                "indicator": measure.rate_indicator,
+                "period": rate["period"],
+                "area_code": rate["area_code"],
+                "breakdown": rate["variable"],
+                "group": rate["group"],
+                "value": rate["rate"],
+                "lower_ci": rate["lower"],
+                "upper_ci": rate["upper"],
+                "se": rate["se"],
+                "unweighted_base": np.nan,
+                "p_vs_london": np.nan,
+                "compared_to_london": np.where(
+                    (rate["area_code"] == geography.LONDON_CODE) | (rate["flag"] == "[u]"),
+                    "not_compared",
+                    verdict,
+                ),
+                "flag": rate["flag"],
+                "note": rate["note"],
+                "flag_reason": rate["flag_reason"],
+            }
+        )
+    ]
     keyed = t.set_index(["period", "area_code", "variable", "group"])
     for s in measure.series:
         try:
@@ -497,39 +692,85 @@ def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             comp = keyed.xs((s.variable, s.comparison_group), level=("variable", "group"))
         except KeyError:
             continue
-        both = ref[["rate", "se", "flag", "reason"]].join(comp[["rate", "se", "flag", "reason"]],
-                                                          suffixes=("_ref", "_comp"), how="inner")
+        both = ref[["rate", "se", "flag", "reason"]].join(
+            comp[["rate", "se", "flag", "reason"]], suffixes=("_ref", "_comp"), how="inner"
+        )
         gap = both["rate_ref"] - both["rate_comp"]
         se = np.sqrt(both["se_ref"] ** 2 + both["se_comp"] ** 2)
-        flags = np.where((both["flag_ref"] == "[c]") | (both["flag_comp"] == "[c]"), "[c]",
-                         np.where((both["flag_ref"] == "[u]") | (both["flag_comp"] == "[u]"), "[u]", ""))
-        why = ["; ".join(provenance.BUILT_ON.format(group=g, reason=r)
-                         for g, r in ((s.reference_group, a), (s.comparison_group, b)) if r)
-               for a, b in zip(both["reason_ref"], both["reason_comp"])]
-        notes = [provenance.FLAGGED_U.format(reason=w) if w and f == "[u]" else "" for w, f in zip(why, flags)]
-        reasons = np.where(flags == "", "", np.where(np.array([bool(n) for n in notes], dtype=bool),
-                                                      rules.UNUSABLE_INTERVAL, rules.PUBLISHER))
-        frame = pd.DataFrame({"gap": gap, "se": se, "flag": flags, "note": notes, "flag_reason": reasons}).reset_index()
+        flags = np.where(
+            (both["flag_ref"] == "[c]") | (both["flag_comp"] == "[c]"),
+            "[c]",
+            np.where((both["flag_ref"] == "[u]") | (both["flag_comp"] == "[u]"), "[u]", ""),
+        )
+        why = [
+            "; ".join(
+                provenance.BUILT_ON.format(group=g, reason=r)
+                for g, r in ((s.reference_group, a), (s.comparison_group, b))
+                if r
+            )
+            for a, b in zip(both["reason_ref"], both["reason_comp"])
+        ]
+        notes = [
+            provenance.FLAGGED_U.format(reason=w) if w and f == "[u]" else ""
+            for w, f in zip(why, flags)
+        ]
+        reasons = np.where(
+            flags == "",
+            "",
+            np.where(
+                np.array([bool(n) for n in notes], dtype=bool),
+                rules.UNUSABLE_INTERVAL,
+                rules.PUBLISHER,
+            ),
+        )
+        frame = pd.DataFrame(
+            {"gap": gap, "se": se, "flag": flags, "note": notes, "flag_reason": reasons}
+        ).reset_index()
         lon = frame[frame["area_code"] == geography.LONDON_CODE].set_index("period")
-        frame = frame.join(lon[["gap", "se"]].rename(columns={"gap": "l_gap", "se": "l_se"}), on="period")
+        frame = frame.join(
+            lon[["gap", "se"]].rename(columns={"gap": "l_gap", "se": "l_se"}), on="period"
+        )
         diff = frame["gap"] - frame["l_gap"]
         p_value = survey.t_test_p(diff, np.sqrt(frame["se"] ** 2 + frame["l_se"] ** 2), np.inf)
         is_london = frame["area_code"] == geography.LONDON_CODE
-        rows.append(pd.DataFrame({
-            "indicator": s.indicator, "period": frame["period"], "area_code": frame["area_code"],
-            "breakdown": s.variable, "group": gap_group(s), "value": frame["gap"],
-            "lower_ci": frame["gap"] - Z95 * frame["se"], "upper_ci": frame["gap"] + Z95 * frame["se"],
-            "se": frame["se"], "unweighted_base": np.nan, "p_vs_london": np.where(is_london, np.nan, p_value),
-            "compared_to_london": np.where(is_london | (frame["flag"] == "[u]").to_numpy(), "not_compared",
-                                           compare.verdict(diff, p_value)),
-            "flag": frame["flag"], "note": frame["note"], "flag_reason": frame["flag_reason"],
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "indicator": s.indicator,
+                    "period": frame["period"],
+                    "area_code": frame["area_code"],
+                    "breakdown": s.variable,
+                    "group": gap_group(s),
+                    "value": frame["gap"],
+                    "lower_ci": frame["gap"] - Z95 * frame["se"],
+                    "upper_ci": frame["gap"] + Z95 * frame["se"],
+                    "se": frame["se"],
+                    "unweighted_base": np.nan,
+                    "p_vs_london": np.where(is_london, np.nan, p_value),
+                    "compared_to_london": np.where(
+                        is_london | (frame["flag"] == "[u]").to_numpy(),
+                        "not_compared",
+                        compare.verdict(diff, p_value),
+                    ),
+                    "flag": frame["flag"],
+                    "note": frame["note"],
+                    "flag_reason": frame["flag_reason"],
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True)
     return out[out["area_code"].isin([*geography.borough_codes(), *geography.AGGREGATES])]
 
 
-def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool, rules: DisclosureRules,
-           flags_from_source: bool = False) -> pd.DataFrame:
+def finish(
+    rows: pd.DataFrame,
+    measure: Measure,
+    *,
+    source: str,
+    synthetic: bool,
+    rules: DisclosureRules,
+    flags_from_source: bool = False,
+) -> pd.DataFrame:
     """Add the measure's labels, names and flags, apply disclosure control, order columns."""
     rows = rows.copy()
     rows["measure_id"] = measure.id
@@ -549,7 +790,9 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
     rows["method"] = "direct"  # modelled borough figures (analysis.sae) say "modelled"
     if "flag" not in rows:
         rows["flag"] = ""
-    if "uncertainty" not in rows:  # the model applied: the design, the publisher's intervals, or none
+    if (
+        "uncertainty" not in rows
+    ):  # the model applied: the design, the publisher's intervals, or none
         applied = "survey_design" if measure.is_survey else "none"
         if measure.is_survey and flags_from_source:
             applied = "published_interval"
@@ -561,7 +804,9 @@ def finish(rows: pd.DataFrame, measure: Measure, *, source: str, synthetic: bool
         if measure.kind.startswith("admin"):
             rows = rules.protect_aggregates(rows)
     base = rows["unweighted_base"].astype(float)
-    rows["unweighted_base"] = pd.array(np.where(np.isnan(base), pd.NA, np.round(base)), dtype="Int64")
+    rows["unweighted_base"] = pd.array(
+        np.where(np.isnan(base), pd.NA, np.round(base)), dtype="Int64"
+    )
     rows["flag_reason"] = rows["flag_reason"].fillna("")
     rows["uncertainty"] = np.where(rows["value"].isna(), "", rows["uncertainty"].fillna(""))
     return rows[DETAIL_COLUMNS]
@@ -575,38 +820,53 @@ def mark_unreliable(rows: pd.DataFrame, unreliable: pd.DataFrame) -> pd.DataFram
     denominator) and says why in its source. Suppressed or unavailable figures stay as they are.
     """
     rows = rows.copy()
-    why = {(a, str(p)): w for a, p, w in zip(unreliable["area_code"], unreliable["period"], unreliable["why"])}
+    why = {
+        (a, str(p)): w
+        for a, p, w in zip(unreliable["area_code"], unreliable["period"], unreliable["why"])
+    }
     reason = [why.get((a, p), "") for a, p in zip(rows["area_code"], rows["period"])]
-    hit = np.array([bool(r) for r in reason]) & ~rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE]).to_numpy()
+    hit = (
+        np.array([bool(r) for r in reason])
+        & ~rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE]).to_numpy()
+    )
     rows.loc[hit, "flag"] = LOW_RELIABILITY
     rows.loc[hit, "flag_reason"] = rules.DOUBTFUL_DENOMINATOR
     rows.loc[hit, "compared_to_london"] = "not_compared"
     rows.loc[hit, "p_vs_london"] = np.nan
     rows.loc[hit, "source"] = [
-        provenance.with_note(s, provenance.FLAGGED_U.format(reason=provenance.UNRELIABLE_DENOMINATOR.format(why=r)))
-        for s, r in zip(rows.loc[hit, "source"], np.array(reason, dtype=object)[hit])]
+        provenance.with_note(
+            s, provenance.FLAGGED_U.format(reason=provenance.UNRELIABLE_DENOMINATOR.format(why=r))
+        )
+        for s, r in zip(rows.loc[hit, "source"], np.array(reason, dtype=object)[hit])
+    ]
     return rows
 
 
 def sort_rows(rows: pd.DataFrame, order: Iterable[str]) -> pd.DataFrame:
     """Stable, meaningful order: registry order, indicator, period, area, breakdown, group."""
     rank = {m: i for i, m in enumerate(order)}
-    area_rank = {geography.LONDON_CODE: 0, geography.INNER_LONDON_CODE: 1, geography.OUTER_LONDON_CODE: 2}
+    area_rank = {
+        geography.LONDON_CODE: 0,
+        geography.INNER_LONDON_CODE: 1,
+        geography.OUTER_LONDON_CODE: 2,
+    }
     group_pos = [
         schemas.LEVELS[b].index(g) if b in schemas.LEVELS and g in schemas.LEVELS[b] else -1
         for b, g in zip(rows["breakdown"], rows["group"])
     ]
-    key = pd.DataFrame({
-        "m": rows["measure_id"].map(rank).to_numpy(),
-        "i": rows["indicator"].to_numpy(),
-        "p": rows["period"].to_numpy(),
-        "ar": rows["area_code"].map(lambda c: area_rank.get(c, 3)).to_numpy(),
-        "a": rows["area_code"].to_numpy(),
-        "bn": (rows["breakdown"] != "all").to_numpy(),
-        "b": rows["breakdown"].to_numpy(),
-        "g": group_pos,
-        "gl": rows["group"].to_numpy(),
-        "mm": (rows["method"] == "modelled").to_numpy() if "method" in rows else False,
-    })
+    key = pd.DataFrame(
+        {
+            "m": rows["measure_id"].map(rank).to_numpy(),
+            "i": rows["indicator"].to_numpy(),
+            "p": rows["period"].to_numpy(),
+            "ar": rows["area_code"].map(lambda c: area_rank.get(c, 3)).to_numpy(),
+            "a": rows["area_code"].to_numpy(),
+            "bn": (rows["breakdown"] != "all").to_numpy(),
+            "b": rows["breakdown"].to_numpy(),
+            "g": group_pos,
+            "gl": rows["group"].to_numpy(),
+            "mm": (rows["method"] == "modelled").to_numpy() if "method" in rows else False,
+        }
+    )
     order_idx = key.sort_values(list(key.columns), kind="stable").index
     return rows.iloc[order_idx].reset_index(drop=True)

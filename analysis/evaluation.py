@@ -30,8 +30,10 @@ from analysis.validate import validate as validate_schema
 GROUPS = ("programme", "comparison")
 WAVES = ("pre", "post")
 DOC = "docs/evaluation_format.md"
-STRATEGY = ("Greater London Authority (2018), All of Us: The Mayor's Strategy for Social Integration, "
-            "Policy 4.3 (paragraph 4.3.2) and Table 5")
+STRATEGY = (
+    "Greater London Authority (2018), All of Us: The Mayor's Strategy for Social Integration, "
+    "Policy 4.3 (paragraph 4.3.2) and Table 5"
+)
 
 
 # ------------------------------------------------------------------------------------------
@@ -64,71 +66,131 @@ class Initiative:
         for o in self.outcomes:
             if o.code == code:
                 return o
-        raise KeyError(f"{code!r} is not a success measure of {self.name}; known: {[o.code for o in self.outcomes]}")
+        raise KeyError(
+            f"{code!r} is not a success measure of {self.name}; known: {[o.code for o in self.outcomes]}"
+        )
 
 
 _FRIENDS = "Says all or nearly all of their friends {}"
 # Participants are asked about "all or nearly all" of their friends; the London estimates count
 # only "all" of them (Understanding Society), so the London figure is lower by construction.
-_FRIENDS_NOTE = ("Not like for like: participants were asked about all or nearly all of their friends, London's "
-                 "figure counts only those saying all of their friends, so it is lower by construction")
+_FRIENDS_NOTE = (
+    "Not like for like: participants were asked about all or nearly all of their friends, London's "
+    "figure counts only those saying all of their friends, so it is lower by construction"
+)
 INITIATIVES: dict[str, Initiative] = {
     "london_family_fund": Initiative(
         id="london_family_fund",
         name="The London Family Fund",
         policy="Policy 1.1, Creating shared experiences for families",
-        summary=("Projects that bring families from different backgrounds together and reduce isolation in early "
-                 "parenthood. Table 5 measures participants' friendship diversity and whether they have someone to "
-                 "rely on."),
+        summary=(
+            "Projects that bring families from different backgrounds together and reduce isolation in early "
+            "parenthood. Table 5 measures participants' friendship diversity and whether they have someone to "
+            "rely on."
+        ),
         participants="parents and carers taking part in funded projects",
         outcomes=(
-            Outcome("friends_similar_age", "All or nearly all friends a similar age",
-                    _FRIENDS.format("are a similar age to them"), "down", "friends_similar_age",
-                    london_note=_FRIENDS_NOTE),
-            Outcome("friends_same_ethnicity", "All or nearly all friends the same ethnic group",
-                    _FRIENDS.format("are of the same ethnic group (race) as them"), "down", "friends_similar_ethnicity",
-                    london_note=_FRIENDS_NOTE),
-            Outcome("friends_similar_income", "All or nearly all friends a similar income",
-                    _FRIENDS.format("have a similar income to them"), "down", "friends_similar_income",
-                    london_note=_FRIENDS_NOTE),
-            Outcome("friends_similar_education", "All or nearly all friends a similar education",
-                    _FRIENDS.format("have a similar level of education to them"), "down", "friends_similar_education",
-                    london_note=_FRIENDS_NOTE),
-            Outcome("someone_to_rely_on", "Someone to rely on a lot",
-                    "Has a spouse or partner, family member or friend they could rely on a lot in a serious problem",
-                    "up", "social_isolation", london_complement=True,
-                    london_note="London figure is 100 minus the share with no one to rely on"),
+            Outcome(
+                "friends_similar_age",
+                "All or nearly all friends a similar age",
+                _FRIENDS.format("are a similar age to them"),
+                "down",
+                "friends_similar_age",
+                london_note=_FRIENDS_NOTE,
+            ),
+            Outcome(
+                "friends_same_ethnicity",
+                "All or nearly all friends the same ethnic group",
+                _FRIENDS.format("are of the same ethnic group (race) as them"),
+                "down",
+                "friends_similar_ethnicity",
+                london_note=_FRIENDS_NOTE,
+            ),
+            Outcome(
+                "friends_similar_income",
+                "All or nearly all friends a similar income",
+                _FRIENDS.format("have a similar income to them"),
+                "down",
+                "friends_similar_income",
+                london_note=_FRIENDS_NOTE,
+            ),
+            Outcome(
+                "friends_similar_education",
+                "All or nearly all friends a similar education",
+                _FRIENDS.format("have a similar level of education to them"),
+                "down",
+                "friends_similar_education",
+                london_note=_FRIENDS_NOTE,
+            ),
+            Outcome(
+                "someone_to_rely_on",
+                "Someone to rely on a lot",
+                "Has a spouse or partner, family member or friend they could rely on a lot in a serious problem",
+                "up",
+                "social_isolation",
+                london_complement=True,
+                london_note="London figure is 100 minus the share with no one to rely on",
+            ),
         ),
     ),
     "citizenship_integration_initiative": Initiative(
         id="citizenship_integration_initiative",
         name="Citizenship and Integration Initiative (CII)",
         policy="Policy 2.2, Increasing democratic participation, and Policy 3.5, Enabling the path to citizenship",
-        summary=("Citizenship ceremony pilots that encourage new citizens to take part in civic life. Table 5 measures "
-                 "whether ceremony participants volunteer, join organisations and register to vote."),
+        summary=(
+            "Citizenship ceremony pilots that encourage new citizens to take part in civic life. Table 5 measures "
+            "whether ceremony participants volunteer, join organisations and register to vote."
+        ),
         participants="people attending citizenship ceremony pilots",
         outcomes=(
-            Outcome("volunteered", "Volunteered", "Did any voluntary work in the last 12 months", "up", "volunteering"),
-            Outcome("associational_member", "Member of an organisation",
-                    "Belongs to at least one political, voluntary, professional or recreational organisation", "up",
-                    "associational_membership"),
-            Outcome("registered_to_vote", "Registered to vote", "Says they are on the electoral register", "up",
-                    "electoral_registration",
-                    london_note="London figure is electors over adults from administrative data, not a survey answer"),
+            Outcome(
+                "volunteered",
+                "Volunteered",
+                "Did any voluntary work in the last 12 months",
+                "up",
+                "volunteering",
+            ),
+            Outcome(
+                "associational_member",
+                "Member of an organisation",
+                "Belongs to at least one political, voluntary, professional or recreational organisation",
+                "up",
+                "associational_membership",
+            ),
+            Outcome(
+                "registered_to_vote",
+                "Registered to vote",
+                "Says they are on the electoral register",
+                "up",
+                "electoral_registration",
+                london_note="London figure is electors over adults from administrative data, not a survey answer",
+            ),
         ),
     ),
     "esol_plus": Initiative(
         id="esol_plus",
         name="ESOL Plus",
         policy="Policy 3.6, Reducing barriers to communication",
-        summary=("Pilots of English for Speakers of Other Languages provision that suits carers and pre-entry learners. "
-                 "Table 5 measures learners' English proficiency and outcomes beyond work, such as volunteering."),
+        summary=(
+            "Pilots of English for Speakers of Other Languages provision that suits carers and pre-entry learners. "
+            "Table 5 measures learners' English proficiency and outcomes beyond work, such as volunteering."
+        ),
         participants="learners on ESOL Plus courses",
         outcomes=(
-            Outcome("english_difficulty", "English difficulties affect work or study",
-                    "Says difficulties with English make it harder to find or keep work or to study", "down",
-                    "english_proficiency"),
-            Outcome("volunteered", "Volunteered", "Did any voluntary work in the last 12 months", "up", "volunteering"),
+            Outcome(
+                "english_difficulty",
+                "English difficulties affect work or study",
+                "Says difficulties with English make it harder to find or keep work or to study",
+                "down",
+                "english_proficiency",
+            ),
+            Outcome(
+                "volunteered",
+                "Volunteered",
+                "Did any voluntary work in the last 12 months",
+                "up",
+                "volunteering",
+            ),
         ),
     ),
 }
@@ -161,8 +223,12 @@ def schema(init: Initiative) -> Schema:
         Column("borough", "str", required=False, nullable=True),
     ]
     cols += [Column(o.code, "float", nullable=True, minimum=0, maximum=1) for o in init.outcomes]
-    return Schema(f"{init.name} evaluation data", tuple(cols), keys=("participant_id", "wave"),
-                  rules=(_binary_outcomes(init), _stable_membership))
+    return Schema(
+        f"{init.name} evaluation data",
+        tuple(cols),
+        keys=("participant_id", "wave"),
+        rules=(_binary_outcomes(init), _stable_membership),
+    )
 
 
 def _binary_outcomes(init: Initiative):
@@ -172,8 +238,13 @@ def _binary_outcomes(init: Initiative):
             bad = values.notna() & ~values.isin([0, 1])
             if bad.any():
                 pos = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InputError(source, f"value {values.iloc[pos]!r} is not a code: use 1 (yes), 0 (no) or blank",
-                                 row=pos + row_offset, column=o.code)
+                raise InputError(
+                    source,
+                    f"value {values.iloc[pos]!r} is not a code: use 1 (yes), 0 (no) or blank",
+                    row=pos + row_offset,
+                    column=o.code,
+                )
+
     return rule
 
 
@@ -183,11 +254,17 @@ def _stable_membership(frame: pd.DataFrame, source: str, row_offset: int) -> Non
         if (varying > 1).any():
             who = varying[varying > 1].index[0]
             pos = int(np.flatnonzero((frame["participant_id"] == who).to_numpy())[-1])
-            raise InputError(source, f"participant {who!r} has a different {column} at each wave",
-                             row=pos + row_offset, column=column)
+            raise InputError(
+                source,
+                f"participant {who!r} has a different {column} at each wave",
+                row=pos + row_offset,
+                column=column,
+            )
 
 
-def validate(frame: pd.DataFrame, initiative_id: str, *, source: str = "evaluation data", row_offset: int = 2) -> pd.DataFrame:
+def validate(
+    frame: pd.DataFrame, initiative_id: str, *, source: str = "evaluation data", row_offset: int = 2
+) -> pd.DataFrame:
     """Check an evaluation table against the documented format; returns it typed and sorted."""
     init = initiative(initiative_id)
     frame = frame.copy()
@@ -196,8 +273,12 @@ def validate(frame: pd.DataFrame, initiative_id: str, *, source: str = "evaluati
             frame[column] = frame[column].astype("string").str.strip().astype(object)
     out = validate_schema(frame, schema(init), source=source, row_offset=row_offset)
     if "borough" in out.columns and out["borough"].notna().any():
-        out["borough"] = geography.standardise_column(out["borough"], source=source, column="borough", row_offset=row_offset)
-    return out.sort_values(["group", "site", "participant_id", "wave"], key=_wave_order).reset_index(drop=True)
+        out["borough"] = geography.standardise_column(
+            out["borough"], source=source, column="borough", row_offset=row_offset
+        )
+    return out.sort_values(
+        ["group", "site", "participant_id", "wave"], key=_wave_order
+    ).reset_index(drop=True)
 
 
 def _wave_order(s: pd.Series) -> pd.Series:
@@ -209,19 +290,35 @@ def load(path: str | Path, initiative_id: str) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Evaluation data not found: {path}")
-    frame = pd.read_csv(path, dtype={"participant_id": str, "site": str, "group": str, "wave": str,
-                                     "initiative": str, "borough": str, "interview_date": str},
-                        keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(
+        path,
+        dtype={
+            "participant_id": str,
+            "site": str,
+            "group": str,
+            "wave": str,
+            "initiative": str,
+            "borough": str,
+            "interview_date": str,
+        },
+        keep_default_na=False,
+        na_values=[""],
+    )
     if "initiative" not in frame.columns:
         raise InputError(str(path), "missing column 'initiative'")
     rows = frame[frame["initiative"] == initiative_id]
     if rows.empty:
-        raise InputError(str(path), f"no rows for initiative {initiative_id!r}; found {sorted(frame['initiative'].unique())}")
+        raise InputError(
+            str(path),
+            f"no rows for initiative {initiative_id!r}; found {sorted(frame['initiative'].unique())}",
+        )
     # keep the file's row numbers in messages: index positions of the kept rows + header line
     kept = rows.reset_index(drop=True)
     try:
         return validate(kept, initiative_id, source=str(path), row_offset=2)
     except InputError as err:
         if err.row is not None:  # translate the filtered position back to the file's row
-            raise InputError(str(path), err.detail, row=int(rows.index[err.row - 2]) + 2, column=err.column) from None
+            raise InputError(
+                str(path), err.detail, row=int(rows.index[err.row - 2]) + 2, column=err.column
+            ) from None
         raise

@@ -37,7 +37,11 @@ from analysis.cluster_robust import ClusteredOLS, Inference
 ALPHA = 0.05
 POWER = 0.80
 WAVES = ("pre", "post")
-ICC_RANGE = (0.02, 0.05, 0.10)  # planning intra-site correlations of individual change (see mde_planning)
+ICC_RANGE = (
+    0.02,
+    0.05,
+    0.10,
+)  # planning intra-site correlations of individual change (see mde_planning)
 
 
 # ------------------------------------------------------------------------------------------
@@ -67,7 +71,9 @@ def mcnemar_midp(b: int, c: int) -> McNemar:
     b, c = int(b), int(c)
     n = b + c
     if n == 0:
-        return McNemar(b, c, float("nan"), 1.0, "mid-p McNemar test: no answers changed, no test possible")
+        return McNemar(
+            b, c, float("nan"), 1.0, "mid-p McNemar test: no answers changed, no test possible"
+        )
     if b == c:
         return McNemar(b, c, 0.0, 1.0, "mid-p McNemar test")
     k = min(b, c)
@@ -81,7 +87,9 @@ def mcnemar_asymptotic(b: int, c: int) -> McNemar:
     if n == 0:
         return McNemar(b, c, float("nan"), 1.0, "McNemar chi-square test: no answers changed")
     x2 = (b - c) ** 2 / n
-    return McNemar(int(b), int(c), float(x2), float(stats.chi2.sf(x2, 1)), "McNemar chi-square test")
+    return McNemar(
+        int(b), int(c), float(x2), float(stats.chi2.sf(x2, 1)), "McNemar chi-square test"
+    )
 
 
 def wilson(x: float, n: float, alpha: float = ALPHA) -> tuple[float, float]:
@@ -95,7 +103,9 @@ def wilson(x: float, n: float, alpha: float = ALPHA) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def newcombe_paired_ci(a: int, b: int, c: int, d: int, alpha: float = ALPHA) -> tuple[float, float, float]:
+def newcombe_paired_ci(
+    a: int, b: int, c: int, d: int, alpha: float = ALPHA
+) -> tuple[float, float, float]:
     """Newcombe's (1998) hybrid score interval for the change in a paired proportion.
 
     The table is before (rows: yes, no) by after (columns: yes, no): ``a`` yes/yes, ``b``
@@ -118,8 +128,18 @@ def newcombe_paired_ci(a: int, b: int, c: int, d: int, alpha: float = ALPHA) -> 
         corrected = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
         phi = corrected / math.sqrt(margins)
     change = p_after - p_before
-    lower = change - math.sqrt(max(0.0, (p_after - l2) ** 2 - 2 * phi * (p_after - l2) * (u1 - p_before) + (u1 - p_before) ** 2))
-    upper = change + math.sqrt(max(0.0, (u2 - p_after) ** 2 - 2 * phi * (u2 - p_after) * (p_before - l1) + (p_before - l1) ** 2))
+    lower = change - math.sqrt(
+        max(
+            0.0,
+            (p_after - l2) ** 2 - 2 * phi * (p_after - l2) * (u1 - p_before) + (u1 - p_before) ** 2,
+        )
+    )
+    upper = change + math.sqrt(
+        max(
+            0.0,
+            (u2 - p_after) ** 2 - 2 * phi * (u2 - p_after) * (p_before - l1) + (p_before - l1) ** 2,
+        )
+    )
     return (change, max(-1.0, lower), min(1.0, upper))
 
 
@@ -130,8 +150,13 @@ def newcombe_paired_ci(a: int, b: int, c: int, d: int, alpha: float = ALPHA) -> 
 def changes(frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """One row per person (both groups) answering ``outcome`` at both waves: group, site, pre, post, change."""
     rows = frame[frame[outcome].notna()]
-    wide = rows.pivot_table(index=["participant_id", "group", "site"], columns="wave", values=outcome,
-                            aggfunc="first", observed=True)
+    wide = rows.pivot_table(
+        index=["participant_id", "group", "site"],
+        columns="wave",
+        values=outcome,
+        aggfunc="first",
+        observed=True,
+    )
     wide = wide.reindex(columns=list(WAVES)).dropna().reset_index()
     wide = wide.astype({"pre": int, "post": int})
     wide["change"] = wide["post"] - wide["pre"]
@@ -188,7 +213,9 @@ def robustness(primary: tuple[str, float], checks: list[tuple[str, float]]) -> R
     if not against:
         return Robustness(True, "robust: same conclusion under every check")
     word = "not significant" if significant else "significant"
-    return Robustness(False, f"fragile: {word} with " + " and ".join(f"{n} (p = {q:.3f})" for n, q in against))
+    return Robustness(
+        False, f"fragile: {word} with " + " and ".join(f"{n} (p = {q:.3f})" for n, q in against)
+    )
 
 
 def _short(inf: Inference) -> str:
@@ -235,13 +262,21 @@ class PairedChange:
 
     @property
     def verdict(self) -> str:
-        return verdict(self.change, self.pvalue, self.outcome.polarity, none="no significant change")
+        return verdict(
+            self.change, self.pvalue, self.outcome.polarity, none="no significant change"
+        )
 
     @property
     def robustness(self) -> Robustness:
         inf = self.clustered
-        return robustness((inf.method, inf.p), [(_short(inf), inf.p_other), ("CR1", inf.p_cr1),
-                                                 ("mid-p McNemar ignoring sites", self.test.pvalue)])
+        return robustness(
+            (inf.method, inf.p),
+            [
+                (_short(inf), inf.p_other),
+                ("CR1", inf.p_cr1),
+                ("mid-p McNemar ignoring sites", self.test.pvalue),
+            ],
+        )
 
 
 def obuchowski_test(change: np.ndarray, clusters: np.ndarray) -> tuple[float, float, float]:
@@ -258,11 +293,13 @@ def obuchowski_test(change: np.ndarray, clusters: np.ndarray) -> tuple[float, fl
     mean = change.mean()
     z = np.bincount(codes, weights=change - mean, minlength=G) / N
     se = math.sqrt(G / (G - 1) * (z @ z))
-    x2 = mean ** 2 / se ** 2 if se > 0 else float("nan")
+    x2 = mean**2 / se**2 if se > 0 else float("nan")
     return float(mean), se, float(stats.chi2.sf(x2, 1)) if se > 0 else 1.0
 
 
-def paired_change(frame: pd.DataFrame, outcome, group: str = "programme", *, label: str = "") -> PairedChange:
+def paired_change(
+    frame: pd.DataFrame, outcome, group: str = "programme", *, label: str = ""
+) -> PairedChange:
     """Change among participants answering twice, clustered by site, with the mid-p McNemar test beside it."""
     w = paired_table(frame, outcome.code, group)
     a = int(((w.pre == 1) & (w.post == 1)).sum())
@@ -274,13 +311,29 @@ def paired_change(frame: pd.DataFrame, outcome, group: str = "programme", *, lab
         raise ValueError(f"No {group} participant answered {outcome.code!r} at both waves")
     change, lo, hi = newcombe_paired_ci(a, b, c, d)
     if w["site"].nunique() < 2:
-        raise ValueError(f"{outcome.code!r}: the {group} participants answering twice are all at one site; "
-                         "a site-clustered analysis needs at least two")
+        raise ValueError(
+            f"{outcome.code!r}: the {group} participants answering twice are all at one site; "
+            "a site-clustered analysis needs at least two"
+        )
     fit = ClusteredOLS(np.ones(n), 100.0 * w["change"].to_numpy(float), w["site"].to_numpy())
     inference = fit.infer(0, seed=_seed("paired", label, outcome.code), bounds=(-100.0, 100.0))
     _, _, p_obu = obuchowski_test(w["change"].to_numpy(float), w["site"].to_numpy())
-    return PairedChange(outcome, n, a, b, c, d, 100 * (a + b) / n, 100 * (a + c) / n, 100 * change, inference,
-                        100 * lo, 100 * hi, mcnemar_midp(b, c), p_obu)
+    return PairedChange(
+        outcome,
+        n,
+        a,
+        b,
+        c,
+        d,
+        100 * (a + b) / n,
+        100 * (a + c) / n,
+        100 * change,
+        inference,
+        100 * lo,
+        100 * hi,
+        mcnemar_midp(b, c),
+        p_obu,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -291,7 +344,9 @@ def paired_change(frame: pd.DataFrame, outcome, group: str = "programme", *, lab
 class DiD:
     outcome: object  # evaluation.Outcome
     clustered: Inference  # clustered by site (points)
-    by_participant: Inference  # the same model, participants as independent units (HC2 with Bell-McCaffrey df)
+    by_participant: (
+        Inference  # the same model, participants as independent units (HC2 with Bell-McCaffrey df)
+    )
     n_participants: int
     n_programme: int
     n_comparison: int
@@ -330,13 +385,21 @@ class DiD:
 
     @property
     def verdict(self) -> str:
-        return verdict(self.estimate, self.pvalue, self.outcome.polarity, none="no significant difference")
+        return verdict(
+            self.estimate, self.pvalue, self.outcome.polarity, none="no significant difference"
+        )
 
     @property
     def robustness(self) -> Robustness:
         inf = self.clustered
-        return robustness((inf.method, inf.p), [(_short(inf), inf.p_other), ("CR1", inf.p_cr1),
-                                                 ("errors clustered by participant", self.by_participant.p_cr2)])
+        return robustness(
+            (inf.method, inf.p),
+            [
+                (_short(inf), inf.p_other),
+                ("CR1", inf.p_cr1),
+                ("errors clustered by participant", self.by_participant.p_cr2),
+            ],
+        )
 
 
 def did(frame: pd.DataFrame, outcome, *, label: str = "", logit: bool = True) -> DiD:
@@ -351,16 +414,27 @@ def did(frame: pd.DataFrame, outcome, *, label: str = "", logit: bool = True) ->
     """
     w = changes(frame, outcome.code)
     if w["group"].nunique() < 2:
-        raise ValueError(f"{outcome.code!r}: both the programme and the comparison group need answers at both waves")
+        raise ValueError(
+            f"{outcome.code!r}: both the programme and the comparison group need answers at both waves"
+        )
     treated = (w["group"] == "programme").to_numpy(float)
     X = np.column_stack([np.ones(len(w)), treated])
     y = 100.0 * w["change"].to_numpy(float)
     site = ClusteredOLS(X, y, w["site"].to_numpy())
     inference = site.infer(1, seed=_seed("did", label, outcome.code), bounds=(-200.0, 200.0))
     person = ClusteredOLS(X, y, w["participant_id"].to_numpy()).infer(1, seed=0, bootstrap=False)
-    long = w.melt(id_vars=["participant_id", "group", "site"], value_vars=list(WAVES), var_name="wave", value_name="y")
-    means = (long.groupby(["group", "wave"])["y"].agg(["mean", "size"]).rename(columns={"mean": "share", "size": "n"})
-             .reset_index())
+    long = w.melt(
+        id_vars=["participant_id", "group", "site"],
+        value_vars=list(WAVES),
+        var_name="wave",
+        value_name="y",
+    )
+    means = (
+        long.groupby(["group", "wave"])["y"]
+        .agg(["mean", "size"])
+        .rename(columns={"mean": "share", "size": "n"})
+        .reset_index()
+    )
     means["share"] *= 100
     var = w.groupby("group")["change"].var(ddof=1)
     sizes = w.groupby("group").size()
@@ -368,23 +442,38 @@ def did(frame: pd.DataFrame, outcome, *, label: str = "", logit: bool = True) ->
     resid = w["change"] - w.groupby("group")["change"].transform("mean")
     icc = icc_anova(resid.to_numpy(float), w["site"].to_numpy())
     counts = w.groupby(["site", "group"]).size().unstack("group", fill_value=0)
-    if logit:
-        odds = _logit_check(w)
-    else:
-        odds = (float("nan"),) * 4
-    return DiD(outcome, inference, person, len(w), int(sizes.get("programme", 0)), int(sizes.get("comparison", 0)),
-               means, counts, pooled, icc, *odds)
+    odds = _logit_check(w) if logit else (float("nan"),) * 4
+    return DiD(
+        outcome,
+        inference,
+        person,
+        len(w),
+        int(sizes.get("programme", 0)),
+        int(sizes.get("comparison", 0)),
+        means,
+        counts,
+        pooled,
+        icc,
+        *odds,
+    )
 
 
 def _logit_check(w: pd.DataFrame) -> tuple[float, float, float, float]:
     from statsmodels.discrete.discrete_model import Logit
 
-    long = w.melt(id_vars=["participant_id", "group", "site"], value_vars=list(WAVES), var_name="wave", value_name="y")
+    long = w.melt(
+        id_vars=["participant_id", "group", "site"],
+        value_vars=list(WAVES),
+        var_name="wave",
+        value_name="y",
+    )
     t = (long["group"] == "programme").to_numpy(float)
     p = (long["wave"] == "post").to_numpy(float)
     X = np.column_stack([np.ones(len(long)), t, p, t * p])
     codes = pd.factorize(long["site"])[0]
-    fit = Logit(long["y"].to_numpy(float), X).fit(disp=0, cov_type="cluster", cov_kwds={"groups": codes})
+    fit = Logit(long["y"].to_numpy(float), X).fit(
+        disp=0, cov_type="cluster", cov_kwds={"groups": codes}
+    )
     lo, hi = fit.conf_int()[3]
     return float(np.exp(fit.params[3])), float(np.exp(lo)), float(np.exp(hi)), float(fit.pvalues[3])
 
@@ -400,13 +489,23 @@ def multiplier(alpha: float = ALPHA, power: float = POWER, df: float | None = No
     return float(stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df))
 
 
-def mde_from_se(se: float, df: float | None, *, alpha: float = ALPHA, power: float = POWER) -> float:
+def mde_from_se(
+    se: float, df: float | None, *, alpha: float = ALPHA, power: float = POWER
+) -> float:
     """The smallest true effect a test with this standard error and reference distribution detects with ``power``."""
     return multiplier(alpha, power, df) * se
 
 
-def mde_two_groups(n1: float, n2: float, sd: float, *, alpha: float = ALPHA, power: float = POWER,
-                   design_effect: float = 1.0, df: float | None = None) -> float:
+def mde_two_groups(
+    n1: float,
+    n2: float,
+    sd: float,
+    *,
+    alpha: float = ALPHA,
+    power: float = POWER,
+    design_effect: float = 1.0,
+    df: float | None = None,
+) -> float:
     """M * sd * sqrt(1/n1 + 1/n2) * sqrt(design effect): two independent groups."""
     return multiplier(alpha, power, df) * sd * math.sqrt((1 / n1 + 1 / n2) * design_effect)
 
@@ -419,7 +518,11 @@ def mde_paired(n: int, discordant: float, *, alpha: float = ALPHA, power: float 
     za, zb = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
 
     def gap(delta: float) -> float:
-        return delta * math.sqrt(n) - za * math.sqrt(psi) - zb * math.sqrt(max(0.0, psi - delta * delta))
+        return (
+            delta * math.sqrt(n)
+            - za * math.sqrt(psi)
+            - zb * math.sqrt(max(0.0, psi - delta * delta))
+        )
 
     top = math.sqrt(psi)
     if gap(top) < 0:
@@ -427,10 +530,12 @@ def mde_paired(n: int, discordant: float, *, alpha: float = ALPHA, power: float 
     return float(optimize.brentq(gap, 1e-12, top))
 
 
-def connor_n(delta: float, discordant: float, *, alpha: float = ALPHA, power: float = POWER) -> float:
+def connor_n(
+    delta: float, discordant: float, *, alpha: float = ALPHA, power: float = POWER
+) -> float:
     """Pairs needed for McNemar's test to detect ``delta`` (Connor 1987), unrounded."""
     za, zb = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
-    return (za * math.sqrt(discordant) + zb * math.sqrt(discordant - delta ** 2)) ** 2 / delta ** 2
+    return (za * math.sqrt(discordant) + zb * math.sqrt(discordant - delta**2)) ** 2 / delta**2
 
 
 def icc_anova(values: np.ndarray, clusters: np.ndarray) -> float:
@@ -445,12 +550,14 @@ def icc_anova(values: np.ndarray, clusters: np.ndarray) -> float:
     means = frame.groupby("g")["y"].transform("mean")
     msb = (sizes * (frame.groupby("g")["y"].mean() - grand) ** 2).sum() / (k - 1)
     msw = ((frame["y"] - means) ** 2).sum() / (n - k)
-    n0 = (n - (sizes ** 2).sum() / n) / (k - 1)
+    n0 = (n - (sizes**2).sum() / n) / (k - 1)
     icc = (msb - msw) / (msb + (n0 - 1) * msw) if (msb + (n0 - 1) * msw) > 0 else 0.0
     return float(max(0.0, icc))
 
 
-def did_variance_factor(programme: np.ndarray, comparison: np.ndarray, icc: float, *, shared: bool) -> float:
+def did_variance_factor(
+    programme: np.ndarray, comparison: np.ndarray, icc: float, *, shared: bool
+) -> float:
     """Var(DiD) / SD(change)^2 for the design the data have: people per site in each group.
 
     Change scores with a site component of variance ``icc`` x SD^2. If the site component is
@@ -463,7 +570,7 @@ def did_variance_factor(programme: np.ndarray, comparison: np.ndarray, icc: floa
     p = np.asarray(programme, float)
     c = np.asarray(comparison, float)
     wp, wc = p / p.sum(), c / c.sum()
-    between = ((wp - wc) ** 2).sum() if shared else (wp ** 2).sum() + (wc ** 2).sum()
+    between = ((wp - wc) ** 2).sum() if shared else (wp**2).sum() + (wc**2).sum()
     return (1 - icc) * (1 / p.sum() + 1 / c.sum()) + icc * between
 
 
@@ -476,7 +583,9 @@ class MDE:
     did: float  # points: from the fitted, site-clustered standard error of the DiD
     did_df: float
     icc: float  # estimated intra-site correlation of change
-    planning: dict[float, tuple[float, float]]  # ICC -> (site effects shared, separate) MDE in points
+    planning: dict[
+        float, tuple[float, float]
+    ]  # ICC -> (site effects shared, separate) MDE in points
     n_sites: int
 
 
@@ -494,12 +603,26 @@ def mde(pc: PairedChange, d: DiD, iccs: tuple[float, ...] = ICC_RANGE) -> MDE:
     counts = d.site_counts.reindex(columns=["programme", "comparison"], fill_value=0)
     G = len(counts)
     m = multiplier(df=G - 1)
-    planning = {icc: (100 * m * d.sd_change * math.sqrt(did_variance_factor(counts["programme"], counts["comparison"],
-                                                                           icc, shared=True)),
-                      100 * m * d.sd_change * math.sqrt(did_variance_factor(counts["programme"], counts["comparison"],
-                                                                           icc, shared=False)))
-                for icc in iccs}
-    return MDE(pc.outcome, pc.n, paired, pc.clustered.df, did_mde, d.clustered.df, d.icc, planning, G)
+    planning = {
+        icc: (
+            100
+            * m
+            * d.sd_change
+            * math.sqrt(
+                did_variance_factor(counts["programme"], counts["comparison"], icc, shared=True)
+            ),
+            100
+            * m
+            * d.sd_change
+            * math.sqrt(
+                did_variance_factor(counts["programme"], counts["comparison"], icc, shared=False)
+            ),
+        )
+        for icc in iccs
+    }
+    return MDE(
+        pc.outcome, pc.n, paired, pc.clustered.df, did_mde, d.clustered.df, d.icc, planning, G
+    )
 
 
 def mde_more_sites(d: DiD, sites: int) -> float:

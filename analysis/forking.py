@@ -20,7 +20,10 @@ H = TypeVar("H")
 
 def can_fork() -> bool:
     """Whether ``beside`` would really use a second process here."""
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+    )
 
 
 class Beside:
@@ -47,8 +50,15 @@ class Beside:
             try:
                 sender.send(outcome)
             except Exception as err:  # noqa: BLE001 - e.g. an outcome that cannot be pickled
-                sender.send(("error", RuntimeError(f"{self._name} in a child process: its outcome could not "
-                                                   f"be sent back ({err})")))
+                sender.send(
+                    (
+                        "error",
+                        RuntimeError(
+                            f"{self._name} in a child process: its outcome could not "
+                            f"be sent back ({err})"
+                        ),
+                    )
+                )
 
         self._child = context.Process(target=run, name=f"data step: {self._name}", daemon=True)
         self._child.start()
@@ -61,8 +71,10 @@ class Beside:
             status, value = self._receiver.recv()
         except EOFError:
             self._child.join()
-            raise RuntimeError(f"{self._name} in a child process ended without a result "
-                               f"(exit code {self._child.exitcode})") from None
+            raise RuntimeError(
+                f"{self._name} in a child process ended without a result "
+                f"(exit code {self._child.exitcode})"
+            ) from None
         finally:
             self._receiver.close()
         self._child.join()
@@ -77,7 +89,9 @@ class Beside:
             self._receiver.close()
 
 
-def side_by_side(here: Callable[[], H], apart: Callable[..., T] | None, *args: Any) -> tuple[H, T | None]:
+def side_by_side(
+    here: Callable[[], H], apart: Callable[..., T] | None, *args: Any
+) -> tuple[H, T | None]:
     """``here()`` in this process while ``apart(*args)`` runs in a forked child; both results
     (None for ``apart`` when there is none). If ``here`` fails, the child is ended."""
     child = Beside(apart, *args) if apart is not None else None

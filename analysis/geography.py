@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,8 +67,7 @@ def borough_codes() -> list[str]:
 def all_borough_objects() -> list[Borough]:
     """The 33 local authorities as :class:`Borough` records."""
     return [
-        Borough(r.code, r.name, r.slug, r.inner_outer)
-        for r in boroughs().itertuples(index=False)
+        Borough(r.code, r.name, r.slug, r.inner_outer) for r in boroughs().itertuples(index=False)
     ]
 
 
@@ -97,7 +96,7 @@ def _lookup() -> dict[str, str]:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def _by_code(column: str) -> dict[str, str]:
     """One column of the borough table keyed by GSS code (built once: the estimates look
     names up thousands of times)."""
@@ -112,10 +111,14 @@ def to_code(name_or_code: str, *, allow_aggregates: bool = True) -> str:
     key = normalise_name(name_or_code)
     code = _lookup().get(key)
     if code is None or (not allow_aggregates and code in AGGREGATES):
-        names = boroughs()["name"].tolist() + (list(AGGREGATES.values()) if allow_aggregates else [])
+        names = boroughs()["name"].tolist() + (
+            list(AGGREGATES.values()) if allow_aggregates else []
+        )
         close = difflib.get_close_matches(str(name_or_code).strip(), names, n=3, cutoff=0.4)
         if not close:
-            close = difflib.get_close_matches(key, [normalise_name(n) for n in names], n=3, cutoff=0.4)
+            close = difflib.get_close_matches(
+                key, [normalise_name(n) for n in names], n=3, cutoff=0.4
+            )
             close = [n for n in names if normalise_name(n) in close]
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise UnknownAreaError(f"Unknown London area {name_or_code!r}.{hint}")
@@ -177,7 +180,7 @@ def standardise_column(
     return values.map(resolved)
 
 
-def load_boundaries(path: str | Path | None = None) -> "gpd.GeoDataFrame":
+def load_boundaries(path: str | Path | None = None) -> gpd.GeoDataFrame:
     """Borough polygons with columns code, name, slug, inner_outer, geometry.
 
     ``path`` may be the committed generalised GeoJSON (the default) or the full-resolution
@@ -198,7 +201,9 @@ def load_boundaries(path: str | Path | None = None) -> "gpd.GeoDataFrame":
     elif "gss_code" in shapes.columns:
         shapes = shapes.rename(columns={"gss_code": "code"})
     else:
-        raise InputError(str(path), f"expected a GSS_CODE or gss_code column; found {list(shapes.columns)}")
+        raise InputError(
+            str(path), f"expected a GSS_CODE or gss_code column; found {list(shapes.columns)}"
+        )
     found = set(shapes["code"])
     expected = set(borough_codes())
     if found != expected:

@@ -90,9 +90,13 @@ class Measure:
     rate_indicator: str | None = None
     rate_unit: str = "%"
     rate_polarity: str = "up"
-    coverage_excludes: tuple[str, ...] = ()  # boroughs a source never covers (e.g. City police data)
+    coverage_excludes: tuple[
+        str, ...
+    ] = ()  # boroughs a source never covers (e.g. City police data)
     group_references: tuple[GroupReference, ...] = ()
-    series_breaks: tuple[str, ...] = ()  # periods where the definition changed: no change tested into them
+    series_breaks: tuple[
+        str, ...
+    ] = ()  # periods where the definition changed: no change tested into them
     universe: dict[str, Any] | None = None
     borough_pool_waves: int = 1
 
@@ -115,13 +119,23 @@ class Measure:
         return [s.item for s in self.series if s.item]
 
 
-SERIES_KEYS = {"indicator", "label", "item", "variable", "reference_group", "comparison_group", "reference"}
+SERIES_KEYS = {
+    "indicator",
+    "label",
+    "item",
+    "variable",
+    "reference_group",
+    "comparison_group",
+    "reference",
+}
 
 
 def _series(raw: dict[str, Any]) -> Series:
     unknown = set(raw) - SERIES_KEYS
     if unknown:  # e.g. an unquoted comma inside a YAML flow mapping splits a label
-        raise RegistryError(f"series {raw.get('indicator')!r}: unknown keys {sorted(map(str, unknown))}")
+        raise RegistryError(
+            f"series {raw.get('indicator')!r}: unknown keys {sorted(map(str, unknown))}"
+        )
     ref = raw.get("reference")
     reference = Reference(float(ref["value"]), str(ref["period"]), ref.get("note")) if ref else None
     return Series(
@@ -139,13 +153,29 @@ def _measure(raw: dict[str, Any]) -> Measure:
     fields = set(Measure.__dataclass_fields__)
     unknown = set(raw) - fields
     if unknown:  # a misspelt key must not be ignored silently
-        raise RegistryError(f"measure {raw.get('id')!r}: unknown keys {sorted(unknown)}; known: {sorted(fields)}")
+        raise RegistryError(
+            f"measure {raw.get('id')!r}: unknown keys {sorted(unknown)}; known: {sorted(fields)}"
+        )
     if "uncertainty" not in raw:  # every measure declares how its figures are uncertain
-        raise RegistryError(f"measure {raw.get('id')!r}: no uncertainty model; declare one of "
-                            f"{rules.UNCERTAINTY_MODELS}")
+        raise RegistryError(
+            f"measure {raw.get('id')!r}: no uncertainty model; declare one of "
+            f"{rules.UNCERTAINTY_MODELS}"
+        )
     numerator = raw.get("numerator") or ()
-    simple = {k: v for k, v in raw.items() if k not in (
-        "geographies", "breakdowns", "series", "numerator", "coverage_excludes", "group_references", "series_breaks")}
+    simple = {
+        k: v
+        for k, v in raw.items()
+        if k
+        not in (
+            "geographies",
+            "breakdowns",
+            "series",
+            "numerator",
+            "coverage_excludes",
+            "group_references",
+            "series_breaks",
+        )
+    }
     return Measure(
         **simple,
         geographies=tuple(raw.get("geographies", ())),
@@ -171,23 +201,35 @@ def check(measures: list[Measure]) -> None:
         if m.unit not in UNITS:
             problems.append(f"unit {m.unit!r} not in {UNITS}")
         if m.is_context and m.polarity != "neutral":
-            problems.append(f"polarity {m.polarity!r}: a context indicator is neutral (never better or worse)")
+            problems.append(
+                f"polarity {m.polarity!r}: a context indicator is neutral (never better or worse)"
+            )
         elif not m.is_context and m.polarity not in ("up", "down"):
-            problems.append(f"polarity {m.polarity!r} must be up or down (or neutral for context indicators)")
+            problems.append(
+                f"polarity {m.polarity!r} must be up or down (or neutral for context indicators)"
+            )
         if m.rate_indicator and m.rate_polarity not in ("up", "down", "neutral"):
             problems.append(f"rate_polarity {m.rate_polarity!r} must be up, down or neutral")
         allowed = rules.UNCERTAINTY_FOR_KIND.get(m.kind, ())
         if m.uncertainty not in allowed:
-            problems.append(f"uncertainty {m.uncertainty!r} must be one of {allowed} for a {m.kind} measure "
-                            f"(models: {rules.UNCERTAINTY_MODELS})")
+            problems.append(
+                f"uncertainty {m.uncertainty!r} must be one of {allowed} for a {m.kind} measure "
+                f"(models: {rules.UNCERTAINTY_MODELS})"
+            )
         if not set(m.geographies) <= set(GEOGRAPHIES) or "london" not in m.geographies:
-            problems.append(f"geographies {m.geographies} must include london and be within {GEOGRAPHIES}")
+            problems.append(
+                f"geographies {m.geographies} must include london and be within {GEOGRAPHIES}"
+            )
         if not set(m.breakdowns) <= set(BREAKDOWNS):
             problems.append(f"breakdowns {sorted(set(m.breakdowns) - set(BREAKDOWNS))} unknown")
-        if m.kind in ("admin_proportion", "admin_rate") and not (m.table and m.numerator and m.denominator):
+        if m.kind in ("admin_proportion", "admin_rate") and not (
+            m.table and m.numerator and m.denominator
+        ):
             problems.append("admin measures need table, numerator and denominator")
         if m.kind == "admin_value" and not (m.table and len(m.numerator) == 1):
-            problems.append("published-value measures need a table and one value column (numerator)")
+            problems.append(
+                "published-value measures need a table and one value column (numerator)"
+            )
         if m.kind == "survey_proportion" and any(s.item is None for s in m.series):
             problems.append("every series of a survey proportion needs an item")
         known_items = {i for items in schemas.SURVEY_ITEMS.values() for i in items}
@@ -200,15 +242,22 @@ def check(measures: list[Measure]) -> None:
         if int(m.borough_pool_waves) < 1:
             problems.append("borough_pool_waves must be at least 1")
         for g in m.group_references:
-            if g.indicator not in m.indicators or g.group not in schemas.LEVELS.get(g.breakdown, ()):
+            if g.indicator not in m.indicators or g.group not in schemas.LEVELS.get(
+                g.breakdown, ()
+            ):
                 problems.append(f"group reference {g} does not match an indicator and group level")
         if m.kind == "survey_gap" and (
-            not m.item or any(not (s.variable and s.reference_group and s.comparison_group) for s in m.series)
+            not m.item
+            or any(not (s.variable and s.reference_group and s.comparison_group) for s in m.series)
         ):
-            problems.append("gap measures need item, and series with variable, reference_group, comparison_group")
+            problems.append(
+                "gap measures need item, and series with variable, reference_group, comparison_group"
+            )
         for s in m.series:
-            if s.variable and (s.reference_group not in schemas.LEVELS.get(s.variable, ())
-                               or s.comparison_group not in schemas.LEVELS.get(s.variable, ())):
+            if s.variable and (
+                s.reference_group not in schemas.LEVELS.get(s.variable, ())
+                or s.comparison_group not in schemas.LEVELS.get(s.variable, ())
+            ):
                 problems.append(f"series {s.indicator!r}: groups must be levels of {s.variable!r}")
         for s in m.series:
             if s.indicator in seen:
@@ -226,7 +275,9 @@ def check(measures: list[Measure]) -> None:
 def load_registry(text: str | None = None) -> list[Measure]:
     """Parse a registry (the packaged ``measures.yaml`` by default) and check it."""
     if text is None:
-        text = resources.files("analysis.data").joinpath("measures.yaml").read_text(encoding="utf-8")
+        text = (
+            resources.files("analysis.data").joinpath("measures.yaml").read_text(encoding="utf-8")
+        )
     raw = yaml.load(text, Loader=SAFE_LOADER)
     measures = [_measure(r) for r in raw["measures"]]
     check(measures)

@@ -43,7 +43,9 @@ def change_phrase(change: pd.Series | None) -> str:
         return "there is no earlier figure to compare with"
     if state == "untested":
         return f"{change['previous_period']}: {unit_text(change['previous_value'], change['unit'])}, not tested (no interval available)"
-    size = unit_text(abs(change["change"]), "percentage points" if change["unit"] == "%" else change["unit"])
+    size = unit_text(
+        abs(change["change"]), "percentage points" if change["unit"] == "%" else change["unit"]
+    )
     if change["direction"] == "increased":
         return f"up {size} on {change['previous_period']}, a statistically significant increase"
     if change["direction"] == "decreased":
@@ -74,7 +76,11 @@ def trend_phrase(trend: pd.Series | None, polarity: str) -> str | None:
     """The recent trend (a row of ``trends.csv``) in words: 'increasing since 2014 (5 points,
     p < 0.001), better', 'no significant trend since 2014/15 (5 points)', or None when the
     trend was not tested. Better or worse comes from the rulebook (the row's polarity)."""
-    if trend is None or trend.get("direction") not in ("increasing", "decreasing", "no significant trend"):
+    if trend is None or trend.get("direction") not in (
+        "increasing",
+        "decreasing",
+        "no significant trend",
+    ):
         return None
     points = f"{int(trend['points'])} points"
     if trend["direction"] == "no significant trend":
@@ -94,14 +100,19 @@ def trend_cell(trend: pd.Series | None, polarity: str) -> str:
     brk = re.search(r"series break in [0-9/]+", method)
     if brk:
         return f"not tested ({brk.group(0)})"
-    for marker, reason in (("pooled", "pooled periods"), ("standard error", "no interval"),
-                           ("suppressed", "latest figure not published")):
+    for marker, reason in (
+        ("pooled", "pooled periods"),
+        ("standard error", "no interval"),
+        ("suppressed", "latest figure not published"),
+    ):
         if marker in method:
             return f"not tested ({reason})"
     return "not tested (too few comparable points)" if trend is not None else "not tested"
 
 
-def trend_title(label: str, row: pd.Series, change: pd.Series | None, trend: pd.Series | None) -> str:
+def trend_title(
+    label: str, row: pd.Series, change: pd.Series | None, trend: pd.Series | None
+) -> str:
     """A trend chart's message title: the latest figure, then a significant recent trend (so that
     "no significant change since 2017" cannot hide a significant five-point trend), then the
     change since the previous period."""
@@ -130,7 +141,9 @@ def comparison_phrase(compared: str, polarity: str, population_group: bool = Fal
 
 def groups_sentence(rows: pd.DataFrame, breakdown_label: str, polarity: str) -> str:
     """Which groups differ significantly from London as a whole (or that none was tested)."""
-    if rows["compared_to_london"].eq("not_compared").all():  # e.g. published group rates: no test given
+    if (
+        rows["compared_to_london"].eq("not_compared").all()
+    ):  # e.g. published group rates: no test given
         return f"By {_lower_first(breakdown_label)}, the groups are not tested against London as a whole."
     higher = rows[rows["compared_to_london"] == "higher"]["group"].tolist()
     lower = rows[rows["compared_to_london"] == "lower"]["group"].tolist()
@@ -150,8 +163,10 @@ def boroughs_sentence(rows: pd.DataFrame, polarity: str, period: str) -> str:
     higher = int((rows["compared_to_london"] == "higher").sum())
     lower = int((rows["compared_to_london"] == "lower").sum())
     shown = int(rows["value"].notna().sum())
-    text = (f"In {period}, {higher} of the {shown} boroughs with a published figure were significantly higher than "
-            f"London and {lower} significantly lower")
+    text = (
+        f"In {period}, {higher} of the {shown} boroughs with a published figure were significantly higher than "
+        f"London and {lower} significantly lower"
+    )
     if rules.judged(polarity):
         return text + f" ({'higher' if polarity == 'up' else 'lower'} is better)."
     return text + "."

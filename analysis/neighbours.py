@@ -37,7 +37,9 @@ from analysis.validate import InputError
 
 N_NEIGHBOURS = 5
 MIN_WEIGHT_SHARE = 0.5
-LOOSE_FACTOR = 2.0  # a nearest neighbour this many times the median nearest distance is a loose match
+LOOSE_FACTOR = (
+    2.0  # a nearest neighbour this many times the median nearest distance is a loose match
+)
 FILE_NAME = "neighbours.csv"
 
 
@@ -56,28 +58,63 @@ class Variable:
 # from the London Borough Profiles (GLA, 2017 edition), column names as snake_cased by
 # analysis.sources.published.load_borough_profiles
 REAL_VARIABLES: tuple[Variable, ...] = (
-    Variable("density", "Population density per hectare, 2017 (logged)", "population_density_per_hectare_2017", 1.0,
-             log=True, percent=False),
+    Variable(
+        "density",
+        "Population density per hectare, 2017 (logged)",
+        "population_density_per_hectare_2017",
+        1.0,
+        log=True,
+        percent=False,
+    ),
     Variable("aged_0_15", "Aged 0-15 (%), 2015", "proportion_of_population_aged_0_15_2015", 0.5),
-    Variable("aged_65_plus", "Aged 65 and over (%), 2015", "proportion_of_population_aged_65_and_over_2015", 0.5),
-    Variable("born_abroad", "Born abroad (%), 2015", "pct_of_resident_population_born_abroad_2015", 1.0),
+    Variable(
+        "aged_65_plus",
+        "Aged 65 and over (%), 2015",
+        "proportion_of_population_aged_65_and_over_2015",
+        0.5,
+    ),
+    Variable(
+        "born_abroad", "Born abroad (%), 2015", "pct_of_resident_population_born_abroad_2015", 1.0
+    ),
     Variable("bame", "From BAME groups (%), 2016", "pct_of_population_from_bame_groups_2016", 1.0),
-    Variable("out_of_work_benefits", "Working-age on out-of-work benefits (%), May 2016 (deprivation)",
-             "proportion_of_the_working_age_population_who_claim_out_of_work_benefits_pct_may_2016", 1.0),
-    Variable("new_migrant_rate", "New overseas national insurance registrations per 1,000 working-age, 2015/16 (churn)",
-             "new_migrant_nino_rates_2015_16", 1.0, percent=False),
-    Variable("social_rented", "Rented from the council or a housing association (%), 2014",
-             "rented_from_local_authority_or_housing_association_2014_pct", 0.5),
-    Variable("private_rented", "Rented from a private landlord (%), 2014", "rented_from_private_landlord_2014_pct", 0.5),
+    Variable(
+        "out_of_work_benefits",
+        "Working-age on out-of-work benefits (%), May 2016 (deprivation)",
+        "proportion_of_the_working_age_population_who_claim_out_of_work_benefits_pct_may_2016",
+        1.0,
+    ),
+    Variable(
+        "new_migrant_rate",
+        "New overseas national insurance registrations per 1,000 working-age, 2015/16 (churn)",
+        "new_migrant_nino_rates_2015_16",
+        1.0,
+        percent=False,
+    ),
+    Variable(
+        "social_rented",
+        "Rented from the council or a housing association (%), 2014",
+        "rented_from_local_authority_or_housing_association_2014_pct",
+        0.5,
+    ),
+    Variable(
+        "private_rented",
+        "Rented from a private landlord (%), 2014",
+        "rented_from_private_landlord_2014_pct",
+        0.5,
+    ),
 )
 REAL_BASIS = "London Borough Profiles (GLA, 2017 edition)"
-REAL_DESCRIPTION = ("population density, age structure, share born abroad, ethnic mix, deprivation (out-of-work "
-                    "benefits), churn (new overseas arrivals) and tenure")
+REAL_DESCRIPTION = (
+    "population density, age structure, share born abroad, ethnic mix, deprivation (out-of-work "
+    "benefits), churn (new overseas arrivals) and tenure"
+)
 
 # the demo's equivalents, from its synthetic borough profile and admin tables (it has no
 # density, deprivation or tenure by borough, so those are left out rather than invented)
 DEMO_VARIABLES: tuple[Variable, ...] = (
-    Variable("population", "Population, latest year (logged)", "population", 1.0, log=True, percent=False),
+    Variable(
+        "population", "Population, latest year (logged)", "population", 1.0, log=True, percent=False
+    ),
     Variable("aged_under_18", "Aged under 18 (%)", "aged_under_18", 1.0),
     Variable("born_abroad", "Born abroad (%), 2015", "born_abroad", 1.0),
     Variable("minority_ethnic", "Not White (%)", "minority_ethnic", 1.0),
@@ -89,11 +126,15 @@ DEMO_DESCRIPTION = "population, age structure, share born abroad, ethnic mix and
 
 def method_sentence(description: str, basis: str) -> str:
     """The method in one sentence, for pages (the README gives the detail)."""
-    return (f"Similar boroughs are the five nearest on a standardised (z-score) Euclidean distance over {description}, "
-            f"from {basis}, each characteristic weighted equally.")
+    return (
+        f"Similar boroughs are the five nearest on a standardised (z-score) Euclidean distance over {description}, "
+        f"from {basis}, each characteristic weighted equally."
+    )
 
 
-def profile_characteristics(profiles: pd.DataFrame, source: str = "london-borough-profiles.csv") -> pd.DataFrame:
+def profile_characteristics(
+    profiles: pd.DataFrame, source: str = "london-borough-profiles.csv"
+) -> pd.DataFrame:
     """The real characteristics of the 33 boroughs (indexed by GSS code) from the loaded profiles.
 
     A missing column, or a value no profile could hold (a density at or below zero, a share
@@ -102,18 +143,25 @@ def profile_characteristics(profiles: pd.DataFrame, source: str = "london-boroug
     """
     for v in REAL_VARIABLES:
         if v.column not in profiles.columns:
-            raise InputError(source, "expected this column for the statistical neighbours", column=v.column)
+            raise InputError(
+                source, "expected this column for the statistical neighbours", column=v.column
+            )
     codes = geography.borough_codes()
     table = profiles.reindex(codes)
     for v in REAL_VARIABLES:
         x = table[v.column].astype(float)
         bad = x[(x <= 0) if v.log else (x < 0) | ((x > 100) if v.percent else False)]
         if len(bad):
-            raise InputError(source, f"borough {bad.index[0]} has {bad.iloc[0]}, which cannot be "
-                             + ("a density (must be above 0)" if v.log else "a share or rate of this kind"),
-                             column=v.column)
-    return pd.DataFrame({v.name: table[v.column].astype(float).to_numpy() for v in REAL_VARIABLES},
-                        index=pd.Index(codes, name="area_code"))
+            raise InputError(
+                source,
+                f"borough {bad.index[0]} has {bad.iloc[0]}, which cannot be "
+                + ("a density (must be above 0)" if v.log else "a share or rate of this kind"),
+                column=v.column,
+            )
+    return pd.DataFrame(
+        {v.name: table[v.column].astype(float).to_numpy() for v in REAL_VARIABLES},
+        index=pd.Index(codes, name="area_code"),
+    )
 
 
 def demo_characteristics(admin: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -124,16 +172,21 @@ def demo_characteristics(admin: dict[str, pd.DataFrame]) -> pd.DataFrame:
     white = list(demo.schemas.LEVELS["ethnic_group"]).index("White")
     pop = admin["population"]
     latest = pop[pop["year"] == pop["year"].max()].set_index("area_code")
-    moves = latest[["internal_in", "internal_out", "international_in", "international_out"]].sum(axis=1)
+    moves = latest[["internal_in", "internal_out", "international_in", "international_out"]].sum(
+        axis=1
+    )
     born = admin["born_abroad"].set_index("area_code")["born_abroad"]
     codes = list(bp.codes)
-    frame = pd.DataFrame({
-        "population": latest["population"].reindex(codes).to_numpy(dtype=float),
-        "aged_under_18": 100 * (1 - bp.adult_share),
-        "born_abroad": born.reindex(codes).to_numpy(dtype=float),
-        "minority_ethnic": 100 * (1 - bp.ethnic_mix[:, white]),
-        "churn": (100 * moves / latest["population"]).reindex(codes).to_numpy(dtype=float),
-    }, index=pd.Index(codes, name="area_code"))
+    frame = pd.DataFrame(
+        {
+            "population": latest["population"].reindex(codes).to_numpy(dtype=float),
+            "aged_under_18": 100 * (1 - bp.adult_share),
+            "born_abroad": born.reindex(codes).to_numpy(dtype=float),
+            "minority_ethnic": 100 * (1 - bp.ethnic_mix[:, white]),
+            "churn": (100 * moves / latest["population"]).reindex(codes).to_numpy(dtype=float),
+        },
+        index=pd.Index(codes, name="area_code"),
+    )
     return frame[[v.name for v in DEMO_VARIABLES]]
 
 
@@ -145,11 +198,15 @@ def standardise(values: pd.DataFrame, variables: tuple[Variable, ...]) -> pd.Dat
         if v.log:
             if (x <= 0).any():
                 bad = x[x <= 0].index[0]
-                raise ValueError(f"statistical neighbours: {v.name} must be positive to be logged; {bad} has {x[bad]}")
+                raise ValueError(
+                    f"statistical neighbours: {v.name} must be positive to be logged; {bad} has {x[bad]}"
+                )
             x = np.log(x)
         sd = x.std(ddof=0)
         if not np.isfinite(sd) or sd == 0:
-            raise ValueError(f"statistical neighbours: {v.name} does not vary between areas, so it cannot be standardised")
+            raise ValueError(
+                f"statistical neighbours: {v.name} does not vary between areas, so it cannot be standardised"
+            )
         out[v.name] = (x - x.mean()) / sd
     return pd.DataFrame(out, index=values.index)
 
@@ -170,8 +227,13 @@ def distances(values: pd.DataFrame, variables: tuple[Variable, ...]) -> pd.DataF
     return pd.DataFrame(d, index=values.index, columns=values.index)
 
 
-def nearest(values: pd.DataFrame, variables: tuple[Variable, ...], basis: str, description: str,
-            k: int = N_NEIGHBOURS) -> pd.DataFrame:
+def nearest(
+    values: pd.DataFrame,
+    variables: tuple[Variable, ...],
+    basis: str,
+    description: str,
+    k: int = N_NEIGHBOURS,
+) -> pd.DataFrame:
     """The tidy neighbours table: one row per borough and rank 1..k, with the neighbour's
     distance and its values of the variables used (as published, not standardised)."""
     d = distances(values, variables).to_numpy()
@@ -189,9 +251,15 @@ def nearest(values: pd.DataFrame, variables: tuple[Variable, ...], basis: str, d
         other += list(order)
     b, o = np.array(borough, dtype=int), np.array(other, dtype=int)
     raw = values.to_numpy(dtype=float)
-    rows = {"borough": codes[b], "borough_name": [names.get(c, c) for c in codes[b]], "rank": rank,
-            "neighbour": codes[o], "neighbour_name": [names.get(c, c) for c in codes[o]], "distance": d[b, o],
-            **{v.name: raw[o, values.columns.get_loc(v.name)] for v in variables}}
+    rows = {
+        "borough": codes[b],
+        "borough_name": [names.get(c, c) for c in codes[b]],
+        "rank": rank,
+        "neighbour": codes[o],
+        "neighbour_name": [names.get(c, c) for c in codes[o]],
+        "distance": d[b, o],
+        **{v.name: raw[o, values.columns.get_loc(v.name)] for v in variables},
+    }
     out = pd.DataFrame(rows)
     out["basis"] = basis
     out["method"] = method_sentence(description, basis)
@@ -208,10 +276,14 @@ def looseness(table: pd.DataFrame, code: str) -> str | None:
     typical = float(firsts.median())
     if firsts[code] <= LOOSE_FACTOR * typical:
         return None
-    nearest_name = table[(table["borough"] == code) & (table["rank"] == 1)]["neighbour_name"].iloc[0]
-    return (f"{geography.name_of(code)} has no close match: its nearest, {nearest_name}, is {firsts[code]:.1f} apart "
-            f"on this distance, against {typical:.1f} for the typical borough's nearest, so the five are only "
-            "the least unlike.")
+    nearest_name = table[(table["borough"] == code) & (table["rank"] == 1)]["neighbour_name"].iloc[
+        0
+    ]
+    return (
+        f"{geography.name_of(code)} has no close match: its nearest, {nearest_name}, is {firsts[code]:.1f} apart "
+        f"on this distance, against {typical:.1f} for the typical borough's nearest, so the five are only "
+        "the least unlike."
+    )
 
 
 def real(profiles: pd.DataFrame) -> pd.DataFrame:
@@ -229,7 +301,9 @@ def write(table: pd.DataFrame, out_dir: str | Path) -> Path:
     from analysis.outputs import atomic_write
 
     path = Path(out_dir) / FILE_NAME
-    atomic_write(path, lambda p: table.to_csv(p, index=False, float_format="%.10g", lineterminator="\n"))
+    atomic_write(
+        path, lambda p: table.to_csv(p, index=False, float_format="%.10g", lineterminator="\n")
+    )
     return path
 
 
@@ -243,25 +317,42 @@ def sentences(table: pd.DataFrame, code: str) -> list[str]:
     """What a page says of ``code``'s neighbours: who they are, the method, and any looseness."""
     near = table[table["borough"] == code].sort_values("rank")
     name = geography.name_of(code)
-    out = [f"The five boroughs most like {name}: " + ", ".join(near["neighbour_name"]) + ". " + str(near["method"].iloc[0])]
+    out = [
+        f"The five boroughs most like {name}: "
+        + ", ".join(near["neighbour_name"])
+        + ". "
+        + str(near["method"].iloc[0])
+    ]
     loose = looseness(table, code)
     return out + [loose] if loose else out
 
 
-def side_by_side(rows: pd.DataFrame, estimates: pd.DataFrame, code: str, table: pd.DataFrame) -> pd.DataFrame:
+def side_by_side(
+    rows: pd.DataFrame, estimates: pd.DataFrame, code: str, table: pd.DataFrame
+) -> pd.DataFrame:
     """The page's table: one row per indicator (its latest period in brackets), the borough,
     its neighbours and its half of London as formatted figures (flags such as [c] kept)."""
     from analysis import tables
 
     cmp = comparison(rows, estimates, code, table)
     cmp["shown"] = [tables.fmt_value(v, f) for v, f in zip(cmp["value"], cmp["flag"])]
-    cmp["Indicator (period)"] = cmp["label"] + " (" + cmp["period"].astype(str) + ")"  # one column: compact
-    wide = cmp.pivot_table(index="Indicator (period)", columns="area_name", values="shown", aggfunc="first", sort=False)
-    wide = wide[list(cmp.drop_duplicates("area_name")["area_name"])].fillna("").rename_axis(columns=None)
+    cmp["Indicator (period)"] = (
+        cmp["label"] + " (" + cmp["period"].astype(str) + ")"
+    )  # one column: compact
+    wide = cmp.pivot_table(
+        index="Indicator (period)", columns="area_name", values="shown", aggfunc="first", sort=False
+    )
+    wide = (
+        wide[list(cmp.drop_duplicates("area_name")["area_name"])]
+        .fillna("")
+        .rename_axis(columns=None)
+    )
     return wide.reset_index()
 
 
-def comparison(rows: pd.DataFrame, estimates: pd.DataFrame, code: str, neighbours: pd.DataFrame) -> pd.DataFrame:
+def comparison(
+    rows: pd.DataFrame, estimates: pd.DataFrame, code: str, neighbours: pd.DataFrame
+) -> pd.DataFrame:
     """The borough's headline figures beside its neighbours' and its Inner or Outer London figure.
 
     ``rows`` are the latest borough rows of every indicator (``report.borough_indicator_rows``),
@@ -270,23 +361,68 @@ def comparison(rows: pd.DataFrame, estimates: pd.DataFrame, code: str, neighbour
     """
     near = neighbours[neighbours["borough"] == code].sort_values("rank")
     areas = [(code, "borough")] + [(c, "neighbour") for c in near["neighbour"]]
-    half = geography.INNER_LONDON_CODE if geography.inner_outer(code) == "Inner" else geography.OUTER_LONDON_CODE
+    half = (
+        geography.INNER_LONDON_CODE
+        if geography.inner_outer(code) == "Inner"
+        else geography.OUTER_LONDON_CODE
+    )
     names = {**geography.names_by_code(), **geography.AGGREGATES}
     mine = rows[rows["area_code"] == code]
     out = []
     for _, r in mine.iterrows():
-        key = (rows["indicator"] == r["indicator"]) & (rows["breakdown"] == r["breakdown"]) & (rows["group"] == r["group"])
+        key = (
+            (rows["indicator"] == r["indicator"])
+            & (rows["breakdown"] == r["breakdown"])
+            & (rows["group"] == r["group"])
+        )
         by_area = rows[key].set_index("area_code")
         for area, role in areas:
             if area in by_area.index:
-                out.append({"indicator": r["indicator"], "label": r["label"], "period": r["period"], "unit": r["unit"],
-                            "area_code": area, "area_name": names[area], "role": role,
-                            "value": by_area.loc[area, "value"], "flag": by_area.loc[area, "flag"]})
-        h = estimates[(estimates["indicator"] == r["indicator"]) & (estimates["period"] == r["period"])
-                      & (estimates["breakdown"] == r["breakdown"]) & (estimates["group"] == r["group"])
-                      & (estimates["area_code"] == half)]
+                out.append(
+                    {
+                        "indicator": r["indicator"],
+                        "label": r["label"],
+                        "period": r["period"],
+                        "unit": r["unit"],
+                        "area_code": area,
+                        "area_name": names[area],
+                        "role": role,
+                        "value": by_area.loc[area, "value"],
+                        "flag": by_area.loc[area, "flag"],
+                    }
+                )
+        h = estimates[
+            (estimates["indicator"] == r["indicator"])
+            & (estimates["period"] == r["period"])
+            & (estimates["breakdown"] == r["breakdown"])
+            & (estimates["group"] == r["group"])
+            & (estimates["area_code"] == half)
+        ]
         if len(h):
-            out.append({"indicator": r["indicator"], "label": r["label"], "period": r["period"], "unit": r["unit"],
-                        "area_code": half, "area_name": names[half], "role": "half",
-                        "value": h["value"].iloc[0], "flag": h["flag"].iloc[0]})
-    return pd.DataFrame(out, columns=["indicator", "label", "period", "unit", "area_code", "area_name", "role", "value", "flag"])
+            out.append(
+                {
+                    "indicator": r["indicator"],
+                    "label": r["label"],
+                    "period": r["period"],
+                    "unit": r["unit"],
+                    "area_code": half,
+                    "area_name": names[half],
+                    "role": "half",
+                    "value": h["value"].iloc[0],
+                    "flag": h["flag"].iloc[0],
+                }
+            )
+    return pd.DataFrame(
+        out,
+        columns=[
+            "indicator",
+            "label",
+            "period",
+            "unit",
+            "area_code",
+            "area_name",
+            "role",
+            "value",
+            "flag",
+        ],
+    )

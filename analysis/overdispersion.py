@@ -61,7 +61,9 @@ class Overdispersion:
         return se
 
 
-def null_se(target: float, denominators: np.ndarray, poisson: bool, multiplier: float) -> np.ndarray:
+def null_se(
+    target: float, denominators: np.ndarray, poisson: bool, multiplier: float
+) -> np.ndarray:
     """Standard error of each area's value if its true value were London's (``target``)."""
     n = np.asarray(denominators, dtype=float)
     t = target / multiplier
@@ -77,9 +79,16 @@ def winsorised_phi(z: np.ndarray, limits: tuple[float, float] = WINSOR) -> float
     return float(np.mean(np.clip(z, lo, hi) ** 2))
 
 
-def estimate(values: np.ndarray, denominators: np.ndarray, target: float, *, poisson: bool,
-             multiplier: float = 100.0, spread: float = ADDITIVE_SPREAD,
-             winsor: tuple[float, float] | None = WINSOR) -> Overdispersion:
+def estimate(
+    values: np.ndarray,
+    denominators: np.ndarray,
+    target: float,
+    *,
+    poisson: bool,
+    multiplier: float = 100.0,
+    spread: float = ADDITIVE_SPREAD,
+    winsor: tuple[float, float] | None = WINSOR,
+) -> Overdispersion:
     """Estimate the overdispersion of areas' values around ``target`` (see the module text).
 
     Areas with no value or no denominator are left out; fewer than three areas, or a target

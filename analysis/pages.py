@@ -30,21 +30,34 @@ def site_context(synthetic: bool | None = None, published: str | None = None) ->
     from analysis import publication
 
     pub = publication.current().with_date(published)
-    return {"title": pub.title, "producer": pub.producer, "contact_text": pub.contact_text,
-            "contact_email": pub.contact_email, "published": pub.published.isoformat(),
-            "published_long": publication.long_date(pub.published), "next_update": pub.next_update,
-            "status": pub.status(synthetic is not False)}
+    return {
+        "title": pub.title,
+        "producer": pub.producer,
+        "contact_text": pub.contact_text,
+        "contact_email": pub.contact_email,
+        "published": pub.published.isoformat(),
+        "published_long": publication.long_date(pub.published),
+        "next_update": pub.next_update,
+        "status": pub.status(synthetic is not False),
+    }
 
 
-def render_page(title: str, body: str, depth: int = 0, *, pdf: str | None = None, site: dict | None = None) -> str:
+def render_page(
+    title: str, body: str, depth: int = 0, *, pdf: str | None = None, site: dict | None = None
+) -> str:
     """Wrap a report body in the accessible page template.
 
     ``depth`` is how many folders below the site's root the page is (for its links), ``pdf``
     the address of the page's own PDF, relative to it, and ``site`` the publication's
     metadata (``site_context``; a demo build's when not given).
     """
-    return _page_template().render(title=title, body=body, root="../" * depth, pdf=pdf,
-                                   site=site if site is not None else site_context())
+    return _page_template().render(
+        title=title,
+        body=body,
+        root="../" * depth,
+        pdf=pdf,
+        site=site if site is not None else site_context(),
+    )
 
 
 @functools.cache
@@ -104,8 +117,14 @@ def _search_terms(job: Job) -> list[str]:
     return terms
 
 
-def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict,
-                current_keys: dict[str, str] | None = None, site: dict | None = None) -> None:
+def write_index(
+    out: Path,
+    jobs: list[Job],
+    reports: dict,
+    estimates_info: dict,
+    current_keys: dict[str, str] | None = None,
+    site: dict | None = None,
+) -> None:
     """``index.html``: every report, filterable by borough and measure; and the accessibility
     statement, ``accessibility.html``.
 
@@ -123,44 +142,76 @@ def write_index(out: Path, jobs: list[Job], reports: dict, estimates_info: dict,
             return f"<li data-search='{search}'>{html.escape(job.title)} (not built)</li>"
         note = ""
         if state == "failed":
-            note = " <span class='failed'>(latest build failed: showing the last good version)</span>"
+            note = (
+                " <span class='failed'>(latest build failed: showing the last good version)</span>"
+            )
         elif current_keys is not None and record.get("key") != current_keys.get(job.output):
-            note = (" <span class='failed'>(out of date: built from other inputs or an earlier version; "
-                    "not rebuilt in this build)</span>")
-        return (f"<li data-search='{search}'><a href='{job.output}.html'>"
-                f"{html.escape(job.title)}</a> (<a href='{job.output}.pdf'>PDF<span class='visually-hidden'>: "
-                f"{html.escape(job.title)}</span></a>){note}</li>")
+            note = (
+                " <span class='failed'>(out of date: built from other inputs or an earlier version; "
+                "not rebuilt in this build)</span>"
+            )
+        return (
+            f"<li data-search='{search}'><a href='{job.output}.html'>"
+            f"{html.escape(job.title)}</a> (<a href='{job.output}.pdf'>PDF<span class='visually-hidden'>: "
+            f"{html.escape(job.title)}</span></a>){note}</li>"
+        )
 
-    groups = [("Overview", ("london", "briefing")), ("Measures", ("measure",)), ("Boroughs", ("borough",)),
-              ("Analyses", ("analysis",))]
+    groups = [
+        ("Overview", ("london", "briefing")),
+        ("Measures", ("measure",)),
+        ("Boroughs", ("borough",)),
+        ("Analyses", ("analysis",)),
+    ]
     sections = []
     for heading, kinds in groups:
         kind = kinds[0]
         items = [entry(j) for j in jobs if j.kind in kinds]
         if items:
-            sections.append(f"<section class='reports' aria-labelledby='{kind}-heading'><h2 id='{kind}-heading'>{heading}</h2>"
-                            f"<ul class='reports' data-kind='{kind}'>{''.join(items)}</ul></section>")
-    data = ("<section aria-labelledby='data'><h2 id='data'>Data</h2><ul><li><a href='data/estimates.csv'>estimates.csv</a> (every figure, tidy)</li>"
-            "<li><a href='data/estimates.xlsx'>estimates.xlsx</a> (accessible spreadsheet)</li>"
-            "<li><a href='data/changes.csv'>changes.csv</a> (change since the previous period, tested)</li>"
-            "<li><a href='data/neighbours.csv'>neighbours.csv</a> (each borough's five statistical neighbours)</li>"
-            "<li><a href='data/trends.csv'>trends.csv</a> (recent trend over up to five comparable points, tested)</li>"
-            "<li><a href='data/briefing.csv'>briefing.csv</a> and <a href='data/revisions.csv'>revisions.csv</a> "
-            "(what changed: the findings after false-discovery control, and figures revised since the previous "
-            + ("build, whose estimates are kept in <a href='data/previous/estimates.csv'>previous/estimates.csv</a>)</li>"
-               if (out / "data" / "previous" / "estimates.csv").exists() else "build)</li>")
-            + "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>")
-    filter_box = ("<p><label for='filter'>Filter reports by borough (name or GSS code) or measure</label><br>"
-                  "<input id='filter' type='search' placeholder='e.g. Camden or volunteering' aria-describedby='count'></p>"
-                  "<p id='count' role='status'></p>")
-    banner = (f"<div class='notice synthetic' role='note'><strong>{html.escape(SYNTHETIC_NOTICE)}</strong></div>"
-              if estimates_info.get("synthetic") else "")
-    body = ("<h1>The state of social integration in London: reports</h1>" + banner + filter_box
-            + "".join(sections) + data + FILTER_SCRIPT)
+            sections.append(
+                f"<section class='reports' aria-labelledby='{kind}-heading'><h2 id='{kind}-heading'>{heading}</h2>"
+                f"<ul class='reports' data-kind='{kind}'>{''.join(items)}</ul></section>"
+            )
+    data = (
+        "<section aria-labelledby='data'><h2 id='data'>Data</h2><ul><li><a href='data/estimates.csv'>estimates.csv</a> (every figure, tidy)</li>"
+        "<li><a href='data/estimates.xlsx'>estimates.xlsx</a> (accessible spreadsheet)</li>"
+        "<li><a href='data/changes.csv'>changes.csv</a> (change since the previous period, tested)</li>"
+        "<li><a href='data/neighbours.csv'>neighbours.csv</a> (each borough's five statistical neighbours)</li>"
+        "<li><a href='data/trends.csv'>trends.csv</a> (recent trend over up to five comparable points, tested)</li>"
+        "<li><a href='data/briefing.csv'>briefing.csv</a> and <a href='data/revisions.csv'>revisions.csv</a> "
+        "(what changed: the findings after false-discovery control, and figures revised since the previous "
+        + (
+            "build, whose estimates are kept in <a href='data/previous/estimates.csv'>previous/estimates.csv</a>)</li>"
+            if (out / "data" / "previous" / "estimates.csv").exists()
+            else "build)</li>"
+        )
+        + "<li><a href='manifest.json'>manifest.json</a> (inputs, versions, timings)</li></ul></section>"
+    )
+    filter_box = (
+        "<p><label for='filter'>Filter reports by borough (name or GSS code) or measure</label><br>"
+        "<input id='filter' type='search' placeholder='e.g. Camden or volunteering' aria-describedby='count'></p>"
+        "<p id='count' role='status'></p>"
+    )
+    banner = (
+        f"<div class='notice synthetic' role='note'><strong>{html.escape(SYNTHETIC_NOTICE)}</strong></div>"
+        if estimates_info.get("synthetic")
+        else ""
+    )
+    body = (
+        "<h1>The state of social integration in London: reports</h1>"
+        + banner
+        + filter_box
+        + "".join(sections)
+        + data
+        + FILTER_SCRIPT
+    )
     page = render_page("All reports", body, depth=0, site=site)
     atomic_write(out / "index.html", lambda p: Path(p).write_text(page, encoding="utf-8"))
-    statement = render_page("Accessibility statement", accessibility_statement(site), depth=0, site=site)
-    atomic_write(out / "accessibility.html", lambda p: Path(p).write_text(statement, encoding="utf-8"))
+    statement = render_page(
+        "Accessibility statement", accessibility_statement(site), depth=0, site=site
+    )
+    atomic_write(
+        out / "accessibility.html", lambda p: Path(p).write_text(statement, encoding="utf-8")
+    )
 
 
 def accessibility_statement(site: dict) -> str:
@@ -171,8 +222,11 @@ def accessibility_statement(site: dict) -> str:
 
     pub = publication.current()
     issues = "".join(f"<li>{html.escape(i)}</li>" for i in pub.known_issues)
-    contact = (f"<a href='mailto:{html.escape(site['contact_email'], quote=True)}'>{html.escape(site['contact_email'])}</a>"
-               if site["contact_email"] else html.escape(site["contact_text"]))
+    contact = (
+        f"<a href='mailto:{html.escape(site['contact_email'], quote=True)}'>{html.escape(site['contact_email'])}</a>"
+        if site["contact_email"]
+        else html.escape(site["contact_text"])
+    )
     return (
         "<h1>Accessibility statement</h1>"
         f"<p class='lede'>This statement applies to the reports of {html.escape(site['title'])}: the web pages, "

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import briefing, compare, estimate, forking, measures, schemas, trends
-from analysis.sae import boroughs as sae
 from analysis.measures import Measure
 from analysis.outputs import atomic_write
+from analysis.sae import boroughs as sae
 from analysis.sdc import DisclosureRules
 
 SYNTHETIC_SOURCE = "Synthetic demonstration data (not real statistics), modelled on: {}"
@@ -27,14 +27,20 @@ class Inputs:
 
     surveys: dict[str, pd.DataFrame] = field(default_factory=dict)
     admin: dict[str, pd.DataFrame] = field(default_factory=dict)
-    published: dict[str, pd.DataFrame] = field(default_factory=dict)  # published estimates, by measure id
-    source_notes: dict[str, str] = field(default_factory=dict)  # measure id -> source label for this build
+    published: dict[str, pd.DataFrame] = field(
+        default_factory=dict
+    )  # published estimates, by measure id
+    source_notes: dict[str, str] = field(
+        default_factory=dict
+    )  # measure id -> source label for this build
     # measure id -> rows (area_code, period, why) whose denominator the source knows to be unreliable
     unreliable: dict[str, pd.DataFrame] = field(default_factory=dict)
     synthetic: bool = False
     lonely_psu: str = "fail"
     validated: bool = False  # set by validate_inputs (and by sources that validate as they load)
-    neighbours: pd.DataFrame | None = None  # each borough's statistical neighbours (analysis.neighbours)
+    neighbours: pd.DataFrame | None = (
+        None  # each borough's statistical neighbours (analysis.neighbours)
+    )
     # borough covariates of the small area models (analysis.sae.covariates); None: no models
     area_covariates: pd.DataFrame | None = None
 
@@ -55,8 +61,12 @@ class Results:
     neighbours: pd.DataFrame | None = None  # written as neighbours.csv when the inputs give them
     trends: pd.DataFrame | None = None  # None: worked out from ``detail`` when written
     models: list[sae.Model] = field(default_factory=list)  # small area models (modelled boroughs)
-    models_failed: dict[str, str] = field(default_factory=dict)  # model name -> why it was not fitted
-    rules: DisclosureRules = field(default_factory=DisclosureRules)  # the thresholds the figures were made with
+    models_failed: dict[str, str] = field(
+        default_factory=dict
+    )  # model name -> why it was not fitted
+    rules: DisclosureRules = field(
+        default_factory=DisclosureRules
+    )  # the thresholds the figures were made with
 
 
 def demo_inputs(processes: int = 1) -> Inputs:
@@ -67,8 +77,14 @@ def demo_inputs(processes: int = 1) -> Inputs:
     from analysis.sources import demo
 
     admin = demo.admin_tables()
-    return Inputs(surveys=demo.surveys(processes), admin=admin, synthetic=True, validated=True,
-                  area_covariates=covariates.demo(), neighbours=neighbours.demo(admin))
+    return Inputs(
+        surveys=demo.surveys(processes),
+        admin=admin,
+        synthetic=True,
+        validated=True,
+        area_covariates=covariates.demo(),
+        neighbours=neighbours.demo(admin),
+    )
 
 
 def compute(
@@ -92,7 +108,12 @@ def compute(
     here = [m for m in registry if apart is None or _family(m) != apart]
     (parts, skipped, directs), other = forking.side_by_side(
         lambda: _estimate_measures(inputs, here, registry, rules),
-        _estimate_measures if apart else None, inputs, [m for m in registry if _family(m) == apart], registry, rules)
+        _estimate_measures if apart else None,
+        inputs,
+        [m for m in registry if _family(m) == apart],
+        registry,
+        rules,
+    )
     if other is not None:
         parts.update(other[0])
         skipped += other[1]
@@ -103,7 +124,9 @@ def compute(
     if inputs.area_covariates is not None and directs:
         models, failed = sae.fit_all(directs, inputs.area_covariates)
     modelled = sae.rows(models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic)
-    detail = estimate.sort_rows(pd.concat([direct, modelled], ignore_index=True) if len(modelled) else direct, order)
+    detail = estimate.sort_rows(
+        pd.concat([direct, modelled], ignore_index=True) if len(modelled) else direct, order
+    )
     breaks = series_breaks(registry)
     direct_detail = detail[detail["method"] == sae.METHOD_DIRECT]
     return Results(
@@ -151,10 +174,20 @@ def _estimate_measures(
     directs: list[sae.Direct] = []
     for m in chosen:
         label = inputs.source_label(m)
-        if m.id in inputs.published and m.kind == "survey_gap" and m.source_family not in inputs.surveys:
+        if (
+            m.id in inputs.published
+            and m.kind == "survey_gap"
+            and m.source_family not in inputs.surveys
+        ):
             rows = estimate.estimate_published_gap(m, inputs.published[m.id])
-            parts[m.id] = estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
-                                          flags_from_source=True)
+            parts[m.id] = estimate.finish(
+                rows,
+                m,
+                source=label,
+                synthetic=inputs.synthetic,
+                rules=rules,
+                flags_from_source=True,
+            )
             continue
         if m.is_survey:
             frame = inputs.surveys.get(m.source_family)
@@ -162,9 +195,15 @@ def _estimate_measures(
                 skipped.append(m.id)
                 continue
             if m.source_family not in prepared:  # code and design each wave once per build
-                items = sorted({i for x in registry if x.source_family == m.source_family for i in x.items()})
+                items = sorted(
+                    {i for x in registry if x.source_family == m.source_family for i in x.items()}
+                )
                 data = estimate.SurveyArrays.from_frame(
-                    frame, items=items, source=f"{m.source_family} survey", lonely_psu=inputs.lonely_psu)
+                    frame,
+                    items=items,
+                    source=f"{m.source_family} survey",
+                    lonely_psu=inputs.lonely_psu,
+                )
                 prepared[m.source_family] = (data, {p: data.wave(p) for p in data.periods})
             data, waves = prepared[m.source_family]
             rows = estimate.estimate_survey_measure(m, data, waves)
@@ -182,8 +221,14 @@ def _estimate_measures(
                 rows = estimate.estimate_admin_value(m, table)
             else:
                 rows = estimate.estimate_admin_measure(m, table)
-        parts[m.id] = estimate.finish(rows, m, source=label, synthetic=inputs.synthetic, rules=rules,
-                                      flags_from_source=m.kind == "admin_value")
+        parts[m.id] = estimate.finish(
+            rows,
+            m,
+            source=label,
+            synthetic=inputs.synthetic,
+            rules=rules,
+            flags_from_source=m.kind == "admin_value",
+        )
         if m.id in inputs.unreliable:
             parts[m.id] = estimate.mark_unreliable(parts[m.id], inputs.unreliable[m.id])
     return parts, skipped, directs
@@ -208,8 +253,13 @@ def validate_inputs(inputs: Inputs) -> Inputs:
     )
 
 
-def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True,
-                  rules: DisclosureRules | None = None) -> dict[str, Path]:
+def write_results(
+    results: Results,
+    out_dir: str | Path,
+    *,
+    parquet: bool = True,
+    rules: DisclosureRules | None = None,
+) -> dict[str, Path]:
     """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv``, ``changes.csv``,
     ``trends.csv``, the briefing's tables ``briefing.csv`` and ``revisions.csv``,
     ``neighbours.csv`` (when the inputs give neighbours), and each small area model's table and
@@ -231,10 +281,19 @@ def write_results(results: Results, out_dir: str | Path, *, parquet: bool = True
     fmt = dict(index=False, float_format="%.10g", lineterminator="\n")
     text = results.estimates.to_csv(**fmt)
     previous = briefing.keep_previous(paths["estimates"], text, out / briefing.PREVIOUS)
-    trend_rows = results.trends if results.trends is not None else trends.trends(
-        results.detail[results.detail["method"] == sae.METHOD_DIRECT] if "method" in results.detail
-        else results.detail, series_breaks())
-    current = read_estimates(io.StringIO(text))  # as written (10 significant digits), like the previous copy
+    trend_rows = (
+        results.trends
+        if results.trends is not None
+        else trends.trends(
+            results.detail[results.detail["method"] == sae.METHOD_DIRECT]
+            if "method" in results.detail
+            else results.detail,
+            series_breaks(),
+        )
+    )
+    current = read_estimates(
+        io.StringIO(text)
+    )  # as written (10 significant digits), like the previous copy
     findings = briefing.findings(results.changes, trend_rows, current)
     revisions = briefing.revisions(read_estimates(previous) if previous else None, current)
     atomic_write(paths["estimates"], lambda p: Path(p).write_bytes(text.encode("utf-8")))
@@ -261,7 +320,13 @@ def read_estimates(path: str | Path | io.StringIO, *, modelled: bool = False) ->
     never shows a modelled borough figure as if it were one (pages that show them ask)."""
     frame = pd.read_csv(
         path,
-        dtype={"period": str, "flag": str, "group": str, "breakdown": str, "unweighted_base": "Int64"},
+        dtype={
+            "period": str,
+            "flag": str,
+            "group": str,
+            "breakdown": str,
+            "unweighted_base": "Int64",
+        },
         keep_default_na=False,
         na_values={c: [""] for c in ("value", "lower_ci", "upper_ci", "unweighted_base")},
     )

@@ -29,11 +29,14 @@ NOTE_SEPARATOR = " | Note: "
 
 # wording of row notes (one wording, so pages and tests find them)
 FLAGGED_U = "flagged [u]: {reason}"
-INTERVAL_CUT = ("published 95% interval {lower:.1f} to {upper:.1f} goes beyond 0-100%, "
-                "cut here to {cut_lower:.1f} to {cut_upper:.1f}")
+INTERVAL_CUT = (
+    "published 95% interval {lower:.1f} to {upper:.1f} goes beyond 0-100%, "
+    "cut here to {cut_lower:.1f} to {cut_upper:.1f}"
+)
 NO_INTERVAL_AT_100 = "rate of 100% published with no interval, from a tiny sample"
 BUILT_ON = "built on the {group} rate: {reason}"
 UNRELIABLE_DENOMINATOR = "denominator unreliable: {why}; not compared with London or ranked"
+
 
 def with_note(source: str, note: str) -> str:
     """``source`` with a note about this figure (nothing added for an empty note)."""
@@ -97,20 +100,26 @@ def source_kind(measure_id: str, rows: pd.DataFrame) -> str:
 def _rule_text(kind: str, rules: DisclosureRules) -> str:
     s, f = rules.suppress_below, rules.flag_below
     if kind == "survey":
-        return (f"Survey figures: <code>[c]</code> marks a figure suppressed because fewer than {s} people answered, "
-                f"<code>[u]</code> one based on {s} to {f - 1} people.")
+        return (
+            f"Survey figures: <code>[c]</code> marks a figure suppressed because fewer than {s} people answered, "
+            f"<code>[u]</code> one based on {s} to {f - 1} people."
+        )
     if kind == "admin":
-        return (f"Administrative figures: <code>[c]</code> marks a figure whose denominator (people, pupils or residents) "
-                f"is below {s}, or a borough suppressed so that it cannot be worked out from the Inner or Outer London "
-                f"total; <code>[u]</code> one whose denominator is {s} to {f - 1}, or whose denominator is known to be "
-                "unreliable (its note says why).")
+        return (
+            f"Administrative figures: <code>[c]</code> marks a figure whose denominator (people, pupils or residents) "
+            f"is below {s}, or a borough suppressed so that it cannot be worked out from the Inner or Outer London "
+            f"total; <code>[u]</code> one whose denominator is {s} to {f - 1}, or whose denominator is known to be "
+            "unreliable (its note says why)."
+        )
     if kind == "published":
-        return ("Published survey estimates keep their publisher's own markers (ONS Annual Population Survey): "
-                "<code>[c]</code> where the publisher shows no estimate (marked <code>!</code>: a group sample of 0 "
-                "to 2, or disclosive); <code>[u]</code> where it marks the estimate unreliable (<code>*</code>: a "
-                "group sample of 3 to 9), gives a rate of 100% with no interval, or gives an interval that goes beyond "
-                "100% (cut at 100% here); a gap is <code>[c]</code> or <code>[u]</code> when either of its rates is. "
-                "These figures come with no count of respondents.")
+        return (
+            "Published survey estimates keep their publisher's own markers (ONS Annual Population Survey): "
+            "<code>[c]</code> where the publisher shows no estimate (marked <code>!</code>: a group sample of 0 "
+            "to 2, or disclosive); <code>[u]</code> where it marks the estimate unreliable (<code>*</code>: a "
+            "group sample of 3 to 9), gives a rate of 100% with no interval, or gives an interval that goes beyond "
+            "100% (cut at 100% here); a gap is <code>[c]</code> or <code>[u]</code> when either of its rates is. "
+            "These figures come with no count of respondents."
+        )
     return "Published values: no interval is given, so nothing is compared or tested."
 
 
@@ -124,17 +133,26 @@ def reading_guide(rows: pd.DataFrame, rules: DisclosureRules | None = None) -> s
             kinds.append(kind)
     order = ["survey", "published", "admin", "values"]
     rule_html = " ".join(_rule_text(k, rules) for k in sorted(kinds, key=order.index))
-    return ("<h3>How to read this page</h3><p>Ranges are 95% confidence intervals. A figure is called higher or lower "
-            "than London, or said to have changed, only when a statistical test at the 95% level supports it. "
-            + rule_html + " <code>[x]</code> marks a figure the source does not provide. Strategy reference: Greater "
-            "London Authority (2018), <em>All of Us: The Mayor's Strategy for Social Integration</em>, Part 4.</p>")
+    return (
+        "<h3>How to read this page</h3><p>Ranges are 95% confidence intervals. A figure is called higher or lower "
+        "than London, or said to have changed, only when a statistical test at the 95% level supports it. "
+        + rule_html
+        + " <code>[x]</code> marks a figure the source does not provide. Strategy reference: Greater "
+        "London Authority (2018), <em>All of Us: The Mayor's Strategy for Social Integration</em>, Part 4.</p>"
+    )
 
 
-def notes_html(rows: pd.DataFrame, heading: str = "Notes on particular figures", limit: int = 12) -> str:
+def notes_html(
+    rows: pd.DataFrame, heading: str = "Notes on particular figures", limit: int = 12
+) -> str:
     """The row notes of ``rows`` as a short list (the first ``limit``, then how many more)."""
     lines = notes(rows)
     if not lines:
         return ""
     shown = "".join(f"<li>{html.escape(t)}</li>" for t in lines[:limit])
-    more = f"<li>and {len(lines) - limit} more (see the source column of estimates.csv)</li>" if len(lines) > limit else ""
+    more = (
+        f"<li>and {len(lines) - limit} more (see the source column of estimates.csv)</li>"
+        if len(lines) > limit
+        else ""
+    )
     return f"<h3>{html.escape(heading)}</h3><ul>{shown}{more}</ul>"

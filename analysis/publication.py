@@ -42,7 +42,7 @@ class Publication:
         """The statistical status of a build from demo (``synthetic``) or real data."""
         return self.status_demo if synthetic else self.status_real
 
-    def with_date(self, published: str | dt.date | None) -> "Publication":
+    def with_date(self, published: str | dt.date | None) -> Publication:
         """This metadata with another publication date (``--publication-date``)."""
         if published is None:
             return self
@@ -58,7 +58,9 @@ def parse_date(value, where: str, column: str | None = None) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise InputError(where, f"expected a date as YYYY-MM-DD; found {value!r}", column=column) from None
+        raise InputError(
+            where, f"expected a date as YYYY-MM-DD; found {value!r}", column=column
+        ) from None
 
 
 def long_date(day: dt.date) -> str:
@@ -71,10 +73,21 @@ def current() -> Publication:
     """The metadata in ``data/publication.yaml``, checked."""
     text = resources.files("analysis.data").joinpath("publication.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text) or {}
-    expected = {"title", "producer", "contact", "published", "next_update", "status", "accessibility"}
+    expected = {
+        "title",
+        "producer",
+        "contact",
+        "published",
+        "next_update",
+        "status",
+        "accessibility",
+    }
     if set(raw) != expected:
-        raise InputError(SOURCE, f"expected the keys {sorted(expected)}; missing {sorted(expected - set(raw))}, "
-                                 f"unknown {sorted(set(raw) - expected)}")
+        raise InputError(
+            SOURCE,
+            f"expected the keys {sorted(expected)}; missing {sorted(expected - set(raw))}, "
+            f"unknown {sorted(set(raw) - expected)}",
+        )
     try:
         return Publication(
             title=str(raw["title"]),
@@ -85,7 +98,9 @@ def current() -> Publication:
             next_update=str(raw["next_update"]),
             status_demo=str(raw["status"]["demo"]).strip(),
             status_real=str(raw["status"]["real"]).strip(),
-            accessibility_prepared=parse_date(raw["accessibility"]["prepared"], SOURCE, "accessibility.prepared"),
+            accessibility_prepared=parse_date(
+                raw["accessibility"]["prepared"], SOURCE, "accessibility.prepared"
+            ),
             tested_with=str(raw["accessibility"]["tested_with"]).strip(),
             known_issues=tuple(str(i).strip() for i in raw["accessibility"]["known_issues"]),
         )

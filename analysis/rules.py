@@ -46,22 +46,22 @@ UNCERTAINTY_FOR_KIND = {
 # what a row records in its ``uncertainty`` column: the model actually applied
 APPLIED_METHODS = {
     "survey_design": "a design-based survey estimate: Taylor-linearised standard errors, tests against London "
-                     "that allow for the covariance of part and whole",
+    "that allow for the covariance of part and whole",
     "published_interval": "the publisher's own 95% confidence intervals; a borough is higher or lower when its "
-                          "interval excludes London's value",
+    "interval excludes London's value",
     "binomial": "a count over a denominator treated as a binomial proportion (Wilson score interval); between-borough "
-                "variation was within what chance alone would give",
+    "variation was within what chance alone would give",
     "poisson": "a count treated as Poisson (exact interval); between-borough variation was within what chance alone "
-               "would give",
+    "would give",
     "overdispersed_multiplicative": "an administrative count whose boroughs vary more than chance would give: its "
-                                    "standard error is inflated by a multiplicative overdispersion factor estimated "
-                                    "from the boroughs (Spiegelhalter 2005, winsorised z-scores)",
+    "standard error is inflated by a multiplicative overdispersion factor estimated "
+    "from the boroughs (Spiegelhalter 2005, winsorised z-scores)",
     "overdispersed_additive": "an administrative count whose boroughs vary more than chance would give: its standard "
-                              "error adds a between-borough random-effects variance estimated from the boroughs "
-                              "(Spiegelhalter 2005, DerSimonian-Laird, winsorised z-scores)",
+    "error adds a between-borough random-effects variance estimated from the boroughs "
+    "(Spiegelhalter 2005, DerSimonian-Laird, winsorised z-scores)",
     "none": "a published value with no interval: nothing is compared or tested",
     "small_area_model": "a modelled borough figure (Fay-Herriot small area estimate, analysis.sae): its interval "
-                        "and its test against London rest on the model's root mean squared error",
+    "and its test against London rest on the model's root mean squared error",
 }
 
 
@@ -72,7 +72,11 @@ def method_sentence(applied: Iterable[str]) -> str:
         return ""
     if len(methods) == 1:
         return f"Uncertainty: {APPLIED_METHODS[methods[0]]}."
-    return "Uncertainty, depending on the figure: " + "; ".join(APPLIED_METHODS[m] for m in methods) + "."
+    return (
+        "Uncertainty, depending on the figure: "
+        + "; ".join(APPLIED_METHODS[m] for m in methods)
+        + "."
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -102,7 +106,9 @@ FLAG_REASONS = {
 def check_flag(flag: str, reason: str) -> None:
     """Fail on a flag given with a reason that does not belong to it."""
     if reason not in FLAG_REASONS.get(flag, ()):
-        raise ValueError(f"flag {flag!r} cannot have reason {reason!r}; allowed: {FLAG_REASONS.get(flag)}")
+        raise ValueError(
+            f"flag {flag!r} cannot have reason {reason!r}; allowed: {FLAG_REASONS.get(flag)}"
+        )
 
 
 def flag_reason_text(flag: str, reason: str, survey: bool = True) -> str:
@@ -112,15 +118,24 @@ def flag_reason_text(flag: str, reason: str, survey: bool = True) -> str:
         (NOT_AVAILABLE, NOT_COVERED): "not covered by the source",
         (NOT_AVAILABLE, UNAVAILABLE): "not available from the source",
         (SUPPRESSED, PRIMARY): f"suppressed: fewer than 50 {base}",
-        (SUPPRESSED, SECONDARY): "withheld so that a suppressed figure cannot be worked out from a published total "
-                                 "(secondary suppression)",
+        (
+            SUPPRESSED,
+            SECONDARY,
+        ): "withheld so that a suppressed figure cannot be worked out from a published total "
+        "(secondary suppression)",
         (SUPPRESSED, PUBLISHER): "suppressed by the publisher",
         (LOW_RELIABILITY, SMALL_BASE): f"low reliability: 50 to 99 {base}",
         (LOW_RELIABILITY, PUBLISHER): "marked unreliable by the publisher",
-        (LOW_RELIABILITY, UNUSABLE_INTERVAL): "low reliability: the published interval is missing at 100% or goes "
-                                              "beyond 0-100% (the figure's note gives it)",
-        (LOW_RELIABILITY, DOUBTFUL_DENOMINATOR): "low reliability: its denominator is known to be unreliable (the "
-                                                 "figure's note says why)",
+        (
+            LOW_RELIABILITY,
+            UNUSABLE_INTERVAL,
+        ): "low reliability: the published interval is missing at 100% or goes "
+        "beyond 0-100% (the figure's note gives it)",
+        (
+            LOW_RELIABILITY,
+            DOUBTFUL_DENOMINATOR,
+        ): "low reliability: its denominator is known to be unreliable (the "
+        "figure's note says why)",
     }
     return texts.get((flag or "", reason or ""), "")
 
@@ -134,7 +149,9 @@ def gap_indicators() -> frozenset[str]:
     """Indicators that are gaps between groups (their rows carry the grouping variable)."""
     from analysis import measures
 
-    return frozenset(s.indicator for m in measures.registry() if m.kind == "survey_gap" for s in m.series)
+    return frozenset(
+        s.indicator for m in measures.registry() if m.kind == "survey_gap" for s in m.series
+    )
 
 
 def is_population_group(indicator: str, breakdown: str) -> bool:
@@ -162,19 +179,32 @@ def verdict(compared: str, polarity: str, population_group: bool = False) -> str
 
 def row_verdict(row: pd.Series | dict) -> str:
     """:func:`verdict` of an estimates row, by its own polarity, indicator and breakdown."""
-    return verdict(row["compared_to_london"], row["polarity"], is_population_group(row["indicator"], row["breakdown"]))
+    return verdict(
+        row["compared_to_london"],
+        row["polarity"],
+        is_population_group(row["indicator"], row["breakdown"]),
+    )
 
 
 def verdicts(rows: pd.DataFrame) -> pd.Series:
     """:func:`row_verdict` of every row."""
     if rows.empty:
         return pd.Series([], dtype=object, index=rows.index)
-    return pd.Series([verdict(c, p, is_population_group(i, b)) for c, p, i, b in
-                      zip(rows["compared_to_london"], rows["polarity"], rows["indicator"], rows["breakdown"])],
-                     index=rows.index, dtype=object)
+    return pd.Series(
+        [
+            verdict(c, p, is_population_group(i, b))
+            for c, p, i, b in zip(
+                rows["compared_to_london"], rows["polarity"], rows["indicator"], rows["breakdown"]
+            )
+        ],
+        index=rows.index,
+        dtype=object,
+    )
 
 
-def comparison_phrase(compared: str, polarity: str, population_group: bool = False, against: str = "London") -> str:
+def comparison_phrase(
+    compared: str, polarity: str, population_group: bool = False, against: str = "London"
+) -> str:
     """'significantly higher than London (better)', 'similar to London', ..."""
     if compared == "similar":
         return f"similar to {against}"
@@ -200,7 +230,8 @@ def change_assessment(direction: str, polarity: str) -> str:
 def polarity_sentence(polarity: str) -> str:
     """What direction means for a row, for a page's header."""
     return {"up": "Higher is better.", "down": "Lower is better."}.get(
-        polarity, "A context indicator: a higher or lower figure is neither better nor worse.")
+        polarity, "A context indicator: a higher or lower figure is neither better nor worse."
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,8 +243,10 @@ def rankable(value: float, flag: str) -> bool:
     return pd.notna(value) and (flag or "") not in (SUPPRESSED, LOW_RELIABILITY, NOT_AVAILABLE)
 
 
-RANK_NOTE = ("Ranks are among the boroughs with a published figure that is not of low reliability [u] "
-             "(the number after 'of'); they ignore uncertainty, and neighbouring ranks rarely differ significantly.")
+RANK_NOTE = (
+    "Ranks are among the boroughs with a published figure that is not of low reliability [u] "
+    "(the number after 'of'); they ignore uncertainty, and neighbouring ranks rarely differ significantly."
+)
 
 
 def rank_text(rank: float | None, n_ranked: int, flag: str, polarity: str) -> str:
@@ -245,7 +278,9 @@ class Tally:
     worse: list[str]
     similar: list[str]
     not_compared: dict[str, list[str]]  # reason -> labels
-    context: list[tuple[str, str, str]]  # (label, higher/lower/similar/not_compared, why not compared)
+    context: list[
+        tuple[str, str, str]
+    ]  # (label, higher/lower/similar/not_compared, why not compared)
 
     @property
     def n_not_compared(self) -> int:
@@ -256,7 +291,9 @@ def not_compared_reason(row: pd.Series | dict, survey: bool = True) -> str:
     """Why a figure has no comparison with London, from its flag and reason or its interval."""
     flag = row.get("flag") or ""
     if flag in (SUPPRESSED, NOT_AVAILABLE):
-        return flag_reason_text(flag, row.get("flag_reason") or (PRIMARY if flag == SUPPRESSED else UNAVAILABLE), survey)
+        return flag_reason_text(
+            flag, row.get("flag_reason") or (PRIMARY if flag == SUPPRESSED else UNAVAILABLE), survey
+        )
     if pd.isna(row.get("lower_ci")) or pd.isna(row.get("upper_ci")):
         return "published without a confidence interval"
     return "no test against London available"
@@ -271,7 +308,17 @@ def tally(rows: pd.DataFrame, label: str = "label") -> Tally:
     similar = rows.loc[directional & (v == "similar"), label].tolist()
     reasons: dict[str, list[str]] = {}
     for _, r in rows[directional & (v == "not_compared")].iterrows():
-        reasons.setdefault(not_compared_reason(r, str(r.get("kind", "survey")).startswith("survey")), []).append(r[label])
-    context = [(r[label], v[i], not_compared_reason(r, str(r.get("kind", "survey")).startswith("survey"))
-                if v[i] == "not_compared" else "") for i, r in rows[~directional].iterrows()]
+        reasons.setdefault(
+            not_compared_reason(r, str(r.get("kind", "survey")).startswith("survey")), []
+        ).append(r[label])
+    context = [
+        (
+            r[label],
+            v[i],
+            not_compared_reason(r, str(r.get("kind", "survey")).startswith("survey"))
+            if v[i] == "not_compared"
+            else "",
+        )
+        for i, r in rows[~directional].iterrows()
+    ]
     return Tally(int(directional.sum()), better, worse, similar, reasons, context)

@@ -29,11 +29,13 @@ from analysis.report import DEFAULT_DATA_DIR, Section, boundaries
 from analysis.sae.boroughs import METHOD_MODELLED
 
 LABEL = "modelled estimate"
-METHOD_NOTE = ("Modelled estimates come from a Fay-Herriot small area model: each borough's survey estimate is "
-               "combined with a prediction from its characteristics (Inner London, and the share of residents "
-               "from Black, Asian and minority ethnic groups), weighted by how precise the survey estimate is, and "
-               "the boroughs are adjusted to add up to the London survey estimate. They are not survey estimates; "
-               "the interval shows their uncertainty (root mean squared error).")
+METHOD_NOTE = (
+    "Modelled estimates come from a Fay-Herriot small area model: each borough's survey estimate is "
+    "combined with a prediction from its characteristics (Inner London, and the share of residents "
+    "from Black, Asian and minority ethnic groups), weighted by how precise the survey estimate is, and "
+    "the boroughs are adjusted to add up to the London survey estimate. They are not survey estimates; "
+    "the interval shows their uncertainty (root mean squared error)."
+)
 
 
 def _folder(data_dir: str | Path | None) -> Path:
@@ -56,8 +58,9 @@ def modelled_rows(data_dir: str | Path | None = None) -> pd.DataFrame:
     return _modelled_rows(str(target.resolve()), target.stat().st_mtime)
 
 
-def model_files(data_dir: str | Path | None, measure_id: str, indicator: str,
-                period: str) -> tuple[pd.DataFrame, dict] | None:
+def model_files(
+    data_dir: str | Path | None, measure_id: str, indicator: str, period: str
+) -> tuple[pd.DataFrame, dict] | None:
     """One model's table and description, or None when the build wrote none."""
     stem = _folder(data_dir) / "modelled" / f"{measure_id}__{indicator}__{period.replace('/', '-')}"
     csv, meta = stem.with_suffix(".csv"), stem.with_suffix(".json")
@@ -85,12 +88,34 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
     y = np.arange(len(t))
     direct = t["direct"].to_numpy(dtype=float)
     half = 1.96 * np.sqrt(t["direct_variance"].to_numpy(dtype=float))
-    ax.errorbar(direct, y + 0.18, xerr=half, fmt="o", color=charts.DARK_GREY, markersize=4, linewidth=1,
-                label="Direct survey estimate")
+    ax.errorbar(
+        direct,
+        y + 0.18,
+        xerr=half,
+        fmt="o",
+        color=charts.DARK_GREY,
+        markersize=4,
+        linewidth=1,
+        label="Direct survey estimate",
+    )
     v = t["eblup"].to_numpy(dtype=float)
-    ax.errorbar(v, y - 0.18, xerr=[v - t["lower_ci"], t["upper_ci"] - v], fmt="s", color=charts.DARK_BLUE,
-                markersize=4, linewidth=1.2, label="Modelled estimate")
-    ax.axvline(london, color=charts.ORANGE, linestyle="--", linewidth=1.3, label=f"London {tables.fmt(london)}%")
+    ax.errorbar(
+        v,
+        y - 0.18,
+        xerr=[v - t["lower_ci"], t["upper_ci"] - v],
+        fmt="s",
+        color=charts.DARK_BLUE,
+        markersize=4,
+        linewidth=1.2,
+        label="Modelled estimate",
+    )
+    ax.axvline(
+        london,
+        color=charts.ORANGE,
+        linestyle="--",
+        linewidth=1.3,
+        label=f"London {tables.fmt(london)}%",
+    )
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel(unit)
     ax.grid(axis="x", color="0.85")
@@ -99,25 +124,40 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
     published = np.isfinite(direct)
     moved = np.nanmean(np.abs(v - direct)) if published.any() else float("nan")
     narrower = int(((t["upper_ci"] - t["lower_ci"]).to_numpy() < 2 * half)[published].sum())
-    alt = (f"Dot chart of {len(t)} boroughs, each with its modelled estimate and 95% interval, and its direct survey "
-           f"estimate where one is published ({int(published.sum())} boroughs)."
-           + (f" Where both are shown, the modelled estimate lies on average {tables.fmt(moved)} points from the direct "
-              f"one, and its interval is the narrower in {narrower} of {int(published.sum())} boroughs."
-              if published.any() else "") + " The table below lists both.")
-    out = pd.DataFrame({
-        "Area": names,
-        "Respondents": t["respondents"].astype(int).map("{:,}".format),
-        f"Direct ({unit})": [tables.fmt(d) if pd.notna(d) else "[c]" for d in t["direct"]],
-        f"Modelled ({unit})": v.round(1).astype(str),
-        "95% CI lower": [tables.fmt(x) for x in t["lower_ci"]],
-        "95% CI upper": [tables.fmt(x) for x in t["upper_ci"]],
-        "Shrinkage": [tables.fmt(s, 2) for s in t["shrinkage"]],
-        "Compared with London": t["compared_to_london"].str.replace("_", " "),
-    }).iloc[::-1]
-    return charts.Chart(fig, title, alt, out, notes=[
-        "Shrinkage: the weight the model puts on the prediction from the borough's characteristics rather than "
-        "its own survey estimate (0 = survey only, 1 = prediction only). [c]: too few respondents to publish "
-        "the direct estimate."])
+    alt = (
+        f"Dot chart of {len(t)} boroughs, each with its modelled estimate and 95% interval, and its direct survey "
+        f"estimate where one is published ({int(published.sum())} boroughs)."
+        + (
+            f" Where both are shown, the modelled estimate lies on average {tables.fmt(moved)} points from the direct "
+            f"one, and its interval is the narrower in {narrower} of {int(published.sum())} boroughs."
+            if published.any()
+            else ""
+        )
+        + " The table below lists both."
+    )
+    out = pd.DataFrame(
+        {
+            "Area": names,
+            "Respondents": t["respondents"].astype(int).map("{:,}".format),
+            f"Direct ({unit})": [tables.fmt(d) if pd.notna(d) else "[c]" for d in t["direct"]],
+            f"Modelled ({unit})": v.round(1).astype(str),
+            "95% CI lower": [tables.fmt(x) for x in t["lower_ci"]],
+            "95% CI upper": [tables.fmt(x) for x in t["upper_ci"]],
+            "Shrinkage": [tables.fmt(s, 2) for s in t["shrinkage"]],
+            "Compared with London": t["compared_to_london"].str.replace("_", " "),
+        }
+    ).iloc[::-1]
+    return charts.Chart(
+        fig,
+        title,
+        alt,
+        out,
+        notes=[
+            "Shrinkage: the weight the model puts on the prediction from the borough's characteristics rather than "
+            "its own survey estimate (0 = survey only, 1 = prediction only). [c]: too few respondents to publish "
+            "the direct estimate."
+        ],
+    )
 
 
 def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
@@ -156,27 +196,37 @@ def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
     ax.set_ylabel("Modelled", fontsize=9)
     outside = int((np.abs(r) > 1.96).sum())
     shapiro = stats.shapiro(r).pvalue if len(r) >= 3 else float("nan")
-    alt = (f"Four diagnostic charts of the model. {outside} of {len(r)} boroughs have a standardised residual "
-           f"beyond plus or minus 1.96; the Shapiro-Wilk test of normality gives p = {tables.fmt(shapiro, 3)}. "
-           f"Shrinkage ranges from {tables.fmt(table['shrinkage'].min(), 2)} to {tables.fmt(table['shrinkage'].max(), 2)} "
-           "and falls as respondents rise. The table below lists the values.")
-    out = pd.DataFrame({
-        "Area": table["area_code"].map(geography.names_by_code()),
-        "Respondents": table["respondents"].astype(int),
-        "Standardised residual": [tables.fmt(x, 2) for x in table["standardised_residual"]],
-        "Shrinkage": [tables.fmt(x, 2) for x in table["shrinkage"]],
-        "Direct (%)": [tables.fmt(x) if pd.notna(x) else "[c]" for x in table["direct"]],
-        "Modelled (%)": [tables.fmt(x) for x in table["eblup"]],
-    })
+    alt = (
+        f"Four diagnostic charts of the model. {outside} of {len(r)} boroughs have a standardised residual "
+        f"beyond plus or minus 1.96; the Shapiro-Wilk test of normality gives p = {tables.fmt(shapiro, 3)}. "
+        f"Shrinkage ranges from {tables.fmt(table['shrinkage'].min(), 2)} to {tables.fmt(table['shrinkage'].max(), 2)} "
+        "and falls as respondents rise. The table below lists the values."
+    )
+    out = pd.DataFrame(
+        {
+            "Area": table["area_code"].map(geography.names_by_code()),
+            "Respondents": table["respondents"].astype(int),
+            "Standardised residual": [tables.fmt(x, 2) for x in table["standardised_residual"]],
+            "Shrinkage": [tables.fmt(x, 2) for x in table["shrinkage"]],
+            "Direct (%)": [tables.fmt(x) if pd.notna(x) else "[c]" for x in table["direct"]],
+            "Modelled (%)": [tables.fmt(x) for x in table["eblup"]],
+        }
+    )
     explained = meta.get("variance_explained")
-    notes = [f"Method: {meta['method']}; area-effect variance {meta['area_effect_variance']:.3g} (proportion scale); "
-             + ("the covariates explain "
-                + (f"{100 * explained:.0f}%" if explained is not None else "an unknown share")
-                + " of the between-borough variance.")]
+    notes = [
+        f"Method: {meta['method']}; area-effect variance {meta['area_effect_variance']:.3g} (proportion scale); "
+        + (
+            "the covariates explain "
+            + (f"{100 * explained:.0f}%" if explained is not None else "an unknown share")
+            + " of the between-borough variance."
+        )
+    ]
     return charts.Chart(fig, title, alt, out, notes=notes)
 
 
-def measure_sections(measure_id: str, data_dir: str | Path | None = None, boundaries_path: str | None = None) -> Section:
+def measure_sections(
+    measure_id: str, data_dir: str | Path | None = None, boundaries_path: str | None = None
+) -> Section:
     """Direct and modelled borough figures side by side, a map and the diagnostics, for the
     latest wave of each indicator of a measure (empty for a measure with no models)."""
     m = measures.get(measure_id)
@@ -201,11 +251,19 @@ def measure_sections(measure_id: str, data_dir: str | Path | None = None, bounda
         title = f"{label}, {period}, {LABEL}s: {_verdict_counts(latest, m.polarity)}"
         chart = side_by_side(table, title=title, unit=unit, london=london)
         shown = latest.assign(flag="")
-        map_chart = charts.choropleth(shown, shapes, title=f"{label}, {period}: {LABEL}s by borough", unit=unit)
-        diag = diagnostics(table, meta, title=f"{label}, {period}: how well the small area model fits")
+        map_chart = charts.choropleth(
+            shown, shapes, title=f"{label}, {period}: {LABEL}s by borough", unit=unit
+        )
+        diag = diagnostics(
+            table, meta, title=f"{label}, {period}: how well the small area model fits"
+        )
         made += [chart, map_chart, diag]
-        out.append(f"<h3>{html.escape(label)}</h3>" + charts.to_html(chart) + charts.to_html(map_chart)
-                   + charts.to_html(diag))
+        out.append(
+            f"<h3>{html.escape(label)}</h3>"
+            + charts.to_html(chart)
+            + charts.to_html(map_chart)
+            + charts.to_html(diag)
+        )
     return Section("".join(out), made)
 
 
@@ -219,7 +277,10 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
         return Section("")
     direct = pipeline.read_estimates(_folder(data_dir) / "estimates.csv")
     direct = direct[(direct["area_code"] == code) & (direct["breakdown"] == "all")]
-    flags = {(i, p): f for i, p, f in zip(direct["indicator"], direct["period"], direct["flag"].fillna(""))}
+    flags = {
+        (i, p): f
+        for i, p, f in zip(direct["indicator"], direct["period"], direct["flag"].fillna(""))
+    }
     labels = {s.indicator: (s.label, m) for m in measures.registry() for s in m.series}
     shown = []
     for indicator, at in rows.groupby("indicator", sort=False):
@@ -229,24 +290,37 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
             continue  # a reliable direct figure is on the page already
         label, m = labels[indicator]
         verdict = compare.verdict_against_london(latest["compared_to_london"], m.polarity)
-        shown.append({
-            "Indicator": label, "Period": latest["period"],
-            f"Value ({latest['unit']})": f"{tables.fmt(latest['value'])} ({LABEL})",
-            "95% CI lower": tables.fmt(latest["lower_ci"]), "95% CI upper": tables.fmt(latest["upper_ci"]),
-            "Direct survey figure": {"missing": "no borough figure", "[u]": "low reliability [u]",
-                                     "[c]": "suppressed [c]", "[x]": "not available [x]"}[flag],
-            "Compared with London": verdict.replace("_", " "),
-        })
+        shown.append(
+            {
+                "Indicator": label,
+                "Period": latest["period"],
+                f"Value ({latest['unit']})": f"{tables.fmt(latest['value'])} ({LABEL})",
+                "95% CI lower": tables.fmt(latest["lower_ci"]),
+                "95% CI upper": tables.fmt(latest["upper_ci"]),
+                "Direct survey figure": {
+                    "missing": "no borough figure",
+                    "[u]": "low reliability [u]",
+                    "[c]": "suppressed [c]",
+                    "[x]": "not available [x]",
+                }[flag],
+                "Compared with London": verdict.replace("_", " "),
+            }
+        )
     if not shown:
         return Section("")
     name = geography.name_of(code)
     table = pd.DataFrame(shown)
     better = sum(r["Compared with London"] == "better" for r in shown)
     worse = sum(r["Compared with London"] == "worse" for r in shown)
-    intro = (f"{len(shown)} survey indicators have no reliable direct figure for {name}. Their {LABEL}s are below: "
-             f"{better} significantly better than London, {worse} worse, the rest not significantly different.")
-    return Section("<h2>Modelled estimates</h2>" + f"<p>{html.escape(intro)}</p><p>{html.escape(METHOD_NOTE)}</p>"
-                   + tables.to_html(table, caption=f"Modelled estimates for {name} (latest wave)"))
+    intro = (
+        f"{len(shown)} survey indicators have no reliable direct figure for {name}. Their {LABEL}s are below: "
+        f"{better} significantly better than London, {worse} worse, the rest not significantly different."
+    )
+    return Section(
+        "<h2>Modelled estimates</h2>"
+        + f"<p>{html.escape(intro)}</p><p>{html.escape(METHOD_NOTE)}</p>"
+        + tables.to_html(table, caption=f"Modelled estimates for {name} (latest wave)")
+    )
 
 
 __all__ = ["borough_section", "measure_sections", "model_files", "modelled_rows"]

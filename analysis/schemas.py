@@ -65,7 +65,13 @@ DESIGN_COLUMNS = ("respondent_id", "period", "stratum", "psu", "weight", "boroug
 
 # Admin tables: counts per borough and year.
 ADMIN_COLUMNS: dict[str, tuple[str, ...]] = {
-    "population": ("population", "internal_in", "internal_out", "international_in", "international_out"),
+    "population": (
+        "population",
+        "internal_in",
+        "internal_out",
+        "international_in",
+        "international_out",
+    ),
     "electoral": ("electors", "adults"),
     "hate_crime": ("hate_crimes", "population"),
     "gcse": ("pupils", "pupils_achieving"),
@@ -98,7 +104,10 @@ def survey_schema(family: str, items: tuple[str, ...] | None = None) -> Schema:
     # a demographic may be missing: refused or "don't know" for one respondent, or absent from
     # a whole wave whose file lacks the variable. Such respondents count in every estimate
     # except that breakdown's groups, and a wave where no one has a level has no rows for it.
-    cols += [Column(var, "code", allowed=frozenset(levels), nullable=True) for var, levels in LEVELS.items()]
+    cols += [
+        Column(var, "code", allowed=frozenset(levels), nullable=True)
+        for var, levels in LEVELS.items()
+    ]
     cols += [Column(item, "float", nullable=True, minimum=0, maximum=1) for item in items]
     return Schema(
         name=f"{family} survey",
@@ -115,8 +124,12 @@ def _period_labels(frame: pd.DataFrame, source: str, row_offset: int) -> None:
     bad = ~frame["period"].astype(str).str.match(PERIOD_PATTERN).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(source, f"period {frame['period'].iloc[i]!r} must look like 2016 or 2016/17",
-                         row=i + row_offset, column="period")
+        raise InputError(
+            source,
+            f"period {frame['period'].iloc[i]!r} must look like 2016 or 2016/17",
+            row=i + row_offset,
+            column="period",
+        )
 
 
 def _items_binary(items: tuple[str, ...]):
@@ -126,7 +139,9 @@ def _items_binary(items: tuple[str, ...]):
             bad = ~np.isnan(v) & (v != 0) & (v != 1)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise InputError(source, f"expected 0 or 1, found {v[i]!r}", row=i + row_offset, column=item)
+                raise InputError(
+                    source, f"expected 0 or 1, found {v[i]!r}", row=i + row_offset, column=item
+                )
 
     return rule
 
@@ -134,7 +149,9 @@ def _items_binary(items: tuple[str, ...]):
 def admin_schema(table: str) -> Schema:
     """Schema of one canonical admin table."""
     counts = ADMIN_COLUMNS[table]
-    areas = set(geography.borough_codes()) | (set(geography.AGGREGATES) if table in VALUE_TABLES else set())
+    areas = set(geography.borough_codes()) | (
+        set(geography.AGGREGATES) if table in VALUE_TABLES else set()
+    )
     cols = [
         Column("area_code", "code", allowed=frozenset(areas)),
         Column("year", "int", minimum=1990, maximum=2100),
@@ -147,7 +164,10 @@ def admin_schema(table: str) -> Schema:
         name=f"{table} table",
         columns=tuple(cols),
         keys=("area_code", "year"),
-        rules=(parts_within_wholes(ADMIN_PARTS.get(table, ())), positive_columns(DENOMINATORS & set(counts))),
+        rules=(
+            parts_within_wholes(ADMIN_PARTS.get(table, ())),
+            positive_columns(DENOMINATORS & set(counts)),
+        ),
     )
 
 
@@ -162,8 +182,12 @@ def parts_within_wholes(pairs):
             bad = (frame[part] > frame[whole]).to_numpy()
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise InputError(source, f"{part} ({frame[part].iloc[i]}) exceeds {whole} ({frame[whole].iloc[i]})",
-                                 row=i + row_offset, column=part)
+                raise InputError(
+                    source,
+                    f"{part} ({frame[part].iloc[i]}) exceeds {whole} ({frame[whole].iloc[i]})",
+                    row=i + row_offset,
+                    column=part,
+                )
 
     return rule
 
@@ -177,42 +201,70 @@ def positive_columns(columns):
             bad = (frame[col] <= 0).to_numpy()
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise InputError(source, "denominator must be positive", row=i + row_offset, column=col)
+                raise InputError(
+                    source, "denominator must be positive", row=i + row_offset, column=col
+                )
 
     return rule
 
 
-def _standardise_areas(frame: pd.DataFrame, column: str, source: str, row_offset: int,
-                       aggregates_allowed: bool = False) -> pd.DataFrame:
+def _standardise_areas(
+    frame: pd.DataFrame, column: str, source: str, row_offset: int, aggregates_allowed: bool = False
+) -> pd.DataFrame:
     if column not in frame.columns or frame[column].isna().all():
         return frame
-    codes = geography.standardise_column(frame[column], source=source, column=column, row_offset=row_offset)
+    codes = geography.standardise_column(
+        frame[column], source=source, column=column, row_offset=row_offset
+    )
     if not aggregates_allowed and codes.isin(list(geography.AGGREGATES)).any():
         i = int(np.flatnonzero(codes.isin(list(geography.AGGREGATES)).to_numpy())[0])
-        raise InputError(source, f"{frame[column].iloc[i]!r} is an aggregate, not a borough", row=i + row_offset,
-                         column=column)
+        raise InputError(
+            source,
+            f"{frame[column].iloc[i]!r} is an aggregate, not a borough",
+            row=i + row_offset,
+            column=column,
+        )
     out = frame.copy()
     out[column] = codes.where(frame[column].notna())
     return out
 
 
-def validate_survey(frame: pd.DataFrame, family: str, *, source: str | None = None, row_offset: int = 2,
-                    items: tuple[str, ...] | None = None) -> pd.DataFrame:
+def validate_survey(
+    frame: pd.DataFrame,
+    family: str,
+    *,
+    source: str | None = None,
+    row_offset: int = 2,
+    items: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """Validate canonical survey microdata of one family (all items of the family required,
     or ``items``: a file carrying the items of several families).
 
     Borough names and aliases are accepted and turned into GSS codes first.
     """
     frame = _standardise_areas(frame, "borough", source or f"{family} survey", row_offset)
-    checked = validate(frame, survey_schema(family, items), source=source or f"{family} survey",
-                       row_offset=row_offset)
+    checked = validate(
+        frame,
+        survey_schema(family, items),
+        source=source or f"{family} survey",
+        row_offset=row_offset,
+    )
     for col in ("respondent_id", "period", "stratum", "psu"):
         checked[col] = checked[col].astype(str)
     return checked
 
 
-def validate_admin(frame: pd.DataFrame, table: str, *, source: str | None = None, row_offset: int = 2) -> pd.DataFrame:
+def validate_admin(
+    frame: pd.DataFrame, table: str, *, source: str | None = None, row_offset: int = 2
+) -> pd.DataFrame:
     """Validate one canonical admin table (borough names and aliases become GSS codes)."""
-    frame = _standardise_areas(frame, "area_code", source or f"{table} table", row_offset,
-                               aggregates_allowed=table in VALUE_TABLES)
-    return validate(frame, admin_schema(table), source=source or f"{table} table", row_offset=row_offset)
+    frame = _standardise_areas(
+        frame,
+        "area_code",
+        source or f"{table} table",
+        row_offset,
+        aggregates_allowed=table in VALUE_TABLES,
+    )
+    return validate(
+        frame, admin_schema(table), source=source or f"{table} table", row_offset=row_offset
+    )

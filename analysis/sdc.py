@@ -19,7 +19,7 @@ from analysis.rules import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED
 # denominator, a publisher's markers), and pages state it (analysis.provenance.reading_guide)
 FLAG_MEANINGS = {
     SUPPRESSED: "suppressed: too few people or cases behind the figure to publish, or withheld to protect a "
-                "suppressed figure (the rule depends on the source; the reason is given beside it)",
+    "suppressed figure (the rule depends on the source; the reason is given beside it)",
     LOW_RELIABILITY: "low reliability: interpret with caution (the rule depends on the source)",
     NOT_AVAILABLE: "not available from the source",
     "[z]": "not applicable",
@@ -41,8 +41,13 @@ class DisclosureRules:
         """Flag for each unweighted base (no base, or a base of zero: not available)."""
         base = np.asarray(base, dtype=float)
         return np.where(
-            np.isnan(base) | (base == 0), NOT_AVAILABLE,
-            np.where(base < self.suppress_below, SUPPRESSED, np.where(base < self.flag_below, LOW_RELIABILITY, "")),
+            np.isnan(base) | (base == 0),
+            NOT_AVAILABLE,
+            np.where(
+                base < self.suppress_below,
+                SUPPRESSED,
+                np.where(base < self.flag_below, LOW_RELIABILITY, ""),
+            ),
         )
 
     def apply(self, rows: pd.DataFrame) -> pd.DataFrame:
@@ -52,11 +57,21 @@ class DisclosureRules:
         rows = rows.copy()
         computed = self.flags(rows["unweighted_base"].to_numpy(dtype=float))
         existing = rows["flag"].fillna("") if "flag" in rows else pd.Series("", index=rows.index)
-        given = rows["flag_reason"].fillna("") if "flag_reason" in rows else pd.Series("", index=rows.index)
+        given = (
+            rows["flag_reason"].fillna("")
+            if "flag_reason" in rows
+            else pd.Series("", index=rows.index)
+        )
         kept = (existing == NOT_AVAILABLE).to_numpy()
         rows["flag"] = np.where(kept, NOT_AVAILABLE, computed)
         reason = pd.Series(computed, index=rows.index).map(
-            {NOT_AVAILABLE: rules.UNAVAILABLE, SUPPRESSED: rules.PRIMARY, LOW_RELIABILITY: rules.SMALL_BASE, "": ""})
+            {
+                NOT_AVAILABLE: rules.UNAVAILABLE,
+                SUPPRESSED: rules.PRIMARY,
+                LOW_RELIABILITY: rules.SMALL_BASE,
+                "": "",
+            }
+        )
         rows["flag_reason"] = np.where(kept, given.where(given != "", rules.UNAVAILABLE), reason)
         hidden = rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE])
         return _hide(rows, hidden.to_numpy())
@@ -66,9 +81,18 @@ class DisclosureRules:
         ``[u]`` is the publisher's marker, of an ``[x]`` that the source has no figure."""
         rows = rows.copy()
         flag = rows["flag"].fillna("")
-        given = rows["flag_reason"].fillna("") if "flag_reason" in rows else pd.Series("", index=rows.index)
-        default = flag.map({SUPPRESSED: rules.PUBLISHER, LOW_RELIABILITY: rules.PUBLISHER,
-                            NOT_AVAILABLE: rules.UNAVAILABLE}).fillna("")
+        given = (
+            rows["flag_reason"].fillna("")
+            if "flag_reason" in rows
+            else pd.Series("", index=rows.index)
+        )
+        default = flag.map(
+            {
+                SUPPRESSED: rules.PUBLISHER,
+                LOW_RELIABILITY: rules.PUBLISHER,
+                NOT_AVAILABLE: rules.UNAVAILABLE,
+            }
+        ).fillna("")
         rows["flag_reason"] = given.where(given != "", default)
         return _hide(rows, rows["flag"].isin([SUPPRESSED, NOT_AVAILABLE]).to_numpy())
 
@@ -81,7 +105,9 @@ class DisclosureRules:
         from analysis import geography
 
         rows = rows.copy()
-        member_of = {b.code: geography.sub_region_code(b.code) for b in geography.all_borough_objects()}
+        member_of = {
+            b.code: geography.sub_region_code(b.code) for b in geography.all_borough_objects()
+        }
         hidden = np.zeros(len(rows), dtype=bool)
         for _, block in rows.groupby(["indicator", "period", "breakdown", "group"], sort=False):
             for aggregate in (geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE):

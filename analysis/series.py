@@ -35,7 +35,11 @@ class SeriesKey:
     measure_id: str | None = None
 
     def describe(self) -> str:
-        who = "the whole population" if (self.breakdown, self.group) == (ALL, ALL) else f"{self.breakdown} = {self.group}"
+        who = (
+            "the whole population"
+            if (self.breakdown, self.group) == (ALL, ALL)
+            else f"{self.breakdown} = {self.group}"
+        )
         return f"{self.measure_id + '/' if self.measure_id else ''}{self.indicator} for {who}"
 
 
@@ -51,7 +55,9 @@ def keys(estimates: pd.DataFrame, indicator: str, measure_id: str | None = None)
     return [SeriesKey(indicator, b, g, measure_id) for b, g in pairs]
 
 
-def headline_key(estimates: pd.DataFrame, indicator: str, measure_id: str | None = None) -> SeriesKey | None:
+def headline_key(
+    estimates: pd.DataFrame, indicator: str, measure_id: str | None = None
+) -> SeriesKey | None:
     """The series a page shows for ``indicator``: the whole population if the table has it,
     else the only series there is (a gap), else ``None`` (several group series and no total:
     no single series describes the indicator, so nothing may be charted as if one did)."""
@@ -63,8 +69,15 @@ def headline_key(estimates: pd.DataFrame, indicator: str, measure_id: str | None
     return None
 
 
-def select(estimates: pd.DataFrame, key: SeriesKey, *, period: str | None = None,
-           areas: Iterable[str] | None = None, boroughs: bool = False, single_periods: bool = False) -> pd.DataFrame:
+def select(
+    estimates: pd.DataFrame,
+    key: SeriesKey,
+    *,
+    period: str | None = None,
+    areas: Iterable[str] | None = None,
+    boroughs: bool = False,
+    single_periods: bool = False,
+) -> pd.DataFrame:
     """The rows of one series, optionally one period, some areas (``areas``, or the 33
     ``boroughs``) and single (not pooled) periods only.
 
@@ -85,8 +98,10 @@ def select(estimates: pd.DataFrame, key: SeriesKey, *, period: str | None = None
     repeated = out.duplicated(["area_code", "period"])
     if repeated.any():
         first = out[repeated].iloc[0]
-        raise AmbiguousSeries(f"{key.describe()} has more than one row for {first['area_code']} in {first['period']}: "
-                              "the selection mixes series")
+        raise AmbiguousSeries(
+            f"{key.describe()} has more than one row for {first['area_code']} in {first['period']}: "
+            "the selection mixes series"
+        )
     return out
 
 
@@ -99,15 +114,25 @@ def _rows_of(estimates: pd.DataFrame, indicator: str, measure_id: str | None) ->
     return rows.assign(**missing) if missing else rows  # a table without them holds one population
 
 
-def population(estimates: pd.DataFrame, area_code: str, period: str | None = None) -> tuple[str, float] | None:
+def population(
+    estimates: pd.DataFrame, area_code: str, period: str | None = None
+) -> tuple[str, float] | None:
     """(period, residents) of an area from the data: the denominator of a figure per resident
     (the registry's admin measures whose denominator is ``population``) in ``period``, or the
     latest, so a page never quotes a remembered population. ``None`` if the build has none."""
     from analysis import measures
 
-    per_resident = [m.id for m in measures.registry() if m.kind.startswith("admin") and m.denominator == "population"]
-    rows = estimates[estimates["measure_id"].isin(per_resident) & (estimates["area_code"] == area_code)
-                     & (estimates["breakdown"] == ALL) & estimates["unweighted_base"].notna()]
+    per_resident = [
+        m.id
+        for m in measures.registry()
+        if m.kind.startswith("admin") and m.denominator == "population"
+    ]
+    rows = estimates[
+        estimates["measure_id"].isin(per_resident)
+        & (estimates["area_code"] == area_code)
+        & (estimates["breakdown"] == ALL)
+        & estimates["unweighted_base"].notna()
+    ]
     rows = rows[~compare.is_pooled(rows["period"])]
     if period is not None:
         rows = rows[rows["period"] == period]

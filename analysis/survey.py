@@ -76,11 +76,23 @@ class Design:
         w = pd.to_numeric(frame[weight], errors="coerce").to_numpy(dtype=float)
         n = len(frame)
         s_codes, s_labels = (
-            (np.zeros(n, dtype=np.int64), np.array(["all"])) if strata is None else _codes(frame[strata], source, strata)
+            (np.zeros(n, dtype=np.int64), np.array(["all"]))
+            if strata is None
+            else _codes(frame[strata], source, strata)
         )
-        p_codes = np.arange(n, dtype=np.int64) if psu is None else _codes(frame[psu], source, psu)[0]
-        return cls.from_codes(w, s_codes, p_codes, stratum_labels=s_labels, lonely_psu=lonely_psu,
-                              source=source, weight_column=weight, strata_column=strata)
+        p_codes = (
+            np.arange(n, dtype=np.int64) if psu is None else _codes(frame[psu], source, psu)[0]
+        )
+        return cls.from_codes(
+            w,
+            s_codes,
+            p_codes,
+            stratum_labels=s_labels,
+            lonely_psu=lonely_psu,
+            source=source,
+            weight_column=weight,
+            strata_column=strata,
+        )
 
     @classmethod
     def from_codes(
@@ -102,7 +114,12 @@ class Design:
         bad = ~np.isfinite(w) | (w <= 0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(source, f"weight must be a positive number, found {w[i]!r}", row=i + 2, column=weight_column)
+            raise InputError(
+                source,
+                f"weight must be a positive number, found {w[i]!r}",
+                row=i + 2,
+                column=weight_column,
+            )
         used, s_codes = np.unique(np.asarray(strata, dtype=np.int64), return_inverse=True)
         p_raw = np.asarray(psu, dtype=np.int64)
         # nest PSUs within strata: (stratum, psu) pairs define a PSU
@@ -112,7 +129,11 @@ class Design:
         n_psu_in_stratum = np.bincount(psu_stratum, minlength=used.size)
         if lonely_psu == "fail" and (n_psu_in_stratum == 1).any():
             lonely = used[np.flatnonzero(n_psu_in_stratum == 1)]
-            labels = [str(stratum_labels[i]) for i in lonely] if stratum_labels is not None else lonely.tolist()
+            labels = (
+                [str(stratum_labels[i]) for i in lonely]
+                if stratum_labels is not None
+                else lonely.tolist()
+            )
             raise InputError(
                 source,
                 f"stratum {labels[:5]} has a single PSU, so its variance cannot be estimated; "
@@ -121,11 +142,15 @@ class Design:
             )
         return cls(w, psu_idx.astype(np.int64), psu_stratum, n_psu_in_stratum, lonely_psu)
 
-    def psu_totals(self, values: np.ndarray, columns: np.ndarray | None = None, n_columns: int = 1) -> np.ndarray:
+    def psu_totals(
+        self, values: np.ndarray, columns: np.ndarray | None = None, n_columns: int = 1
+    ) -> np.ndarray:
         """Sum per PSU of ``values``, placed in column ``columns`` (one pass, any number of columns)."""
         if columns is None:
             return np.bincount(self.psu, weights=values, minlength=self.n_psu)[:, None]
-        flat = np.bincount(self.psu * n_columns + columns, weights=values, minlength=self.n_psu * n_columns)
+        flat = np.bincount(
+            self.psu * n_columns + columns, weights=values, minlength=self.n_psu * n_columns
+        )
         return flat.reshape(self.n_psu, n_columns)
 
     @cached_property
@@ -149,7 +174,9 @@ class Design:
             return np.add.reduceat(per_psu, starts, axis=0)
         k = per_psu.shape[1]
         flat = (self.psu_stratum[:, None] * k + np.arange(k)[None, :]).ravel()
-        return np.bincount(flat, weights=per_psu.ravel(), minlength=self.n_strata * k).reshape(self.n_strata, k)
+        return np.bincount(flat, weights=per_psu.ravel(), minlength=self.n_strata * k).reshape(
+            self.n_strata, k
+        )
 
     def centre(self, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """PSU totals centred on their stratum mean, and each PSU's factor n_h / (n_h - 1).
@@ -232,7 +259,9 @@ class DomainEstimates:
         c = np.array(list(coefficients.values()), dtype=float)
         return float(c @ self.estimate[idx]), float(self._se(self.centred[:, idx] @ c))
 
-    def combinations(self, columns: np.ndarray, coefficients: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    def combinations(
+        self, columns: np.ndarray, coefficients: Sequence[float]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Estimates and standard errors of many combinations with the same coefficients.
 
         Row ``r`` of ``columns`` (m x t) names the t columns of combination ``r``, weighted by
@@ -280,18 +309,26 @@ def domain_means(
             count = np.array([valid.sum()], dtype=float)
         else:
             outside = codes < 0
-            width = k + 1 if outside.any() else k  # respondents outside every domain go to a spare column
+            width = (
+                k + 1 if outside.any() else k
+            )  # respondents outside every domain go to a spare column
             c = np.where(outside, k, codes) if width > k else codes
             index = design.psu * width + c
             count = np.bincount(c[valid], minlength=width)[:k].astype(float)
         if codes is None and all_valid:  # everyone answered: the design's own degrees of freedom
             dfs.append(np.array([design.df]))
         else:
-            dfs.append(_domain_df(design, index if all_valid else index[valid], width, 1 if codes is None else k))
+            dfs.append(
+                _domain_df(
+                    design, index if all_valid else index[valid], width, 1 if codes is None else k
+                )
+            )
         # PSU-by-domain sums of w and w*y: the domain's linearised values summed over a PSU are
         # (sum w y - mean * sum w) / N_domain, so no per-respondent pass is needed after this
         w_psu = np.bincount(index, weights=wv, minlength=n_psu * width).reshape(n_psu, width)[:, :k]
-        wy_psu = np.bincount(index, weights=wy, minlength=n_psu * width).reshape(n_psu, width)[:, :k]
+        wy_psu = np.bincount(index, weights=wy, minlength=n_psu * width).reshape(n_psu, width)[
+            :, :k
+        ]
         wsum = w_psu.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             est = wy_psu.sum(axis=0) / wsum
@@ -321,7 +358,9 @@ def _domain_df(design: Design, index: np.ndarray, width: int, k: int) -> np.ndar
     ``svyby(~y, ~g, subset(des, !is.na(y)), svyciprop)`` (tests/fixtures/r_waves); where
     every member answered it is the domain's ``degf`` as before.
     """
-    members = np.bincount(index, minlength=design.n_psu * width).reshape(design.n_psu, width)[:, :k] > 0
+    members = (
+        np.bincount(index, minlength=design.n_psu * width).reshape(design.n_psu, width)[:, :k] > 0
+    )
     psus = members.sum(axis=0)
     strata = (design.stratum_sums(members.astype(float)) > 0).sum(axis=0)
     return np.maximum(psus - strata, 1)
@@ -353,7 +392,9 @@ def normal_ppf(q):
 def t_sf(x, df):
     """Upper tail of Student's t, as ``scipy.stats.t.sf`` (NaN where df is not positive)."""
     df = np.asarray(df, dtype=float)
-    return np.where(df > 0, special.stdtr(np.where(df > 0, df, 1.0), -np.asarray(x, dtype=float)), np.nan)
+    return np.where(
+        df > 0, special.stdtr(np.where(df > 0, df, 1.0), -np.asarray(x, dtype=float)), np.nan
+    )
 
 
 def t_ppf(q, df):
@@ -417,7 +458,9 @@ def logit_ci(p, se, df, level: float = 0.95, n=None) -> tuple[np.ndarray, np.nda
     return lo, hi
 
 
-def wald_ci(est: np.ndarray, se: np.ndarray, df: float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def wald_ci(
+    est: np.ndarray, se: np.ndarray, df: float, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric interval est ± t * se (means and differences)."""
     q = t_quantile(df, level)
     est = np.asarray(est, dtype=float)
@@ -437,8 +480,11 @@ def t_test_p(diff, se, df) -> np.ndarray:
     # rounding, in the difference and in its standard error alike: no difference, p = 1
     p = np.where(np.abs(diff) <= ZERO_DIFFERENCE, 1.0, p)
     # no standard error (e.g. a source without intervals): no test, so no claim
-    return np.where(np.isnan(se) | np.isnan(diff), np.nan,
-                    np.where((se > 0) | (np.abs(diff) <= ZERO_DIFFERENCE), p, 0.0))
+    return np.where(
+        np.isnan(se) | np.isnan(diff),
+        np.nan,
+        np.where((se > 0) | (np.abs(diff) <= ZERO_DIFFERENCE), p, 0.0),
+    )
 
 
 # Differences this small are floating-point rounding of identical values (estimates are

@@ -39,9 +39,15 @@ def estimate_table(rows: pd.DataFrame, label_columns: list[str]) -> pd.DataFrame
     out = pd.DataFrame({names.get(c, c): rows[c].to_numpy() for c in label_columns})
     unit = rows["unit"].iloc[0] if len(rows) else ""
     out[f"Value ({unit})"] = [fmt_value(v, f) for v, f in zip(rows["value"], rows["flag"])]
-    out["95% CI lower"] = [fmt(v) if pd.notna(val) else "" for v, val in zip(rows["lower_ci"], rows["value"])]
-    out["95% CI upper"] = [fmt(v) if pd.notna(val) else "" for v, val in zip(rows["upper_ci"], rows["value"])]
-    out["Unweighted base"] = [f"{int(b):,}" if pd.notna(b) else NOT_AVAILABLE for b in rows["unweighted_base"]]
+    out["95% CI lower"] = [
+        fmt(v) if pd.notna(val) else "" for v, val in zip(rows["lower_ci"], rows["value"])
+    ]
+    out["95% CI upper"] = [
+        fmt(v) if pd.notna(val) else "" for v, val in zip(rows["upper_ci"], rows["value"])
+    ]
+    out["Unweighted base"] = [
+        f"{int(b):,}" if pd.notna(b) else NOT_AVAILABLE for b in rows["unweighted_base"]
+    ]
     out["Compared with London"] = rows["compared_to_london"].str.replace("_", " ").to_numpy()
     notes = flag_notes(rows)
     if any(notes):  # each flagged figure says why, in the rulebook's words
@@ -56,8 +62,12 @@ def flag_notes(rows: pd.DataFrame) -> list[str]:
     if "flag_reason" not in rows or "measure_id" not in rows:
         return [""] * len(rows)
     survey = {m: measures.get(m).is_survey for m in set(rows["measure_id"])}
-    return [rules.flag_reason_text(f if isinstance(f, str) else "", r if isinstance(r, str) else "", survey[m])
-            for f, r, m in zip(rows["flag"], rows["flag_reason"], rows["measure_id"])]
+    return [
+        rules.flag_reason_text(
+            f if isinstance(f, str) else "", r if isinstance(r, str) else "", survey[m]
+        )
+        for f, r, m in zip(rows["flag"], rows["flag_reason"], rows["measure_id"])
+    ]
 
 
 def to_html(table: pd.DataFrame, *, caption: str) -> str:
@@ -67,24 +77,36 @@ def to_html(table: pd.DataFrame, *, caption: str) -> str:
     for row in table.itertuples(index=False, name=None):
         cells = [str(v) for v in row]
         texts.extend(cells)
-        body.append(f"<tr><th scope='row'>{html.escape(cells[0])}</th>"
-                    + "".join(f"<td>{html.escape(c)}</td>" for c in cells[1:]) + "</tr>")
+        body.append(
+            f"<tr><th scope='row'>{html.escape(cells[0])}</th>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in cells[1:])
+            + "</tr>"
+        )
     # the shorthand key lists only the marks used in this table's cells
     every = "\x00".join(texts)
     used = {flag for flag in FLAG_MEANINGS if flag in every}
-    key = "".join(f"<li><code>{html.escape(f)}</code> {html.escape(FLAG_MEANINGS[f])}</li>" for f in FLAG_MEANINGS if f in used)
+    key = "".join(
+        f"<li><code>{html.escape(f)}</code> {html.escape(FLAG_MEANINGS[f])}</li>"
+        for f in FLAG_MEANINGS
+        if f in used
+    )
     key_html = f"<ul class='shorthand'>{key}</ul>" if key else ""
-    widths = column_widths([str(c) for c in table.columns], [texts[j::len(table.columns)] for j in range(len(table.columns))])
+    widths = column_widths(
+        [str(c) for c in table.columns],
+        [texts[j :: len(table.columns)] for j in range(len(table.columns))],
+    )
     cols = "".join(f"<col style='width:{w}%'>" for w in widths)
     # on a narrow screen the table scrolls sideways inside its box: the box is a region named
     # by the caption that takes keyboard focus (so it can be scrolled without a mouse); the
     # caption keeps to the screen's width (the page template's styles), so it wraps instead of
     # being cut off. The id comes from the table's content: the same table, the same page.
     ident = "table-" + hashlib.sha1(f"{caption}\x00{every}".encode()).hexdigest()[:10]
-    return (f"<div class='table-block'><div class='table-wrap' role='region' aria-labelledby='{ident}' tabindex='0'>"
-            f"<table class='sized'><caption id='{ident}'>{html.escape(caption)}</caption>"
-            f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-            f"{key_html}</div>")
+    return (
+        f"<div class='table-block'><div class='table-wrap' role='region' aria-labelledby='{ident}' tabindex='0'>"
+        f"<table class='sized'><caption id='{ident}'>{html.escape(caption)}</caption>"
+        f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        f"{key_html}</div>"
+    )
 
 
 # the width of each character in ems, from the font the reports are drawn in (analysis.fonts,
@@ -98,7 +120,11 @@ def _char_widths(bold: bool) -> dict[str, float]:
     font = TTFont(fonts.path("bold" if bold else "normal"), lazy=True)
     per_em = font["head"].unitsPerEm
     advances = font["hmtx"].metrics
-    return {chr(code): advances[glyph][0] / per_em for code, glyph in font.getBestCmap().items() if code >= 32}
+    return {
+        chr(code): advances[glyph][0] / per_em
+        for code, glyph in font.getBestCmap().items()
+        if code >= 32
+    }
 
 
 def text_width(text: str, bold: bool = False) -> float:
@@ -112,7 +138,9 @@ def text_width(text: str, bold: bool = False) -> float:
 _BREAKS = re.compile(r"\s+|(?<=[-/])(?=[^\d\s])")
 
 
-def column_widths(headers: list[str], columns: list[list[str]], *, line: float = 60.0, widest: float = 24.0) -> list[int]:
+def column_widths(
+    headers: list[str], columns: list[list[str]], *, line: float = 60.0, widest: float = 24.0
+) -> list[int]:
     """Column widths in per cent of the table, worked out as a browser's automatic table
     layout would, from the widths (in ems) of what each column holds.
 
@@ -128,19 +156,29 @@ def column_widths(headers: list[str], columns: list[list[str]], *, line: float =
     least, most = [], []
     for j, (header, cells) in enumerate(zip(headers, columns)):
         bold = j == 0  # the first column holds row headers
-        words = max((text_width(w, bold) for text in cells for w in _BREAKS.split(text)), default=0.0)
+        words = max(
+            (text_width(w, bold) for text in cells for w in _BREAKS.split(text)), default=0.0
+        )
         header_words = max((text_width(w, True) for w in _BREAKS.split(header)), default=0.0)
         least.append(max(words, header_words) + padding)
         longest = max((text_width(text, bold) for text in cells), default=0.0)
-        most.append(max(least[-1], min(max(longest, text_width(header, True) / 2), widest) + padding))
-    if sum(most) <= line:  # everything fits on one line: each column in proportion to its longest entry
+        most.append(
+            max(least[-1], min(max(longest, text_width(header, True) / 2), widest) + padding)
+        )
+    if (
+        sum(most) <= line
+    ):  # everything fits on one line: each column in proportion to its longest entry
         share = most
-    elif sum(least) <= line:  # each column its widest word, the rest shared by how much more it wants
+    elif (
+        sum(least) <= line
+    ):  # each column its widest word, the rest shared by how much more it wants
         spare, wants = line - sum(least), [m - n for m, n in zip(most, least)]
         share = [n + spare * w / sum(wants) for n, w in zip(least, wants)]
     else:
         share = least
     total = sum(share)
     widths = [max(1, round(100 * x / total)) for x in share]
-    widths[widths.index(max(widths))] += 100 - sum(widths)  # rounding: the widest column takes the rest
+    widths[widths.index(max(widths))] += 100 - sum(
+        widths
+    )  # rounding: the widest column takes the rest
     return widths

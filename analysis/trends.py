@@ -46,10 +46,26 @@ from analysis.survey import normal_sf
 MAX_POINTS = 5  # Fingertips' recent trend looks at the last five points
 MIN_POINTS = 3  # two points are the change since the previous period, tested in changes.csv
 
-COLUMNS = ["measure_id", "indicator", "area_code", "breakdown", "group", "from_period", "to_period", "points",
-           "direction", "p_value", "method"]
+COLUMNS = [
+    "measure_id",
+    "indicator",
+    "area_code",
+    "breakdown",
+    "group",
+    "from_period",
+    "to_period",
+    "points",
+    "direction",
+    "p_value",
+    "method",
+]
 METHOD = "weighted least squares slope on the year (inverse-variance weights), z test"
-INCREASING, DECREASING, NO_TREND, NOT_TESTED = "increasing", "decreasing", "no significant trend", "not tested"
+INCREASING, DECREASING, NO_TREND, NOT_TESTED = (
+    "increasing",
+    "decreasing",
+    "no significant trend",
+    "not tested",
+)
 
 _PERIOD = re.compile(r"^(\d{4})(/\d{2})?$")
 
@@ -57,7 +73,9 @@ _PERIOD = re.compile(r"^(\d{4})(/\d{2})?$")
 def slope_test(years: np.ndarray, values: np.ndarray, se: np.ndarray) -> tuple[float, float, float]:
     """(slope per year, its standard error, two-sided p-value) of the inverse-variance weighted
     least-squares fit of ``values`` on ``years`` with known standard errors ``se``."""
-    x, y, w = (np.asarray(a, dtype=float) for a in (years, values, 1.0 / np.asarray(se, dtype=float) ** 2))
+    x, y, w = (
+        np.asarray(a, dtype=float) for a in (years, values, 1.0 / np.asarray(se, dtype=float) ** 2)
+    )
     xw = np.sum(w * x) / np.sum(w)
     sxx = np.sum(w * (x - xw) ** 2)
     slope = float(np.sum(w * (x - xw) * y) / sxx)
@@ -71,7 +89,9 @@ def _year(period: str) -> tuple[int, bool] | None:
     return (int(m.group(1)), m.group(2) is not None) if m else None
 
 
-def _comparable_run(periods: list[str], values: np.ndarray, se: np.ndarray, breaks: set[str]) -> tuple[int, str]:
+def _comparable_run(
+    periods: list[str], values: np.ndarray, se: np.ndarray, breaks: set[str]
+) -> tuple[int, str]:
     """How many of the last points (periods sorted, latest last) are comparable, and, when the
     run stops before :data:`MAX_POINTS`, why."""
     last = len(periods) - 1
@@ -101,7 +121,9 @@ def _keys(frame: pd.DataFrame) -> list[tuple]:
     return list(zip(*(frame[k].tolist() for k in KEY)))
 
 
-def trends(detail: pd.DataFrame, breaks: Mapping[str, set[str]] | None = None, alpha: float = ALPHA) -> pd.DataFrame:
+def trends(
+    detail: pd.DataFrame, breaks: Mapping[str, set[str]] | None = None, alpha: float = ALPHA
+) -> pd.DataFrame:
     """One row per series of ``detail`` (the estimates with ``se``): its recent trend.
 
     ``breaks`` maps a measure id to the periods where its definition changed (the registry's
@@ -121,16 +143,28 @@ def trends(detail: pd.DataFrame, breaks: Mapping[str, set[str]] | None = None, a
     for key, span in spans.items():
         if key not in single_keys:
             span = sorted(span)
-            out.append(dict(zip(KEY, key), from_period=span[0], to_period=span[-1], points=len(span),
-                            direction=NOT_TESTED, p_value=np.nan,
-                            method="not tested: pooled periods share survey waves, so they are not independent points"))
+            out.append(
+                dict(
+                    zip(KEY, key),
+                    from_period=span[0],
+                    to_period=span[-1],
+                    points=len(span),
+                    direction=NOT_TESTED,
+                    p_value=np.nan,
+                    method="not tested: pooled periods share survey waves, so they are not independent points",
+                )
+            )
     rows = detail.loc[~pooled, [*KEY, "period", "value", "se"]]
     rows = rows.sort_values([*KEY, "period"], kind="stable")
     keys = _keys(rows)
     periods = rows["period"].astype(str).tolist()
     values = rows["value"].to_numpy(dtype=float)
     ses = rows["se"].to_numpy(dtype=float)
-    starts = ([0] + [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]] + [len(keys)]) if keys else [0]
+    starts = (
+        ([0] + [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]] + [len(keys)])
+        if keys
+        else [0]
+    )
     for a, b in zip(starts[:-1], starts[1:]):
         key = keys[a]
         p, v, s = periods[a:b], values[a:b], ses[a:b]
@@ -140,7 +174,14 @@ def trends(detail: pd.DataFrame, breaks: Mapping[str, set[str]] | None = None, a
             why = reason or "too few points"
             if n and n < MIN_POINTS and not reason.startswith(("the latest", "no standard")):
                 why = f"{n} comparable point{'s' if n > 1 else ''} ({reason}); at least {MIN_POINTS} needed"
-            out.append({**record, "direction": NOT_TESTED, "p_value": np.nan, "method": f"not tested: {why}"})
+            out.append(
+                {
+                    **record,
+                    "direction": NOT_TESTED,
+                    "p_value": np.nan,
+                    "method": f"not tested: {why}",
+                }
+            )
             continue
         years = np.array([_year(x)[0] for x in p[-n:]], dtype=float)
         slope, _, p_value = slope_test(years, v[-n:], s[-n:])

@@ -95,14 +95,19 @@ def validate(
         values = frame[col.name]
         null = values.isna().to_numpy()
         if not col.nullable and null.any():
-            raise InputError(source, "missing value", row=_first_bad(null) + row_offset, column=col.name)
+            raise InputError(
+                source, "missing value", row=_first_bad(null) + row_offset, column=col.name
+            )
         if col.kind in ("int", "float"):
             numeric = pd.to_numeric(values, errors="coerce")
             bad = numeric.isna().to_numpy() & ~null
             if bad.any():
                 i = _first_bad(bad)
                 raise InputError(
-                    source, f"expected a number, found {values.iloc[i]!r}", row=i + row_offset, column=col.name
+                    source,
+                    f"expected a number, found {values.iloc[i]!r}",
+                    row=i + row_offset,
+                    column=col.name,
                 )
             arr = numeric.to_numpy(dtype=float)
             if col.kind == "int":
@@ -110,27 +115,42 @@ def validate(
                 if frac.any():
                     i = _first_bad(frac)
                     raise InputError(
-                        source, f"expected a whole number, found {values.iloc[i]!r}", row=i + row_offset, column=col.name
+                        source,
+                        f"expected a whole number, found {values.iloc[i]!r}",
+                        row=i + row_offset,
+                        column=col.name,
                     )
             if not np.isfinite(arr[~null]).all():
                 i = _first_bad(~null & ~np.isfinite(arr))
                 raise InputError(source, "value is not finite", row=i + row_offset, column=col.name)
             if col.minimum is not None:
-                low = ~null & ((arr <= col.minimum) if col.exclusive_minimum else (arr < col.minimum))
+                low = ~null & (
+                    (arr <= col.minimum) if col.exclusive_minimum else (arr < col.minimum)
+                )
                 if low.any():
                     i = _first_bad(low)
                     op = ">" if col.exclusive_minimum else ">="
                     raise InputError(
-                        source, f"value {arr[i]!r} out of range: must be {op} {col.minimum}", row=i + row_offset, column=col.name
+                        source,
+                        f"value {arr[i]!r} out of range: must be {op} {col.minimum}",
+                        row=i + row_offset,
+                        column=col.name,
                     )
             if col.maximum is not None:
                 high = ~null & (arr > col.maximum)
                 if high.any():
                     i = _first_bad(high)
                     raise InputError(
-                        source, f"value {arr[i]!r} out of range: must be <= {col.maximum}", row=i + row_offset, column=col.name
+                        source,
+                        f"value {arr[i]!r} out of range: must be <= {col.maximum}",
+                        row=i + row_offset,
+                        column=col.name,
                     )
-            frame[col.name] = numeric.astype("Int64" if (col.kind == "int" and null.any()) else ("int64" if col.kind == "int" else "float64"))
+            frame[col.name] = numeric.astype(
+                "Int64"
+                if (col.kind == "int" and null.any())
+                else ("int64" if col.kind == "int" else "float64")
+            )
         else:
             if col.allowed is not None:
                 text = values.astype("string")
@@ -148,7 +168,9 @@ def validate(
         if dup.any():
             i = _first_bad(dup)
             key = {k: frame[k].iloc[i] for k in schema.keys}
-            raise InputError(source, f"duplicate key {key}", row=i + row_offset, column=",".join(schema.keys))
+            raise InputError(
+                source, f"duplicate key {key}", row=i + row_offset, column=",".join(schema.keys)
+            )
     for rule in schema.rules:
         rule(frame, source, row_offset)
     return frame

@@ -45,7 +45,9 @@ def tree_rss_mb(root: int) -> float:
         try:
             stat = (entry / "stat").read_text()
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-            rss[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[21]) * os.sysconf("SC_PAGE_SIZE")
+            rss[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[21]) * os.sysconf(
+                "SC_PAGE_SIZE"
+            )
         except (OSError, ValueError, IndexError):
             continue
     family, frontier = {root}, [root]
@@ -90,7 +92,12 @@ def run_sampled(cmd: list[str], **kw) -> tuple[float, float, float, float]:
         time.sleep(0.2)
     if proc.returncode != 0:
         raise SystemExit(f"{cmd} failed")
-    return time.perf_counter() - start, peak, children_cpu_seconds() - cpu0, stolen_seconds() - stolen0
+    return (
+        time.perf_counter() - start,
+        peak,
+        children_cpu_seconds() - cpu0,
+        stolen_seconds() - stolen0,
+    )
 
 
 def run(cmd: list[str], **kw) -> float:
@@ -107,19 +114,44 @@ def naive(jobs: list[build.Job], out: Path) -> float:
         executed = out / f"{job.output}.ipynb"
         executed.parent.mkdir(parents=True, exist_ok=True)
         params = [a for k, v in job.parameters.items() if v is not None for a in ("-p", k, str(v))]
-        total += run([str(bin_dir / "papermill"), str(build.NOTEBOOKS / job.notebook), str(executed), *params,
-                      "--cwd", str(build.NOTEBOOKS), "--no-progress-bar"])
-        total += run([str(bin_dir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)])
-        total += run([str(bin_dir / "weasyprint"), str(executed.with_suffix(".html")), str(out / f"{job.output}.pdf")])
+        total += run(
+            [
+                str(bin_dir / "papermill"),
+                str(build.NOTEBOOKS / job.notebook),
+                str(executed),
+                *params,
+                "--cwd",
+                str(build.NOTEBOOKS),
+                "--no-progress-bar",
+            ]
+        )
+        total += run(
+            [str(bin_dir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)]
+        )
+        total += run(
+            [
+                str(bin_dir / "weasyprint"),
+                str(executed.with_suffix(".html")),
+                str(out / f"{job.output}.pdf"),
+            ]
+        )
     return total
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--naive-sample", type=int, default=0, help="time the naive loop on N reports and scale up")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--naive-sample", type=int, default=0, help="time the naive loop on N reports and scale up"
+    )
     parser.add_argument("--jobs", type=int, default=None)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="full builds to time, each into a fresh folder (a noisy machine needs several)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="full builds to time, each into a fresh folder (a noisy machine needs several)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -127,28 +159,49 @@ def main() -> None:
         for i in range(max(1, args.repeat)):
             out = tmp / ("fast" if i == 0 else f"fast{i}")
             seconds, peak, cpu, stolen = run_sampled(
-                [sys.executable, str(ROOT / "run_all.py"), "--out", str(out), "--no-progress",
-                 *(["--jobs", str(args.jobs)] if args.jobs else [])], cwd=ROOT)
-            estimates = json.loads((out / "manifest.json").read_text())["timings"]["estimates_seconds"]
-            print(f"full build {i + 1}: {seconds:.1f} s (estimates {estimates:.1f} s), {cpu:.0f} s of CPU, "
-                  f"{stolen:.1f} s stolen by the host, peak memory {peak:.0f} MB", flush=True)
+                [
+                    sys.executable,
+                    str(ROOT / "run_all.py"),
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                    *(["--jobs", str(args.jobs)] if args.jobs else []),
+                ],
+                cwd=ROOT,
+            )
+            estimates = json.loads((out / "manifest.json").read_text())["timings"][
+                "estimates_seconds"
+            ]
+            print(
+                f"full build {i + 1}: {seconds:.1f} s (estimates {estimates:.1f} s), {cpu:.0f} s of CPU, "
+                f"{stolen:.1f} s stolen by the host, peak memory {peak:.0f} MB",
+                flush=True,
+            )
             times.append(seconds)
             peaks.append(peak)
         fast, peak_mb = statistics.median(times), max(peaks)
         manifest = json.loads((tmp / "fast" / "manifest.json").read_text())
         n = len(manifest["reports"])
-        noop = run([sys.executable, str(ROOT / "run_all.py"), "--out", str(tmp / "fast"), "--no-progress"], cwd=ROOT)
-        print(f"build: {n} reports in {fast:.1f} s (median of {len(times)}; best {min(times):.1f} s, worst "
-              f"{max(times):.1f} s), no-op rebuild {noop:.2f} s, peak memory of the whole build {peak_mb:.0f} MB "
-              f"(targets: < 60 s, < 2 s, whole build < 4 GB)", flush=True)
+        noop = run(
+            [sys.executable, str(ROOT / "run_all.py"), "--out", str(tmp / "fast"), "--no-progress"],
+            cwd=ROOT,
+        )
+        print(
+            f"build: {n} reports in {fast:.1f} s (median of {len(times)}; best {min(times):.1f} s, worst "
+            f"{max(times):.1f} s), no-op rebuild {noop:.2f} s, peak memory of the whole build {peak_mb:.0f} MB "
+            f"(targets: < 60 s, < 2 s, whole build < 4 GB)",
+            flush=True,
+        )
         jobs = build.plan(tmp / "fast" / "data")
         if args.naive_sample:
             step = max(1, len(jobs) // args.naive_sample)
             sample = jobs[::step][: args.naive_sample]
             t = naive(sample, tmp / "naive")
             estimate = t / len(sample) * len(jobs)
-            print(f"naive loop: {len(sample)} reports in {t:.1f} s -> about {estimate:.0f} s for all {len(jobs)} "
-                  f"(scaled; the naive loop also needs the estimates, not counted)")
+            print(
+                f"naive loop: {len(sample)} reports in {t:.1f} s -> about {estimate:.0f} s for all {len(jobs)} "
+                f"(scaled; the naive loop also needs the estimates, not counted)"
+            )
         else:
             estimate = naive(jobs, tmp / "naive")
             print(f"naive loop: {len(jobs)} reports in {estimate:.1f} s (estimates not counted)")

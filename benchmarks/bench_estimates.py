@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -90,7 +89,10 @@ def run_baseline(frame: pd.DataFrame) -> pd.DataFrame:
                     for level in schemas.LEVELS[var]:
                         domains.append(("E12000007", var, level, wave[var] == level))
                 in_inner = wave["borough"].isin(inner)
-                domains += [("E13000001", "all", "all", in_inner), ("E13000002", "all", "all", ~in_inner)]
+                domains += [
+                    ("E13000001", "all", "all", in_inner),
+                    ("E13000002", "all", "all", ~in_inner),
+                ]
                 if "borough" in m.geographies:
                     for code in geography.borough_codes():
                         domains.append((code, "all", "all", wave["borough"] == code))
@@ -104,7 +106,9 @@ def run_baseline(frame: pd.DataFrame) -> pd.DataFrame:
                     se = np.sqrt(_naive_variance(wave, z))
                     # the domain's degrees of freedom: PSUs with members minus strata with members
                     members = wave[mask.to_numpy()]
-                    domain_df = max(len(members.groupby(["stratum", "psu"])) - members["stratum"].nunique(), 1)
+                    domain_df = max(
+                        len(members.groupby(["stratum", "psu"])) - members["stratum"].nunique(), 1
+                    )
                     df = design_df if area == "E12000007" and breakdown == "all" else domain_df
                     lo, hi = survey.logit_ci(p, se, df, n=int(inside.sum()))
                     if z_all is None:
@@ -112,9 +116,20 @@ def run_baseline(frame: pd.DataFrame) -> pd.DataFrame:
                     else:
                         diff_se = np.sqrt(_naive_variance(wave, z - z_all))
                         p_value = float(survey.t_test_p(p - p_all, diff_se, df))
-                    rows.append({"indicator": s.indicator, "period": period, "area_code": area,
-                                 "breakdown": breakdown, "group": group, "value": 100 * p, "se": 100 * se,
-                                 "lower_ci": 100 * float(lo), "upper_ci": 100 * float(hi), "p_vs_london": p_value})
+                    rows.append(
+                        {
+                            "indicator": s.indicator,
+                            "period": period,
+                            "area_code": area,
+                            "breakdown": breakdown,
+                            "group": group,
+                            "value": 100 * p,
+                            "se": 100 * se,
+                            "lower_ci": 100 * float(lo),
+                            "upper_ci": 100 * float(hi),
+                            "p_vs_london": p_value,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -140,7 +155,11 @@ def child(mode: str, data: Path, out: Path) -> None:
 
 
 def run_child(mode: str, data: Path, out: Path) -> dict:
-    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, str(data), str(out)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", mode, str(data), str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"{mode} failed")
@@ -150,7 +169,9 @@ def run_child(mode: str, data: Path, out: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--respondents", type=int, default=1_000_000)
     parser.add_argument("--waves", type=int, default=5)
     parser.add_argument("--skip-baseline", action="store_true")
@@ -165,11 +186,15 @@ def main() -> None:
         t0 = time.perf_counter()
         make_survey(args.respondents, args.waves, data)
         n = len(pd.read_parquet(data, columns=["weight"]))
-        print(f"benchmark survey: {n:,} respondents in {args.waves} waves "
-              f"(generated in {time.perf_counter() - t0:.0f} s, not timed below)")
+        print(
+            f"benchmark survey: {n:,} respondents in {args.waves} waves "
+            f"(generated in {time.perf_counter() - t0:.0f} s, not timed below)"
+        )
         full = run_child("library-full", data, tmp / "full.parquet")
-        print(f"library, every survey measure incl. gaps and pooled boroughs: {full['seconds']:.2f} s, "
-              f"{full['rows']:,} estimates, peak memory {full['peak_mb']:.0f} MB (target < 5 s, < 2048 MB)")
+        print(
+            f"library, every survey measure incl. gaps and pooled boroughs: {full['seconds']:.2f} s, "
+            f"{full['rows']:,} estimates, peak memory {full['peak_mb']:.0f} MB (target < 5 s, < 2048 MB)"
+        )
         check = run_child("validation", data, tmp / "validation.parquet")
         print(f"schema validation of the same survey: {check['seconds']:.2f} s")
         if args.skip_baseline:
@@ -180,13 +205,18 @@ def main() -> None:
         b = pd.read_parquet(tmp / "base.parquet")
         key = ["indicator", "period", "area_code", "breakdown", "group"]
         joined = a.merge(b, on=key, suffixes=("", "_naive"))
-        diffs = {c: float(np.nanmax(np.abs(joined[c] - joined[f"{c}_naive"]))) for c in ("value", "se", "lower_ci", "upper_ci")}
+        diffs = {
+            c: float(np.nanmax(np.abs(joined[c] - joined[f"{c}_naive"])))
+            for c in ("value", "se", "lower_ci", "upper_ci")
+        }
         print(f"like-for-like (proportion measures, {len(b):,} estimates):")
         print(f"  library         {lib['seconds']:8.2f} s   peak {lib['peak_mb']:6.0f} MB")
         print(f"  pandas baseline {base['seconds']:8.2f} s   peak {base['peak_mb']:6.0f} MB")
         print(f"  ratio (baseline / library): {base['seconds'] / lib['seconds']:.1f}x")
-        print(f"  rows matched: {len(joined):,} of {len(b):,}; largest absolute differences: "
-              + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
+        print(
+            f"  rows matched: {len(joined):,} of {len(b):,}; largest absolute differences: "
+            + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items())
+        )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,9 @@ def population(family: str, item: str, period: str, scale: float, seed: int) -> 
     for var, allowed in spec.get("universe", {}).items():
         idx = [demo.schemas.LEVELS[var].index(a) for a in allowed]
         universe &= np.isin(groups[var], idx)
-    y = demo._calibrated_answers(rng, item, spec, period, np.ones(b.size), groups, b, cluster_idx, universe)
+    y = demo._calibrated_answers(
+        rng, item, spec, period, np.ones(b.size), groups, b, cluster_idx, universe
+    )
     return pd.DataFrame({"b": b, "cluster": cluster_idx, "y": y})
 
 
@@ -63,7 +65,9 @@ def strata(family: str) -> tuple[np.ndarray, int, int, int]:
     """Each borough's stratum as the demo's clustered design groups them, PSUs per stratum, n."""
     spec = demo.profile()["families"][family]
     if spec["design"] != "clustered":
-        raise SystemExit(f"{family}: the simulation draws clustered designs (ukhls, taking_part, hbai_frs)")
+        raise SystemExit(
+            f"{family}: the simulation draws clustered designs (ukhls, taking_part, hbai_frs)"
+        )
     bp = demo.borough_profile()
     n_b = len(bp.codes)
     order = np.argsort(np.where(bp.inner, 0, 1) * 100 + np.arange(n_b), kind="stable")
@@ -72,8 +76,15 @@ def strata(family: str) -> tuple[np.ndarray, int, int, int]:
     return stratum_of, spec["strata"], spec["psus_per_stratum"], spec["n"]
 
 
-def draw(pop: pd.DataFrame, clusters: pd.DataFrame, stratum_of: np.ndarray, n_strata: int, m: int, n: int,
-         rng: np.random.Generator) -> dict[str, np.ndarray]:
+def draw(
+    pop: pd.DataFrame,
+    clusters: pd.DataFrame,
+    stratum_of: np.ndarray,
+    n_strata: int,
+    m: int,
+    n: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
     """One sample: in each stratum m clusters with probability proportional to size (with
     replacement) and the same number of people from each (self-weighting within stratum)."""
     N_h = clusters.groupby("stratum")["size"].sum().to_numpy(dtype=float)
@@ -91,7 +102,12 @@ def draw(pop: pd.DataFrame, clusters: pd.DataFrame, stratum_of: np.ndarray, n_st
             psu.append(np.full(len(rows[-1]), h * m + j))
             weight.append(np.full(len(rows[-1]), N_h[h] / (m * take)))
     idx = np.concatenate(rows)
-    return {"row": idx, "stratum": np.concatenate(strat), "psu": np.concatenate(psu), "weight": np.concatenate(weight)}
+    return {
+        "row": idx,
+        "stratum": np.concatenate(strat),
+        "psu": np.concatenate(psu),
+        "weight": np.concatenate(weight),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--item", default="volunteered")
     parser.add_argument("--period", default="2016/17")
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--scale", type=float, default=0.05, help="population per adult resident (default 0.05)")
+    parser.add_argument(
+        "--scale", type=float, default=0.05, help="population per adult resident (default 0.05)"
+    )
     parser.add_argument("--seed", type=int, default=20180316)
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -124,13 +142,24 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for s in range(args.samples):
         smp = draw(pop, clusters, stratum_of, n_strata, m, n, rng)
-        design = survey.Design.from_codes(smp["weight"], smp["stratum"], smp["psu"], source="simulation")
+        design = survey.Design.from_codes(
+            smp["weight"], smp["stratum"], smp["psu"], source="simulation"
+        )
         y, b = y_pop[smp["row"]], b_pop[smp["row"]]
         res = survey.domain_means(design, y, [(b, k)])
         est, se = res.estimate, res.se
         lo, hi = survey.logit_ci(est, se, res.df, n=res.n)
-        d = boroughs.Direct("sim", args.item, args.period, est[1:], se[1:] ** 2, res.n[1:].astype(float),
-                            res.weighted_n[1:], float(est[0]), float(se[0]))
+        d = boroughs.Direct(
+            "sim",
+            args.item,
+            args.period,
+            est[1:],
+            se[1:] ** 2,
+            res.n[1:].astype(float),
+            res.weighted_n[1:],
+            float(est[0]),
+            float(se[0]),
+        )
         resp[s] = res.n[1:]
         have = res.n[1:] > 0
         direct[s, have] = est[1:][have]
@@ -141,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             continue
         modelled[s] = t["eblup"].to_numpy() / 100
-        cover[s] = (t["lower_ci"].to_numpy() / 100 <= truth) & (truth <= t["upper_ci"].to_numpy() / 100)
+        cover[s] = (t["lower_ci"].to_numpy() / 100 <= truth) & (
+            truth <= t["upper_ci"].to_numpy() / 100
+        )
 
     def rrmse(e: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():  # a borough never sampled has no direct estimate: NaN
@@ -153,25 +184,33 @@ def main(argv: list[str] | None = None) -> int:
             warnings.filterwarnings("ignore", message="Mean of empty slice")
             return np.nanmean(x, axis=0)
 
-    table = pd.DataFrame({
-        "borough": [geography.name_of(c) for c in codes],
-        "respondents": resp.mean(axis=0).round(1),
-        "samples_with_direct": np.isfinite(direct).sum(axis=0),
-        "truth_pct": (100 * truth).round(1),
-        "rrmse_direct": rrmse(direct).round(3),
-        "rrmse_modelled": rrmse(modelled).round(3),
-        "coverage_modelled": mean(cover).round(3),
-        "coverage_direct": mean(direct_cover).round(3),
-    })
+    table = pd.DataFrame(
+        {
+            "borough": [geography.name_of(c) for c in codes],
+            "respondents": resp.mean(axis=0).round(1),
+            "samples_with_direct": np.isfinite(direct).sum(axis=0),
+            "truth_pct": (100 * truth).round(1),
+            "rrmse_direct": rrmse(direct).round(3),
+            "rrmse_modelled": rrmse(modelled).round(3),
+            "coverage_modelled": mean(cover).round(3),
+            "coverage_direct": mean(direct_cover).round(3),
+        }
+    )
     small = table["respondents"] < 100
     better = (table["rrmse_modelled"] < table["rrmse_direct"])[small]
     pd.set_option("display.width", 160)
     print(table.to_string(index=False))
-    print(f"\n{args.family}/{args.item} {args.period}: {args.samples} samples ({failed} with no model), "
-          f"population {len(pop):,}, {time.perf_counter() - start:.0f} s")
-    print(f"mean RRMSE direct {table['rrmse_direct'].mean():.3f}, modelled {table['rrmse_modelled'].mean():.3f}; "
-          f"modelled below direct in {int(better.sum())} of {int(small.sum())} boroughs with < 100 respondents")
-    print(f"average coverage of 95% intervals: modelled {np.nanmean(cover):.3f}, direct {np.nanmean(direct_cover):.3f}")
+    print(
+        f"\n{args.family}/{args.item} {args.period}: {args.samples} samples ({failed} with no model), "
+        f"population {len(pop):,}, {time.perf_counter() - start:.0f} s"
+    )
+    print(
+        f"mean RRMSE direct {table['rrmse_direct'].mean():.3f}, modelled {table['rrmse_modelled'].mean():.3f}; "
+        f"modelled below direct in {int(better.sum())} of {int(small.sum())} boroughs with < 100 respondents"
+    )
+    print(
+        f"average coverage of 95% intervals: modelled {np.nanmean(cover):.3f}, direct {np.nanmean(direct_cover):.3f}"
+    )
     return 0
 
 

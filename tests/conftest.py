@@ -10,7 +10,9 @@ import pytest
 from analysis import pipeline
 
 # ../shared/real-data beside the repository, or wherever $LSI_REAL_DATA points (a worktree elsewhere)
-REAL_DATA = Path(os.environ.get("LSI_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "real-data")
+REAL_DATA = Path(
+    os.environ.get("LSI_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "real-data"
+)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +59,17 @@ def run_all_command(out: Path, *extra: str) -> list[str]:
     import sys
 
     only = [arg for name in CLEAN_BUILD_ONLY for arg in ("--only", name)]
-    return [sys.executable, "run_all.py", *only, "--jobs", "2", "--out", str(out), "--no-progress", *extra]
+    return [
+        sys.executable,
+        "run_all.py",
+        *only,
+        "--jobs",
+        "2",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def run_all_env() -> dict[str, str]:
@@ -78,6 +90,13 @@ def clean_build(tmp_path_factory) -> Path:
     import subprocess
 
     out = tmp_path_factory.mktemp("clean") / "reports"
-    done = subprocess.run(run_all_command(out), cwd=ROOT, env=run_all_env(), capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        run_all_command(out),
+        cwd=ROOT,
+        env=run_all_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return out

@@ -26,9 +26,19 @@ def built(tmp_path_factory) -> tuple[Path, build.BuildResult]:
 def test_subset_builds_every_output(built) -> None:
     out, result = built
     assert not result.failures, result.failures
-    for rel in ("index.html", "manifest.json", "london.html", "london.pdf", "measures/get_on_well.html",
-                "measures/get_on_well.pdf", "boroughs/camden.html", "boroughs/camden.pdf", "data/estimates.csv",
-                "data/changes.csv", "data/estimates.xlsx"):
+    for rel in (
+        "index.html",
+        "manifest.json",
+        "london.html",
+        "london.pdf",
+        "measures/get_on_well.html",
+        "measures/get_on_well.pdf",
+        "boroughs/camden.html",
+        "boroughs/camden.pdf",
+        "data/estimates.csv",
+        "data/changes.csv",
+        "data/estimates.xlsx",
+    ):
         assert (out / rel).is_file(), rel
     assert not (out / "boroughs" / "hackney.html").exists()  # not selected
 
@@ -43,7 +53,9 @@ def test_html_has_no_code_and_is_accessible(built) -> None:
         assert "Synthetic demonstration data" in page
         images = re.findall(r"<img [^>]*>", page)
         assert images and all(re.search(r"alt=[\"'][^\"']{10,}", img) for img in images), rel
-        assert "<caption " in page and re.search(r"scope=[\"']col", page)  # a data table behind the charts
+        assert "<caption " in page and re.search(
+            r"scope=[\"']col", page
+        )  # a data table behind the charts
         assert "Traceback" not in page and "Warning" not in page
 
 
@@ -73,15 +85,24 @@ def test_manifest_records_inputs_versions_and_status(built) -> None:
     assert set(manifest["inputs"]["files"]) >= {"estimates.csv", "estimates.xlsx"}
     assert manifest["packages"]["pandas"] and manifest["library_version"]
     statuses = {r["output"]: r["status"] for r in manifest["reports"]}
-    assert statuses == {"london": "built", "measures/get_on_well": "built", "boroughs/camden": "built"}
-    assert manifest["estimates"]["small_area_models"] == 75 and manifest["estimates"]["small_area_models_not_fitted"] == {}
+    assert statuses == {
+        "london": "built",
+        "measures/get_on_well": "built",
+        "boroughs/camden": "built",
+    }
+    assert (
+        manifest["estimates"]["small_area_models"] == 75
+        and manifest["estimates"]["small_area_models_not_fitted"] == {}
+    )
     assert len(list((out / "data" / "modelled").glob("*.json"))) == 75
 
 
 def test_estimates_are_the_library_output(built, demo_results, tmp_path) -> None:
     out, _ = built
     pipeline.write_results(demo_results, tmp_path, parquet=False)
-    assert (out / "data" / "estimates.csv").read_bytes() == (tmp_path / "estimates.csv").read_bytes()
+    assert (out / "data" / "estimates.csv").read_bytes() == (
+        tmp_path / "estimates.csv"
+    ).read_bytes()
 
 
 def test_unchanged_reports_are_not_rebuilt(built) -> None:
@@ -92,7 +113,9 @@ def test_unchanged_reports_are_not_rebuilt(built) -> None:
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.pdf")} == before
 
 
-def test_failing_notebook_keeps_last_good_report_and_others_build(built, tmp_path, monkeypatch) -> None:
+def test_failing_notebook_keeps_last_good_report_and_others_build(
+    built, tmp_path, monkeypatch
+) -> None:
     out, _ = built
     good_html = (out / "boroughs" / "camden.html").read_bytes()
     good_pdf = (out / "boroughs" / "camden.pdf").read_bytes()
@@ -101,34 +124,58 @@ def test_failing_notebook_keeps_last_good_report_and_others_build(built, tmp_pat
     for path in build.NOTEBOOKS.glob("*.ipynb"):
         shutil.copy(path, notebooks / path.name)
     nb = nbformat.read(notebooks / "borough.ipynb", as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell('if borough == "E09000007":\n    raise RuntimeError("deliberate failure")'))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            'if borough == "E09000007":\n    raise RuntimeError("deliberate failure")'
+        )
+    )
     nbformat.write(nb, notebooks / "borough.ipynb")
     monkeypatch.setattr(build, "NOTEBOOKS", notebooks)  # workers are forked, so they see it too
     result = build.build(out, jobs=2, only=["camden", "hackney"], progress=False)
     failed = {f.output: f for f in result.failures}
     assert set(failed) == {"boroughs/camden"}
     assert "RuntimeError: deliberate failure" in failed["boroughs/camden"].error
-    assert failed["boroughs/camden"].cell == len(nb.cells)  # the appended cell, counted from 1 in the file
+    assert failed["boroughs/camden"].cell == len(
+        nb.cells
+    )  # the appended cell, counted from 1 in the file
     assert (out / "boroughs" / "camden.html").read_bytes() == good_html
     assert (out / "boroughs" / "camden.pdf").read_bytes() == good_pdf
-    assert (out / "boroughs" / "hackney.html").exists() and (out / "boroughs" / "hackney.pdf").exists()
+    assert (out / "boroughs" / "hackney.html").exists() and (
+        out / "boroughs" / "hackney.pdf"
+    ).exists()
     index = (out / "index.html").read_text()
     assert "latest build failed" in index
     manifest = json.loads((out / "manifest.json").read_text())
     status = {r["output"]: r for r in manifest["reports"]}
-    assert status["boroughs/camden"]["status"] == "failed" and status["boroughs/hackney"]["status"] == "built"
+    assert (
+        status["boroughs/camden"]["status"] == "failed"
+        and status["boroughs/hackney"]["status"] == "built"
+    )
 
 
 def test_only_selects_reports_and_explains_unknown_terms(tmp_path) -> None:
     jobs = build.plan(tmp_path)
-    assert len(jobs) == 1 + len(measures.registry()) + 33 + len(list(build.NOTEBOOKS.glob("*.ipynb"))) - 3
+    assert (
+        len(jobs)
+        == 1 + len(measures.registry()) + 33 + len(list(build.NOTEBOOKS.glob("*.ipynb"))) - 3
+    )
     pick = build.select(jobs, ["Kensington & Chelsea", "measure:volunteering", "london"])
-    assert {j.output for j in pick} == {"boroughs/kensington-and-chelsea", "measures/volunteering", "london"}
+    assert {j.output for j in pick} == {
+        "boroughs/kensington-and-chelsea",
+        "measures/volunteering",
+        "london",
+    }
     assert len(build.select(jobs, ["boroughs"])) == 33
-    assert len(build.select(jobs, ["measures"])) == len(build.select(jobs, ["measure"])) == len(measures.registry())
+    assert (
+        len(build.select(jobs, ["measures"]))
+        == len(build.select(jobs, ["measure"]))
+        == len(measures.registry())
+    )
     analyses = {j.output for j in jobs if j.kind == "analysis"}
     assert {j.output for j in build.select(jobs, ["analyses"])} == analyses
-    assert {j.output for j in build.select(jobs, ["analysis:strategy_figures"])} == {"analysis/strategy_figures"}
+    assert {j.output for j in build.select(jobs, ["analysis:strategy_figures"])} == {
+        "analysis/strategy_figures"
+    }
     assert {j.output for j in build.select(jobs, ["borough:camden"])} == {"boroughs/camden"}
     with pytest.raises(SystemExit, match="matches no report"):
         build.select(jobs, ["narnia"])
@@ -137,17 +184,29 @@ def test_only_selects_reports_and_explains_unknown_terms(tmp_path) -> None:
 def test_run_all_exit_code_on_failure(tmp_path, monkeypatch) -> None:
     import run_all
 
-    monkeypatch.setattr(build, "build", lambda *a, **k: build.BuildResult(
-        [build.JobResult("boroughs/camden", "failed", "k", error="boom", cell=3)], {}, 0.1))
+    monkeypatch.setattr(
+        build,
+        "build",
+        lambda *a, **k: build.BuildResult(
+            [build.JobResult("boroughs/camden", "failed", "k", error="boom", cell=3)], {}, 0.1
+        ),
+    )
     assert run_all.main(["--out", str(tmp_path), "--no-progress"]) == 1
 
 
 @pytest.mark.parametrize("subsetter, hinted", [("fonttools", True), ("harfbuzz", False)])
-def test_run_all_says_when_pdfs_are_made_the_slow_way(tmp_path, monkeypatch, capsys, subsetter, hinted) -> None:
+def test_run_all_says_when_pdfs_are_made_the_slow_way(
+    tmp_path, monkeypatch, capsys, subsetter, hinted
+) -> None:
     import run_all
 
-    monkeypatch.setattr(build, "build", lambda *a, **k: build.BuildResult(
-        [build.JobResult("boroughs/camden", "built", "k")], {}, 0.1))
+    monkeypatch.setattr(
+        build,
+        "build",
+        lambda *a, **k: build.BuildResult(
+            [build.JobResult("boroughs/camden", "built", "k")], {}, 0.1
+        ),
+    )
     monkeypatch.setattr(build, "pdf_font_subsetter", lambda: subsetter)
     assert run_all.main(["--out", str(tmp_path), "--no-progress"]) == 0
     assert ("libharfbuzz-subset0" in capsys.readouterr().err) == hinted
@@ -162,19 +221,25 @@ def test_manifest_records_the_pdf_font_subsetter(built) -> None:
 def test_pdfs_are_tagged_for_assistive_technology(built) -> None:
     out, _ = built
     reader = PdfReader(out / "boroughs" / "camden.pdf")
-    assert "/StructTreeRoot" in reader.trailer["/Root"]  # PDF/UA structure tree: headings, tables, alt text
+    assert (
+        "/StructTreeRoot" in reader.trailer["/Root"]
+    )  # PDF/UA structure tree: headings, tables, alt text
 
 
 def test_workers_that_cannot_start_fail_their_reports_not_the_build(tmp_path, monkeypatch) -> None:
     """If no worker can start (e.g. no Jupyter kernel), every report is listed as failed with
     the reason, the data and the manifest are still written, and the build does not crash."""
+
     def no_kernel() -> None:
         raise RuntimeError("no kernel here")
 
     monkeypatch.setattr(build, "_worker_init", no_kernel)  # workers are forked, so they see it too
     result = build.build(tmp_path / "out", jobs=2, only=["camden", "hackney"], progress=False)
     assert {f.output for f in result.failures} == {"boroughs/camden", "boroughs/hackney"}
-    assert all("worker" in (f.error or "").lower() or "process" in (f.error or "").lower() for f in result.failures)
+    assert all(
+        "worker" in (f.error or "").lower() or "process" in (f.error or "").lower()
+        for f in result.failures
+    )
     assert (tmp_path / "out" / "data" / "estimates.xlsx").exists()
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert {r["status"] for r in manifest["reports"]} == {"failed"}
@@ -184,6 +249,7 @@ def test_workers_that_cannot_start_fail_their_reports_not_the_build(tmp_path, mo
 def test_pool_broken_while_warming_is_returned_not_raised(monkeypatch) -> None:
     """A worker whose start-up fails can break the pool between two warm-up submissions
     (a race seen on CI); the pool must still be returned so each report fails with the reason."""
+
     class BreaksAfterFirst:
         def __init__(self, *args, **kwargs) -> None:
             self.submitted = 0
@@ -248,15 +314,31 @@ def test_boundaries_key_follows_the_file_and_its_sidecars(tmp_path) -> None:
 def test_index_marks_reports_left_from_other_inputs(tmp_path) -> None:
     """After e.g. a demo build, a real build of one report into the same folder leaves the
     other pages from the demo: the index must not pass them off as current."""
-    jobs = [j for j in build.plan(tmp_path / "data") if j.output in ("boroughs/camden", "boroughs/hackney")]
+    jobs = [
+        j
+        for j in build.plan(tmp_path / "data")
+        if j.output in ("boroughs/camden", "boroughs/hackney")
+    ]
     for job in jobs:
         (tmp_path / f"{job.output}.html").parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / f"{job.output}.html").write_text("page")
-    reports = {"boroughs/camden": {"status": "built", "key": "new"},
-               "boroughs/hackney": {"status": "unchanged", "key": "old"}}
-    build.write_index(tmp_path, jobs, reports, {"synthetic": False},
-                      {"boroughs/camden": "new", "boroughs/hackney": "new"})
-    items = {m.group(1): m.group(0) for m in re.finditer(r"<li data-search='(\w+)[^']*'>.*?</li>", (tmp_path / "index.html").read_text())}
+    reports = {
+        "boroughs/camden": {"status": "built", "key": "new"},
+        "boroughs/hackney": {"status": "unchanged", "key": "old"},
+    }
+    build.write_index(
+        tmp_path,
+        jobs,
+        reports,
+        {"synthetic": False},
+        {"boroughs/camden": "new", "boroughs/hackney": "new"},
+    )
+    items = {
+        m.group(1): m.group(0)
+        for m in re.finditer(
+            r"<li data-search='(\w+)[^']*'>.*?</li>", (tmp_path / "index.html").read_text()
+        )
+    }
     assert "out of date" in items["hackney"] and "out of date" not in items["camden"]
 
 
@@ -265,7 +347,12 @@ def test_run_all_says_demo_waves_stay_synthetic(tmp_path, monkeypatch, capsys) -
 
     monkeypatch.setattr(run_all, "inputs_for", lambda *a, **k: (None, "demo:x", {}))
     monkeypatch.setattr(build, "build", lambda *a, **k: build.BuildResult([], {}, 0.1))
-    assert run_all.main(["--out", str(tmp_path), "--no-progress", "--wave", "w.sav", "--codebook", "c.yaml"]) == 0
+    assert (
+        run_all.main(
+            ["--out", str(tmp_path), "--no-progress", "--wave", "w.sav", "--codebook", "c.yaml"]
+        )
+        == 0
+    )
     assert "stays labelled synthetic" in capsys.readouterr().err
 
 
@@ -280,12 +367,17 @@ def test_pdf_images_are_handed_to_weasyprint_by_reference(tmp_path) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (40, 20), "#12436D").save(buf, format="PNG")
     data = base64.b64encode(buf.getvalue()).decode()
-    page = (f"<html><body><p>Before</p><img alt='first chart' src='data:image/png;base64,{data}'/>"
-            f'<img alt="second chart" src="data:image/png;base64,{data}"/><p>After</p></body></html>')
+    page = (
+        f"<html><body><p>Before</p><img alt='first chart' src='data:image/png;base64,{data}'/>"
+        f'<img alt="second chart" src="data:image/png;base64,{data}"/><p>After</p></body></html>'
+    )
     swapped, images = build.images_by_reference(page)
     assert "base64" not in swapped and "<p>Before</p>" in swapped and "<p>After</p>" in swapped
     assert "src='chart:0'" in swapped and 'src="chart:1"' in swapped
-    assert images == {"chart:0": ("image/png", buf.getvalue()), "chart:1": ("image/png", buf.getvalue())}
+    assert images == {
+        "chart:0": ("image/png", buf.getvalue()),
+        "chart:1": ("image/png", buf.getvalue()),
+    }
     target = tmp_path / "page.pdf"
     build.write_pdf(page, str(target), tmp_path / "page.html")
     reader = PdfReader(target)
@@ -319,7 +411,9 @@ def test_png_pixel_data_only_for_plain_8_bit_pngs() -> None:
     plain = _png(rgb)
     interlaced = plain[:28] + b"\x01" + plain[29:]  # Pillow writes no interlaced PNG: mark one so
     assert build.png_pixel_data(interlaced) is None
-    assert build.png_pixel_data(_png(Image.fromarray(pixels[..., 0].astype(np.uint16) * 257))) is None
+    assert (
+        build.png_pixel_data(_png(Image.fromarray(pixels[..., 0].astype(np.uint16) * 257))) is None
+    )
     assert build.png_pixel_data(b"GIF89a") is None
 
 
@@ -327,7 +421,6 @@ def test_pdf_images_keep_their_pixels(tmp_path) -> None:
     """Charts reach the PDF pixel for pixel, whether their scanlines are passed through (RGB)
     or WeasyPrint encodes them itself (an image with transparency)."""
     import base64
-    import io
 
     import numpy as np
     from PIL import Image
@@ -335,9 +428,14 @@ def test_pdf_images_keep_their_pixels(tmp_path) -> None:
     rng = np.random.default_rng(2)
     rgb = Image.fromarray(rng.integers(0, 256, (24, 40, 3), dtype=np.uint8))
     rgba = Image.fromarray(rng.integers(0, 256, (16, 20, 4), dtype=np.uint8))
-    page = "<html><body>" + "".join(
-        f"<img alt='chart {i}' src='data:image/png;base64,{base64.b64encode(_png(im)).decode()}'/>"
-        for i, im in enumerate((rgb, rgba))) + "</body></html>"
+    page = (
+        "<html><body>"
+        + "".join(
+            f"<img alt='chart {i}' src='data:image/png;base64,{base64.b64encode(_png(im)).decode()}'/>"
+            for i, im in enumerate((rgb, rgba))
+        )
+        + "</body></html>"
+    )
     target = tmp_path / "page.pdf"
     build.write_pdf(page, str(target), tmp_path / "page.html")
     embedded = [im.image for im in PdfReader(target).pages[0].images]
@@ -350,7 +448,9 @@ def test_pdf_takes_the_page_templates_styles_from_a_parsed_copy(tmp_path) -> Non
     """The template's <style> is parsed once and applied to every PDF: print rules hold
     (A4 pages numbered at the foot, the site header hidden), whatever the page."""
     for i in range(2):
-        page = build.render_page(f"Report {i}", f"<h2>Section {i}</h2><p>Body text {i}.</p>", depth=1)
+        page = build.render_page(
+            f"Report {i}", f"<h2>Section {i}</h2><p>Body text {i}.</p>", depth=1
+        )
         target = tmp_path / f"page{i}.pdf"
         build.write_pdf(page, str(target), tmp_path / "page.html")
         first = PdfReader(target).pages[0]
@@ -358,7 +458,9 @@ def test_pdf_takes_the_page_templates_styles_from_a_parsed_copy(tmp_path) -> Non
         assert f"Body text {i}." in text and "Page 1 of 1" in text
         assert "All reports" not in text  # the site header is for screens
         assert [round(float(v)) for v in first.mediabox[2:]] == [595, 842]
-    assert build._pdf_stylesheet.cache_info().currsize == 2  # the template's styles and the fonts' rules
+    assert (
+        build._pdf_stylesheet.cache_info().currsize == 2
+    )  # the template's styles and the fonts' rules
 
 
 def test_report_body_puts_each_cells_outputs_in_one_element() -> None:
@@ -366,9 +468,18 @@ def test_report_body_puts_each_cells_outputs_in_one_element() -> None:
     five nested wrappers; markdown is rendered; code never appears."""
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell("page.summary()")
-    code.outputs = [nbformat.v4.new_output("execute_result", data={"text/html": "<h2>Summary</h2><p>Better.</p>",
-                                                                  "text/plain": "<Section>"}, execution_count=1)]
-    nb.cells = [nbformat.v4.new_markdown_cell("Read *this*."), nbformat.v4.new_code_cell("x = 1"), code]
+    code.outputs = [
+        nbformat.v4.new_output(
+            "execute_result",
+            data={"text/html": "<h2>Summary</h2><p>Better.</p>", "text/plain": "<Section>"},
+            execution_count=1,
+        )
+    ]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Read *this*."),
+        nbformat.v4.new_code_cell("x = 1"),
+        code,
+    ]
     body = build.notebook_html(nb)
     assert body.count("<div") == 2 and body.count('class="cell') == 2
     assert "<h2>Summary</h2><p>Better.</p>" in body and "<em>this</em>" in body
@@ -379,12 +490,14 @@ def test_report_body_puts_each_cells_outputs_in_one_element() -> None:
 
 def test_images_without_alt_text_get_a_placeholder() -> None:
     """What nbconvert's HTML exporter does with BeautifulSoup, done with one expression."""
-    page = ("<p><img src='a.png'/><img alt='Chart of rates' src='b.png'>"
-            '<IMG SRC="c.png"><img\nsrc="d.png" alt = "d"><imgx src="e"></p>')
+    page = (
+        "<p><img src='a.png'/><img alt='Chart of rates' src='b.png'>"
+        '<IMG SRC="c.png"><img\nsrc="d.png" alt = "d"><imgx src="e"></p>'
+    )
     fixed = build.give_images_alt_text(page)
     assert fixed.count(build.NO_ALT_TEXT) == 2
     assert f"<img alt=\"{build.NO_ALT_TEXT}\" src='a.png'/>" in fixed
-    assert "<img alt='Chart of rates' src='b.png'>" in fixed and "<imgx src=\"e\">" in fixed
+    assert "<img alt='Chart of rates' src='b.png'>" in fixed and '<imgx src="e">' in fixed
     assert 'alt = "d"' in fixed and fixed.count("alt") == 4
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell("show()")
@@ -425,4 +538,6 @@ def test_workers_and_their_kernels_collect_garbage_less_often(monkeypatch) -> No
         gc.set_threshold(*before)
         gc.unfreeze()
     assert any(f"gc.set_threshold(*{build.GC_THRESHOLDS})" in code for code in sent)
-    assert any("mapclassify" in code for code in sent)  # the maps' heavy imports happen before any report
+    assert any(
+        "mapclassify" in code for code in sent
+    )  # the maps' heavy imports happen before any report

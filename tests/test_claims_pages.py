@@ -17,8 +17,13 @@ import pytest
 
 from analysis import build, geography, measures, pipeline, report, rules
 
-PAGES = ["measure:employment_gap", "measure:born_abroad", "measure:population_churn",
-         "measure:electoral_registration", "kensington-and-chelsea"]
+PAGES = [
+    "measure:employment_gap",
+    "measure:born_abroad",
+    "measure:population_churn",
+    "measure:electoral_registration",
+    "kensington-and-chelsea",
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,26 +61,33 @@ def test_context_pages_carry_no_judgement(site, measure_id) -> None:
 
 def test_inner_outer_sentences_use_the_polarity_of_their_row(site, estimates) -> None:
     text = page_text(site / "measures" / "employment_gap.html")
-    rows = estimates[(estimates.indicator == "employment_rate")
-                     & estimates.area_code.isin([geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE])]
+    rows = estimates[
+        (estimates.indicator == "employment_rate")
+        & estimates.area_code.isin([geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE])
+    ]
     latest = rows[rows.period == rows.period.max()]
     assert len(latest) == 2
     for _, r in latest.iterrows():
         phrase = rules.comparison_phrase(r.compared_to_london, r.polarity)
         assert f"{r.area_name}: {r.value:.1f}%, {phrase}" in text
     # a group is higher or lower than London as a whole, in sentences and alt texts alike
-    groups = text[text.index("Population groups"):text.index("Boroughs")]
+    groups = text[text.index("Population groups") : text.index("Boroughs")]
     assert not re.findall(r"\b(better|worse)\b", groups, flags=re.I)
 
 
 def test_borough_counts_match_the_estimates(site, estimates) -> None:
     text = page_text(site / "measures" / "electoral_registration.html")
-    rows = estimates[(estimates.indicator == "electoral_registration") & estimates.area_code.str.startswith("E09")]
+    rows = estimates[
+        (estimates.indicator == "electoral_registration")
+        & estimates.area_code.str.startswith("E09")
+    ]
     latest = rows[rows.period == rows.period.max()]
     higher, lower = (int((latest.compared_to_london == c).sum()) for c in ("higher", "lower"))
     shown = int(latest.value.notna().sum())
-    assert (f"{higher} of the {shown} boroughs with a published figure were significantly higher than London "
-            f"and {lower} significantly lower") in text
+    assert (
+        f"{higher} of the {shown} boroughs with a published figure were significantly higher than London "
+        f"and {lower} significantly lower"
+    ) in text
     assert higher + lower < shown / 2  # overdispersion-adjusted limits: not most boroughs
     assert "Spiegelhalter" in text  # the page names its method
 
@@ -84,7 +96,12 @@ def test_borough_page_counts_agree_and_every_row_matches_the_estimates(site, est
     name = "Kensington and Chelsea"
     text = page_text(site / "boroughs" / "kensington-and-chelsea.html")
     summary = re.search(r"better than London on (\d+) of (\d+) indicators", text)
-    spine_alt = re.search(r"Spine chart of (\d+) indicators for " + name + r" against London: (\d+) better, (\d+) worse", text)
+    spine_alt = re.search(
+        r"Spine chart of (\d+) indicators for "
+        + name
+        + r" against London: (\d+) better, (\d+) worse",
+        text,
+    )
     assert summary and spine_alt
     n = int(summary.group(2))
     assert int(spine_alt.group(1)) == n
@@ -102,7 +119,9 @@ def test_borough_page_counts_agree_and_every_row_matches_the_estimates(site, est
     for cells in table[1:]:
         indicator = labels[cells[0]]
         row = mine[(mine.indicator == indicator) & (mine.period == cells[col["Period"]])].iloc[0]
-        assert cells[col["Compared with London"]] == rules.comparison_phrase(row.compared_to_london, row.polarity)
+        assert cells[col["Compared with London"]] == rules.comparison_phrase(
+            row.compared_to_london, row.polarity
+        )
         survey = measures.get(row.measure_id).is_survey
         assert cells[col["Note"]] == rules.flag_reason_text(row.flag, row.flag_reason, survey)
         rank = cells[col["Rank (1 = best)"]]

@@ -11,9 +11,26 @@ from analysis import compare, estimate, geography, measures, pipeline, survey
 from analysis.sdc import DisclosureRules
 
 COLUMNS = [
-    "measure_id", "indicator", "period", "area_code", "area_name", "breakdown", "group", "value",
-    "lower_ci", "upper_ci", "unweighted_base", "flag", "compared_to_london", "unit", "polarity",
-    "source", "synthetic", "flag_reason", "uncertainty", "method",
+    "measure_id",
+    "indicator",
+    "period",
+    "area_code",
+    "area_name",
+    "breakdown",
+    "group",
+    "value",
+    "lower_ci",
+    "upper_ci",
+    "unweighted_base",
+    "flag",
+    "compared_to_london",
+    "unit",
+    "polarity",
+    "source",
+    "synthetic",
+    "flag_reason",
+    "uncertainty",
+    "method",
 ]
 
 
@@ -24,7 +41,9 @@ def test_exact_columns_and_codes(demo_results) -> None:
     assert set(e["flag"]) <= {"", "[c]", "[u]", "[x]"}
     assert set(e["measure_id"]) == {m.id for m in measures.registry()}
     assert set(e["method"]) == {"direct", "modelled"}
-    assert not e.duplicated(["indicator", "period", "area_code", "breakdown", "group", "method"]).any()
+    assert not e.duplicated(
+        ["indicator", "period", "area_code", "breakdown", "group", "method"]
+    ).any()
     whole = e[e["breakdown"] == "all"]
     assert (whole["group"] == "all").all()
     published = e[e["value"].notna() & e["lower_ci"].notna()]
@@ -53,11 +72,15 @@ def test_domains_use_the_full_design(demo_inputs) -> None:
     frame = demo_inputs.surveys["ukhls"]
     wave = frame[frame.period == "2016/17"]
     design = survey.Design.from_frame(wave)
-    codes = pd.Categorical(wave["ethnic_group"], categories=["White", "Mixed", "Indian", "Pakistani/Bangladeshi",
-                                                              "Black", "Other"]).codes
+    codes = pd.Categorical(
+        wave["ethnic_group"],
+        categories=["White", "Mixed", "Indian", "Pakistani/Bangladeshi", "Black", "Other"],
+    ).codes
     res = survey.domain_means(design, wave["no_one_to_rely_on"].to_numpy(float), [(codes, 6)])
     sub = wave[wave.ethnic_group == "Mixed"]
-    alone = survey.domain_means(survey.Design.from_frame(sub, lonely_psu="adjust"), sub["no_one_to_rely_on"].to_numpy(float))
+    alone = survey.domain_means(
+        survey.Design.from_frame(sub, lonely_psu="adjust"), sub["no_one_to_rely_on"].to_numpy(float)
+    )
     assert res.estimate[2] == pytest.approx(alone.estimate[0])
     # the domain SE keeps every stratum and PSU, so it is not the SE of the subset alone
     assert res.se[2] != pytest.approx(alone.se[0], rel=1e-3)
@@ -69,7 +92,9 @@ def test_gap_equals_difference_of_published_group_rates(demo_results) -> None:
     london = d[(d.area_code == geography.LONDON_CODE) & (d.period == "2016")]
     rate = london[london.indicator == "employment_rate"].set_index(["breakdown", "group"])["value"]
     gap = london[london.indicator == "employment_gap_pakistani_bangladeshi"]["value"].iloc[0]
-    assert gap == pytest.approx(rate[("ethnic_group", "White")] - rate[("ethnic_group", "Pakistani/Bangladeshi")])
+    assert gap == pytest.approx(
+        rate[("ethnic_group", "White")] - rate[("ethnic_group", "Pakistani/Bangladeshi")]
+    )
     row = london[london.indicator == "employment_gap_pakistani_bangladeshi"].iloc[0]
     # Wald interval on the design degrees of freedom
     assert row.upper_ci - row.value == pytest.approx(row.value - row.lower_ci)
@@ -87,7 +112,10 @@ def test_pooled_borough_gaps_are_labelled_and_compared(demo_results) -> None:
 def test_inner_outer_london_rows(demo_results) -> None:
     e = demo_results.estimates
     for indicator in ("get_on_well", "volunteering", "electoral_registration"):
-        rows = e[(e.indicator == indicator) & e.area_code.isin([geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE])]
+        rows = e[
+            (e.indicator == indicator)
+            & e.area_code.isin([geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE])
+        ]
         assert set(rows["area_name"]) == {"Inner London", "Outer London"}
 
 
@@ -129,7 +157,9 @@ def test_rate_uses_exact_poisson_interval() -> None:
     assert (lo[2], hi[2]) == pytest.approx((gamma.ppf(0.025, 100), gamma.ppf(0.975, 101)))
 
 
-def test_hate_crime_city_not_available_and_london_from_police_area(demo_inputs, demo_results) -> None:
+def test_hate_crime_city_not_available_and_london_from_police_area(
+    demo_inputs, demo_results
+) -> None:
     e = demo_results.estimates
     rows = e[(e.indicator == "hate_crime") & (e.period == "2016")]
     city = rows[rows.area_code == "E09000001"].iloc[0]
@@ -143,7 +173,9 @@ def test_hate_crime_city_not_available_and_london_from_police_area(demo_inputs, 
 def test_disclosure_control_thresholds_are_configurable(demo_inputs) -> None:
     only = [measures.get("get_on_well")]
     default_all = pipeline.compute(demo_inputs, only).estimates
-    strict = pipeline.compute(demo_inputs, only, DisclosureRules(suppress_below=500, flag_below=1000)).estimates
+    strict = pipeline.compute(
+        demo_inputs, only, DisclosureRules(suppress_below=500, flag_below=1000)
+    ).estimates
     # the thresholds apply to direct figures; a modelled borough figure is published whatever
     # its respondents (that is what the small area model is for), with its own interval
     modelled = default_all[default_all["method"] == "modelled"]
@@ -169,23 +201,40 @@ def test_comparison_with_london_is_backed_by_a_test(demo_results) -> None:
 
 def test_changes_since_previous_wave(demo_results) -> None:
     ch = demo_results.changes
-    reg = ch[(ch.indicator == "get_on_well") & (ch.area_code == geography.LONDON_CODE) & (ch.breakdown == "all")]
+    reg = ch[
+        (ch.indicator == "get_on_well")
+        & (ch.area_code == geography.LONDON_CODE)
+        & (ch.breakdown == "all")
+    ]
     assert reg["previous_period"].tolist() == ["2014/15", "2015/16", "2016/17", "2017/18"]
     assert (reg["change"] == reg["value"] - reg["previous_value"]).all()
     sig = ch[ch.direction.isin(["increased", "decreased"])]
     assert (sig.p_value < 0.05).all()
     # direction and polarity give the assessment
     up = sig[(sig.direction == "increased") & (sig.unit == "%")]
-    merged = up.merge(demo_results.estimates[["indicator", "polarity"]].drop_duplicates(), on="indicator")
+    merged = up.merge(
+        demo_results.estimates[["indicator", "polarity"]].drop_duplicates(), on="indicator"
+    )
     assert ((merged.polarity == "up") == (merged.assessment == "better")).all()
     assert not compare.is_pooled(ch["period"]).any()
 
 
 def test_change_test_against_hand_calculation() -> None:
-    detail = pd.DataFrame({
-        "measure_id": "m", "indicator": "m", "area_code": "E12000007", "breakdown": "all", "group": "all",
-        "period": ["2015", "2016"], "value": [50.0, 53.0], "se": [1.0, 1.0], "unit": "%", "polarity": "up", "flag": "",
-    })
+    detail = pd.DataFrame(
+        {
+            "measure_id": "m",
+            "indicator": "m",
+            "area_code": "E12000007",
+            "breakdown": "all",
+            "group": "all",
+            "period": ["2015", "2016"],
+            "value": [50.0, 53.0],
+            "se": [1.0, 1.0],
+            "unit": "%",
+            "polarity": "up",
+            "flag": "",
+        }
+    )
     out = compare.changes(detail).iloc[0]
     assert out.change == 3.0
     assert out.p_value == pytest.approx(0.033895, abs=1e-6)  # 2 * (1 - Phi(3 / sqrt(2)))
@@ -193,7 +242,9 @@ def test_change_test_against_hand_calculation() -> None:
 
 
 def test_ranks_of_boroughs(demo_results) -> None:
-    r = compare.ranks(demo_results.estimates, "electoral_registration", "electoral_registration", "2016")
+    r = compare.ranks(
+        demo_results.estimates, "electoral_registration", "electoral_registration", "2016"
+    )
     assert len(r) == 33 and r["n_ranked"].iloc[0] == 33
     assert r.iloc[0]["rank_highest"] == 1 and r.iloc[0]["rank_best"] == 1  # polarity up
     assert r.set_index("area_code").loc["E09000033", "rank_best"] == 33  # Westminster lowest
@@ -214,12 +265,17 @@ def test_secondary_suppression_protects_small_boroughs(demo_results) -> None:
     assert rows[rows.area_code == geography.INNER_LONDON_CODE]["value"].notna().all()
 
 
-def test_borough_the_source_never_covers_is_not_covered_and_needs_no_secondary_suppression(demo_results) -> None:
+def test_borough_the_source_never_covers_is_not_covered_and_needs_no_secondary_suppression(
+    demo_results,
+) -> None:
     """GCSE figures never cover the City (registry coverage_excludes): its row is [x] 'not
     covered', the Inner London total leaves it out, so no other borough is withheld."""
     e = demo_results.estimates
     rows = e[(e.indicator == "gcse_attainment") & (e.period == "2016")].set_index("area_code")
-    assert rows.loc["E09000001", "flag"] == "[x]" and rows.loc["E09000001", "flag_reason"] == "not covered"
+    assert (
+        rows.loc["E09000001", "flag"] == "[x]"
+        and rows.loc["E09000001", "flag_reason"] == "not covered"
+    )
     assert not (rows["flag_reason"] == "secondary").any()
     assert rows.loc["E09000020", "flag"] == ""  # Kensington and Chelsea is published
 
@@ -236,11 +292,15 @@ def test_aggregates_need_every_covered_borough(demo_inputs) -> None:
     table = table[~((table.year == 2016) & (table.area_code == "E09000008"))]  # Croydon missing
     rows = estimate.estimate_admin_measure(measures.get("electoral_registration"), table)
     y2016 = rows[rows.period == "2016"].set_index("area_code")
-    assert y2016.loc[geography.LONDON_CODE, "flag"] == "[x]" and np.isnan(y2016.loc[geography.LONDON_CODE, "value"])
+    assert y2016.loc[geography.LONDON_CODE, "flag"] == "[x]" and np.isnan(
+        y2016.loc[geography.LONDON_CODE, "value"]
+    )
     assert y2016.loc[geography.OUTER_LONDON_CODE, "flag"] == "[x]"
     assert y2016.loc[geography.INNER_LONDON_CODE, "flag"] == ""
     # the City is outside Metropolitan Police data by design, so London is still published
-    hate = estimate.estimate_admin_measure(measures.get("hate_crime"), demo_inputs.admin["hate_crime"])
+    hate = estimate.estimate_admin_measure(
+        measures.get("hate_crime"), demo_inputs.admin["hate_crime"]
+    )
     assert hate[(hate.area_code == geography.LONDON_CODE)]["flag"].eq("").all()
 
 
@@ -250,7 +310,9 @@ def test_employment_rate_rows_are_percentages_where_higher_is_better(demo_result
     assert set(rate.unit) == {"%"} and set(rate.polarity) == {"up"}
     gap = e[e.indicator == "employment_gap_disability"]
     assert set(gap.unit) == {"percentage points"} and set(gap.polarity) == {"down"}
-    assert set(gap.breakdown) == {"disability"} and set(gap.group) == {"Not disabled minus Disabled"}
+    assert set(gap.breakdown) == {"disability"} and set(gap.group) == {
+        "Not disabled minus Disabled"
+    }
 
 
 def test_extra_columns_are_ignored_and_bad_periods_rejected(demo_inputs) -> None:
@@ -261,14 +323,18 @@ def test_extra_columns_are_ignored_and_bad_periods_rejected(demo_inputs) -> None
     bad = frame.copy()
     bad.loc[bad.index[3], "period"] = "2015-16"
     with pytest.raises(ValueError, match="row 4, column 'period': period '2015-16' must look like"):
-        pipeline.compute(pipeline.Inputs(surveys={"taking_part": bad}), [measures.get("volunteering")])
+        pipeline.compute(
+            pipeline.Inputs(surveys={"taking_part": bad}), [measures.get("volunteering")]
+        )
 
 
 def test_item_missing_for_a_whole_wave_is_not_available(demo_inputs) -> None:
     frame = demo_inputs.surveys["taking_part"].copy()
     frame.loc[frame.period == "2016/17", "volunteered"] = np.nan
-    out = pipeline.compute(pipeline.Inputs(surveys={"taking_part": frame}, synthetic=True),
-                           [measures.get("volunteering")]).estimates
+    out = pipeline.compute(
+        pipeline.Inputs(surveys={"taking_part": frame}, synthetic=True),
+        [measures.get("volunteering")],
+    ).estimates
     wave = out[out.period == "2016/17"]
     assert (wave.flag == "[x]").all() and wave.value.isna().all()
 
@@ -284,7 +350,9 @@ def test_distribution_functions_match_scipy_stats() -> None:
     x = np.array([-3.0, -0.5, 0.0, 1.2, 4.0, np.inf, np.nan])
     df = np.array([1.0, 2.5, 10.0, 30.0, 100.0, 5.0, 7.0])
     assert np.array_equal(survey.t_sf(x, df), stats.t.sf(x, df), equal_nan=True)
-    assert np.array_equal(survey.t_sf(x, np.zeros_like(x)), stats.t.sf(x, np.zeros_like(x)), equal_nan=True)
+    assert np.array_equal(
+        survey.t_sf(x, np.zeros_like(x)), stats.t.sf(x, np.zeros_like(x)), equal_nan=True
+    )
     assert np.array_equal(survey.normal_sf(x), stats.norm.sf(x), equal_nan=True)
     assert survey.normal_ppf(0.975) == stats.norm.ppf(0.975)
     for d in (1.0, 2.0, 5.5, 40.0, 1e6):
@@ -299,18 +367,29 @@ def test_stratum_sums_are_the_same_with_or_without_runs_of_psus() -> None:
     any other numbering is scattered by index. Both give the same sums (to rounding)."""
     rng = np.random.default_rng(4)
     strata = rng.integers(0, 7, 400)
-    design = survey.Design.from_codes(rng.uniform(0.5, 2, 400), strata, rng.integers(0, 9, 400), lonely_psu="adjust")
+    design = survey.Design.from_codes(
+        rng.uniform(0.5, 2, 400), strata, rng.integers(0, 9, 400), lonely_psu="adjust"
+    )
     assert design.stratum_starts is not None
     per_psu = rng.normal(size=(design.n_psu, 5))
     runs = design.stratum_sums(per_psu)
     order = rng.permutation(design.n_psu)  # the same PSUs numbered in another order
-    shuffled = survey.Design(design.weights, np.argsort(order)[design.psu], design.psu_stratum[order],
-                             design.n_psu_in_stratum, design.lonely_psu)
+    shuffled = survey.Design(
+        design.weights,
+        np.argsort(order)[design.psu],
+        design.psu_stratum[order],
+        design.n_psu_in_stratum,
+        design.lonely_psu,
+    )
     assert shuffled.stratum_starts is None
     scattered = shuffled.stratum_sums(per_psu[order])
     np.testing.assert_allclose(scattered, runs, rtol=1e-13)
-    in_order = survey.Design(design.weights, design.psu, design.psu_stratum, design.n_psu_in_stratum, "adjust")
+    in_order = survey.Design(
+        design.weights, design.psu, design.psu_stratum, design.n_psu_in_stratum, "adjust"
+    )
     object.__setattr__(in_order, "stratum_starts", None)  # force the scatter-add on the same order
     np.testing.assert_allclose(in_order.stratum_sums(per_psu), runs, rtol=1e-13)
-    reference = np.array([per_psu[design.psu_stratum == h].sum(axis=0) for h in range(design.n_strata)])
+    reference = np.array(
+        [per_psu[design.psu_stratum == h].sum(axis=0) for h in range(design.n_strata)]
+    )
     np.testing.assert_allclose(runs, reference, rtol=1e-12)

@@ -30,31 +30,47 @@ def sample() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def long(sample) -> pd.DataFrame:
     """The sample in the documented long format (one row per person per wave)."""
-    frame = sample.melt(id_vars=["participant_id", "site", "group"], value_vars=["pre", "post"], var_name="wave",
-                        value_name=OUTCOME.code)
+    frame = sample.melt(
+        id_vars=["participant_id", "site", "group"],
+        value_vars=["pre", "post"],
+        var_name="wave",
+        value_name=OUTCOME.code,
+    )
     return frame.assign(initiative="london_family_fund")
 
 
 @pytest.fixture(scope="module")
 def expected() -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""]).set_index("quantity")
+    return pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""]).set_index(
+        "quantity"
+    )
 
 
 def _check(inference_values, row) -> None:
-    assert inference_values == pytest.approx((row.estimate, row.se, row.df, row.p, row.lower, row.upper), abs=TOL)
+    assert inference_values == pytest.approx(
+        (row.estimate, row.se, row.df, row.p, row.lower, row.upper), abs=TOL
+    )
 
 
 def test_paired_change_clustered_by_site(long, expected) -> None:
     pc = es.paired_change(long, OUTCOME)
     inf = pc.clustered
-    _check((inf.estimate, inf.se_cr2, inf.df_bm, inf.p_cr2, inf.lower_cr2, inf.upper_cr2), expected.loc["paired_cr2"])
-    _check((inf.estimate, inf.se_cr1, inf.df_cr1, inf.p_cr1, inf.lower_cr1, inf.upper_cr1), expected.loc["paired_cr1"])
+    _check(
+        (inf.estimate, inf.se_cr2, inf.df_bm, inf.p_cr2, inf.lower_cr2, inf.upper_cr2),
+        expected.loc["paired_cr2"],
+    )
+    _check(
+        (inf.estimate, inf.se_cr1, inf.df_cr1, inf.p_cr1, inf.lower_cr1, inf.upper_cr1),
+        expected.loc["paired_cr1"],
+    )
     assert pc.change == pytest.approx(expected.loc["paired_cr2"].estimate, abs=1e-9)
 
 
 def test_obuchowski_clustered_mcnemar(sample, expected) -> None:
     prog = sample[sample.group == "programme"]
-    est, se, p = es.obuchowski_test(100 * (prog.post - prog.pre).to_numpy(float), prog.site.to_numpy())
+    est, se, p = es.obuchowski_test(
+        100 * (prog.post - prog.pre).to_numpy(float), prog.site.to_numpy()
+    )
     row = expected.loc["paired_obuchowski"]
     assert (est, se, p) == pytest.approx((row.estimate, row.se, row.p), abs=TOL)
 
@@ -62,17 +78,37 @@ def test_obuchowski_clustered_mcnemar(sample, expected) -> None:
 def test_difference_in_differences_cr2_cr1_and_by_participant(long, expected) -> None:
     d = es.did(long, OUTCOME)
     inf = d.clustered
-    _check((inf.estimate, inf.se_cr2, inf.df_bm, inf.p_cr2, inf.lower_cr2, inf.upper_cr2), expected.loc["did_cr2"])
-    _check((inf.estimate, inf.se_cr1, inf.df_cr1, inf.p_cr1, inf.lower_cr1, inf.upper_cr1), expected.loc["did_cr1"])
+    _check(
+        (inf.estimate, inf.se_cr2, inf.df_bm, inf.p_cr2, inf.lower_cr2, inf.upper_cr2),
+        expected.loc["did_cr2"],
+    )
+    _check(
+        (inf.estimate, inf.se_cr1, inf.df_cr1, inf.p_cr1, inf.lower_cr1, inf.upper_cr1),
+        expected.loc["did_cr1"],
+    )
     p = d.by_participant
-    _check((p.estimate, p.se_cr2, p.df_bm, p.p_cr2, p.lower_cr2, p.upper_cr2), expected.loc["did_participant_hc2"])
+    _check(
+        (p.estimate, p.se_cr2, p.df_bm, p.p_cr2, p.lower_cr2, p.upper_cr2),
+        expected.loc["did_participant_hc2"],
+    )
     # 9 sites: the rule reports the wild bootstrap with Webb weights, on sites minus one df for the MDE
     assert inf.method == "bootstrap" and inf.boot_weights == "Webb" and inf.df == 8
     assert "Webb" in inf.method_name and inf.p == inf.p_boot
 
 
-@pytest.mark.parametrize("quantity", ["midp_15_5", "midp_5_15", "midp_15_15", "midp_30_12", "midp_1_0", "midp_40_41",
-                                      "midp_7_7", "midp_3_11"])
+@pytest.mark.parametrize(
+    "quantity",
+    [
+        "midp_15_5",
+        "midp_5_15",
+        "midp_15_15",
+        "midp_30_12",
+        "midp_1_0",
+        "midp_40_41",
+        "midp_7_7",
+        "midp_3_11",
+    ],
+)
 def test_mid_p_mcnemar(expected, quantity) -> None:
     b, c = (int(x) for x in quantity.split("_")[1:])
     assert es.mcnemar_midp(b, c).pvalue == pytest.approx(expected.loc[quantity].estimate, abs=TOL)
@@ -85,7 +121,10 @@ def test_fixtures_are_what_r_computes(tmp_path) -> None:
 
     rscript = shutil.which("Rscript")
     probe = "library(survey); library(clubSandwich); library(sandwich); library(lmtest)"
-    if rscript is None or subprocess.run([rscript, "-e", probe], capture_output=True).returncode != 0:
+    if (
+        rscript is None
+        or subprocess.run([rscript, "-e", probe], capture_output=True).returncode != 0
+    ):
         pytest.skip("R with survey, clubSandwich, sandwich and lmtest is not installed")
     for name in ("evaluation_sample.csv", "reference.R"):
         shutil.copy(FIXTURES / name, tmp_path / name)
@@ -101,7 +140,11 @@ def test_bootstrap_is_seeded_and_matches_a_brute_force_refit(sample) -> None:
     y = 100.0 * (sample.post - sample.pre).to_numpy(float)
     fit = cluster_robust.ClusteredOLS(X, y, sample.site.to_numpy())
     V = fit.weights(25, seed=7)
-    assert np.array_equal(V, fit.weights(25, seed=7)) and set(np.round(np.abs(V).ravel(), 6)) <= {0.707107, 1.0, 1.224745}
+    assert np.array_equal(V, fit.weights(25, seed=7)) and set(np.round(np.abs(V).ravel(), 6)) <= {
+        0.707107,
+        1.0,
+        1.224745,
+    }
     theta = 3.0
     p = fit.bootstrap_p(1, theta, V)
     # brute force: restricted fit, wild draws, full refit and CR1 t statistic on each
@@ -117,21 +160,30 @@ def test_bootstrap_is_seeded_and_matches_a_brute_force_refit(sample) -> None:
     assert p == pytest.approx(exceed / len(V), abs=1e-12)
     lo, hi = fit.bootstrap_interval(1, fit.weights(999, seed=3), scale=10.0)
     assert lo < fit.beta[1] < hi
-    assert fit.bootstrap_p(1, lo - 0.5, fit.weights(999, seed=3)) <= 0.05 < fit.bootstrap_p(1, lo + 0.5, fit.weights(999, seed=3))
+    assert (
+        fit.bootstrap_p(1, lo - 0.5, fit.weights(999, seed=3))
+        <= 0.05
+        < fit.bootstrap_p(1, lo + 0.5, fit.weights(999, seed=3))
+    )
 
 
 def test_rule_names_the_method_by_number_of_sites() -> None:
     assert cluster_robust.choose_method(5) == cluster_robust.choose_method(11) == "bootstrap"
     assert cluster_robust.choose_method(12) == cluster_robust.choose_method(30) == "CR2"
-    assert "Webb" in cluster_robust.bootstrap_name(11) and "Rademacher" in cluster_robust.bootstrap_name(12)
+    assert "Webb" in cluster_robust.bootstrap_name(
+        11
+    ) and "Rademacher" in cluster_robust.bootstrap_name(12)
 
 
 def test_intervals_are_cut_to_the_values_a_change_can_take(sample) -> None:
     prog = sample[sample.group == "programme"]
-    fit = cluster_robust.ClusteredOLS(np.ones(len(prog)), 100.0 * (prog.post - prog.pre).to_numpy(float),
-                                      prog.site.to_numpy())
+    fit = cluster_robust.ClusteredOLS(
+        np.ones(len(prog)), 100.0 * (prog.post - prog.pre).to_numpy(float), prog.site.to_numpy()
+    )
     free = fit.infer(0, seed=1)
     cut = fit.infer(0, seed=1, bounds=(5.0, 20.0))
-    assert free.lower_cr2 < 5 < 20 < free.upper_cr2  # the uncut CR2 interval (1.8 to 30.5) passes both bounds
+    assert (
+        free.lower_cr2 < 5 < 20 < free.upper_cr2
+    )  # the uncut CR2 interval (1.8 to 30.5) passes both bounds
     assert (cut.lower_cr2, cut.upper_cr2, cut.lower_boot, cut.upper_boot) == (5.0, 20.0, 5.0, 20.0)
     assert cut.p_cr2 == free.p_cr2 and cut.p_boot == free.p_boot

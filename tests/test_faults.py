@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_all_command, run_all_env
 
 from analysis import build, outputs
 from analysis.validate import InputError
-from conftest import ROOT, run_all_command, run_all_env
+
 
 def _temporaries(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
@@ -50,7 +51,13 @@ def test_a_build_killed_outright_is_cleaned_up_by_the_next(clean_build, tmp_path
     clean, killed = clean_build, tmp_path / "killed"
 
     # SIGKILL the build's process while it is writing a file (a temporary file exists)
-    proc = subprocess.Popen(run_all_command(killed), cwd=ROOT, env=run_all_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        run_all_command(killed),
+        cwd=ROOT,
+        env=run_all_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 600
     while not (killed.exists() and _temporaries(killed)):
         assert proc.poll() is None, "the build ended before it wrote anything"
@@ -66,19 +73,32 @@ def test_a_build_killed_outright_is_cleaned_up_by_the_next(clean_build, tmp_path
     assert not [p for p in below if _alive(p)]
     assert _temporaries(killed), "the kill left no temporary file: the fault was not reproduced"
 
-    done = subprocess.run(run_all_command(killed), cwd=ROOT, env=run_all_env(), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        run_all_command(killed),
+        cwd=ROOT,
+        env=run_all_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert not _temporaries(killed)
-    files = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file()
-                   and p.name != "manifest.json")  # the manifest has timings
-    assert files == sorted(p.relative_to(killed) for p in killed.rglob("*") if p.is_file()
-                           and p.name != "manifest.json")
+    files = sorted(
+        p.relative_to(clean) for p in clean.rglob("*") if p.is_file() and p.name != "manifest.json"
+    )  # the manifest has timings
+    assert files == sorted(
+        p.relative_to(killed)
+        for p in killed.rglob("*")
+        if p.is_file() and p.name != "manifest.json"
+    )
     for rel in files:
         assert (clean / rel).read_bytes() == (killed / rel).read_bytes(), rel
 
 
 def test_only_temporaries_of_ended_writers_are_removed(tmp_path) -> None:
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     dead_pid = int(ended.stdout)
     (tmp_path / "boroughs").mkdir()
     stale = tmp_path / "boroughs" / f".camden.pdf.{dead_pid}.x1y2z3.tmp"
@@ -92,7 +112,9 @@ def test_only_temporaries_of_ended_writers_are_removed(tmp_path) -> None:
 
 def test_atomic_write_names_its_temporary_file_after_its_process(tmp_path) -> None:
     seen = []
-    outputs.atomic_write(tmp_path / "a.csv", lambda p: (seen.append(Path(p).name), Path(p).write_text("x")))
+    outputs.atomic_write(
+        tmp_path / "a.csv", lambda p: (seen.append(Path(p).name), Path(p).write_text("x"))
+    )
     assert seen[0].startswith(f".a.csv.{os.getpid()}.") and seen[0].endswith(".tmp")
     assert (tmp_path / "a.csv").read_text() == "x" and not _temporaries(tmp_path)
 
@@ -102,21 +124,37 @@ def shapefile(tmp_path) -> Path:
     """The committed boundaries written as a shapefile (.shp, .shx, .dbf, .prj, .cpg)."""
     from analysis import geography
 
-    shapes = geography.load_boundaries().rename(columns={"code": "GSS_CODE"})[["GSS_CODE", "name", "geometry"]]
+    shapes = geography.load_boundaries().rename(columns={"code": "GSS_CODE"})[
+        ["GSS_CODE", "name", "geometry"]
+    ]
     path = tmp_path / "shapes" / "boroughs.shp"
     path.parent.mkdir()
     shapes.to_file(path)
     return path
 
 
-def test_a_shapefile_without_its_dbf_stops_the_build_before_any_report(shapefile, tmp_path, monkeypatch, capsys) -> None:
+def test_a_shapefile_without_its_dbf_stops_the_build_before_any_report(
+    shapefile, tmp_path, monkeypatch, capsys
+) -> None:
     import run_all
 
     shapefile.with_suffix(".dbf").unlink()
     monkeypatch.setattr(build, "estimates_step", lambda *a, **k: pytest.fail("the data step ran"))
     monkeypatch.setattr(build, "_start_pool", lambda *a, **k: pytest.fail("workers were started"))
-    assert run_all.main(["--only", "camden", "--out", str(tmp_path / "out"), "--boundaries", str(shapefile),
-                         "--no-progress"]) == 2
+    assert (
+        run_all.main(
+            [
+                "--only",
+                "camden",
+                "--out",
+                str(tmp_path / "out"),
+                "--boundaries",
+                str(shapefile),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "boroughs.shp" in err and "boroughs.dbf" in err
     assert not list((tmp_path / "out").rglob("*.html"))

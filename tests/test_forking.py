@@ -42,8 +42,13 @@ def test_child_error_is_raised_with_its_file_row_and_column() -> None:
 
 def test_input_error_survives_pickling() -> None:
     err = pickle.loads(pickle.dumps(InputError("a.csv", "bad code", row=3, column="sex")))
-    assert (err.source, err.detail, err.row, err.column, str(err)) == ("a.csv", "bad code", 3, "sex",
-                                                                      "a.csv, row 3, column 'sex': bad code")
+    assert (err.source, err.detail, err.row, err.column, str(err)) == (
+        "a.csv",
+        "bad code",
+        3,
+        "sex",
+        "a.csv, row 3, column 'sex': bad code",
+    )
 
 
 @needs_fork

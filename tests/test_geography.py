@@ -65,7 +65,9 @@ def test_standardise_column_names_file_row_and_column() -> None:
     values = pd.Series(["Camden", "Richmond", "Narnia"])
     with pytest.raises(InputError) as err:
         geography.standardise_column(values, source="hate.csv", column="Borough")
-    assert "hate.csv" in str(err.value) and "row 4" in str(err.value) and "'Borough'" in str(err.value)
+    assert (
+        "hate.csv" in str(err.value) and "row 4" in str(err.value) and "'Borough'" in str(err.value)
+    )
     ok = geography.standardise_column(pd.Series(["Camden", "City", "camden"]))
     assert ok.tolist() == ["E09000007", "E09000001", "E09000007"]
 
@@ -80,7 +82,9 @@ def test_committed_boundaries_hold_the_33_valid_shapes() -> None:
 
 
 def test_full_resolution_london_datastore_shapefile(real_data) -> None:
-    shapes = geography.load_boundaries(real_data / "boundaries" / "London_Borough_Excluding_MHW.shp")
+    shapes = geography.load_boundaries(
+        real_data / "boundaries" / "London_Borough_Excluding_MHW.shp"
+    )
     assert len(shapes) == 33
     assert shapes.crs.to_epsg() == 27700
     # the generalised outline covers nearly the same area as the detailed one

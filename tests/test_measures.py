@@ -5,11 +5,23 @@ import pytest
 from analysis import measures, schemas
 
 SPEC_IDS = {
-    "relationships": ["friends_similar", "get_on_well", "hate_crime", "social_isolation", "neighbourhood_trust"],
+    "relationships": [
+        "friends_similar",
+        "get_on_well",
+        "hate_crime",
+        "social_isolation",
+        "neighbourhood_trust",
+    ],
     "participation": ["electoral_registration", "volunteering", "associational_membership"],
     "equality": [
-        "employment_gap", "gcse_attainment", "early_education_2yo", "housing_affordability",
-        "financial_resilience", "digital_exclusion", "english_proficiency", "citizenship",
+        "employment_gap",
+        "gcse_attainment",
+        "early_education_2yo",
+        "housing_affordability",
+        "financial_resilience",
+        "digital_exclusion",
+        "english_proficiency",
+        "citizenship",
     ],
     "outcomes": ["belonging", "good_place_to_live"],
 }
@@ -37,7 +49,11 @@ def test_every_measure_is_fully_described() -> None:
 def test_series_inside_measures() -> None:
     friends = measures.get("friends_similar")
     assert [s.item for s in friends.series] == [
-        "friends_same_age", "friends_same_ethnicity", "friends_same_income", "friends_same_education"]
+        "friends_same_age",
+        "friends_same_ethnicity",
+        "friends_same_income",
+        "friends_same_education",
+    ]
     gap = measures.get("employment_gap")
     pairs = {(s.variable, s.reference_group, s.comparison_group) for s in gap.series}
     assert ("disability", "Not disabled", "Disabled") in pairs
@@ -49,7 +65,9 @@ def test_series_inside_measures() -> None:
 
 def test_reference_figures_from_the_strategy() -> None:
     ref = {s.indicator: s.reference for m in measures.registry() for s in m.series if s.reference}
-    assert ref["electoral_registration"].value == 86 and ref["electoral_registration"].period == "2016"
+    assert (
+        ref["electoral_registration"].value == 86 and ref["electoral_registration"].period == "2016"
+    )
     assert ref["volunteering"].value == 26
     assert ref["get_on_well"].value == 91
     assert ref["belonging"].value == 66
@@ -63,7 +81,9 @@ def test_items_exist_in_their_survey_family() -> None:
             assert set(m.items()) <= set(schemas.SURVEY_ITEMS[m.source_family]), m.id
         else:
             assert m.table in schemas.ADMIN_COLUMNS
-            assert set(m.numerator) | ({m.denominator} - {None}) <= set(schemas.ADMIN_COLUMNS[m.table])
+            assert set(m.numerator) | ({m.denominator} - {None}) <= set(
+                schemas.ADMIN_COLUMNS[m.table]
+            )
         assert set(m.breakdowns) <= set(schemas.LEVELS)
 
 

@@ -39,8 +39,14 @@ def expected_summary() -> pd.DataFrame:
 def _table(areas: pd.DataFrame, name: str) -> pd.DataFrame:
     m = MEASURES[name]
     x = areas[areas.dataset == name].sort_values("area")
-    return pd.DataFrame({"area_code": [BOROUGHS[i - 1] for i in x.area], "year": 2018,
-                         m.numerator[0]: x.numerator.to_numpy(float), m.denominator: x.denominator.to_numpy(float)})
+    return pd.DataFrame(
+        {
+            "area_code": [BOROUGHS[i - 1] for i in x.area],
+            "year": 2018,
+            m.numerator[0]: x.numerator.to_numpy(float),
+            m.denominator: x.denominator.to_numpy(float),
+        }
+    )
 
 
 @pytest.mark.parametrize("name", ["register", "rate", "chance"])
@@ -50,12 +56,21 @@ def test_overdispersion_matches_r(areas, expected_summary, name) -> None:
     x = areas[areas.dataset == name]
     values = x.numerator / x.denominator * m.multiplier
     poisson = m.kind == "admin_rate"
-    od = overdispersion.estimate(values, x.denominator, exp.target, poisson=poisson, multiplier=m.multiplier)
+    od = overdispersion.estimate(
+        values, x.denominator, exp.target, poisson=poisson, multiplier=m.multiplier
+    )
     assert od.method == exp.method
     assert (od.phi, od.tau2) == pytest.approx((exp.phi, exp.tau2), rel=TOL, abs=TOL)
     # without winsorising the additive variance is metafor's DerSimonian-Laird tau^2
-    raw = overdispersion.estimate(values, x.denominator, exp.target, poisson=poisson, multiplier=m.multiplier,
-                                  winsor=None, spread=0.0)
+    raw = overdispersion.estimate(
+        values,
+        x.denominator,
+        exp.target,
+        poisson=poisson,
+        multiplier=m.multiplier,
+        winsor=None,
+        spread=0.0,
+    )
     if raw.method == "overdispersed_additive":
         assert raw.tau2 == pytest.approx(exp.tau2_dl_unwinsorised, rel=TOL)
 
@@ -66,7 +81,9 @@ def test_estimates_carry_the_adjusted_standard_errors(areas, expected_summary, n
     error and each borough's p-value against London are R's."""
     exp = pd.read_csv(FIXTURES / "expected_areas.csv")
     exp = exp[exp.dataset == name].sort_values("area")
-    rows = estimate.estimate_admin_measure(MEASURES[name], _table(areas, name)).set_index("area_code")
+    rows = estimate.estimate_admin_measure(MEASURES[name], _table(areas, name)).set_index(
+        "area_code"
+    )
     b = rows.loc[BOROUGHS]
     assert b.value.to_numpy() == pytest.approx(exp.value.to_numpy(), rel=TOL)
     assert b.se.to_numpy() == pytest.approx(exp.se.to_numpy(), rel=TOL)
@@ -82,8 +99,13 @@ def test_estimates_carry_the_adjusted_standard_errors(areas, expected_summary, n
 def test_fixtures_are_what_r_computes(tmp_path) -> None:
     """Where R and metafor are installed, rerun the reference script and compare."""
     rscript = shutil.which("Rscript")
-    if rscript is None or subprocess.run([rscript, "-e", "library(metafor)"], capture_output=True).returncode != 0:
-        pytest.skip("R with the metafor package is not installed (apt-get install r-base-core r-cran-metafor)")
+    if (
+        rscript is None
+        or subprocess.run([rscript, "-e", "library(metafor)"], capture_output=True).returncode != 0
+    ):
+        pytest.skip(
+            "R with the metafor package is not installed (apt-get install r-base-core r-cran-metafor)"
+        )
     for name in ("areas.csv", "reference.R"):
         shutil.copy(FIXTURES / name, tmp_path / name)
     subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)

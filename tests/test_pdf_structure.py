@@ -48,13 +48,30 @@ def _fragments(pdf) -> list[dict]:
         inner = _elements(table)
         groups = {"/THead": 0, "/TBody": 0}
         pages = set()
-        for group in (e for e in _kids(table) if isinstance(e, pikepdf.Dictionary) and e.get("/S") in groups):
-            rows = [r for r in _kids(group) if isinstance(r, pikepdf.Dictionary) and r.get("/S") == "/TR"]
+        for group in (
+            e for e in _kids(table) if isinstance(e, pikepdf.Dictionary) and e.get("/S") in groups
+        ):
+            rows = [
+                r
+                for r in _kids(group)
+                if isinstance(r, pikepdf.Dictionary) and r.get("/S") == "/TR"
+            ]
             groups[str(group.S)] += len(rows)
-            pages |= {page_of[c.Pg.objgen] for r in rows for c in _kids(r) if isinstance(c, pikepdf.Dictionary)}
+            pages |= {
+                page_of[c.Pg.objgen]
+                for r in rows
+                for c in _kids(r)
+                if isinstance(c, pikepdf.Dictionary)
+            }
         captions = [page_of[e.Pg.objgen] for e in inner if e.S == "/Caption"]
-        out.append({"pages": pages, "caption": captions[0] if captions else None,
-                    "head": groups["/THead"], "body": groups["/TBody"]})
+        out.append(
+            {
+                "pages": pages,
+                "caption": captions[0] if captions else None,
+                "head": groups["/THead"],
+                "body": groups["/TBody"],
+            }
+        )
     return out
 
 
@@ -64,7 +81,9 @@ def test_pdfs_identify_as_pdf_ua_with_a_meaningful_title(published_site) -> None
         with pikepdf.open(path) as pdf:
             assert pdf.open_metadata().get("pdfuaid:part") == "1", path
             assert bool(pdf.Root.MarkInfo.Marked) and str(pdf.Root.Lang) == "en-GB"
-            assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle)  # viewers show the title, not the file name
+            assert bool(
+                pdf.Root.ViewerPreferences.DisplayDocTitle
+            )  # viewers show the title, not the file name
             title = str(pdf.docinfo["/Title"])
             assert title == pub.title or title.endswith(" – " + pub.title), title
 
@@ -88,20 +107,30 @@ def test_tables_break_across_pages_properly(published_site) -> None:
         with pikepdf.open(path) as pdf:
             fragments = _fragments(pdf)
             assert fragments, path
-            tables: list[list[dict]] = []  # a caption starts a table; a part without one continues it
+            tables: list[
+                list[dict]
+            ] = []  # a caption starts a table; a part without one continues it
             for part in fragments:
                 if part["caption"] is not None or not tables:
                     tables.append([])
                 tables[-1].append(part)
             for parts in tables:
                 first = parts[0]
-                assert first["caption"] is not None and first["caption"] == min(first["pages"]), (path, first)
+                assert first["caption"] is not None and first["caption"] == min(first["pages"]), (
+                    path,
+                    first,
+                )
                 rows = sum(p["body"] for p in parts)
                 for part in parts:
                     assert part["head"] == 1, (path, part)  # the header row, repeated on every page
-                    assert part["body"] >= min(2, rows), (path, part)  # never a caption or one row alone
+                    assert part["body"] >= min(2, rows), (
+                        path,
+                        part,
+                    )  # never a caption or one row alone
                 split += len(parts) > 1
-    assert split >= 1  # the employment gaps have tables that run over a page: the rules above were exercised
+    assert (
+        split >= 1
+    )  # the employment gaps have tables that run over a page: the rules above were exercised
 
 
 def _image_resolutions(pdf) -> list[float]:
@@ -130,7 +159,13 @@ def _image_resolutions(pdf) -> list[float]:
                     found.append(int(xobject.Width) / (drawn / 72))
                 elif xobject.Subtype == "/Form":
                     matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
-                    inner = np.array([[matrix[0], matrix[1], 0], [matrix[2], matrix[3], 0], [matrix[4], matrix[5], 1]])
+                    inner = np.array(
+                        [
+                            [matrix[0], matrix[1], 0],
+                            [matrix[2], matrix[3], 0],
+                            [matrix[4], matrix[5], 1],
+                        ]
+                    )
                     walk(xobject, xobject.get("/Resources", resources), inner @ ctm)
 
     for page in pdf.pages:

@@ -14,14 +14,26 @@ def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
     back = pipeline.read_estimates(paths["estimates"], modelled=True)
     assert list(back.columns) == list(demo_results.estimates.columns)
     assert len(back) == len(demo_results.estimates)
-    pd.testing.assert_series_equal(back["value"], demo_results.estimates["value"], check_exact=False, rtol=1e-9)
+    pd.testing.assert_series_equal(
+        back["value"], demo_results.estimates["value"], check_exact=False, rtol=1e-9
+    )
     assert back["flag"].fillna("").tolist() == demo_results.estimates["flag"].tolist()
     parquet = pd.read_parquet(paths["parquet"])
     assert parquet["synthetic"].all()
     assert {p.name for p in tmp_path.iterdir()} == {
-        "estimates.csv", "estimates_detail.csv", "changes.csv", "estimates.parquet", "trends.csv", "briefing.csv",
-        "revisions.csv", "modelled", "neighbours.csv"}
-    direct = pipeline.read_estimates(paths["estimates"])  # pages written for direct figures see only those
+        "estimates.csv",
+        "estimates_detail.csv",
+        "changes.csv",
+        "estimates.parquet",
+        "trends.csv",
+        "briefing.csv",
+        "revisions.csv",
+        "modelled",
+        "neighbours.csv",
+    }
+    direct = pipeline.read_estimates(
+        paths["estimates"]
+    )  # pages written for direct figures see only those
     assert (direct["method"] == "direct").all()
     assert len(direct) == (demo_results.estimates["method"] == "direct").sum()
 
@@ -29,7 +41,13 @@ def test_outputs_written_and_read_back(tmp_path, demo_results) -> None:
 def test_same_inputs_give_identical_files(tmp_path) -> None:
     assert main(["estimates", "--out", str(tmp_path / "a"), "--no-parquet"]) == 0
     assert main(["estimates", "--out", str(tmp_path / "b"), "--no-parquet"]) == 0
-    for name in ("estimates.csv", "changes.csv", "estimates_detail.csv", "trends.csv", "briefing.csv"):
+    for name in (
+        "estimates.csv",
+        "changes.csv",
+        "estimates_detail.csv",
+        "trends.csv",
+        "briefing.csv",
+    ):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
@@ -56,7 +74,7 @@ def test_written_files_are_readable_by_others(tmp_path) -> None:
 
     old = os.umask(0o022)
     try:
-        outputs.atomic_write(tmp_path / "page.html", lambda p: open(p, "w").write("<p>hello</p>"))
+        outputs.atomic_write(tmp_path / "page.html", lambda p: p.write_text("<p>hello</p>"))
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "page.html").stat().st_mode) == 0o644

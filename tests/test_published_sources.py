@@ -20,7 +20,9 @@ from analysis import geography, schemas
 from analysis.sources import published as P
 from analysis.validate import InputError
 
-REAL_DATA = Path(os.environ.get("LSI_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "real-data")
+REAL_DATA = Path(
+    os.environ.get("LSI_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "real-data"
+)
 CAMDEN, CITY, LONDON = "E09000007", "E09000001", geography.LONDON_CODE
 BOROUGHS = set(geography.borough_codes())
 
@@ -63,7 +65,9 @@ def employment_sex(real_files):
     return P.load_employment_by_sex_disability(held(real_files, "employment_sex_disability"))
 
 
-def expect_error(call, *texts: str, row: int | None = None, column: str | None = None) -> InputError:
+def expect_error(
+    call, *texts: str, row: int | None = None, column: str | None = None
+) -> InputError:
     with pytest.raises(InputError) as caught:
         call()
     err, msg = caught.value, str(caught.value)
@@ -120,7 +124,10 @@ def test_profiles_csv_known_values(profiles_csv) -> None:
     assert t.loc[CAMDEN, "modelled_household_median_income_estimates_2012_13"] == 43750  # "£43,750"
     assert np.isnan(t.loc[CITY, "pct_of_resident_population_born_abroad_2015"])  # "."
     assert np.isnan(t.loc[CITY, "childhood_obesity_prevalance_pct_2015_16"])  # "n/a"
-    assert t.loc[CAMDEN, "area_name"] == "Camden" and t.loc[CAMDEN, "inner_outer_london"] == "Inner London"
+    assert (
+        t.loc[CAMDEN, "area_name"] == "Camden"
+        and t.loc[CAMDEN, "inner_outer_london"] == "Inner London"
+    )
 
 
 def test_profiles_rows_are_london_only(profiles_csv) -> None:
@@ -133,7 +140,9 @@ def test_profiles_workbook_matches_csv(profiles_csv, profiles_xlsx) -> None:
     assert list(profiles_xlsx.columns) == list(profiles_csv.columns)
     assert list(profiles_xlsx.index) == list(profiles_csv.index)
     assert round(profiles_xlsx.loc[CAMDEN, "turnout_at_2014_local_elections"], 1) == 38.7
-    assert round(profiles_xlsx.loc[CAMDEN, "pct_of_resident_population_born_abroad_2015"], 1) == 41.4
+    assert (
+        round(profiles_xlsx.loc[CAMDEN, "pct_of_resident_population_born_abroad_2015"], 1) == 41.4
+    )
     numeric = [c for c in profiles_csv.columns if c not in P.PROFILE_TEXT_COLUMNS]
     a, b = profiles_csv[numeric].to_numpy(float), profiles_xlsx[numeric].to_numpy(float)
     assert (np.isnan(a) == np.isnan(b)).all()
@@ -141,24 +150,43 @@ def test_profiles_workbook_matches_csv(profiles_csv, profiles_xlsx) -> None:
 
 
 def test_snake_case_maps_both_header_styles() -> None:
-    assert P.snake_case("%_of_resident_population_born_abroad_(2015)") == "pct_of_resident_population_born_abroad_2015"
-    assert P.snake_case("% of resident population born abroad (2015)") == "pct_of_resident_population_born_abroad_2015"
-    assert P.snake_case("Inner/_Outer_London") == P.snake_case("Inner/ Outer London") == "inner_outer_london"
+    assert (
+        P.snake_case("%_of_resident_population_born_abroad_(2015)")
+        == "pct_of_resident_population_born_abroad_2015"
+    )
+    assert (
+        P.snake_case("% of resident population born abroad (2015)")
+        == "pct_of_resident_population_born_abroad_2015"
+    )
+    assert (
+        P.snake_case("Inner/_Outer_London")
+        == P.snake_case("Inner/ Outer London")
+        == "inner_outer_london"
+    )
 
 
 def test_profiles_renamed_column(real_files, tmp_path) -> None:
     path = copy_to(tmp_path, held(real_files, "borough_profiles_csv"))
     path.write_bytes(path.read_bytes().replace(b"Turnout_at_2014_local_elections", b"Turnout_2014"))
-    expect_error(lambda: P.load_borough_profiles(path), "london-borough-profiles.csv",
-                 "expected a column 'turnout_at_2014_local_elections'", "closest found: 'Turnout_2014'")
+    expect_error(
+        lambda: P.load_borough_profiles(path),
+        "london-borough-profiles.csv",
+        "expected a column 'turnout_at_2014_local_elections'",
+        "closest found: 'Turnout_2014'",
+    )
 
 
 def test_profiles_text_in_a_number_column(real_files, tmp_path) -> None:
     path = copy_to(tmp_path, held(real_files, "borough_profiles_csv"))
     path.write_bytes(path.read_bytes().replace(b'"\xc2\xa343,750"', b'"about 44k"'))
-    expect_error(lambda: P.load_borough_profiles(path), "london-borough-profiles.csv",
-                 "expected a number", "'about 44k'", row=8,  # Camden: 7th area, header is row 1
-                 column="Modelled_Household_median_income_estimates_2012/13")
+    expect_error(
+        lambda: P.load_borough_profiles(path),
+        "london-borough-profiles.csv",
+        "expected a number",
+        "'about 44k'",
+        row=8,  # Camden: 7th area, header is row 1
+        column="Modelled_Household_median_income_estimates_2012/13",
+    )
 
 
 def test_profiles_workbook_without_data_sheet(tmp_path) -> None:
@@ -168,8 +196,12 @@ def test_profiles_workbook_without_data_sheet(tmp_path) -> None:
     book.active.title = "Profiles"
     path = tmp_path / "london-borough-profiles.xlsx"
     book.save(path)
-    expect_error(lambda: P.load_borough_profiles(path), "london-borough-profiles.xlsx",
-                 "expected a sheet named 'Data'", "['Profiles']")
+    expect_error(
+        lambda: P.load_borough_profiles(path),
+        "london-borough-profiles.xlsx",
+        "expected a sheet named 'Data'",
+        "['Profiles']",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -178,11 +210,23 @@ def test_profiles_workbook_without_data_sheet(tmp_path) -> None:
 
 def test_population_components_known_values(real_files) -> None:
     t = P.load_population_components(held(real_files, "population_components"))
-    assert list(t.columns) == ["area_code", "year", "population", "internal_in", "internal_out",
-                               "international_in", "international_out"]
+    assert list(t.columns) == [
+        "area_code",
+        "year",
+        "population",
+        "internal_in",
+        "internal_out",
+        "international_in",
+        "international_out",
+    ]
     camden = t.query("area_code == @CAMDEN and year == 2016").iloc[0]
-    assert (camden.internal_in, camden.internal_out, camden.international_in, camden.international_out,
-            camden.population) == (20300, 23452, 12775, 5947, 249162)
+    assert (
+        camden.internal_in,
+        camden.internal_out,
+        camden.international_in,
+        camden.international_out,
+        camden.population,
+    ) == (20300, 23452, 12775, 5947, 249162)
     assert (t.year.min(), t.year.max()) == (2002, 2018)
     assert set(t.area_code) == BOROUGHS and len(t) == 33 * 17
     assert t.query("year == 2016").population.sum() == 8_769_659
@@ -191,15 +235,27 @@ def test_population_components_known_values(real_files) -> None:
 def test_population_components_renamed_column(real_files, tmp_path) -> None:
     path = copy_to(tmp_path, held(real_files, "population_components"))
     path.write_bytes(path.read_bytes().replace(b"internal_in_2016,", b"internal_inflow_2016,"))
-    expect_error(lambda: P.load_population_components(path), "MYEB3_summary_components_of_change_series_UK_(2018).csv",
-                 "expected a column 'internal_in_2016'", "closest found:", "'internal_inflow_2016'", row=1)
+    expect_error(
+        lambda: P.load_population_components(path),
+        "MYEB3_summary_components_of_change_series_UK_(2018).csv",
+        "expected a column 'internal_in_2016'",
+        "closest found:",
+        "'internal_inflow_2016'",
+        row=1,
+    )
 
 
 def test_population_components_misspelt_borough(real_files, tmp_path) -> None:
     path = copy_to(tmp_path, held(real_files, "population_components"))
     path.write_bytes(path.read_bytes().replace(b"E09000007,Camden,", b"E09000007,Camdem,"))
-    expect_error(lambda: P.load_population_components(path), "MYEB3_summary",
-                 "Unknown London area 'Camdem'", "Did you mean: Camden", row=301, column="laname18")
+    expect_error(
+        lambda: P.load_population_components(path),
+        "MYEB3_summary",
+        "Unknown London area 'Camdem'",
+        "Did you mean: Camden",
+        row=301,
+        column="laname18",
+    )
 
 
 def test_adults_known_values(real_files) -> None:
@@ -212,8 +268,11 @@ def test_adults_known_values(real_files) -> None:
 
 
 def test_adults_needs_a_legacy_xls(real_files) -> None:
-    expect_error(lambda: P.load_adults(held(real_files, "gcse")), "gcse-results.xlsx",
-                 "expected a legacy Excel .xls workbook")
+    expect_error(
+        lambda: P.load_adults(held(real_files, "gcse")),
+        "gcse-results.xlsx",
+        "expected a legacy Excel .xls workbook",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,8 +292,13 @@ def test_electorate_proxy_known_values(real_files) -> None:
 def test_electorate_renamed_column(real_files, tmp_path) -> None:
     path = copy_to(tmp_path, held(real_files, "electorate_proxy"))
     path.write_bytes(path.read_bytes().replace(b",Electorate,", b",Electors,"))
-    expect_error(lambda: P.load_electorate_proxy(path), "EU-referendum-result-data.csv",
-                 "expected a column 'Electorate'", "closest found: 'Electors'", row=1)
+    expect_error(
+        lambda: P.load_electorate_proxy(path),
+        "EU-referendum-result-data.csv",
+        "expected a column 'Electorate'",
+        "closest found: 'Electors'",
+        row=1,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -242,9 +306,13 @@ def test_electorate_renamed_column(real_files, tmp_path) -> None:
 
 
 def test_hate_crime_monthly_total(hate_monthly) -> None:
-    rr_2017 = hate_monthly.query("minor == 'Racist and Religious Hate Crime' and month // 100 == 2017")
+    rr_2017 = hate_monthly.query(
+        "minor == 'Racist and Religious Hate Crime' and month // 100 == 2017"
+    )
     assert rr_2017["count"].sum() == 17_006  # all MPS rows, Aviation Security included
-    assert hate_monthly.loc[hate_monthly.area_code.isna(), "borough"].unique().tolist() == ["Aviation Security(SO18)"]
+    assert hate_monthly.loc[hate_monthly.area_code.isna(), "borough"].unique().tolist() == [
+        "Aviation Security(SO18)"
+    ]
 
 
 def test_hate_crime_series_choice_holds_in_the_data(hate_monthly) -> None:
@@ -260,13 +328,21 @@ def test_hate_crime_by_borough_and_year(real_files, hate_monthly) -> None:
     assert list(t.columns) == ["area_code", "year", "hate_crimes"]
     assert set(t.area_code) == BOROUGHS - {CITY}  # the City has its own police force
     assert sorted(t.year.unique()) == list(range(2011, 2021))  # complete calendar years only
-    strands = hate_monthly[hate_monthly.minor.isin(P.HATE_CRIME_SERIES) & (hate_monthly.borough == "Camden")
-                           & (hate_monthly.month // 100 == 2017)]
-    assert t.query("area_code == @CAMDEN and year == 2017").hate_crimes.item() == strands["count"].sum()
+    strands = hate_monthly[
+        hate_monthly.minor.isin(P.HATE_CRIME_SERIES)
+        & (hate_monthly.borough == "Camden")
+        & (hate_monthly.month // 100 == 2017)
+    ]
+    assert (
+        t.query("area_code == @CAMDEN and year == 2017").hate_crimes.item()
+        == strands["count"].sum()
+    )
     # racist and religious only: boroughs plus Aviation Security make up the MPS figure
     rr = P.load_hate_crime(path, series=("Racist and Religious Hate Crime",))
-    so18 = hate_monthly.query("area_code != area_code and minor == 'Racist and Religious Hate Crime'"
-                              " and month // 100 == 2017")["count"].sum()
+    so18 = hate_monthly.query(
+        "area_code != area_code and minor == 'Racist and Religious Hate Crime'"
+        " and month // 100 == 2017"
+    )["count"].sum()
     assert rr.query("year == 2017").hate_crimes.sum() + so18 == 17_006
 
 
@@ -274,18 +350,31 @@ def test_hate_crime_misspelt_borough(real_files, tmp_path) -> None:
     path = copy_to(tmp_path, held(real_files, "hate_crime"))
     lines = path.read_bytes().split(b"\n")
     first = next(i for i, line in enumerate(lines) if line.startswith(b"Camden,"))
-    path.write_bytes(b"\n".join(line.replace(b"Camden,", b"Camdem,", 1) if line.startswith(b"Camden,") else line
-                                for line in lines))
-    err = expect_error(lambda: P.load_hate_crime(path), "Monthly Crime Other Crime Borough Level Off Type.csv",
-                       "Unknown London area 'Camdem'", "Did you mean: Camden", row=first + 1, column="Borough")
+    path.write_bytes(
+        b"\n".join(
+            line.replace(b"Camden,", b"Camdem,", 1) if line.startswith(b"Camden,") else line
+            for line in lines
+        )
+    )
+    err = expect_error(
+        lambda: P.load_hate_crime(path),
+        "Monthly Crime Other Crime Borough Level Off Type.csv",
+        "Unknown London area 'Camdem'",
+        "Did you mean: Camden",
+        row=first + 1,
+        column="Borough",
+    )
     assert err.source == path.name
 
 
 def test_hate_crime_missing_series(real_files, tmp_path) -> None:
     path = copy_to(tmp_path, held(real_files, "hate_crime"))
     path.write_bytes(path.read_bytes().replace(b",Transgender Hate,", b",Transphobic Hate,"))
-    expect_error(lambda: P.load_hate_crime(path), "expected a MinorText series 'Transgender Hate'",
-                 "'Transphobic Hate'")
+    expect_error(
+        lambda: P.load_hate_crime(path),
+        "expected a MinorText series 'Transgender Hate'",
+        "'Transphobic Hate'",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -299,16 +388,24 @@ def test_gcse_known_values(real_files) -> None:
     assert CITY not in set(t.area_code)  # empty or suppressed: dropped, not zero
     assert set(t.area_code) == BOROUGHS - {CITY}
     camden = t[t.area_code == CAMDEN].set_index("year")
-    assert camden.loc[2016, "pupils"] == 1422 and camden.loc[2016, "pupils_achieving"] == round(1422 * 0.631)
-    assert camden.loc[2022, "pupils"] == 1557 and camden.loc[2022, "pupils_achieving"] == round(1557 * 0.751)
+    assert camden.loc[2016, "pupils"] == 1422 and camden.loc[2016, "pupils_achieving"] == round(
+        1422 * 0.631
+    )
+    assert camden.loc[2022, "pupils"] == 1557 and camden.loc[2022, "pupils_achieving"] == round(
+        1557 * 0.751
+    )
     assert t.query("year == 2022").pupils.sum() == 86_135  # the file's London total
     assert t.attrs["basis"][2016] == "A*-C in English and maths"
     assert t.attrs["basis"][2017] == "standard 9-4 pass in English and maths"
     schemas.validate_admin(t, "gcse")  # the canonical gcse table
 
 
-def workbook_copy(source: Path, target: Path, sheets: tuple[str, ...] | None = None,
-                  changes: dict[tuple[str, str], object] | None = None) -> Path:
+def workbook_copy(
+    source: Path,
+    target: Path,
+    sheets: tuple[str, ...] | None = None,
+    changes: dict[tuple[str, str], object] | None = None,
+) -> Path:
     """Copy the cell values of ``sheets`` (default all) of a published workbook, with changes.
 
     Copying only the sheets a test needs keeps the layout-change tests fast.
@@ -332,27 +429,51 @@ def workbook_copy(source: Path, target: Path, sheets: tuple[str, ...] | None = N
 
 
 def test_gcse_changed_header(real_files, tmp_path) -> None:
-    path = workbook_copy(held(real_files, "gcse"), tmp_path / "gcse-results.xlsx", ("Metadata", "2016-17"),
-                         {("2016-17", "H3"): "Percentage of pupils achieving grade 4"})
-    expect_error(lambda: P.load_gcse(path), "gcse-results.xlsx, sheet '2016-17'",
-                 "expected a column headed 'Percentage of pupils who achieved a standard 9-4 pass'",
-                 "percentage of pupils achieving grade 4", row=3)
+    path = workbook_copy(
+        held(real_files, "gcse"),
+        tmp_path / "gcse-results.xlsx",
+        ("Metadata", "2016-17"),
+        {("2016-17", "H3"): "Percentage of pupils achieving grade 4"},
+    )
+    expect_error(
+        lambda: P.load_gcse(path),
+        "gcse-results.xlsx, sheet '2016-17'",
+        "expected a column headed 'Percentage of pupils who achieved a standard 9-4 pass'",
+        "percentage of pupils achieving grade 4",
+        row=3,
+    )
 
 
 def test_gcse_misspelt_borough_and_bad_value(real_files, tmp_path) -> None:
     original, path = held(real_files, "gcse"), tmp_path / "gcse-results.xlsx"
     workbook_copy(original, path, ("2018-19",), {("2018-19", "B11"): "Camdem"})  # B11 is "Camden"
-    expect_error(lambda: P.load_gcse(path), "sheet '2018-19'", "Unknown London area 'Camdem'", row=11, column="Area")
+    expect_error(
+        lambda: P.load_gcse(path),
+        "sheet '2018-19'",
+        "Unknown London area 'Camdem'",
+        row=11,
+        column="Area",
+    )
     workbook_copy(original, path, ("2018-19",), {("2018-19", "C11"): "about 1500"})
-    expect_error(lambda: P.load_gcse(path), "sheet '2018-19'", "expected a number", "'about 1500'",
-                 row=11, column="C")
+    expect_error(
+        lambda: P.load_gcse(path),
+        "sheet '2018-19'",
+        "expected a number",
+        "'about 1500'",
+        row=11,
+        column="C",
+    )
     workbook_copy(original, path, ("Metadata",))
     expect_error(lambda: P.load_gcse(path), "expected one sheet per academic year", "['Metadata']")
 
 
 def test_gcse_suppressed_row_is_dropped(real_files, tmp_path) -> None:
-    path = workbook_copy(held(real_files, "gcse"), tmp_path / "gcse-results.xlsx", ("2018-19",),
-                         {("2018-19", "C11"): "-"})
+    path = workbook_copy(
+        held(real_files, "gcse"),
+        tmp_path / "gcse-results.xlsx",
+        ("2018-19",),
+        {("2018-19", "C11"): "-"},
+    )
     t = P.load_gcse(path)
     assert t.query("area_code == @CAMDEN").empty
     assert len(t) == 31 and set(t.year) == {2019}
@@ -364,17 +485,37 @@ def test_gcse_suppressed_row_is_dropped(real_files, tmp_path) -> None:
 
 def test_employment_by_ethnicity(employment_ethnicity) -> None:
     t = employment_ethnicity
-    assert list(t.columns) == ["area_code", "year", "variable", "group", "rate", "ci_half_width",
-                               "numerator", "denominator", "marker"]
+    assert list(t.columns) == [
+        "area_code",
+        "year",
+        "variable",
+        "group",
+        "rate",
+        "ci_half_width",
+        "numerator",
+        "denominator",
+        "marker",
+    ]
     assert set(t.variable) == {"ethnic_group"}
     assert set(t.group) == set(schemas.LEVELS["ethnic_group"])  # no BAME total
     assert (t.year.min(), t.year.max()) == (2004, 2020)
     assert BOROUGHS | {LONDON} <= set(t.area_code)
     london = t.query("area_code == @LONDON and year == 2016").set_index("group")
     white = london.loc["White"]
-    assert (white.rate, white.ci_half_width, white.numerator, white.denominator) == (78.6, 1.3, 2_787_500, 3_545_400)
+    assert (white.rate, white.ci_half_width, white.numerator, white.denominator) == (
+        78.6,
+        1.3,
+        2_787_500,
+        3_545_400,
+    )
     # the strategy's 2016 gaps (White minus each group, percentage points)
-    for group, reference in {"Pakistani/Bangladeshi": 24, "Mixed": 16, "Other": 14, "Black": 10, "Indian": 3}.items():
+    for group, reference in {
+        "Pakistani/Bangladeshi": 24,
+        "Mixed": 16,
+        "Other": 14,
+        "Black": 10,
+        "Indian": 3,
+    }.items():
         assert abs(white.rate - london.loc[group, "rate"] - reference) <= 1, group
 
 
@@ -383,7 +524,11 @@ def test_employment_markers(employment_ethnicity) -> None:
     city_mixed = t.loc[(CITY, 2016, "Mixed")]  # '!' everywhere: kept, with no rate
     assert np.isnan(city_mixed.rate) and "!" in city_mixed.marker
     barnet_mixed = t.loc[("E09000003", 2016, "Mixed")]  # '*' interval: unreliable rate kept
-    assert barnet_mixed.rate == 45.4 and np.isnan(barnet_mixed.ci_half_width) and barnet_mixed.marker == "*"
+    assert (
+        barnet_mixed.rate == 45.4
+        and np.isnan(barnet_mixed.ci_half_width)
+        and barnet_mixed.marker == "*"
+    )
     assert t.loc[(CITY, 2016, "White")].marker == "-" and t.loc[(CITY, 2016, "White")].rate == 100
     assert set("".join(t.marker)) <= set(P.MARKER_ORDER)
     assert t.loc[t.marker.str.contains("!"), "rate"].isna().all()
@@ -392,45 +537,84 @@ def test_employment_markers(employment_ethnicity) -> None:
 def test_employment_by_sex_and_disability(real_files, employment_sex) -> None:
     t = employment_sex
     sex = t[t.variable == "sex"]
-    assert BOROUGHS | {LONDON} <= set(sex.area_code) and (sex.year.min(), sex.year.max()) == (2004, 2020)
+    assert BOROUGHS | {LONDON} <= set(sex.area_code) and (sex.year.min(), sex.year.max()) == (
+        2004,
+        2020,
+    )
     london = t.query("area_code == @LONDON and year == 2016").set_index("group")
     assert (london.loc["Male", "rate"], london.loc["Female", "rate"]) == (80.5, 66.9)
     assert (london.loc["Not disabled", "rate"], london.loc["Disabled", "rate"]) == (78.2, 51.6)
-    assert abs(london.loc["Male", "rate"] - london.loc["Female", "rate"] - 14) <= 1  # strategy: 14 points
-    assert abs(london.loc["Not disabled", "rate"] - london.loc["Disabled", "rate"] - 27) <= 1  # strategy: 27
+    assert (
+        abs(london.loc["Male", "rate"] - london.loc["Female", "rate"] - 14) <= 1
+    )  # strategy: 14 points
+    assert (
+        abs(london.loc["Not disabled", "rate"] - london.loc["Disabled", "rate"] - 27) <= 1
+    )  # strategy: 27
     disability = t[t.variable == "disability"]
     assert set(disability.area_code) == {LONDON}  # no borough figures in the file
     assert sorted(disability.year.unique()) == list(range(2014, 2021))
     assert disability.denominator.isna().all() and disability.ci_half_width.isna().all()
-    both = P.load_employment_by_sex_disability(held(real_files, "employment_sex_disability"),
-                                               include_previous_definition=True)
+    both = P.load_employment_by_sex_disability(
+        held(real_files, "employment_sex_disability"), include_previous_definition=True
+    )
     years = set(both.query("variable == 'disability'").year)
     assert 2004 in years and 2013 not in years
 
 
 def test_employment_missing_sheet(real_files, tmp_path) -> None:
-    path = workbook_copy(held(real_files, "employment_sex_disability"),
-                         tmp_path / "employment-rate-gender-age-disability.xlsx", ("Metadata", "Females", "Emp Disabled"))
-    expect_error(lambda: P.load_employment_by_sex_disability(path), "employment-rate-gender-age-disability.xlsx",
-                 "expected a sheet named 'Males'", "'Females'")
+    path = workbook_copy(
+        held(real_files, "employment_sex_disability"),
+        tmp_path / "employment-rate-gender-age-disability.xlsx",
+        ("Metadata", "Females", "Emp Disabled"),
+    )
+    expect_error(
+        lambda: P.load_employment_by_sex_disability(path),
+        "employment-rate-gender-age-disability.xlsx",
+        "expected a sheet named 'Males'",
+        "'Females'",
+    )
 
 
 def test_employment_unknown_group_and_marker(real_files, tmp_path) -> None:
-    path = workbook_copy(held(real_files, "employment_ethnicity"), tmp_path / "employment-rate-ethnic-borough.xlsx",
-                         ("2016",), {("2016", "O1"): "working age employment rate for all Asians"})  # was "...Indians"
-    expect_error(lambda: P.load_employment_by_ethnicity(path), "employment-rate-ethnic-borough.xlsx, sheet '2016'",
-                 "expected a group heading", "'working age employment rate for all Asians'", row=1, column="O")
+    path = workbook_copy(
+        held(real_files, "employment_ethnicity"),
+        tmp_path / "employment-rate-ethnic-borough.xlsx",
+        ("2016",),
+        {("2016", "O1"): "working age employment rate for all Asians"},
+    )  # was "...Indians"
+    expect_error(
+        lambda: P.load_employment_by_ethnicity(path),
+        "employment-rate-ethnic-borough.xlsx, sheet '2016'",
+        "expected a group heading",
+        "'working age employment rate for all Asians'",
+        row=1,
+        column="O",
+    )
 
-    path = workbook_copy(held(real_files, "employment_sex_disability"),
-                         tmp_path / "employment-rate-gender-age-disability.xlsx", ("Males", "Females", "Emp Disabled"),
-                         {("Females", "E10"): "?"})  # Camden, 2004 percent
-    expect_error(lambda: P.load_employment_by_sex_disability(path), "sheet 'Females'",
-                 "expected a number or one of the markers", "'?'", row=10, column="E")
+    path = workbook_copy(
+        held(real_files, "employment_sex_disability"),
+        tmp_path / "employment-rate-gender-age-disability.xlsx",
+        ("Males", "Females", "Emp Disabled"),
+        {("Females", "E10"): "?"},
+    )  # Camden, 2004 percent
+    expect_error(
+        lambda: P.load_employment_by_sex_disability(path),
+        "sheet 'Females'",
+        "expected a number or one of the markers",
+        "'?'",
+        row=10,
+        column="E",
+    )
 
 
-def test_employment_copy_without_changes_loads_the_same(real_files, tmp_path, employment_sex) -> None:
-    path = workbook_copy(held(real_files, "employment_sex_disability"),
-                         tmp_path / "employment-rate-gender-age-disability.xlsx", ("Males", "Females", "Emp Disabled"))
+def test_employment_copy_without_changes_loads_the_same(
+    real_files, tmp_path, employment_sex
+) -> None:
+    path = workbook_copy(
+        held(real_files, "employment_sex_disability"),
+        tmp_path / "employment-rate-gender-age-disability.xlsx",
+        ("Males", "Females", "Emp Disabled"),
+    )
     assert P.load_employment_by_sex_disability(path).equals(employment_sex)
 
 
@@ -441,6 +625,7 @@ def test_employment_copy_without_changes_loads_the_same(real_files, tmp_path, em
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a connection fails, as it would offline."""
+
     def refuse(*args, **kwargs):
         raise OSError("network disabled in tests")
 
@@ -479,7 +664,9 @@ def test_fetch_mirror_checks_the_edition(real_files, tmp_path) -> None:
 
 
 def test_fetch_mirror_without_the_file(tmp_path) -> None:
-    with pytest.raises(P.SourceUnavailable, match=r"EU-referendum-result-data\.csv.*not found under mirror"):
+    with pytest.raises(
+        P.SourceUnavailable, match=r"EU-referendum-result-data\.csv.*not found under mirror"
+    ):
         P.fetch("electorate_proxy", mirror=tmp_path)
     with pytest.raises(P.SourceUnavailable, match="does not exist"):
         P.fetch("electorate_proxy", mirror=tmp_path / "nowhere")
@@ -507,7 +694,9 @@ def test_fetch_from_the_datastore_offline_is_clear(no_network, tmp_path) -> None
     with pytest.raises(P.SourceUnavailable, match="could not read the Datastore listing") as err:
         P.fetch("hate_crime", cache_dir=tmp_path)
     msg = str(err.value)
-    assert "/api/dataset/mps-hate-crime-or-special-crime-dashboard-data" in msg and "mirror=" in msg, msg
+    assert (
+        "/api/dataset/mps-hate-crime-or-special-crime-dashboard-data" in msg and "mirror=" in msg
+    ), msg
 
 
 # A stand-in for the London Datastore on localhost: its dataset API lists resources whose
@@ -536,7 +725,9 @@ def datastore(tmp_path, monkeypatch):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setattr(P, "DATASTORE_API", f"{base}/api/dataset")
-    resources: dict[str, dict] = {"other": {"url": f"{base}/download/{SLUG}/0/notes.pdf", "title": "Notes"}}
+    resources: dict[str, dict] = {
+        "other": {"url": f"{base}/download/{SLUG}/0/notes.pdf", "title": "Notes"}
+    }
 
     uploads = iter(range(1, 100))
 
@@ -549,7 +740,9 @@ def datastore(tmp_path, monkeypatch):
         (folder / name).write_bytes(content)
         url = f"{base}/download/{SLUG}/{rid}/{folder.name}/{urllib.parse.quote(name)}"
         resources[rid] = {"url": url, "title": name}
-        (root / "api" / "dataset" / SLUG).write_text(json.dumps({"slug": SLUG, "resources": resources}))
+        (root / "api" / "dataset" / SLUG).write_text(
+            json.dumps({"slug": SLUG, "resources": resources})
+        )
         return url
 
     yield publish
@@ -560,9 +753,16 @@ def datastore(tmp_path, monkeypatch):
 def rolling_source(monkeypatch):
     import hashlib
 
-    source = P.Source(key="test_rolling", title="A rolling file", publisher="Test", files=(FILE,),
-                      sha256=(hashlib.sha256(EDITION_1).hexdigest(),), page="https://example.org/dataset",
-                      licence=P.OGL, datastore_slug=SLUG)
+    source = P.Source(
+        key="test_rolling",
+        title="A rolling file",
+        publisher="Test",
+        files=(FILE,),
+        sha256=(hashlib.sha256(EDITION_1).hexdigest(),),
+        page="https://example.org/dataset",
+        licence=P.OGL,
+        datastore_slug=SLUG,
+    )
     monkeypatch.setitem(P.SOURCES, source.key, source)
     return source
 
@@ -586,7 +786,9 @@ def test_datastore_address_is_looked_up_and_checked(datastore, rolling_source, t
     assert P.fetch("test_rolling", cache_dir=tmp_path, verify=False).read_bytes() == third
 
 
-def test_datastore_listing_two_files_of_the_name_is_an_error(datastore, rolling_source, tmp_path) -> None:
+def test_datastore_listing_two_files_of_the_name_is_an_error(
+    datastore, rolling_source, tmp_path
+) -> None:
     datastore(EDITION_1)
     datastore(EDITION_2)  # a second resource with the same file name
     with pytest.raises(P.SourceUnavailable, match="lists 2 files named"):
@@ -625,6 +827,11 @@ def test_employment_all_persons(real_files, tmp_path) -> None:
     assert (at.loc[LONDON, "numerator"], at.loc[LONDON, "denominator"]) == (4410600, 5982700)
     assert (at.loc[CAMDEN, "rate"], at.loc[CAMDEN, "ci_half_width"]) == (69.5, 4.0)
     assert at.loc[CITY, "marker"] == "*" and np.isnan(at.loc[CITY, "ci_half_width"])
-    copy = workbook_copy(path, tmp_path / "employment-rate-gender-age-disability.xlsx", ("Males", "Females"))
-    expect_error(lambda: P.load_employment_all_persons(copy), "employment-rate-gender-age-disability.xlsx",
-                 "expected a sheet named 'Persons'")
+    copy = workbook_copy(
+        path, tmp_path / "employment-rate-gender-age-disability.xlsx", ("Males", "Females")
+    )
+    expect_error(
+        lambda: P.load_employment_all_persons(copy),
+        "employment-rate-gender-age-disability.xlsx",
+        "expected a sheet named 'Persons'",
+    )

@@ -33,13 +33,30 @@ def estimates(real_dir) -> pd.DataFrame:
 
 
 def _page_html(page: report.MeasurePage) -> tuple[str, list]:
-    sections = [page.header(), page.headline(), page.trends(), page.groups(), page.boroughs(), page.inner_outer(),
-                page.about()]
+    sections = [
+        page.header(),
+        page.headline(),
+        page.trends(),
+        page.groups(),
+        page.boroughs(),
+        page.inner_outer(),
+        page.about(),
+    ]
     return "".join(s.html for s in sections), [c for s in sections for c in s.charts]
 
 
-@pytest.mark.parametrize("measure_id", ["employment_gap", "electoral_registration", "hate_crime", "gcse_attainment",
-                                        "population_churn", "turnout_local_elections", "born_abroad"])
+@pytest.mark.parametrize(
+    "measure_id",
+    [
+        "employment_gap",
+        "electoral_registration",
+        "hate_crime",
+        "gcse_attainment",
+        "population_churn",
+        "turnout_local_elections",
+        "born_abroad",
+    ],
+)
 def test_each_chart_and_sentence_shows_one_series(real_dir, measure_id) -> None:
     html, charts = _page_html(report.MeasurePage(measure_id, real_dir))
     for n in re.findall(r"of the (\d+) boroughs", html):
@@ -59,12 +76,22 @@ def test_the_employment_page_maps_the_all_persons_rate_once(real_dir) -> None:
     boroughs = section.html
     assert "of the 33 boroughs" in boroughs and "no single borough map" not in boroughs
     ranked = [c for c in section.charts if c.table is not None]
-    assert len(ranked) == 1 and len(ranked[0].table) == 33 and not ranked[0].table["Area"].duplicated().any()
+    assert (
+        len(ranked) == 1
+        and len(ranked[0].table) == 33
+        and not ranked[0].table["Area"].duplicated().any()
+    )
     assert "pool" not in boroughs.lower()  # published single years: nothing is pooled
     # the Inner/Outer section: the rate once and each gap once (the disability gap is London only)
-    assert page.inner_outer().html.count("Inner London:") == 1 + len(measures.get("employment_gap").series) - 1
+    assert (
+        page.inner_outer().html.count("Inner London:")
+        == 1 + len(measures.get("employment_gap").series) - 1
+    )
     groups = page.groups().html
-    assert "not tested against London as a whole" in groups and "no group differs significantly" not in groups
+    assert (
+        "not tested against London as a whole" in groups
+        and "no group differs significantly" not in groups
+    )
     guide = page.about().html
     assert "ONS Annual Population Survey" in guide and "people answered" not in guide
 
@@ -88,21 +115,34 @@ def test_proxies_are_labelled_wherever_they_appear(real_dir) -> None:
 def test_no_published_interval_end_beyond_the_possible_is_left_unflagged(estimates) -> None:
     rates = estimates[(estimates.indicator == "employment_rate")]
     assert (rates["upper_ci"].dropna() <= 100).all() and (rates["lower_ci"].dropna() >= 0).all()
-    groups = rates["breakdown"] != "all"  # the counts are of the group rates; all persons add one each
+    groups = (
+        rates["breakdown"] != "all"
+    )  # the counts are of the group rates; all persons add one each
     noted = rates["source"].str.contains("goes beyond 0-100%", regex=False)
-    assert (noted & groups).sum() == 383 and (noted & ~groups).sum() == 1 and (rates[noted]["flag"] == "[u]").all()
-    assert rates[noted]["source"].str.contains("119.3", regex=False).any()  # the worst published end, named
+    assert (
+        (noted & groups).sum() == 383
+        and (noted & ~groups).sum() == 1
+        and (rates[noted]["flag"] == "[u]").all()
+    )
+    assert (
+        rates[noted]["source"].str.contains("119.3", regex=False).any()
+    )  # the worst published end, named
     at_100 = rates[(rates["value"] == 100) & rates["lower_ci"].isna()]
     assert (at_100["breakdown"] != "all").sum() == 61 and (at_100["flag"] == "[u]").all()
     assert (at_100["compared_to_london"] == "not_compared").all()
-    barking = estimates[(estimates.indicator == "employment_gap_mixed") & (estimates.area_code == "E09000002")
-                        & (estimates.period == "2016")].iloc[0]
+    barking = estimates[
+        (estimates.indicator == "employment_gap_mixed")
+        & (estimates.area_code == "E09000002")
+        & (estimates.period == "2016")
+    ].iloc[0]
     assert barking["value"] == pytest.approx(-33.8) and barking["flag"] == "[u]"
     assert barking["compared_to_london"] == "not_compared"
 
 
 def test_the_city_registration_is_flagged_and_not_ranked(estimates) -> None:
-    reg = estimates[(estimates.indicator == "electoral_registration") & (estimates.area_code == CITY)].iloc[0]
+    reg = estimates[
+        (estimates.indicator == "electoral_registration") & (estimates.area_code == CITY)
+    ].iloc[0]
     assert reg["flag"] == "[u]" and reg["compared_to_london"] == "not_compared"
     note = provenance.note_of(reg["source"])
     assert "7,246" in note and "9,721" in note and "73.9%" in note
@@ -124,7 +164,11 @@ def test_registration_vs_churn_says_what_rests_on_the_city(real_dir) -> None:
     page = thematic.RegistrationChurnPage(real_dir)
     head = page.header().html
     assert "not significantly related" in head and "rests on one area, the City of London" in head
-    assert "registration was 1.15 points lower" in head and "-1.69 to -0.61" in head and "R-squared 0.43" in head
+    assert (
+        "registration was 1.15 points lower" in head
+        and "-1.69 to -0.61" in head
+        and "R-squared 0.43" in head
+    )
     assert "without the City of London" in page.scatter().charts[0].title
     assert "without the City of London gives a slope" in page.interpretation().html
     influence = page.influence().html
@@ -138,7 +182,9 @@ def test_registration_vs_churn_says_what_rests_on_the_city(real_dir) -> None:
 def test_the_strategy_figures_describe_this_build_s_sources(real_dir) -> None:
     page = thematic.StrategyFiguresPage(real_dir)
     about = page.about().html
-    assert "design-based survey" not in about and "Figure 4" not in about  # no survey microdata in a real build
+    assert (
+        "design-based survey" not in about and "Figure 4" not in about
+    )  # no survey microdata in a real build
     assert "ONS Annual Population Survey" in about
     fig5 = page.figure5().html
     assert "overlap are not significantly different" not in fig5
@@ -155,4 +201,6 @@ def test_every_borough_page_shows_each_indicator_once_with_proxies_labelled(real
         registration = rows[rows["indicator"] == "electoral_registration"]
         assert registration["label"].str.endswith("(proxy)").all() and len(registration) == 1
         ranked = rows["rank"].notna()
-        assert not (rows.loc[ranked, "flag"] == "[u]").any(), code  # no rank for a low-reliability figure
+        assert not (rows.loc[ranked, "flag"] == "[u]").any(), (
+            code
+        )  # no rank for a low-reliability figure

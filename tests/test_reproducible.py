@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_all_command, run_all_env
 from pypdf import PdfReader
 
 from analysis import build, fonts
-from conftest import ROOT, run_all_command, run_all_env
 
 SUBSTITUTED = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans", "sans-serif"]
 
@@ -29,10 +29,15 @@ def _other_fontconfig(folder: Path) -> Path:
     rules = "".join(
         f'<match target="pattern"><test name="family" qual="any"><string>{family}</string></test>'
         f'<edit name="family" mode="prepend" binding="strong"><string>DejaVu Serif</string></edit></match>\n'
-        for family in SUBSTITUTED)
+        for family in SUBSTITUTED
+    )
     path = folder / "fonts.conf"
-    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n<fontconfig>\n'
-                    '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n' + rules + "</fontconfig>\n")
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n<fontconfig>\n'
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        + rules
+        + "</fontconfig>\n"
+    )
     return path
 
 
@@ -41,8 +46,14 @@ def two_builds(clean_build, tmp_path_factory) -> tuple[Path, Path, Path]:
     """The clean build, and the same build under a fontconfig that swaps every sans-serif font."""
     base = tmp_path_factory.mktemp("reproducible")
     config = _other_fontconfig(base)
-    done = subprocess.run(run_all_command(base / "b"), cwd=ROOT, env={**run_all_env(), "FONTCONFIG_FILE": str(config)},
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        run_all_command(base / "b"),
+        cwd=ROOT,
+        env={**run_all_env(), "FONTCONFIG_FILE": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return clean_build, base / "b", config
 
@@ -52,9 +63,15 @@ def test_the_other_fontconfig_really_gives_other_fonts(two_builds) -> None:
     _, _, config = two_builds
     if not shutil.which("fc-match"):
         pytest.skip("fc-match (fontconfig's tools) is not installed")
-    here = subprocess.run(["fc-match", "-f", "%{family}", "Arial"], capture_output=True, text=True).stdout
-    there = subprocess.run(["fc-match", "-f", "%{family}", "Arial"], capture_output=True, text=True,
-                           env={**os.environ, "FONTCONFIG_FILE": str(config)}).stdout
+    here = subprocess.run(
+        ["fc-match", "-f", "%{family}", "Arial"], capture_output=True, text=True
+    ).stdout
+    there = subprocess.run(
+        ["fc-match", "-f", "%{family}", "Arial"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FONTCONFIG_FILE": str(config)},
+    ).stdout
     assert "DejaVu Serif" in there and there != here
 
 
@@ -84,8 +101,12 @@ def test_pdfs_embed_only_the_projects_font(two_builds) -> None:
             for font in (page.get("/Resources", {}).get("/Font") or {}).values():
                 names.add(str(font.get_object()["/BaseFont"]))
         families = {re.sub(r"^/[A-Z]{6}\+", "", n) for n in names}
-        assert families and families <= {"LSI-Report-Sans", "LSI-Report-Sans-Bold", "LSI-Report-Sans-Italic",
-                                         "LSI-Report-Sans-BoldItalic"}, (pdf, names)
+        assert families and families <= {
+            "LSI-Report-Sans",
+            "LSI-Report-Sans-Bold",
+            "LSI-Report-Sans-Italic",
+            "LSI-Report-Sans-BoldItalic",
+        }, (pdf, names)
 
 
 def test_every_character_of_the_reports_is_in_the_shipped_font(two_builds) -> None:
@@ -97,8 +118,11 @@ def test_every_character_of_the_reports_is_in_the_shipped_font(two_builds) -> No
         cmap = TTFont(fonts.path(weight, style), lazy=True).getBestCmap()
         for page in a.rglob("*.html"):
             text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", page.read_text(), flags=re.S)
-            missing = {ch for ch in html.unescape(text) if ch.isprintable() and not ch.isspace()
-                       and ord(ch) not in cmap}
+            missing = {
+                ch
+                for ch in html.unescape(text)
+                if ch.isprintable() and not ch.isspace() and ord(ch) not in cmap
+            }
             assert not missing, (page, weight, style, sorted(missing))
 
 
@@ -110,7 +134,9 @@ def test_charts_and_table_widths_use_the_shipped_font() -> None:
     charts.use_style()
     found = Path(font_manager.findfont(font_manager.FontProperties(family=fonts.FAMILY)))
     assert found == fonts.path()
-    bold = Path(font_manager.findfont(font_manager.FontProperties(family=fonts.FAMILY, weight="bold")))
+    bold = Path(
+        font_manager.findfont(font_manager.FontProperties(family=fonts.FAMILY, weight="bold"))
+    )
     assert bold == fonts.path("bold")
     import matplotlib as mpl
 
@@ -128,7 +154,9 @@ def test_library_version_follows_the_font_files(monkeypatch) -> None:
     hashed: list[Path] = []
     monkeypatch.setattr(build, "_hash_files", lambda paths: hashed.extend(paths) or "h")
     build.library_version()
-    assert sorted(p for p in hashed if p.suffix == ".ttf") == sorted(fonts.path(w, s) for w, s in fonts.FACES)
+    assert sorted(p for p in hashed if p.suffix == ".ttf") == sorted(
+        fonts.path(w, s) for w, s in fonts.FACES
+    )
     assert "SIL OPEN FONT LICENSE Version 1.1" in (fonts.FOLDER / "OFL.txt").read_text()
 
 
@@ -149,8 +177,14 @@ def test_pdf_does_not_depend_on_where_the_font_files_are(tmp_path) -> None:
     for place in ("here", "somewhere/else"):
         folder = tmp_path / place
         folder.mkdir(parents=True)
-        done = subprocess.run([sys.executable, "-c", PDF_SCRIPT, str(folder), str(folder / "page.pdf")], cwd=ROOT,
-                              env=run_all_env(), capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-c", PDF_SCRIPT, str(folder), str(folder / "page.pdf")],
+            cwd=ROOT,
+            env=run_all_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         pdfs.append((folder / "page.pdf").read_bytes())
     assert pdfs[0] == pdfs[1]

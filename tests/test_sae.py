@@ -58,7 +58,9 @@ def test_li_lahiri_remedy_when_reml_is_zero() -> None:
     fit = model.fit(y, D, X)
     assert fit.A_reml == 0 and fit.method == model.LI_LAHIRI and fit.A > 0
     score = model._score_info(fit.A, y, D, X)[0]
-    assert 1 / fit.A + score == pytest.approx(0, abs=1e-6 / fit.A)  # the adjusted score is zero there
+    assert 1 / fit.A + score == pytest.approx(
+        0, abs=1e-6 / fit.A
+    )  # the adjusted score is zero there
     assert (fit.mse > 0).all()
     assert (fit.shrinkage < 1).all()  # the EBLUP keeps some of each area's own estimate
 
@@ -91,9 +93,13 @@ def test_gvf_smoothing() -> None:
     D = variance.gvf(n, p, deff)
     assert D[:3] == pytest.approx(deff * p[:3] * (1 - p[:3]) / n[:3])
     assert np.isnan(D[3])  # no respondents: no sampling variance
-    assert variance.gvf([10.0], [0.999], 1.0)[0] == pytest.approx(0.98 * 0.02 / 10)  # p held in 2%-98%
+    assert variance.gvf([10.0], [0.999], 1.0)[0] == pytest.approx(
+        0.98 * 0.02 / 10
+    )  # p held in 2%-98%
     v = np.array([0.002, 0.0, 0.004, np.nan])
-    assert variance.pooled_deff(v, n, p) == pytest.approx(0.006 / (p[:3] * (1 - p[:3]) / n[:3]).sum())
+    assert variance.pooled_deff(v, n, p) == pytest.approx(
+        0.006 / (p[:3] * (1 - p[:3]) / n[:3]).sum()
+    )
     with pytest.raises(ValueError, match="design effect"):
         variance.london_deff(0.0, 0.3, 100)
 
@@ -115,13 +121,17 @@ def test_covariates_one_rule_for_demo_and_real(real_data) -> None:
     from analysis.sources import published
 
     demo = covariates.demo()
-    profiles = published.load_borough_profiles(real_data / "borough_profiles" / "london-borough-profiles.csv")
+    profiles = published.load_borough_profiles(
+        real_data / "borough_profiles" / "london-borough-profiles.csv"
+    )
     real = covariates.from_profiles(profiles)
     for table in (demo, real):
         assert list(table.columns) == list(covariates.COVARIATES)
         assert list(table.index) == geography.borough_codes()
         assert table.notna().all().all()
-    assert real.loc["E09000007", "bame_pct"] == pytest.approx(profiles.loc["E09000007", covariates.PROFILES_COLUMN])
+    assert real.loc["E09000007", "bame_pct"] == pytest.approx(
+        profiles.loc["E09000007", covariates.PROFILES_COLUMN]
+    )
     assert (demo["inner_london"] == real["inner_london"]).all()
 
 
@@ -145,7 +155,12 @@ def written(demo_results, tmp_path_factory):
 
 def test_every_survey_proportion_indicator_and_wave_is_modelled(demo_results) -> None:
     assert not demo_results.models_failed
-    expected = {(m.id, s.indicator) for m in measures.registry() if m.kind == "survey_proportion" for s in m.series}
+    expected = {
+        (m.id, s.indicator)
+        for m in measures.registry()
+        if m.kind == "survey_proportion"
+        for s in m.series
+    }
     got = {(mdl.direct.measure_id, mdl.direct.indicator) for mdl in demo_results.models}
     assert got == expected
     assert len(demo_results.models) == 5 * len(expected)
@@ -193,26 +208,42 @@ def test_modelled_files_have_the_published_columns(written, demo_results) -> Non
     folder = written / "modelled"
     name = "get_on_well__get_on_well__2018-19"
     table = pd.read_csv(folder / f"{name}.csv")
-    assert list(table.columns[:len(boroughs.TABLE_COLUMNS)]) == boroughs.TABLE_COLUMNS
+    assert list(table.columns[: len(boroughs.TABLE_COLUMNS)]) == boroughs.TABLE_COLUMNS
     assert list(table["area_code"]) == geography.borough_codes()
-    assert table["shrinkage"].dropna().between(0, 1).all()  # blank where the direct figure is suppressed
+    assert (
+        table["shrinkage"].dropna().between(0, 1).all()
+    )  # blank where the direct figure is suppressed
     meta = json.loads((folder / f"{name}.json").read_text())
     assert set(meta["coefficients"]) == {"intercept", "x_inner_london", "x_bame_pct"}
     assert meta["area_effect_variance"] > 0 and meta["method"].startswith(("REML", "Li-Lahiri"))
     assert len(list(folder.glob("*.csv"))) == len(demo_results.models)
     # the City's direct PAS figure is suppressed (45 respondents) in estimates.csv, so here too
     city = table.set_index("area_code").loc["E09000001"]
-    assert np.isnan(city["direct"]) and np.isnan(city["direct_variance"]) and not np.isnan(city["eblup"])
+    assert (
+        np.isnan(city["direct"])
+        and np.isnan(city["direct_variance"])
+        and not np.isnan(city["eblup"])
+    )
     # nor can it be worked back from the shrinkage, the unbenchmarked EBLUP or the residual
-    assert city[["shrinkage", "eblup_before_benchmarking", "standardised_residual", "variance_used"]].isna().all()
+    assert (
+        city[["shrinkage", "eblup_before_benchmarking", "standardised_residual", "variance_used"]]
+        .isna()
+        .all()
+    )
     camden = table.set_index("area_code").loc["E09000007"]  # published directly, so shown in full
-    assert camden[["direct", "shrinkage", "eblup_before_benchmarking", "standardised_residual"]].notna().all()
+    assert (
+        camden[["direct", "shrinkage", "eblup_before_benchmarking", "standardised_residual"]]
+        .notna()
+        .all()
+    )
 
 
 def test_modelled_files_blank_direct_figures_by_the_build_rules(demo_inputs, tmp_path) -> None:
     from analysis.sdc import DisclosureRules
 
-    strict = pipeline.compute(demo_inputs, [measures.get("get_on_well")], DisclosureRules(500, 1000))
+    strict = pipeline.compute(
+        demo_inputs, [measures.get("get_on_well")], DisclosureRules(500, 1000)
+    )
     pipeline.write_results(strict, tmp_path, parquet=False)
     table = pd.read_csv(tmp_path / "modelled" / "get_on_well__get_on_well__2018-19.csv")
     assert table["direct"].isna().all() and table["eblup"].notna().all()  # every borough under 500
@@ -249,8 +280,11 @@ def test_waves_added_by_codebook_are_modelled(tmp_path) -> None:
 
     from analysis.sources import demo, waves
 
-    base = pipeline.Inputs(surveys={"ukhls": demo.survey_wave("ukhls", "2015/16")}, synthetic=True,
-                           area_covariates=covariates.demo())
+    base = pipeline.Inputs(
+        surveys={"ukhls": demo.survey_wave("ukhls", "2015/16")},
+        synthetic=True,
+        area_covariates=covariates.demo(),
+    )
     added = waves.add_waves(base, [(write_wave(tmp_path, ".csv"), write_codebook(tmp_path))])
     results = pipeline.compute(added, [measures.get("social_isolation")])
     assert {mdl.direct.period for mdl in results.models} == {"2015/16", PERIOD}
@@ -263,12 +297,15 @@ def test_real_covariates_feed_the_models(demo_inputs, real_data) -> None:
 
     from analysis.sources import published
 
-    profiles = published.load_borough_profiles(real_data / "borough_profiles" / "london-borough-profiles.csv")
+    profiles = published.load_borough_profiles(
+        real_data / "borough_profiles" / "london-borough-profiles.csv"
+    )
     inputs = dataclasses.replace(demo_inputs, area_covariates=covariates.from_profiles(profiles))
     results = pipeline.compute(inputs, [measures.get("get_on_well")])
     table = results.models[0].table.set_index("area_code")
     assert table["x_bame_pct"].to_numpy() == pytest.approx(
-        profiles.loc[geography.borough_codes(), covariates.PROFILES_COLUMN].to_numpy(dtype=float))
+        profiles.loc[geography.borough_codes(), covariates.PROFILES_COLUMN].to_numpy(dtype=float)
+    )
 
 
 def test_a_borough_without_respondents_gets_the_regression_value(demo_results) -> None:
@@ -278,9 +315,13 @@ def test_a_borough_without_respondents_gets_the_regression_value(demo_results) -
         t, none = mdl.table, mdl.direct.n == 0
         assert (t.loc[none, "shrinkage"] == 1).all() and t.loc[none, "direct"].isna().all()
         shift = mdl.meta["benchmarking"]["adjustment"] * 100
-        assert t.loc[none, "eblup"].to_numpy() == pytest.approx(t.loc[none, "synthetic_estimate"].to_numpy() + shift)
+        assert t.loc[none, "eblup"].to_numpy() == pytest.approx(
+            t.loc[none, "synthetic_estimate"].to_numpy() + shift
+        )
         # its MSE, A + x'cov(beta)x, exceeds the area-effect variance alone
-        assert (t.loc[none, "mse_before_benchmarking"] > mdl.meta["area_effect_variance"] * 1e4).all()
+        assert (
+            t.loc[none, "mse_before_benchmarking"] > mdl.meta["area_effect_variance"] * 1e4
+        ).all()
 
 
 def test_simulation_benchmark_runs(capsys) -> None:

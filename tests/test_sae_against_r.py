@@ -40,7 +40,7 @@ def _fit(areas: pd.DataFrame, dataset: str) -> model.Fit:
 def test_reml_variance_coefficients_and_eblups_equal_metafor(areas, expected, dataset) -> None:
     fit = _fit(areas, dataset)
     r = expected[expected["dataset"] == dataset].reset_index(drop=True)
-    assert fit.A == pytest.approx(r["tau2"].iloc[0], abs=TOL)
+    assert pytest.approx(r["tau2"].iloc[0], abs=TOL) == fit.A
     assert fit.beta == pytest.approx(r[["b0", "b_inner", "b_bame"]].iloc[0].to_numpy(), abs=TOL)
     assert fit.eblup == pytest.approx(r["blup"].to_numpy(), abs=TOL)
     assert fit.synthetic == pytest.approx(r["fitted"].to_numpy(), abs=TOL)
@@ -60,8 +60,13 @@ def test_the_boundary_case_is_a_boundary(areas, expected) -> None:
 def test_fixtures_are_what_r_computes(tmp_path) -> None:
     """Where R and metafor are installed, rerun the reference script and compare."""
     rscript = shutil.which("Rscript")
-    if rscript is None or subprocess.run([rscript, "-e", "library(metafor)"], capture_output=True).returncode != 0:
-        pytest.skip("R with the metafor package is not installed (apt-get install r-base-core r-cran-metafor)")
+    if (
+        rscript is None
+        or subprocess.run([rscript, "-e", "library(metafor)"], capture_output=True).returncode != 0
+    ):
+        pytest.skip(
+            "R with the metafor package is not installed (apt-get install r-base-core r-cran-metafor)"
+        )
     for name in ("areas.csv", "reference.R"):
         shutil.copy(FIXTURES / name, tmp_path / name)
     subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)

@@ -35,7 +35,9 @@ def test_borough_page_shows_modelled_figures_only_where_direct_ones_fail(data_di
     city = sae_page.borough_section("City of London", data_dir).html
     camden = sae_page.borough_section("Camden", data_dir).html
     # the City's Public Attitudes Survey figures are suppressed (45 respondents): modelled ones stand in
-    assert "Agree people from different backgrounds get on well" in city and "suppressed [c]" in city
+    assert (
+        "Agree people from different backgrounds get on well" in city and "suppressed [c]" in city
+    )
     # Camden's are published directly (about 400 respondents), so the page does not repeat them
     assert "Agree people from different backgrounds get on well" not in camden
     assert "All friends of a similar age" in camden and "no borough figure" in camden
@@ -48,6 +50,8 @@ def test_a_build_without_models_shows_nothing(tmp_path, demo_inputs) -> None:
     from analysis import measures
 
     inputs = dataclasses.replace(demo_inputs, area_covariates=None)
-    pipeline.write_results(pipeline.compute(inputs, [measures.get("get_on_well")]), tmp_path, parquet=False)
+    pipeline.write_results(
+        pipeline.compute(inputs, [measures.get("get_on_well")]), tmp_path, parquet=False
+    )
     assert sae_page.borough_section("City of London", tmp_path).html == ""
     assert sae_page.measure_sections("get_on_well", tmp_path).html == ""

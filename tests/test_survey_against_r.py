@@ -35,7 +35,9 @@ def design(sample: pd.DataFrame) -> survey.Design:
     return survey.Design.from_frame(sample, weight="weight", strata="stratum", psu="psu")
 
 
-def _row(expected: pd.DataFrame, quantity: str, variable: str, domain_var: str, value: str) -> pd.Series:
+def _row(
+    expected: pd.DataFrame, quantity: str, variable: str, domain_var: str, value: str
+) -> pd.Series:
     hit = expected[
         (expected.quantity == quantity)
         & (expected.variable == variable)
@@ -51,18 +53,22 @@ def test_design_degrees_of_freedom(design: survey.Design, expected: pd.DataFrame
 
 
 @pytest.mark.parametrize("variable", ["y", "y_na"])
-def test_proportions_overall_and_by_domain(sample, design, expected, expected_domain_df, variable) -> None:
+def test_proportions_overall_and_by_domain(
+    sample, design, expected, expected_domain_df, variable
+) -> None:
     codes, levels = pd.factorize(sample["group"], sort=True)
     res = survey.domain_means(design, sample[variable].to_numpy(float), [(codes, len(levels))])
     lo, hi = survey.logit_ci(res.estimate, res.se, res.df)
     overall = _row(expected, "proportion", variable, "all", "all")
     assert (res.estimate[0], res.se[0], lo[0], hi[0], res.df[0]) == pytest.approx(
-        (overall.estimate, overall.se, overall.lower, overall.upper, overall.df), abs=TOL)
+        (overall.estimate, overall.se, overall.lower, overall.upper, overall.df), abs=TOL
+    )
     for k, label in enumerate(levels, start=1):
         row = _row(expected_domain_df, "proportion", variable, "group", label)
         assert res.df[k] == row.df  # PSUs with members minus strata with members, as R's degf
         assert (res.estimate[k], res.se[k], lo[k], hi[k]) == pytest.approx(
-            (row.estimate, row.se, row.lower, row.upper), abs=TOL)
+            (row.estimate, row.se, row.lower, row.upper), abs=TOL
+        )
 
 
 def test_domain_degrees_of_freedom_differ_for_rare_groups(sample, design) -> None:
@@ -108,12 +114,16 @@ def test_means_with_t_intervals(sample, design, expected) -> None:
 @pytest.mark.parametrize("pair", ["A-B", "A-C", "B-D"])
 def test_differences_between_domains_use_covariance(sample, design, expected, pair) -> None:
     codes, levels = pd.factorize(sample["group"], sort=True)
-    res = survey.domain_means(design, sample["y"].to_numpy(float), [(codes, len(levels))], include_all=False)
+    res = survey.domain_means(
+        design, sample["y"].to_numpy(float), [(codes, len(levels))], include_all=False
+    )
     a, b = pair.split("-")
     diff, se = res.contrast(list(levels).index(a), list(levels).index(b))
     lo, hi = survey.wald_ci(diff, se, design.df)
     row = _row(expected, "difference", "y", "group", pair)
-    assert (diff, se, float(lo), float(hi)) == pytest.approx((row.estimate, row.se, row.lower, row.upper), abs=TOL)
+    assert (diff, se, float(lo), float(hi)) == pytest.approx(
+        (row.estimate, row.se, row.lower, row.upper), abs=TOL
+    )
 
 
 def test_part_whole_difference(sample, design, expected) -> None:
@@ -132,7 +142,9 @@ def test_total(sample, design, expected) -> None:
 
 
 def test_single_psu_stratum_is_a_clear_error(sample) -> None:
-    broken = sample[~((sample.stratum == 1) & (sample.psu != sample[sample.stratum == 1].psu.min()))]
+    broken = sample[
+        ~((sample.stratum == 1) & (sample.psu != sample[sample.stratum == 1].psu.min()))
+    ]
     with pytest.raises(ValueError, match="single PSU"):
         survey.Design.from_frame(broken, source="broken.csv")
     adjusted = survey.Design.from_frame(broken, lonely_psu="adjust")
@@ -150,8 +162,12 @@ def test_non_positive_weight_names_row_and_column(sample) -> None:
 def test_pooling_keeps_waves_as_separate_strata(sample) -> None:
     from analysis.estimate import SurveyArrays
 
-    wave = sample.assign(borough="E09000007", stratum=sample["stratum"].astype(str), psu=sample["psu"].astype(str),
-                         **{v: levels[0] for v, levels in schemas.LEVELS.items()})
+    wave = sample.assign(
+        borough="E09000007",
+        stratum=sample["stratum"].astype(str),
+        psu=sample["psu"].astype(str),
+        **{v: levels[0] for v, levels in schemas.LEVELS.items()},
+    )
     two = pd.concat([wave.assign(period="2015"), wave.assign(period="2016")], ignore_index=True)
     data = SurveyArrays.from_frame(two, items=["y"], source="test")
     pooled = data.wave(["2015", "2016"], "2015-2016")
@@ -170,8 +186,13 @@ def test_fixtures_are_what_r_computes(tmp_path) -> None:
     import subprocess
 
     rscript = shutil.which("Rscript")
-    if rscript is None or subprocess.run([rscript, "-e", "library(survey)"], capture_output=True).returncode != 0:
-        pytest.skip("R with the survey package is not installed (apt-get install r-base-core r-cran-survey)")
+    if (
+        rscript is None
+        or subprocess.run([rscript, "-e", "library(survey)"], capture_output=True).returncode != 0
+    ):
+        pytest.skip(
+            "R with the survey package is not installed (apt-get install r-base-core r-cran-survey)"
+        )
     for name in ("design_sample.csv", "reference.R"):
         shutil.copy(FIXTURES / name, tmp_path / name)
     subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)

@@ -29,8 +29,16 @@ from analysis.validate import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("registration_vs_churn", "strategy_figures", "programme_evaluation")
-USED = ("friends_similar", "social_isolation", "electoral_registration", "volunteering", "employment_gap",
-        "population_churn", "associational_membership", "english_proficiency")
+USED = (
+    "friends_similar",
+    "social_isolation",
+    "electoral_registration",
+    "volunteering",
+    "employment_gap",
+    "population_churn",
+    "associational_membership",
+    "english_proficiency",
+)
 LFF = evaluation.initiative("london_family_fund")
 
 
@@ -56,8 +64,11 @@ def kernel():
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory, kernel) -> Path:
-    registry = [dataclasses.replace(m, geographies=("london",)) if m.id == "employment_gap" else m
-                for m in measures.registry() if m.id in USED]
+    registry = [
+        dataclasses.replace(m, geographies=("london",)) if m.id == "employment_gap" else m
+        for m in measures.registry()
+        if m.id in USED
+    ]
     out = tmp_path_factory.mktemp("build") / "data"
     pipeline.write_results(pipeline.compute(pipeline.demo_inputs(), registry), out, parquet=False)
     reply = kernel[1].get_shell_msg(timeout=120)  # the warm-up imports have finished
@@ -99,17 +110,39 @@ def test_notebook_runs_on_demo_estimates(name, data_dir, kernel):
     import papermill
 
     nb = _notebook(name)
-    reset = nbformat.v4.new_code_cell("%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt")
+    reset = nbformat.v4.new_code_cell(
+        "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
+    )
     nb.cells.insert(0, reset)
-    executed = papermill.execute_notebook(nb, None, parameters={"data_dir": str(data_dir), "boundaries": None},
-                                          kernel_name="python3", km=kernel[0], progress_bar=False,
-                                          cwd=str(ROOT / "notebooks"), log_output=False)
-    html = "".join(o.get("data", {}).get("text/html", "") for c in executed.cells if c.cell_type == "code"
-                   for o in c.outputs)
-    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    executed = papermill.execute_notebook(
+        nb,
+        None,
+        parameters={"data_dir": str(data_dir), "boundaries": None},
+        kernel_name="python3",
+        km=kernel[0],
+        progress_bar=False,
+        cwd=str(ROOT / "notebooks"),
+        log_output=False,
+    )
+    html = "".join(
+        o.get("data", {}).get("text/html", "")
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    errors = [
+        o
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors
     figures = html.count("<figure")
-    assert figures >= {"registration_vs_churn": 4, "strategy_figures": 4, "programme_evaluation": 4}[name]
+    assert (
+        figures
+        >= {"registration_vs_churn": 4, "strategy_figures": 4, "programme_evaluation": 4}[name]
+    )
     assert html.count("Data for the chart") == figures  # every chart has its table
     assert html.count(" alt='") >= figures
     assert "Synthetic demonstration data" in html
@@ -162,7 +195,9 @@ def test_borough_pair_from_the_build(data_dir):
     pair, period = thematic.borough_pair(report.load(data_dir).estimates)
     assert len(pair) == 33 and pair.area_code.str.startswith("E09").all()
     assert set(pair.inner_outer) == {"Inner", "Outer"}
-    assert period == max(set(report.load(data_dir).estimates.query("indicator == 'population_churn'").period))
+    assert period == max(
+        set(report.load(data_dir).estimates.query("indicator == 'population_churn'").period)
+    )
     with pytest.raises(ValueError, match="not available"):
         thematic.borough_pair(report.load(data_dir).estimates, "1999")
 
@@ -174,14 +209,16 @@ def test_borough_pair_from_the_build(data_dir):
 def test_mid_p_mcnemar_matches_hand_calculation():
     b, c = 15, 5
     # mid-p: 2 x [P(X <= 5) - P(X = 5) / 2] for X ~ Bin(20, 1/2) (Fagerland, Lydersen and Laake 2013)
-    hand = 2 * (sum(math.comb(20, k) for k in range(0, 6)) - math.comb(20, 5) / 2) / 2 ** 20
+    hand = 2 * (sum(math.comb(20, k) for k in range(0, 6)) - math.comb(20, 5) / 2) / 2**20
     test = es.mcnemar_midp(b, c)
     assert test.method == "mid-p McNemar test" and test.pvalue == pytest.approx(hand, rel=1e-12)
     assert test.pvalue == pytest.approx(0.0266037, abs=1e-7)
     assert es.mcnemar_midp(c, b).pvalue == test.pvalue
     # uncorrected asymptotic test: (b - c)^2 / (b + c) = 5; P(chi2_1 > x) = erfc(sqrt(x / 2))
     plain = es.mcnemar_asymptotic(b, c)
-    assert plain.statistic == pytest.approx(5.0) and plain.pvalue == pytest.approx(math.erfc(math.sqrt(2.5)), rel=1e-9)
+    assert plain.statistic == pytest.approx(5.0) and plain.pvalue == pytest.approx(
+        math.erfc(math.sqrt(2.5)), rel=1e-9
+    )
 
 
 @pytest.mark.parametrize("k", [1, 7, 15, 200])
@@ -196,12 +233,21 @@ def test_paired_change_counts_and_site_clustered_interval():
     rows = []
     for i, (pre, post) in enumerate(pairs):
         for wave, y in (("pre", pre), ("post", post)):
-            rows.append({"participant_id": f"p{i}", "group": "programme", "site": f"s{(i // 7) % 5}",
-                         "wave": wave, "someone_to_rely_on": y})
+            rows.append(
+                {
+                    "participant_id": f"p{i}",
+                    "group": "programme",
+                    "site": f"s{(i // 7) % 5}",
+                    "wave": wave,
+                    "someone_to_rely_on": y,
+                }
+            )
     pc = es.paired_change(pd.DataFrame(rows), LFF.outcome("someone_to_rely_on"))
     assert (pc.a, pc.b, pc.c, pc.d, pc.n) == (40, 15, 5, 40, 100)
     assert (pc.pre, pc.post, pc.change) == pytest.approx((55.0, 45.0, -10.0))
-    assert pc.test.pvalue == pytest.approx(2 * (sum(math.comb(20, k) for k in range(6)) - math.comb(20, 5) / 2) / 2 ** 20)
+    assert pc.test.pvalue == pytest.approx(
+        2 * (sum(math.comb(20, k) for k in range(6)) - math.comb(20, 5) / 2) / 2**20
+    )
     # the mean change clustered by site: estimate is the paired difference, 5 sites -> bootstrap (Webb) reported
     assert pc.clustered.estimate == pytest.approx(-10.0) and pc.clustered.n_clusters == 5
     assert pc.clustered.method == "bootstrap" and pc.pvalue == pc.clustered.p_boot
@@ -226,7 +272,9 @@ def test_minimum_detectable_effect_matches_textbook():
     assert es.mde_two_groups(100, 100, 1.0) == pytest.approx(0.3962, abs=1e-4)
     # proportions 0.5, difference 0.1: the textbook 393 per group (16 p(1-p) / delta^2 rule: 400)
     assert 0.0995 < es.mde_two_groups(393, 393, 0.5) < 0.1
-    assert es.mde_two_groups(100, 100, 1.0, design_effect=2.0) == pytest.approx(m * math.sqrt(0.04), rel=1e-6)
+    assert es.mde_two_groups(100, 100, 1.0, design_effect=2.0) == pytest.approx(
+        m * math.sqrt(0.04), rel=1e-6
+    )
     # Connor (1987) for McNemar: psi = 0.2, delta = 0.1 -> [1.96 sqrt(.2) + 0.8416 sqrt(.19)]^2 / 0.01 = 154.6
     hand = (1.959964 * math.sqrt(0.2) + 0.841621 * math.sqrt(0.19)) ** 2 / 0.01
     assert es.connor_n(0.1, 0.2) == pytest.approx(hand, rel=1e-6)
@@ -248,8 +296,14 @@ def test_icc_of_perfectly_clustered_and_unclustered_data():
 
 @pytest.fixture(scope="module")
 def big_demo() -> pd.DataFrame:
-    frame = evaluation_demo.generate("london_family_fund", n_sites=60, programme_per_site=40, comparison_per_site=40,
-                                     effects={"someone_to_rely_on": 0.12, "friends_same_ethnicity": 0.0}, label="test")
+    frame = evaluation_demo.generate(
+        "london_family_fund",
+        n_sites=60,
+        programme_per_site=40,
+        comparison_per_site=40,
+        effects={"someone_to_rely_on": 0.12, "friends_same_ethnicity": 0.0},
+        label="test",
+    )
     return evaluation.validate(frame, "london_family_fund", row_offset=0)
 
 
@@ -261,7 +315,9 @@ def test_did_recovers_planted_effect(big_demo):
     # with a balanced panel the regression of change on group is exactly the difference of the groups' mean changes
     panel = es.balanced_panel(big_demo, "someone_to_rely_on")
     means = panel.groupby(["group", "wave"])["y"].mean()
-    hand = (means["programme", "post"] - means["programme", "pre"]) - (means["comparison", "post"] - means["comparison", "pre"])
+    hand = (means["programme", "post"] - means["programme", "pre"]) - (
+        means["comparison", "post"] - means["comparison", "pre"]
+    )
     assert d.estimate == pytest.approx(100 * hand, abs=1e-9)
     null = es.did(big_demo, LFF.outcome("friends_same_ethnicity"))
     assert null.lower <= 0.0 <= null.upper and null.verdict == "no significant difference"
@@ -270,11 +326,21 @@ def test_did_recovers_planted_effect(big_demo):
 
 def test_robustness_rule_names_the_checks_that_disagree():
     assert es.robustness(("CR2", 0.03), [("bootstrap", 0.04), ("CR1", 0.02)]).robust
-    fragile = es.robustness(("CR2", 0.03), [("bootstrap", 0.04), ("errors clustered by participant", 0.071)])
-    assert not fragile.robust and fragile.text == "fragile: not significant with errors clustered by participant (p = 0.071)"
-    assert es.robustness(("CR2", 0.2), [("the mid-p McNemar test ignoring sites", 0.01)]).text.startswith(
-        "fragile: significant with the mid-p")
-    assert es.verdict(-5.0, 0.01, "down", none="x") == "improved" and es.verdict(-5.0, 0.2, "down", none="x") == "x"
+    fragile = es.robustness(
+        ("CR2", 0.03), [("bootstrap", 0.04), ("errors clustered by participant", 0.071)]
+    )
+    assert (
+        not fragile.robust
+        and fragile.text
+        == "fragile: not significant with errors clustered by participant (p = 0.071)"
+    )
+    assert es.robustness(
+        ("CR2", 0.2), [("the mid-p McNemar test ignoring sites", 0.01)]
+    ).text.startswith("fragile: significant with the mid-p")
+    assert (
+        es.verdict(-5.0, 0.01, "down", none="x") == "improved"
+        and es.verdict(-5.0, 0.2, "down", none="x") == "x"
+    )
 
 
 def test_mde_uses_the_fitted_standard_error_and_the_analysis_distribution(big_demo):
@@ -284,15 +350,20 @@ def test_mde_uses_the_fitted_standard_error_and_the_analysis_distribution(big_de
     from scipy import stats
 
     df = d.clustered.df_bm  # 60 sites: CR2 reported, so Bell-McCaffrey df
-    assert m.did == pytest.approx((stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)) * d.clustered.se_cr2, rel=1e-12)
-    assert m.paired == pytest.approx(es.multiplier(df=pc.clustered.df_bm) * pc.clustered.se_cr2, rel=1e-12)
+    assert m.did == pytest.approx(
+        (stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)) * d.clustered.se_cr2, rel=1e-12
+    )
+    assert m.paired == pytest.approx(
+        es.multiplier(df=pc.clustered.df_bm) * pc.clustered.se_cr2, rel=1e-12
+    )
     # planning: shared site effects cancel with a balanced split, separate ones do not; both grow with the ICC
     for icc in es.ICC_RANGE:
         low, high = m.planning[icc]
         assert low < high
     assert m.planning[0.10][1] > m.planning[0.02][1]
     assert es.mde_more_sites(d, 4 * d.n_clusters) == pytest.approx(
-        es.multiplier(df=4 * d.n_clusters - 1) * d.clustered.se / 2, rel=1e-12)
+        es.multiplier(df=4 * d.n_clusters - 1) * d.clustered.se / 2, rel=1e-12
+    )
 
 
 def test_design_variance_factor_by_hand():
@@ -300,9 +371,13 @@ def test_design_variance_factor_by_hand():
     p, c = np.array([10, 30]), np.array([20, 20])
     person = 1 / 40 + 1 / 40
     shared = (0.25 - 0.5) ** 2 + (0.75 - 0.5) ** 2
-    separate = 0.25 ** 2 + 0.75 ** 2 + 0.5 ** 2 + 0.5 ** 2
-    assert es.did_variance_factor(p, c, 0.1, shared=True) == pytest.approx(0.9 * person + 0.1 * shared)
-    assert es.did_variance_factor(p, c, 0.1, shared=False) == pytest.approx(0.9 * person + 0.1 * separate)
+    separate = 0.25**2 + 0.75**2 + 0.5**2 + 0.5**2
+    assert es.did_variance_factor(p, c, 0.1, shared=True) == pytest.approx(
+        0.9 * person + 0.1 * shared
+    )
+    assert es.did_variance_factor(p, c, 0.1, shared=False) == pytest.approx(
+        0.9 * person + 0.1 * separate
+    )
     assert es.did_variance_factor(p, c, 0.0, shared=False) == pytest.approx(person)
 
 
@@ -341,13 +416,18 @@ def test_site_cancellation_is_claimed_only_when_every_site_holds_both_groups(lff
     frame.loc[(frame.site == sites[0]) & (frame.group == "comparison"), "site"] = sites[1]
     page = evaluation_page.EvaluationPage("esol_plus", frame)
     html_text = page.difference_in_differences().html
-    assert "since every site holds both groups" not in html_text and "1 of 8 sites hold only one" in html_text
+    assert (
+        "since every site holds both groups" not in html_text
+        and "1 of 8 sites hold only one" in html_text
+    )
 
 
 def test_headline_counts_come_from_the_row_described(lff_page):
     lead = max(lff_page.paired, key=lambda pc: (pc.significant, abs(pc.change)))
     chart = lff_page.paired_change().charts[0]
-    assert chart.title.startswith(f"Among {lead.n:,} participants answering '{lead.outcome.label.lower()}' twice")
+    assert chart.title.startswith(
+        f"Among {lead.n:,} participants answering '{lead.outcome.label.lower()}' twice"
+    )
     row = chart.table[chart.table["Success measure"] == lead.outcome.label].iloc[0]
     assert row["People"] == lead.n and f"{lead.n:,}" in chart.title
     did_chart = lff_page.difference_in_differences().charts[0]
@@ -362,16 +442,25 @@ def test_tidy_results_hold_what_the_page_says(lff_page):
     did = res[res.analysis == "difference-in-differences"].set_index("outcome")
     for d in lff_page.dids:
         row = did.loc[d.outcome.code]
-        assert (row.estimate, row.lower_ci, row.upper_ci, row.p_value) == (d.estimate, d.lower, d.upper, d.pvalue)
+        assert (row.estimate, row.lower_ci, row.upper_ci, row.p_value) == (
+            d.estimate,
+            d.lower,
+            d.upper,
+            d.pvalue,
+        )
         assert row.verdict == d.verdict and row.n == d.n_participants
-        sentence = html.escape(f"{d.outcome.label}: participants' change was {d.estimate:+.1f} percentage points")
+        sentence = html.escape(
+            f"{d.outcome.label}: participants' change was {d.estimate:+.1f} percentage points"
+        )
         assert sentence in lff_page.difference_in_differences().html
 
 
 def test_bottom_line_first_and_names_the_method(lff_page):
     lines = lff_page.bottom_line_sentences()
     improved = sum(d.verdict == "improved" for d in lff_page.dids)
-    assert lines[0].startswith(f"Relative to the comparison group, {improved} of {len(lff_page.dids)} success measures")
+    assert lines[0].startswith(
+        f"Relative to the comparison group, {improved} of {len(lff_page.dids)} success measures"
+    )
     assert any(lff_page.dids[0].clustered.method_name in line for line in lines)
     assert any("would probably be missed" in line for line in lines)
 
@@ -382,11 +471,16 @@ def test_small_multiples_share_one_axis_and_friends_note(lff_page):
     assert len({ax.get_ylim() for ax in axes}) == 1 and axes[0].get_ylim() == (0, 100)
     assert "same vertical scale" in " ".join(chart.notes)
     friends = [o for o in LFF.outcomes if o.code.startswith("friends")]
-    assert all(o.label.startswith("All or nearly all") and "Not like for like" in o.london_note for o in friends)
+    assert all(
+        o.label.startswith("All or nearly all") and "Not like for like" in o.london_note
+        for o in friends
+    )
 
 
 def test_mde_table_is_compact(lff_page):
-    table = lff_page.minimum_detectable_effects().html.split("</table>")[0]  # the MDE table, before the chart's data
+    table = lff_page.minimum_detectable_effects().html.split("</table>")[
+        0
+    ]  # the MDE table, before the chart's data
     assert table.count("<tr") == len(lff_page.mdes) + 1  # a header row and one row per measure
     assert table.count("<th scope='col'") <= 8
 
@@ -395,8 +489,12 @@ def test_documented_format_round_trip_and_errors(tmp_path):
     path = tmp_path / "lff.csv"
     evaluation_demo.write_csv(path, "london_family_fund")
     from_file = evaluation.load(path, "london_family_fund")
-    direct = evaluation.validate(evaluation_demo.generate("london_family_fund"), "london_family_fund", row_offset=0)
-    pd.testing.assert_frame_equal(from_file.reset_index(drop=True), direct.reset_index(drop=True), check_dtype=False)
+    direct = evaluation.validate(
+        evaluation_demo.generate("london_family_fund"), "london_family_fund", row_offset=0
+    )
+    pd.testing.assert_frame_equal(
+        from_file.reset_index(drop=True), direct.reset_index(drop=True), check_dtype=False
+    )
 
     text = path.read_text().splitlines()
     header = text[0].split(",")

@@ -81,7 +81,9 @@ def test_missing_design_value(wave) -> None:
 def test_admin_tables_are_checked() -> None:
     table = demo.admin_tables()["gcse"].copy()
     table.loc[5, "pupils_achieving"] = table.loc[5, "pupils"] + 1
-    with pytest.raises(InputError, match=r"gcse\.csv, row 7, column 'pupils_achieving': .*exceeds pupils"):
+    with pytest.raises(
+        InputError, match=r"gcse\.csv, row 7, column 'pupils_achieving': .*exceeds pupils"
+    ):
         schemas.validate_admin(table, "gcse", source="gcse.csv")
     table = demo.admin_tables()["electoral"].copy()
     table.loc[0, "adults"] = 0
@@ -97,7 +99,9 @@ def test_admin_tables_are_checked() -> None:
 
 
 def test_bad_input_writes_nothing(tmp_path, demo_inputs) -> None:
-    broken = pipeline.Inputs(surveys=dict(demo_inputs.surveys), admin=dict(demo_inputs.admin), synthetic=True)
+    broken = pipeline.Inputs(
+        surveys=dict(demo_inputs.surveys), admin=dict(demo_inputs.admin), synthetic=True
+    )
     bad = broken.surveys["pas"].copy()
     bad.loc[bad.index[100], "sex"] = "Unknown"
     broken.surveys["pas"] = bad
@@ -109,13 +113,18 @@ def test_bad_input_writes_nothing(tmp_path, demo_inputs) -> None:
 
 def test_borough_names_and_aliases_become_codes(wave) -> None:
     named = wave.copy()
-    named["borough"] = named["borough"].map(
-        {"E09000020": "Kensington & Chelsea", "E09000001": "City"}).fillna(named["borough"])
+    named["borough"] = (
+        named["borough"]
+        .map({"E09000020": "Kensington & Chelsea", "E09000001": "City"})
+        .fillna(named["borough"])
+    )
     out = schemas.validate_survey(named, "taking_part")
     assert out["borough"].tolist() == wave["borough"].tolist()
     bad = wave.copy()
     bad.loc[6, "borough"] = "Westmnster"
-    with pytest.raises(InputError, match=r"wave\.csv, row 8, column 'borough': .*Did you mean: Westminster"):
+    with pytest.raises(
+        InputError, match=r"wave\.csv, row 8, column 'borough': .*Did you mean: Westminster"
+    ):
         schemas.validate_survey(bad, "taking_part", source="wave.csv")
     bad.loc[6, "borough"] = "Inner London"
     with pytest.raises(InputError, match="aggregate, not a borough"):

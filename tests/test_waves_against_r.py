@@ -30,8 +30,15 @@ PERIOD = "2019/20"
 ITEM_VARS = ("rely", "orgm", "belong", "getonw", "trust", "volun")
 LABELS = {
     "sex": {1: "Male", 2: "Female"},
-    "ethnic": {1: "White", 2: "Mixed", 3: "Indian", 4: "Pakistani or Bangladeshi", 5: "Black", 6: "Other",
-               8: "Refused"},
+    "ethnic": {
+        1: "White",
+        2: "Mixed",
+        3: "Indian",
+        4: "Pakistani or Bangladeshi",
+        5: "Black",
+        6: "Other",
+        8: "Refused",
+    },
     "disab": {1: "Disabled", 2: "Not disabled", -8: "Don't know"},
     **{v: {1: "Yes", 2: "No", -8: "Don't know", -9: "Refused"} for v in ITEM_VARS},
 }
@@ -62,7 +69,9 @@ def write_wave(tmp_path: Path, ext: str) -> Path:
 
 @lru_cache(maxsize=4)
 def detail_for(ext: str, tmp: str) -> pd.DataFrame:
-    inputs = waves.add_waves(pipeline.Inputs(), [(write_wave(Path(tmp), ext), FIXTURES / "codebook.yaml")])
+    inputs = waves.add_waves(
+        pipeline.Inputs(), [(write_wave(Path(tmp), ext), FIXTURES / "codebook.yaml")]
+    )
     return pipeline.compute(inputs, rules=DisclosureRules(0, 0)).detail
 
 
@@ -86,7 +95,9 @@ def _column(breakdown: str, group: str) -> tuple[str, str, str]:
 @pytest.mark.parametrize("ext", [".sav", ".dta", ".csv"])
 def test_estimates_equal_r_survey(tmp_path_factory, ext) -> None:
     detail = detail_for(ext, str(tmp_path_factory.mktemp(ext.strip("."))))
-    detail = detail[detail["period"] == PERIOD].set_index(["measure_id", "area_code", "breakdown", "group"])
+    detail = detail[detail["period"] == PERIOD].set_index(
+        ["measure_id", "area_code", "breakdown", "group"]
+    )
     exp = expected()
     assert len(exp) == 180
     for r in exp.itertuples():
@@ -104,7 +115,9 @@ def test_degrees_of_freedom_are_those_of_the_respondents() -> None:
     unanswered, so London's figure has one degree of freedom less than the design."""
     from analysis import survey
 
-    frame = waves.load_wave(FIXTURES / "wave_sample.csv", FIXTURES / "codebook.yaml").frames["taking_part"]
+    frame = waves.load_wave(FIXTURES / "wave_sample.csv", FIXTURES / "codebook.yaml").frames[
+        "taking_part"
+    ]
     design = survey.Design.from_frame(frame)
     y = frame["volunteered"].to_numpy(float)
     codes = pd.Categorical(frame["ethnic_group"], categories=schemas.LEVELS["ethnic_group"]).codes
@@ -112,12 +125,16 @@ def test_degrees_of_freedom_are_those_of_the_respondents() -> None:
     exp = expected().query("item == 'volunteered' and breakdown in ['all', 'ethnic_group']")
     assert list(res.df) == exp["df"].tolist()
     assert design.df == 66 and res.df[0] == 65
-    assert (exp["df"] <= exp["df_whole_domain"]).all() and (exp["df"] < exp["df_whole_domain"]).any()
+    assert (exp["df"] <= exp["df_whole_domain"]).all() and (
+        exp["df"] < exp["df_whole_domain"]
+    ).any()
 
 
 def test_refusals_stay_in_london_and_leave_only_their_breakdown(tmp_path) -> None:
     detail = detail_for(".csv", str(tmp_path))
-    london = detail[(detail.measure_id == "volunteering") & (detail.area_code == geography.LONDON_CODE)]
+    london = detail[
+        (detail.measure_id == "volunteering") & (detail.area_code == geography.LONDON_CODE)
+    ]
     whole = london[london.breakdown == "all"]["unweighted_base"].iloc[0]
     answered = provider_file()["volun"].isin([1, 2])
     assert whole == answered.sum()  # every respondent who answered, whatever their ethnic group
@@ -127,16 +144,25 @@ def test_refusals_stay_in_london_and_leave_only_their_breakdown(tmp_path) -> Non
 
 
 def test_absent_breakdowns_and_items_have_no_rows(tmp_path) -> None:
-    results = pipeline.compute(waves.add_waves(pipeline.Inputs(), [(write_wave(tmp_path, ".csv"),
-                                                                     FIXTURES / "codebook.yaml")]))
+    results = pipeline.compute(
+        waves.add_waves(
+            pipeline.Inputs(), [(write_wave(tmp_path, ".csv"), FIXTURES / "codebook.yaml")]
+        )
+    )
     est = results.estimates
     assert not est["breakdown"].isin(ABSENT_BREAKDOWNS).any()
     assert not results.changes["breakdown"].isin(ABSENT_BREAKDOWNS).any()
     # friends_similar's four items and good_place_to_live are declared absent: no figure at all
     assert not est["measure_id"].isin(["friends_similar", "good_place_to_live"]).any()
     assert {"friends_similar", "good_place_to_live"} <= set(results.skipped)
-    fed = {"social_isolation", "associational_membership", "belonging", "get_on_well", "neighbourhood_trust",
-           "volunteering"}
+    fed = {
+        "social_isolation",
+        "associational_membership",
+        "belonging",
+        "get_on_well",
+        "neighbourhood_trust",
+        "volunteering",
+    }
     assert set(est["measure_id"]) == fed
     # a real build: the survey's own name is the source, and nothing is synthetic
     assert (est["source"] == f"London Survey of Social Integration ({PERIOD})").all()
@@ -146,8 +172,13 @@ def test_absent_breakdowns_and_items_have_no_rows(tmp_path) -> None:
 def test_fixtures_are_what_r_computes(tmp_path) -> None:
     """Where R and its survey package are installed, rerun the reference script and compare."""
     rscript = shutil.which("Rscript")
-    if rscript is None or subprocess.run([rscript, "-e", "library(survey)"], capture_output=True).returncode != 0:
-        pytest.skip("R with the survey package is not installed (apt-get install r-base-core r-cran-survey)")
+    if (
+        rscript is None
+        or subprocess.run([rscript, "-e", "library(survey)"], capture_output=True).returncode != 0
+    ):
+        pytest.skip(
+            "R with the survey package is not installed (apt-get install r-base-core r-cran-survey)"
+        )
     for name in ("wave_sample.csv", "reference.R"):
         shutil.copy(FIXTURES / name, tmp_path / name)
     subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)

@@ -51,7 +51,10 @@ def pdf_css() -> str:
     ``font-family`` is inherited, but form controls and ``code`` get their own in user-agent
     style sheets, so they are named too.
     """
-    return font_face_css() + f'\nhtml, body, input, code, pre, kbd, samp {{ font-family: "{FAMILY}"; }}'
+    return (
+        font_face_css()
+        + f'\nhtml, body, input, code, pre, kbd, samp {{ font-family: "{FAMILY}"; }}'
+    )
 
 
 def use_in_matplotlib() -> None:

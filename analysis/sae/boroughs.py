@@ -43,11 +43,23 @@ from analysis.sdc import NOT_AVAILABLE, SUPPRESSED, DisclosureRules
 METHOD_DIRECT = "direct"
 METHOD_MODELLED = "modelled"
 UNCERTAINTY = "small_area_model"  # the row's uncertainty model (analysis.rules.APPLIED_METHODS)
-METHOD_LABEL = ("modelled: Fay-Herriot small area estimate (area-level model on Inner London and the "
-                "BAME share, REML, benchmarked to the London direct estimate)")
+METHOD_LABEL = (
+    "modelled: Fay-Herriot small area estimate (area-level model on Inner London and the "
+    "BAME share, REML, benchmarked to the London direct estimate)"
+)
 MIN_AREAS = 10  # fewer boroughs with respondents than this: no model (too little to fit A)
-TABLE_COLUMNS = ["area_code", "direct", "direct_variance", "variance_used",
-                 *[f"x_{c}" for c in covariates.COVARIATES], "eblup", "mse", "lower_ci", "upper_ci", "shrinkage"]
+TABLE_COLUMNS = [
+    "area_code",
+    "direct",
+    "direct_variance",
+    "variance_used",
+    *[f"x_{c}" for c in covariates.COVARIATES],
+    "eblup",
+    "mse",
+    "lower_ci",
+    "upper_ci",
+    "shrinkage",
+]
 
 
 @dataclass
@@ -87,29 +99,48 @@ def directs(measure: Measure, waves: dict) -> list[Direct]:
         part = [wave.codes("borough")]
         for s in measure.series:
             y = wave.item(s.item, measure.universe)
-            if hasattr(wave, "covers") and not wave.covers(y):  # a wave that lacks the item: no model
+            if hasattr(wave, "covers") and not wave.covers(
+                y
+            ):  # a wave that lacks the item: no model
                 continue
             res = survey.domain_means(wave.design, y, part)
             se = res.se
-            out.append(Direct(measure.id, s.indicator, period, res.estimate[1:], se[1:] ** 2, res.n[1:].astype(float),
-                              res.weighted_n[1:], float(res.estimate[0]), float(se[0])))
+            out.append(
+                Direct(
+                    measure.id,
+                    s.indicator,
+                    period,
+                    res.estimate[1:],
+                    se[1:] ** 2,
+                    res.n[1:].astype(float),
+                    res.weighted_n[1:],
+                    float(res.estimate[0]),
+                    float(se[0]),
+                )
+            )
     return out
 
 
 def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
     """Fit, predict, benchmark and compare one indicator-wave (see the module docstring)."""
     codes = np.asarray(geography.borough_codes())
-    X = np.column_stack([np.ones(len(codes)), cov.reindex(codes)[list(covariates.COVARIATES)].to_numpy(dtype=float)])
+    X = np.column_stack(
+        [np.ones(len(codes)), cov.reindex(codes)[list(covariates.COVARIATES)].to_numpy(dtype=float)]
+    )
     y, v, n = direct.estimate, direct.variance, direct.n
     have = (n > 0) & np.isfinite(y)
     if have.sum() < MIN_AREAS:
-        raise model.ModelError(f"{int(have.sum())} boroughs with respondents; at least {MIN_AREAS} are needed")
+        raise model.ModelError(
+            f"{int(have.sum())} boroughs with respondents; at least {MIN_AREAS} are needed"
+        )
     if not np.isfinite(direct.london):
         raise model.ModelError("no direct London estimate to benchmark to")
     # variance smoothing: London's design effect; London's level first, then the first fit's
     # regression values
     deff = variance.london_deff(direct.london_se**2, direct.london, n[have].sum())
-    first = model.fit(y[have], variance.gvf(n[have], np.full(have.sum(), direct.london), deff), X[have])
+    first = model.fit(
+        y[have], variance.gvf(n[have], np.full(have.sum(), direct.london), deff), X[have]
+    )
     D_all = variance.gvf(np.where(have, n, 0), X @ first.beta, deff)
     fit = model.fit(y[have], D_all[have], X[have], start=first.A_reml)
 
@@ -122,9 +153,15 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
     w = benchmarking.weights(direct.weighted_n[have])
     adjust = benchmarking.adjustment(direct.london, w, fit.eblup)
     g4 = benchmarking.g4(fit, w)
-    final, final_mse = np.clip(eblup + adjust, 0, 1), mse + g4  # a proportion stays in 0-1 (bounds, step 5)
+    final, final_mse = (
+        np.clip(eblup + adjust, 0, 1),
+        mse + g4,
+    )  # a proportion stays in 0-1 (bounds, step 5)
     root = np.sqrt(final_mse)
-    lower, upper = np.clip(final - survey.Z95 * root, 0, 1), np.clip(final + survey.Z95 * root, 0, 1)
+    lower, upper = (
+        np.clip(final - survey.Z95 * root, 0, 1),
+        np.clip(final + survey.Z95 * root, 0, 1),
+    )
     diff = final - direct.london
     diff_se = np.sqrt(final_mse + direct.london_se**2)
     p_value = 2 * survey.normal_sf(np.abs(diff / diff_se))
@@ -132,28 +169,36 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
     resid[have] = fit.standardised_residuals()
 
     pct, pct2 = 100.0, 100.0**2
-    table = pd.DataFrame({
-        "area_code": codes,
-        "direct": np.where(have, y, np.nan) * pct,
-        "direct_variance": np.where(have, v, np.nan) * pct2,
-        "variance_used": D_all * pct2,
-        **{f"x_{c}": X[:, k + 1] for k, c in enumerate(covariates.COVARIATES)},
-        "eblup": final * pct, "mse": final_mse * pct2, "lower_ci": lower * pct, "upper_ci": upper * pct,
-        "shrinkage": shrink,
-        "respondents": n.astype(int),
-        "synthetic_estimate": X @ fit.beta * pct,
-        "eblup_before_benchmarking": eblup * pct,
-        "mse_before_benchmarking": mse * pct2,
-        "standardised_residual": resid,
-        "p_vs_london": p_value,
-        "compared_to_london": compare.verdict(diff, p_value),
-    })
+    table = pd.DataFrame(
+        {
+            "area_code": codes,
+            "direct": np.where(have, y, np.nan) * pct,
+            "direct_variance": np.where(have, v, np.nan) * pct2,
+            "variance_used": D_all * pct2,
+            **{f"x_{c}": X[:, k + 1] for k, c in enumerate(covariates.COVARIATES)},
+            "eblup": final * pct,
+            "mse": final_mse * pct2,
+            "lower_ci": lower * pct,
+            "upper_ci": upper * pct,
+            "shrinkage": shrink,
+            "respondents": n.astype(int),
+            "synthetic_estimate": X @ fit.beta * pct,
+            "eblup_before_benchmarking": eblup * pct,
+            "mse_before_benchmarking": mse * pct2,
+            "standardised_residual": resid,
+            "p_vs_london": p_value,
+            "compared_to_london": compare.verdict(diff, p_value),
+        }
+    )
     names = ["intercept", *(f"x_{c}" for c in covariates.COVARIATES)]
     meta = {
-        "measure_id": direct.measure_id, "indicator": direct.indicator, "period": direct.period,
+        "measure_id": direct.measure_id,
+        "indicator": direct.indicator,
+        "period": direct.period,
         "model": "Fay-Herriot area-level model (EBLUP), fitted on the proportion scale; figures in %",
         "method": fit.method,
-        "area_effect_variance": fit.A, "area_effect_variance_reml": fit.A_reml,
+        "area_effect_variance": fit.A,
+        "area_effect_variance_reml": fit.A_reml,
         "coefficients": {k: float(b) for k, b in zip(names, fit.beta)},
         "coefficient_se": {k: float(s) for k, s in zip(names, np.sqrt(np.diag(fit.beta_cov)))},
         "covariates": {f"x_{c}": covariates.LABELS[c] for c in covariates.COVARIATES},
@@ -163,11 +208,18 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
             "method": "GVF: deff * p (1 - p) / n, p the first fit's regression value, deff London's",
             "design_effect": deff,
             "boroughs_pooled_design_effect": variance.pooled_deff(
-                v[have], n[have], np.clip(X[have] @ first.beta, *variance.P_BOUNDS)),
+                v[have], n[have], np.clip(X[have] @ first.beta, *variance.P_BOUNDS)
+            ),
         },
-        "benchmarking": {"target_london_direct": direct.london, "london_direct_se": direct.london_se,
-                         "adjustment": adjust, "g4": g4, "weights": "survey weighted population of each borough"},
-        "boroughs_fitted": int(have.sum()), "boroughs_predicted_without_respondents": int((~have).sum()),
+        "benchmarking": {
+            "target_london_direct": direct.london,
+            "london_direct_se": direct.london_se,
+            "adjustment": adjust,
+            "g4": g4,
+            "weights": "survey weighted population of each borough",
+        },
+        "boroughs_fitted": int(have.sum()),
+        "boroughs_predicted_without_respondents": int((~have).sum()),
         "reml_iterations": fit.iterations,
     }
     return Model(direct, table, meta)
@@ -184,7 +236,9 @@ def fit_all(items: list[Direct], cov: pd.DataFrame) -> tuple[list[Model], dict[s
     return models, failed
 
 
-def rows(models: list[Model], registry: dict[str, Measure], source_label, synthetic: bool) -> pd.DataFrame:
+def rows(
+    models: list[Model], registry: dict[str, Measure], source_label, synthetic: bool
+) -> pd.DataFrame:
     """Rows of the estimates table (detail columns) for the modelled borough figures."""
     if not models:
         return pd.DataFrame()
@@ -192,18 +246,32 @@ def rows(models: list[Model], registry: dict[str, Measure], source_label, synthe
     size = len(models[0].table)
     measure = [registry[mdl.direct.measure_id] for mdl in models]
     each = lambda values: np.repeat(np.asarray(values, dtype=object), size)  # noqa: E731
-    return pd.DataFrame({
-        "measure_id": each([m.id for m in measure]), "indicator": each([mdl.direct.indicator for mdl in models]),
-        "period": each([mdl.direct.period for mdl in models]),
-        "area_code": t["area_code"], "area_name": t["area_code"].map(geography.names_by_code()),
-        "breakdown": "all", "group": "all",
-        "value": t["eblup"], "lower_ci": t["lower_ci"], "upper_ci": t["upper_ci"],
-        "unweighted_base": pd.array(t["respondents"], dtype="Int64"), "flag": "",
-        "compared_to_london": t["compared_to_london"], "unit": each([m.unit for m in measure]),
-        "polarity": each([m.polarity for m in measure]),
-        "source": each([f"{source_label(m)}; {METHOD_LABEL}" for m in measure]), "synthetic": bool(synthetic),
-        "flag_reason": "", "uncertainty": UNCERTAINTY, "method": METHOD_MODELLED, "se": np.sqrt(t["mse"]), "p_vs_london": t["p_vs_london"],
-    })
+    return pd.DataFrame(
+        {
+            "measure_id": each([m.id for m in measure]),
+            "indicator": each([mdl.direct.indicator for mdl in models]),
+            "period": each([mdl.direct.period for mdl in models]),
+            "area_code": t["area_code"],
+            "area_name": t["area_code"].map(geography.names_by_code()),
+            "breakdown": "all",
+            "group": "all",
+            "value": t["eblup"],
+            "lower_ci": t["lower_ci"],
+            "upper_ci": t["upper_ci"],
+            "unweighted_base": pd.array(t["respondents"], dtype="Int64"),
+            "flag": "",
+            "compared_to_london": t["compared_to_london"],
+            "unit": each([m.unit for m in measure]),
+            "polarity": each([m.polarity for m in measure]),
+            "source": each([f"{source_label(m)}; {METHOD_LABEL}" for m in measure]),
+            "synthetic": bool(synthetic),
+            "flag_reason": "",
+            "uncertainty": UNCERTAINTY,
+            "method": METHOD_MODELLED,
+            "se": np.sqrt(t["mse"]),
+            "p_vs_london": t["p_vs_london"],
+        }
+    )
 
 
 def _plain(value):
@@ -230,8 +298,15 @@ def _csv(columns: dict[str, np.ndarray]) -> str:
 
 
 # the columns that give a borough's direct figure back, blanked where it is suppressed
-REVEAL_DIRECT = ("direct", "direct_variance", "variance_used", "shrinkage", "eblup_before_benchmarking",
-                 "mse_before_benchmarking", "standardised_residual")
+REVEAL_DIRECT = (
+    "direct",
+    "direct_variance",
+    "variance_used",
+    "shrinkage",
+    "eblup_before_benchmarking",
+    "mse_before_benchmarking",
+    "standardised_residual",
+)
 
 
 def write(models: list[Model], folder: Path, rules: DisclosureRules) -> list[Path]:
@@ -251,12 +326,19 @@ def write(models: list[Model], folder: Path, rules: DisclosureRules) -> list[Pat
         written = []
         for mdl in models:
             t = mdl.table
-            columns = {c: t[c].to_numpy() for c in [*TABLE_COLUMNS, *(c for c in t.columns if c not in TABLE_COLUMNS)]}
-            hidden = np.isin(rules.flags(columns["respondents"].astype(float)), [SUPPRESSED, NOT_AVAILABLE])
+            columns = {
+                c: t[c].to_numpy()
+                for c in [*TABLE_COLUMNS, *(c for c in t.columns if c not in TABLE_COLUMNS)]
+            }
+            hidden = np.isin(
+                rules.flags(columns["respondents"].astype(float)), [SUPPRESSED, NOT_AVAILABLE]
+            )
             for c in REVEAL_DIRECT:
                 columns[c] = np.where(hidden, np.nan, columns[c])
             (fresh / f"{mdl.name}.csv").write_text(_csv(columns), encoding="utf-8")
-            (fresh / f"{mdl.name}.json").write_text(json.dumps(_plain(mdl.meta), indent=2) + "\n", encoding="utf-8")
+            (fresh / f"{mdl.name}.json").write_text(
+                json.dumps(_plain(mdl.meta), indent=2) + "\n", encoding="utf-8"
+            )
             written += [folder / f"{mdl.name}.csv", folder / f"{mdl.name}.json"]
         os.chmod(fresh, 0o777 & ~_umask())  # mkdtemp makes it private; reports are published
         old = folder.parent / f".{folder.name}.old"

@@ -50,18 +50,29 @@ def table(bame_pct: pd.Series, source: str) -> pd.DataFrame:
     for row, code in enumerate(codes, start=1):
         v = values.loc[code]
         if not np.isfinite(v) or not 0 <= v <= 100:
-            raise InputError(source, f"borough {code} needs a percentage from 0 to 100, found {bame_pct.get(code)!r}",
-                             row=row, column="bame_pct")
-    return pd.DataFrame({"inner_london": _inner(), "bame_pct": values.to_numpy(dtype=float)},
-                        index=pd.Index(codes, name="area_code"))
+            raise InputError(
+                source,
+                f"borough {code} needs a percentage from 0 to 100, found {bame_pct.get(code)!r}",
+                row=row,
+                column="bame_pct",
+            )
+    return pd.DataFrame(
+        {"inner_london": _inner(), "bame_pct": values.to_numpy(dtype=float)},
+        index=pd.Index(codes, name="area_code"),
+    )
 
 
-def from_profiles(profiles: pd.DataFrame, source: str = "london-borough-profiles.csv") -> pd.DataFrame:
+def from_profiles(
+    profiles: pd.DataFrame, source: str = "london-borough-profiles.csv"
+) -> pd.DataFrame:
     """Covariates of a real build from the London Borough Profiles (as loaded by
     :func:`analysis.sources.published.load_borough_profiles`, indexed by area code)."""
     if PROFILES_COLUMN not in profiles.columns:
-        raise InputError(source, f"expected column {PROFILES_COLUMN!r} for the small area models",
-                         column=PROFILES_COLUMN)
+        raise InputError(
+            source,
+            f"expected column {PROFILES_COLUMN!r} for the small area models",
+            column=PROFILES_COLUMN,
+        )
     return table(profiles[PROFILES_COLUMN], source)
 
 

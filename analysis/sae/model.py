@@ -115,7 +115,9 @@ def _gls(A: float, y: np.ndarray, D: np.ndarray, X: np.ndarray) -> tuple[np.ndar
     return cov @ (XtW @ y), cov
 
 
-def _score_info(A: float, y: np.ndarray, D: np.ndarray, X: np.ndarray) -> tuple[float, float, float]:
+def _score_info(
+    A: float, y: np.ndarray, D: np.ndarray, X: np.ndarray
+) -> tuple[float, float, float]:
     """REML score, Fisher information and log-likelihood (up to a constant) at A.
 
     With ``W = V^-1`` and ``C = (X'WX)^-1`` the REML projection is ``P = W - W X C X' W``;
@@ -141,12 +143,22 @@ def _score_info(A: float, y: np.ndarray, D: np.ndarray, X: np.ndarray) -> tuple[
     return float(score), float(0.5 * tr_pp), float(loglik)
 
 
-def reml(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 500,
-         start: float | None = None) -> tuple[float, int]:
+def reml(
+    y: np.ndarray,
+    D: np.ndarray,
+    X: np.ndarray,
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 500,
+    start: float | None = None,
+) -> tuple[float, int]:
     """REML estimate of A by Fisher scoring, truncated at zero (as metafor does); ``start``
     (e.g. a fit of the same data with other variances) saves iterations, not accuracy."""
-    A = start if start is not None and start > 0 else max(
-        float(np.var(y, ddof=X.shape[1] if y.size > X.shape[1] else 0) - np.mean(D)), 0.0)
+    A = (
+        start
+        if start is not None and start > 0
+        else max(float(np.var(y, ddof=X.shape[1] if y.size > X.shape[1] else 0) - np.mean(D)), 0.0)
+    )
     current = _score_info(A, y, D, X)
     for it in range(1, max_iter + 1):
         score, info, ll_old = current
@@ -172,11 +184,15 @@ def li_lahiri(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12
     The adjusted score is +inf at 0 and negative for large A, so the root is bracketed; it
     is found by Newton steps (with the Fisher information) kept inside the bracket, and a
     geometric bisection step whenever Newton would leave it, so it cannot fail."""
+
     def adjusted(a: float) -> tuple[float, float]:
         score, info, _ = _score_info(a, y, D, X)
         return 1.0 / a + score, -1.0 / a**2 - info
 
-    lo, hi = 1e-12 * max(float(np.mean(D)), 1e-300), max(float(np.var(y)) + float(np.mean(D)), 1e-12)
+    lo, hi = (
+        1e-12 * max(float(np.mean(D)), 1e-300),
+        max(float(np.var(y)) + float(np.mean(D)), 1e-12),
+    )
     while adjusted(hi)[0] > 0:
         hi *= 4
     a = np.sqrt(lo * hi)
@@ -216,8 +232,9 @@ def fit(y, D, X, *, remedy: bool = True, start: float | None = None) -> Fit:
     return Fit(beta, cov, A, A_reml, method, iterations, y, D, X)
 
 
-def mse_terms(A: float, D: np.ndarray, X: np.ndarray, beta_cov: np.ndarray, *,
-              li_lahiri: bool = False) -> dict[str, np.ndarray]:
+def mse_terms(
+    A: float, D: np.ndarray, X: np.ndarray, beta_cov: np.ndarray, *, li_lahiri: bool = False
+) -> dict[str, np.ndarray]:
     """The Prasad-Rao terms for REML (Datta-Lahiri) and the Li-Lahiri bias term.
 
     Written out term by term (see the module docstring) so each can be checked by hand."""

@@ -46,7 +46,9 @@ def pooled_deff(v: np.ndarray, n: np.ndarray, p: np.ndarray) -> float:
 def london_deff(variance: float, p: float, n: float) -> float:
     """The design effect of the London direct estimate (see module)."""
     if not (n > 0 and 0 < p < 1 and np.isfinite(variance) and variance > 0):
-        raise ValueError("London's direct estimate has no design effect (no variance or a proportion of 0 or 1)")
+        raise ValueError(
+            "London's direct estimate has no design effect (no variance or a proportion of 0 or 1)"
+        )
     return float(variance / (p * (1 - p) / n))
 
 

@@ -56,7 +56,9 @@ ETHNIC_OVERRIDES = {
 @lru_cache(maxsize=1)
 def profile() -> dict[str, Any]:
     """The demo's assumptions (``data/demo_profile.yaml``)."""
-    text = resources.files("analysis.data").joinpath("demo_profile.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("analysis.data").joinpath("demo_profile.yaml").read_text(encoding="utf-8")
+    )
     return yaml.load(text, Loader=measures.SAFE_LOADER)
 
 
@@ -146,7 +148,9 @@ def _sample_design(family: str, period: str, n_total: int | None) -> pd.DataFram
             sizes = rng.multinomial(int(round(per[b])), np.full(m, 1 / m))
             for j, size in enumerate(sizes):
                 rows.append((b, f"B{b + 1:02d}", f"B{b + 1:02d}-{j + 1:03d}", size))
-    elif spec["design"] == "borough_households":  # e.g. APS: stratified by borough, households as PSUs
+    elif (
+        spec["design"] == "borough_households"
+    ):  # e.g. APS: stratified by borough, households as PSUs
         n = n_total or spec["n"]
         per = rng.multinomial(n, adults / adults.sum())
         rows = []
@@ -165,7 +169,9 @@ def _sample_design(family: str, period: str, n_total: int | None) -> pd.DataFram
         order = np.argsort(np.where(bp.inner, 0, 1) * 100 + np.arange(n_b), kind="stable")
         stratum_of = np.empty(n_b, dtype=int)
         stratum_of[order] = np.arange(n_b) * n_strata // n_b
-        per_stratum = rng.multinomial(n, np.bincount(stratum_of, weights=adults, minlength=n_strata) / adults.sum())
+        per_stratum = rng.multinomial(
+            n, np.bincount(stratum_of, weights=adults, minlength=n_strata) / adults.sum()
+        )
         rows = []
         for h in range(n_strata):
             members = np.flatnonzero(stratum_of == h)
@@ -235,7 +241,9 @@ def _reference(item: str) -> tuple[float | None, str | None]:
     return None, None
 
 
-def _period_targets(item: str, spec: dict[str, Any], period: str) -> tuple[float, dict[str, dict[int, float]]]:
+def _period_targets(
+    item: str, spec: dict[str, Any], period: str
+) -> tuple[float, dict[str, dict[int, float]]]:
     """London target (%) and group targets (level index -> %) for one wave."""
     value, ref_period = _reference(item)
     level = value if value is not None else spec["level"]
@@ -248,7 +256,9 @@ def _period_targets(item: str, spec: dict[str, Any], period: str) -> tuple[float
         groups[var] = {levels.index(k): v + shift for k, v in targets.items()}
     for var, gap in spec.get("gap_targets", {}).items():
         levels = schemas.LEVELS[var]
-        gap_shift = spec.get("gap_trend", 0.0) * (_period_position(period) - _period_position(ref_period))
+        gap_shift = spec.get("gap_trend", 0.0) * (
+            _period_position(period) - _period_position(ref_period)
+        )
         groups[var] = {
             "reference": levels.index(gap["reference"]),  # type: ignore[dict-item]
             "gaps": {levels.index(k): max(v + gap_shift, 0.0) for k, v in gap["gaps"].items()},  # type: ignore[dict-item]
@@ -293,7 +303,10 @@ def _calibrated_answers(
         return total
 
     # each group's weighted size does not change while raking: summed once
-    shares = {var: np.maximum(np.bincount(demo[var], weights=w, minlength=len(off)), 1e-12) for var, off in offsets.items()}
+    shares = {
+        var: np.maximum(np.bincount(demo[var], weights=w, minlength=len(off)), 1e-12)
+        for var, off in offsets.items()
+    }
     for _ in range(60):  # rake group offsets and the intercept to their expected targets
         p = _expit(linear())
         for var, wanted in _wanted_rates(groups, demo, w, overall, offsets).items():
@@ -313,8 +326,10 @@ def _calibrated_answers(
         return (w_sub * (u_sub < _expit(current + shift))).sum() / max(w_sub.sum(), 1e-12) * 100
 
     # each group's members, found once: the bisection below evaluates them many times
-    members = {var: {level: np.flatnonzero(demo[var] == level) for level in wanted}
-               for var, wanted in wanted_by_var.items()}
+    members = {
+        var: {level: np.flatnonzero(demo[var] == level) for level in wanted}
+        for var, wanted in wanted_by_var.items()
+    }
     for _ in range(6 if groups else 0):
         for var, wanted in wanted_by_var.items():
             for level, t in wanted.items():
@@ -336,7 +351,11 @@ def _calibrated_answers(
 
 
 def _wanted_rates(
-    groups: dict[str, dict], demo: dict[str, np.ndarray], w: np.ndarray, overall: float, offsets: dict
+    groups: dict[str, dict],
+    demo: dict[str, np.ndarray],
+    w: np.ndarray,
+    overall: float,
+    offsets: dict,
 ) -> dict[str, dict[int, float]]:
     """Target rate (%) for each constrained group level; gap targets become rates.
 
@@ -354,7 +373,9 @@ def _wanted_rates(
         for level, g in target["gaps"].items():
             gaps[level] = g
         ref_rate = overall + (share * gaps).sum()
-        wanted[var] = {level: ref_rate - gaps[level] for level in range(len(share)) if share[level] > 0}
+        wanted[var] = {
+            level: ref_rate - gaps[level] for level in range(len(share)) if share[level] > 0
+        }
     return wanted
 
 
@@ -384,7 +405,9 @@ def survey_wave(
         for var, allowed in spec.get("universe", {}).items():
             idx = [schemas.LEVELS[var].index(a) for a in allowed]
             universe &= np.isin(demo[var], idx)
-        answers[item] = _calibrated_answers(rng, item, spec, period, weights, demo, b, psu_idx, universe)
+        answers[item] = _calibrated_answers(
+            rng, item, spec, period, weights, demo, b, psu_idx, universe
+        )
         if item == "employed":  # economic status follows the calibrated employment answer
             working = universe
             employed = answers[item] == 1
@@ -393,11 +416,13 @@ def survey_wave(
                 working, np.where(employed, 0, np.where(unemployed, 1, 2)), demo["econ_status"]
             )
     # a little item non-response, as in real surveys
-    for item, values in answers.items():
+    for values in answers.values():
         values[rng.random(b.size) < 0.01] = np.nan
     frame = pd.DataFrame(
         {
-            "respondent_id": np.char.add(period[:4], np.char.zfill(np.arange(b.size).astype(str), 7)),
+            "respondent_id": np.char.add(
+                period[:4], np.char.zfill(np.arange(b.size).astype(str), 7)
+            ),
             "period": period,
             "stratum": people["stratum"].to_numpy(),
             "psu": psu,
@@ -414,14 +439,18 @@ def survey_wave(
 
 def survey(family: str, *, n_per_wave: int | None = None) -> pd.DataFrame:
     """All synthetic waves of a survey family, stacked."""
-    return pd.concat([survey_wave(family, p, n=n_per_wave) for p in family_periods(family)], ignore_index=True)
+    return pd.concat(
+        [survey_wave(family, p, n=n_per_wave) for p in family_periods(family)], ignore_index=True
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # Admin tables: one row per borough and year
 
 
-def _scale_to(values: np.ndarray, weights: np.ndarray, target: float, fixed: np.ndarray) -> np.ndarray:
+def _scale_to(
+    values: np.ndarray, weights: np.ndarray, target: float, fixed: np.ndarray
+) -> np.ndarray:
     """Shift the non-fixed values so the weighted mean of all equals ``target``."""
     free = ~fixed
     gap = target * weights.sum() - (values * weights).sum()
@@ -435,15 +464,28 @@ def _published_values(codes, weights, values, year, name, exclude=None) -> pd.Da
     inner = np.array([geography.inner_outer(c) == "Inner" for c in codes])
     values = values.astype(float).copy()
     if exclude is not None:
-        values[exclude] = np.nan  # e.g. the City of London holds no borough election in the same way
+        values[exclude] = (
+            np.nan
+        )  # e.g. the City of London holds no borough election in the same way
     ok = ~np.isnan(values)
 
     def wmean(mask):
-        return float(np.round((values[mask & ok] * weights[mask & ok]).sum() / weights[mask & ok].sum(), 1))
+        return float(
+            np.round((values[mask & ok] * weights[mask & ok]).sum() / weights[mask & ok].sum(), 1)
+        )
 
     rows = pd.DataFrame({"area_code": codes, "year": year, name: np.round(values, 1)})
-    extra = pd.DataFrame({"area_code": [geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE, geography.LONDON_CODE],
-                          "year": year, name: [wmean(inner), wmean(~inner), wmean(np.ones_like(inner))]})
+    extra = pd.DataFrame(
+        {
+            "area_code": [
+                geography.INNER_LONDON_CODE,
+                geography.OUTER_LONDON_CODE,
+                geography.LONDON_CODE,
+            ],
+            "year": year,
+            name: [wmean(inner), wmean(~inner), wmean(np.ones_like(inner))],
+        }
+    )
     return pd.concat([rows, extra], ignore_index=True)
 
 
@@ -461,7 +503,9 @@ def admin_tables() -> dict[str, pd.DataFrame]:
     high = prof["high_churn_boroughs"]
     is_high = np.isin(codes, list(high))
 
-    churn = np.where(inner, rng.uniform(*cfg["churn_inner"], n_b), rng.uniform(*cfg["churn_outer"], n_b))
+    churn = np.where(
+        inner, rng.uniform(*cfg["churn_inner"], n_b), rng.uniform(*cfg["churn_outer"], n_b)
+    )
     churn[city] = cfg["churn_city"]
     for code, v in high.items():
         churn[codes == code] = v["churn"]
@@ -487,64 +531,145 @@ def admin_tables() -> dict[str, pd.DataFrame]:
         moves = pop * (churn + yrng.normal(0, 0.3, n_b)) / 100
         split = np.array([0.35, 0.38, 0.19, 0.08])
         flows = np.round(moves[:, None] * split[None, :])
-        out["population"].append(pd.DataFrame({
-            "area_code": codes, "year": year, "population": pop,
-            "internal_in": flows[:, 0], "internal_out": flows[:, 1],
-            "international_in": flows[:, 2], "international_out": flows[:, 3],
-        }))
+        out["population"].append(
+            pd.DataFrame(
+                {
+                    "area_code": codes,
+                    "year": year,
+                    "population": pop,
+                    "internal_in": flows[:, 0],
+                    "internal_out": flows[:, 1],
+                    "international_in": flows[:, 2],
+                    "international_out": flows[:, 3],
+                }
+            )
+        )
         reg = registration + cfg["registration_trend"] * t + yrng.normal(0, 0.4, n_b)
         target = cfg["registration_london_2016"] + cfg["registration_trend"] * t
         reg = _scale_to(reg, adults, target, is_high)
-        out["electoral"].append(pd.DataFrame({
-            "area_code": codes, "year": year, "electors": np.round(adults * reg / 100), "adults": adults}))
+        out["electoral"].append(
+            pd.DataFrame(
+                {
+                    "area_code": codes,
+                    "year": year,
+                    "electors": np.round(adults * reg / 100),
+                    "adults": adults,
+                }
+            )
+        )
         rate = hate_base * (1 + cfg["hate_crime_growth"]) ** t
-        rate = rate * cfg["hate_crime_london_2016"] * (1 + cfg["hate_crime_growth"]) ** t / (
-            (rate * pop).sum() / pop.sum())
+        rate = (
+            rate
+            * cfg["hate_crime_london_2016"]
+            * (1 + cfg["hate_crime_growth"]) ** t
+            / ((rate * pop).sum() / pop.sum())
+        )
         crimes = yrng.poisson(rate * pop / 1000)
         keep = ~city  # the City of London has its own police force: absent, as in the real data
-        out["hate_crime"].append(pd.DataFrame({
-            "area_code": codes[keep], "year": year, "hate_crimes": crimes[keep].astype(float),
-            "population": pop[keep]}))
+        out["hate_crime"].append(
+            pd.DataFrame(
+                {
+                    "area_code": codes[keep],
+                    "year": year,
+                    "hate_crimes": crimes[keep].astype(float),
+                    "population": pop[keep],
+                }
+            )
+        )
         pupils = np.round(pop * 0.0105)
         pupils[city] = 24
         g_rate = np.clip(cfg["gcse_london_2014"] + cfg["gcse_trend"] * (year - 2014) + gcse, 30, 90)
-        out["gcse"].append(pd.DataFrame({
-            "area_code": codes, "year": year, "pupils": pupils,
-            "pupils_achieving": yrng.binomial(pupils.astype(int), g_rate / 100).astype(float)}))
+        out["gcse"].append(
+            pd.DataFrame(
+                {
+                    "area_code": codes,
+                    "year": year,
+                    "pupils": pupils,
+                    "pupils_achieving": yrng.binomial(pupils.astype(int), g_rate / 100).astype(
+                        float
+                    ),
+                }
+            )
+        )
         eligible = np.round(pop * 0.0013)
         eligible[city] = 14
         e_rate = early + cfg["early_education_trend"] * t
-        e_rate = np.clip(_scale_to(e_rate, eligible, cfg["early_education_london_2016"] + cfg["early_education_trend"] * t,
-                                   np.zeros(n_b, dtype=bool)), 5, 98)
-        out["early_education"].append(pd.DataFrame({
-            "area_code": codes, "year": year, "eligible_children": eligible,
-            "children_taking_up": yrng.binomial(eligible.astype(int), e_rate / 100).astype(float)}))
+        e_rate = np.clip(
+            _scale_to(
+                e_rate,
+                eligible,
+                cfg["early_education_london_2016"] + cfg["early_education_trend"] * t,
+                np.zeros(n_b, dtype=bool),
+            ),
+            5,
+            98,
+        )
+        out["early_education"].append(
+            pd.DataFrame(
+                {
+                    "area_code": codes,
+                    "year": year,
+                    "eligible_children": eligible,
+                    "children_taking_up": yrng.binomial(eligible.astype(int), e_rate / 100).astype(
+                        float
+                    ),
+                }
+            )
+        )
         nonnat = np.round(pop * nonnat_share, -3)
         nonnat[city] = np.round(pop[city] * 0.3, -2)
         london_rate = cfg["citizenship_london"][year]
         c_rate = london_rate * np.exp(cit_effect)
         c_rate = c_rate * london_rate / ((c_rate * nonnat).sum() / nonnat.sum())
-        out["citizenship"].append(pd.DataFrame({
-            "area_code": codes, "year": year,
-            "ceremony_attendees": yrng.poisson(c_rate * nonnat / 100).astype(float), "non_nationals": nonnat}))
-    out["turnout"] = [_published_values(codes, pop_2014 := np.round(bp.population * 1000 / (1 + cfg["population_growth"]) ** 2),
-                                        np.clip(37.0 + rng.normal(0, 4.0, n_b) - 0.4 * (churn - churn.mean()), 20, 60),
-                                        2014, "turnout", exclude=city)]
-    out["born_abroad"] = [_published_values(codes, pop_2014, np.clip(np.where(inner, 42.0, 33.0) + rng.normal(0, 6, n_b), 10, 60),
-                                            2015, "born_abroad")]
+        out["citizenship"].append(
+            pd.DataFrame(
+                {
+                    "area_code": codes,
+                    "year": year,
+                    "ceremony_attendees": yrng.poisson(c_rate * nonnat / 100).astype(float),
+                    "non_nationals": nonnat,
+                }
+            )
+        )
+    out["turnout"] = [
+        _published_values(
+            codes,
+            pop_2014 := np.round(bp.population * 1000 / (1 + cfg["population_growth"]) ** 2),
+            np.clip(37.0 + rng.normal(0, 4.0, n_b) - 0.4 * (churn - churn.mean()), 20, 60),
+            2014,
+            "turnout",
+            exclude=city,
+        )
+    ]
+    out["born_abroad"] = [
+        _published_values(
+            codes,
+            pop_2014,
+            np.clip(np.where(inner, 42.0, 33.0) + rng.normal(0, 6, n_b), 10, 60),
+            2015,
+            "born_abroad",
+        )
+    ]
     tables = {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
-    return {k: schemas.validate_admin(v, k, source=f"demo {k} table", row_offset=1) for k, v in tables.items()}
+    return {
+        k: schemas.validate_admin(v, k, source=f"demo {k} table", row_offset=1)
+        for k, v in tables.items()
+    }
 
 
 def validated_survey(family: str) -> pd.DataFrame:
     """One synthetic survey family (all waves), validated against its schema."""
-    return schemas.validate_survey(survey(family), family, source=f"demo {family} survey", row_offset=1)
+    return schemas.validate_survey(
+        survey(family), family, source=f"demo {family} survey", row_offset=1
+    )
 
 
 def expected_respondents(family: str) -> int:
     """How many respondents the family's synthetic waves hold, roughly (from its design)."""
     spec = profile()["families"][family]
-    per_wave = spec.get("n") or spec["n_per_borough"] * (len(borough_profile().codes) - 1) + spec["n_city"]
+    per_wave = (
+        spec.get("n") or spec["n_per_borough"] * (len(borough_profile().codes) - 1) + spec["n_city"]
+    )
     return int(per_wave) * len(family_periods(family))
 
 
@@ -555,9 +680,14 @@ def surveys(processes: int = 1) -> dict[str, pd.DataFrame]:
     process while this one makes the others (the data are the same either way).
     """
     families = list(schemas.SURVEY_ITEMS)
-    apart = max(families, key=expected_respondents) if processes > 1 and forking.can_fork() else None
-    made, largest = forking.side_by_side(lambda: {f: validated_survey(f) for f in families if f != apart},
-                                         validated_survey if apart else None, apart)
+    apart = (
+        max(families, key=expected_respondents) if processes > 1 and forking.can_fork() else None
+    )
+    made, largest = forking.side_by_side(
+        lambda: {f: validated_survey(f) for f in families if f != apart},
+        validated_survey if apart else None,
+        apart,
+    )
     if apart:
         made[apart] = largest
     return {family: made[family] for family in families}

@@ -62,7 +62,13 @@ class DemoSpec:
 
 SPECS: dict[str, DemoSpec] = {
     "london_family_fund": DemoSpec(
-        "LFF", 30, 20, 16, 0.15, 0.22, "2019-01-14",
+        "LFF",
+        30,
+        20,
+        16,
+        0.15,
+        0.22,
+        "2019-01-14",
         {
             "friends_similar_age": ItemSpec(0.38, 0.33, -0.01, -0.05),
             "friends_same_ethnicity": ItemSpec(0.27, 0.22, 0.00, -0.10),
@@ -72,7 +78,13 @@ SPECS: dict[str, DemoSpec] = {
         },
     ),
     "citizenship_integration_initiative": DemoSpec(
-        "CII", 16, 20, 15, 0.20, 0.25, "2019-03-04",
+        "CII",
+        16,
+        20,
+        15,
+        0.20,
+        0.25,
+        "2019-03-04",
         {
             "volunteered": ItemSpec(0.22, 0.24, 0.00, 0.06),
             "associational_member": ItemSpec(0.35, 0.37, 0.01, 0.04),
@@ -80,7 +92,13 @@ SPECS: dict[str, DemoSpec] = {
         },
     ),
     "esol_plus": DemoSpec(
-        "ESOL", 18, 14, 10, 0.25, 0.28, "2019-09-16",
+        "ESOL",
+        18,
+        14,
+        10,
+        0.25,
+        0.28,
+        "2019-09-16",
         {
             "english_difficulty": ItemSpec(0.62, 0.55, -0.02, -0.12),
             "volunteered": ItemSpec(0.12, 0.14, 0.00, 0.03),
@@ -110,7 +128,9 @@ def _centre(target: float, sd: float) -> float:
 
     nodes, weights = np.polynomial.hermite_e.hermegauss(40)
     weights = weights / weights.sum()
-    return float(optimize.brentq(lambda m: float((weights * _expit(m + sd * nodes)).sum()) - target, -15, 15))
+    return float(
+        optimize.brentq(lambda m: float((weights * _expit(m + sd * nodes)).sum()) - target, -15, 15)
+    )
 
 
 def planted_effects(initiative: str, effects: dict[str, float] | None = None) -> dict[str, float]:
@@ -121,10 +141,18 @@ def planted_effects(initiative: str, effects: dict[str, float] | None = None) ->
     return out
 
 
-def generate(initiative: str = "london_family_fund", *, n_sites: int | None = None,
-             programme_per_site: float | None = None, comparison_per_site: float | None = None,
-             effects: dict[str, float] | None = None, attrition: bool = True, label: str = DEMO_LABEL,
-             site_trend_sd: float = SITE_TREND_SD, site_effect_sd: float = SITE_EFFECT_SD) -> pd.DataFrame:
+def generate(
+    initiative: str = "london_family_fund",
+    *,
+    n_sites: int | None = None,
+    programme_per_site: float | None = None,
+    comparison_per_site: float | None = None,
+    effects: dict[str, float] | None = None,
+    attrition: bool = True,
+    label: str = DEMO_LABEL,
+    site_trend_sd: float = SITE_TREND_SD,
+    site_effect_sd: float = SITE_EFFECT_SD,
+) -> pd.DataFrame:
     """A synthetic evaluation table in the documented format.
 
     ``effects`` overrides planted effects (proportions, e.g. ``{"someone_to_rely_on": 0.1}``);
@@ -135,14 +163,18 @@ def generate(initiative: str = "london_family_fund", *, n_sites: int | None = No
     if initiative not in SPECS:
         raise KeyError(f"No demo for {initiative!r}; demos exist for {sorted(SPECS)}")
     spec = SPECS[initiative]
-    items = {k: ItemSpec(v.programme, v.comparison, v.trend, (effects or {}).get(k, v.effect))
-             for k, v in spec.items.items()}
+    items = {
+        k: ItemSpec(v.programme, v.comparison, v.trend, (effects or {}).get(k, v.effect))
+        for k, v in spec.items.items()
+    }
     n_sites = n_sites or spec.n_sites
     rng = _rng("evaluation", initiative, label, n_sites, programme_per_site, comparison_per_site)
     boroughs = geography.borough_codes()[1:]  # projects run in the 32 boroughs
     site_borough = rng.choice(boroughs, size=n_sites, replace=n_sites > len(boroughs))
-    per_site = {"programme": programme_per_site or spec.programme_per_site,
-                "comparison": comparison_per_site or spec.comparison_per_site}
+    per_site = {
+        "programme": programme_per_site or spec.programme_per_site,
+        "comparison": comparison_per_site or spec.comparison_per_site,
+    }
     people = []
     size_factor = np.exp(rng.normal(0, SITE_SIZE_SD, n_sites))
     size_factor /= size_factor.mean()
@@ -153,7 +185,9 @@ def generate(initiative: str = "london_family_fund", *, n_sites: int | None = No
     people = pd.DataFrame(people, columns=["group", "site_index"])
     n = len(people)
     people["participant_id"] = [
-        f"{spec.prefix}-{'P' if g == 'programme' else 'C'}{i:05d}" for i, g in enumerate(people["group"], start=1)]
+        f"{spec.prefix}-{'P' if g == 'programme' else 'C'}{i:05d}"
+        for i, g in enumerate(people["group"], start=1)
+    ]
     people["site"] = [f"{spec.prefix}-S{s + 1:02d}" for s in people["site_index"]]
     people["borough"] = site_borough[people["site_index"].to_numpy()]
     site_u = rng.normal(0, SITE_SD, n_sites)[people["site_index"].to_numpy()]
@@ -165,24 +199,38 @@ def generate(initiative: str = "london_family_fund", *, n_sites: int | None = No
     drop_rate = np.where(treated, spec.attrition_programme, spec.attrition_comparison)
     stays = rng.random(n) >= drop_rate if attrition else np.ones(n, dtype=bool)
 
-    pre = {"initiative": initiative, "participant_id": people["participant_id"], "group": people["group"],
-           "site": people["site"], "wave": "pre", "interview_date": pre_date.strftime("%Y-%m-%d"),
-           "borough": people["borough"]}
+    pre = {
+        "initiative": initiative,
+        "participant_id": people["participant_id"],
+        "group": people["group"],
+        "site": people["site"],
+        "wave": "pre",
+        "interview_date": pre_date.strftime("%Y-%m-%d"),
+        "borough": people["borough"],
+    }
     post = dict(pre, wave="post", interview_date=post_date.strftime("%Y-%m-%d"))
     site_index = people["site_index"].to_numpy()
     for code, it in items.items():
-        site_trend = np.clip(rng.normal(0, site_trend_sd, n_sites), -2 * site_trend_sd, 2 * site_trend_sd)
-        site_effect = np.clip(rng.normal(0, site_effect_sd, n_sites), -2 * site_effect_sd, 2 * site_effect_sd)
+        site_trend = np.clip(
+            rng.normal(0, site_trend_sd, n_sites), -2 * site_trend_sd, 2 * site_trend_sd
+        )
+        site_effect = np.clip(
+            rng.normal(0, site_effect_sd, n_sites), -2 * site_effect_sd, 2 * site_effect_sd
+        )
         spread = 2 * (site_trend_sd + site_effect_sd)
         shift_low = min(0.0, it.trend) + min(0.0, it.effect) - spread
         shift_high = max(0.0, it.trend) + max(0.0, it.effect) + spread
         lo, hi = -shift_low, 1 - shift_high
-        base = np.where(treated, it.programme, it.comparison)
-        sd = float(np.sqrt(SITE_SD ** 2 + PERSON_SD ** 2 + ITEM_SD ** 2))
-        centre = {b: _centre(float(np.clip((b - lo) / (hi - lo), 0.02, 0.98)), sd) for b in (it.programme, it.comparison)}
+        sd = float(np.sqrt(SITE_SD**2 + PERSON_SD**2 + ITEM_SD**2))
+        centre = {
+            b: _centre(float(np.clip((b - lo) / (hi - lo), 0.02, 0.98)), sd)
+            for b in (it.programme, it.comparison)
+        }
         mu = np.where(treated, centre[it.programme], centre[it.comparison])
         q = lo + (hi - lo) * _expit(mu + site_u + person_u + rng.normal(0, ITEM_SD, n))
-        p_post = q + it.trend + site_trend[site_index] + (it.effect + site_effect[site_index]) * treated
+        p_post = (
+            q + it.trend + site_trend[site_index] + (it.effect + site_effect[site_index]) * treated
+        )
         y_pre = (rng.random(n) < q).astype(float)
         y_post = (rng.random(n) < p_post).astype(float)
         y_pre[rng.random(n) < ITEM_MISSING] = np.nan
@@ -191,7 +239,12 @@ def generate(initiative: str = "london_family_fund", *, n_sites: int | None = No
     pre, post = pd.DataFrame(pre), pd.DataFrame(post)
     out = pd.concat([pre, post[stays]], ignore_index=True)
     order = out["wave"].map({"pre": 0, "post": 1})
-    out = out.assign(_w=order).sort_values(["participant_id", "_w"]).drop(columns="_w").reset_index(drop=True)
+    out = (
+        out.assign(_w=order)
+        .sort_values(["participant_id", "_w"])
+        .drop(columns="_w")
+        .reset_index(drop=True)
+    )
     for code in items:
         out[code] = out[code].astype("Int64")
     return out

@@ -253,7 +253,9 @@ SOURCES: dict[str, Source] = {
             key="boundaries",
             title="Statistical GIS Boundary Files for London: London boroughs",
             publisher="Greater London Authority, London Datastore (contains ONS and OS data)",
-            files=tuple(f"London_Borough_Excluding_MHW.{ext}" for ext in ("shp", "shx", "dbf", "prj")),
+            files=tuple(
+                f"London_Borough_Excluding_MHW.{ext}" for ext in ("shp", "shx", "dbf", "prj")
+            ),
             sha256=(
                 "5d296f021b931c091b9b97fdfb4118406ee82376f7f1a73bf348236b1f68c0a5",
                 "743d103b9b1210cb3337f8e1723b03ead25377443f8b3a7635d699bf38702400",
@@ -334,16 +336,27 @@ def datastore_url(source: Source, timeout: float = 30) -> str:
         ) from err
     resources = listing.get("resources") if isinstance(listing, dict) else None
     if not isinstance(resources, dict):
-        raise SourceUnavailable(f"source {source.key!r}: {api} did not list resources (has the API changed?)")
+        raise SourceUnavailable(
+            f"source {source.key!r}: {api} did not list resources (has the API changed?)"
+        )
     wanted = source.files[0].lower()
 
     def file_name(resource: dict) -> str:
-        return urllib.parse.unquote(Path(urllib.parse.urlparse(str(resource.get("url", ""))).path).name)
+        return urllib.parse.unquote(
+            Path(urllib.parse.urlparse(str(resource.get("url", ""))).path).name
+        )
 
-    matches = [r for r in resources.values() if isinstance(r, dict) and r.get("url")
-               and wanted in (file_name(r).lower(), str(r.get("title", "")).lower())]
+    matches = [
+        r
+        for r in resources.values()
+        if isinstance(r, dict)
+        and r.get("url")
+        and wanted in (file_name(r).lower(), str(r.get("title", "")).lower())
+    ]
     if not matches:
-        found = sorted(file_name(r) or str(r.get("title")) for r in resources.values() if isinstance(r, dict))
+        found = sorted(
+            file_name(r) or str(r.get("title")) for r in resources.values() if isinstance(r, dict)
+        )
         raise SourceUnavailable(
             f"source {source.key!r}: the Datastore dataset {source.datastore_slug!r} no longer lists "
             f"{source.files[0]!r}; it lists {found}. See {source.page}"
@@ -359,7 +372,9 @@ def datastore_url(source: Source, timeout: float = 30) -> str:
 
 def _from_mirror(source: Source, mirror: Path, verify: bool) -> Path:
     if not mirror.is_dir():
-        raise SourceUnavailable(f"mirror folder {mirror} does not exist (looking for {source.files[0]!r})")
+        raise SourceUnavailable(
+            f"mirror folder {mirror} does not exist (looking for {source.files[0]!r})"
+        )
     found: dict[str, list[Path]] = {name: [] for name in source.files}
     for folder, _, names in os.walk(mirror):
         for name in names:
@@ -389,8 +404,13 @@ def _from_mirror(source: Source, mirror: Path, verify: bool) -> Path:
                 continue
         return first
     raise SourceUnavailable(
-        f"source {source.key!r}: no usable copy under mirror {mirror}: " + "; ".join(problems)
-        + (" (a different edition? accept it with verify=False; run_all.py --new-editions)" if verify else "")
+        f"source {source.key!r}: no usable copy under mirror {mirror}: "
+        + "; ".join(problems)
+        + (
+            " (a different edition? accept it with verify=False; run_all.py --new-editions)"
+            if verify
+            else ""
+        )
     )
 
 
@@ -400,7 +420,12 @@ def _download(source: Source, root: Path, verify: bool = True) -> Path:
     target = root / source.key
     cached = source.archive or source.files[0]
     single = target / source.files[0]
-    if verify and source.archive is None and single.exists() and file_sha256(single) == source.sha256[0]:
+    if (
+        verify
+        and source.archive is None
+        and single.exists()
+        and file_sha256(single) == source.sha256[0]
+    ):
         return single  # the registered edition, downloaded before: no need to look its address up
     if source.url is not None:
         url = source.url
@@ -422,13 +447,24 @@ def _download(source: Source, root: Path, verify: bool = True) -> Path:
     try:
         if source.archive is None:
             known = f"sha256:{source.sha256[0]}" if verify else None
-            return Path(pooch.retrieve(url, known_hash=known, fname=source.files[0], path=target, progressbar=False))
-        extracted = pooch.retrieve(url, known_hash=None, fname=source.archive, path=target,
-                                   processor=pooch.Unzip(), progressbar=False)
+            return Path(
+                pooch.retrieve(
+                    url, known_hash=known, fname=source.files[0], path=target, progressbar=False
+                )
+            )
+        extracted = pooch.retrieve(
+            url,
+            known_hash=None,
+            fname=source.archive,
+            path=target,
+            processor=pooch.Unzip(),
+            progressbar=False,
+        )
     except ValueError as err:
         if "hash" not in str(err).lower():
-            raise SourceUnavailable(f"source {source.key!r}: could not download {url} ({err}). "
-                                    + offline_hint) from err
+            raise SourceUnavailable(
+                f"source {source.key!r}: could not download {url} ({err}). " + offline_hint
+            ) from err
         # pooch: the downloaded file's hash is not the registered one
         raise SourceUnavailable(
             f"source {source.key!r}: the file at {url} is not the edition registered here "
@@ -459,8 +495,13 @@ def _download(source: Source, root: Path, verify: bool = True) -> Path:
     return by_name[source.files[0]]
 
 
-def load(key: str, mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-         *, verify: bool = True):
+def load(
+    key: str,
+    mirror: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    verify: bool = True,
+):
     """Fetch source ``key`` (see :func:`fetch`) and run its registered loader."""
     source = get_source(key)
     if source.loader is None:
@@ -477,7 +518,9 @@ def load(key: str, mirror: str | os.PathLike | None = None, cache_dir: str | os.
 # =======================================================================================
 # Shared helpers
 
-LONDON_CODES: frozenset[str] = frozenset(geography.borough_codes()) | frozenset(geography.AGGREGATES)
+LONDON_CODES: frozenset[str] = frozenset(geography.borough_codes()) | frozenset(
+    geography.AGGREGATES
+)
 BOROUGH_CODES: frozenset[str] = frozenset(geography.borough_codes())
 CITY = "E09000001"
 MISSING_TEXT = frozenset({"", ".", "-", "n/a", "N/A", ":", ".."})
@@ -488,8 +531,14 @@ def _closest(name: str, found: Iterable[str], cutoff: float = 0.6) -> str:
     return f" (closest found: {', '.join(repr(c) for c in close)})" if close else ""
 
 
-def _require_columns(found: Sequence[str], expected: Sequence[str], source: str, *, row: int | None = 1,
-                     labels: dict[str, Any] | None = None) -> None:
+def _require_columns(
+    found: Sequence[str],
+    expected: Sequence[str],
+    source: str,
+    *,
+    row: int | None = 1,
+    labels: dict[str, Any] | None = None,
+) -> None:
     """Fail naming the first expected header that is absent and the closest unexpected ones.
 
     ``labels`` maps cleaned names back to the headers as published, for the message.
@@ -505,16 +554,22 @@ def _require_columns(found: Sequence[str], expected: Sequence[str], source: str,
         if labels and hint:
             close = difflib.get_close_matches(first, unexpected, n=2, cutoff=0.5)
             hint = f" (closest found: {', '.join(repr(labels.get(c, c)) for c in close)})"
-        raise InputError(source, f"expected a column {first!r}{more}; found no such column{hint}", row=row)
+        raise InputError(
+            source, f"expected a column {first!r}{more}; found no such column{hint}", row=row
+        )
 
 
 def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or (
-        isinstance(value, str) and value.strip() == ""
+    return (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or (isinstance(value, str) and value.strip() == "")
     )
 
 
-def _london_code(code: Any, name: Any, source: str, row: int, code_col: str, name_col: str | None) -> str | None:
+def _london_code(
+    code: Any, name: Any, source: str, row: int, code_col: str, name_col: str | None
+) -> str | None:
     """GSS code of a London row (borough or aggregate) or None for other places.
 
     The name must agree with the code, so a shifted or mistyped row is caught.
@@ -522,20 +577,29 @@ def _london_code(code: Any, name: Any, source: str, row: int, code_col: str, nam
     text = "" if _is_blank(code) else str(code).strip()
     if text not in LONDON_CODES:
         if text.startswith("E09"):
-            raise InputError(source, f"expected a London borough code E09000001-E09000033, found {text!r}",
-                             row=row, column=code_col)
+            raise InputError(
+                source,
+                f"expected a London borough code E09000001-E09000033, found {text!r}",
+                row=row,
+                column=code_col,
+            )
         return None
     if name_col is not None and not _is_blank(name):
         try:
             by_name = geography.to_code(str(name))
         except geography.UnknownAreaError as err:
-            raise InputError(source, f"expected the name of {text} ({geography.name_of(text)}): {err}",
-                             row=row, column=name_col) from None
+            raise InputError(
+                source,
+                f"expected the name of {text} ({geography.name_of(text)}): {err}",
+                row=row,
+                column=name_col,
+            ) from None
         if by_name != text:
             raise InputError(
                 source,
                 f"code {text} is {geography.name_of(text)!r} but the name is {name!r} ({by_name})",
-                row=row, column=name_col,
+                row=row,
+                column=name_col,
             )
     return text
 
@@ -547,8 +611,15 @@ def _require_areas(codes: Iterable[str], expected: Iterable[str], source: str, w
         raise InputError(source, f"expected rows for {what}; missing {names}")
 
 
-def _number(value: Any, source: str, row: int, column: str, *, missing: frozenset[str] = MISSING_TEXT,
-            what: str = "a number") -> float:
+def _number(
+    value: Any,
+    source: str,
+    row: int,
+    column: str,
+    *,
+    missing: frozenset[str] = MISSING_TEXT,
+    what: str = "a number",
+) -> float:
     """A published cell as a float: numbers, '1,234', '£1,234'; missing markers become NaN."""
     if value is None:
         return np.nan
@@ -563,7 +634,9 @@ def _number(value: Any, source: str, row: int, column: str, *, missing: frozense
     try:
         return float(cleaned)
     except ValueError:
-        raise InputError(source, f"expected {what}, found {value!r}", row=row, column=column) from None
+        raise InputError(
+            source, f"expected {what}, found {value!r}", row=row, column=column
+        ) from None
 
 
 def _read_text(path: Path, source: str) -> str:
@@ -596,7 +669,9 @@ def _open_xlsx(path: Path, source: str):
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # zipfile.BadZipFile, InvalidFileException, KeyError
-        raise InputError(source, f"expected an Excel .xlsx workbook; openpyxl could not read it ({err})") from None
+        raise InputError(
+            source, f"expected an Excel .xlsx workbook; openpyxl could not read it ({err})"
+        ) from None
 
 
 def _sheet_rows(book, name: str, source: str) -> list[tuple]:
@@ -632,19 +707,32 @@ def _checked(frame: pd.DataFrame, schema: Schema | str, source: str) -> pd.DataF
         if err.row is None or rows is None:
             raise
         where = source if sheets is None else f"{source}, sheet {sheets.iloc[err.row]!r}"
-        raise InputError(where, err.detail, row=int(rows.iloc[err.row]), column=err.column) from None
+        raise InputError(
+            where, err.detail, row=int(rows.iloc[err.row]), column=err.column
+        ) from None
 
 
 def _area_column(codes: Iterable[str] = BOROUGH_CODES) -> Column:
     return Column("area_code", "code", allowed=frozenset(codes))
 
 
-def _count_schema(name: str, counts: Sequence[str], *, areas: Iterable[str] = BOROUGH_CODES,
-                  parts: Sequence[tuple[str, str]] = (), positive: Sequence[str] = ()) -> Schema:
+def _count_schema(
+    name: str,
+    counts: Sequence[str],
+    *,
+    areas: Iterable[str] = BOROUGH_CODES,
+    parts: Sequence[tuple[str, str]] = (),
+    positive: Sequence[str] = (),
+) -> Schema:
     cols = [_area_column(areas), Column("year", "int", minimum=1990, maximum=2100)]
     cols += [Column(c, "int", minimum=0) for c in counts]
-    return Schema(name=name, columns=tuple(cols), keys=("area_code", "year"), extra_columns_allowed=False,
-                  rules=(schemas.parts_within_wholes(parts), schemas.positive_columns(positive)))
+    return Schema(
+        name=name,
+        columns=tuple(cols),
+        keys=("area_code", "year"),
+        extra_columns_allowed=False,
+        rules=(schemas.parts_within_wholes(parts), schemas.positive_columns(positive)),
+    )
 
 
 def _ordered(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -655,17 +743,19 @@ def _ordered(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 # London Borough Profiles
 
 # columns of the profiles that hold text, not numbers (snake_case names)
-PROFILE_TEXT_COLUMNS = frozenset({
-    "area_name",
-    "inner_outer_london",
-    "largest_migrant_population_by_country_of_birth_2011",
-    "second_largest_migrant_population_by_country_of_birth_2011",
-    "third_largest_migrant_population_by_country_of_birth_2011",
-    "largest_migrant_population_arrived_during_2015_16",
-    "second_largest_migrant_population_arrived_during_2015_16",
-    "third_largest_migrant_population_arrived_during_2015_16",
-    "political_control_in_council",
-})
+PROFILE_TEXT_COLUMNS = frozenset(
+    {
+        "area_name",
+        "inner_outer_london",
+        "largest_migrant_population_by_country_of_birth_2011",
+        "second_largest_migrant_population_by_country_of_birth_2011",
+        "third_largest_migrant_population_by_country_of_birth_2011",
+        "largest_migrant_population_arrived_during_2015_16",
+        "second_largest_migrant_population_arrived_during_2015_16",
+        "third_largest_migrant_population_arrived_during_2015_16",
+        "political_control_in_council",
+    }
+)
 PROFILE_REQUIRED = (
     "code",
     "area_name",
@@ -716,11 +806,18 @@ def load_borough_profiles(path: str | os.PathLike) -> pd.DataFrame:
         finally:
             book.close()
         if len(rows) < 3:
-            raise InputError(source, f"sheet 'Data': expected a header, a blank row and data rows; found {len(rows)} rows")
+            raise InputError(
+                source,
+                f"sheet 'Data': expected a header, a blank row and data rows; found {len(rows)} rows",
+            )
         header = list(rows[0])
         if not all(_is_blank(v) for v in rows[1]):
             shown = [v for v in rows[1] if not _is_blank(v)][:3]
-            raise InputError(f"{source}, sheet 'Data'", f"expected a blank row under the header, found {shown}", row=2)
+            raise InputError(
+                f"{source}, sheet 'Data'",
+                f"expected a blank row under the header, found {shown}",
+                row=2,
+            )
         records = rows[2:]
         first_row = 3
     else:
@@ -729,10 +826,16 @@ def load_borough_profiles(path: str | os.PathLike) -> pd.DataFrame:
     names = [snake_case(h) if not _is_blank(h) else "" for h in header]
     where = source if suffix == ".csv" else f"{source}, sheet 'Data'"
     if "" in names:
-        raise InputError(where, f"expected a header text in every column; column {names.index('') + 1} has none", row=1)
+        raise InputError(
+            where,
+            f"expected a header text in every column; column {names.index('') + 1} has none",
+            row=1,
+        )
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputError(where, f"expected distinct column names; {dupes} appear more than once", row=1)
+        raise InputError(
+            where, f"expected distinct column names; {dupes} appear more than once", row=1
+        )
     _require_columns(names, PROFILE_REQUIRED, where, labels=dict(zip(names, header)))
     code_col = "new_code" if "new_code" in names else "code"
     code_at, name_at = names.index(code_col), names.index("area_name")
@@ -743,23 +846,41 @@ def load_borough_profiles(path: str | os.PathLike) -> pd.DataFrame:
         row = first_row + offset
         if all(_is_blank(v) for v in record):
             continue
-        code = _london_code(record[code_at], record[name_at], where, row, header[code_at], header[name_at])
+        code = _london_code(
+            record[code_at], record[name_at], where, row, header[code_at], header[name_at]
+        )
         if code is None:
             continue  # England, United Kingdom, the "National comparator" footnote
         entry: dict[str, Any] = {"area_code": code, "_row": row}
         for i, name in value_cols:
             value = record[i]
             if name in PROFILE_TEXT_COLUMNS:
-                entry[name] = None if _is_blank(value) or str(value).strip() in MISSING_TEXT else str(value).strip()
+                entry[name] = (
+                    None
+                    if _is_blank(value) or str(value).strip() in MISSING_TEXT
+                    else str(value).strip()
+                )
             else:
-                entry[name] = _number(value, where, row, str(header[i]),
-                                      what="a number (or '.', '-', 'n/a' for a missing value)")
+                entry[name] = _number(
+                    value,
+                    where,
+                    row,
+                    str(header[i]),
+                    what="a number (or '.', '-', 'n/a' for a missing value)",
+                )
         out_rows.append(entry)
     frame = pd.DataFrame(out_rows)
-    _require_areas(frame.get("area_code", []), LONDON_CODES, where, "the 33 boroughs, Inner, Outer London and London")
+    _require_areas(
+        frame.get("area_code", []),
+        LONDON_CODES,
+        where,
+        "the 33 boroughs, Inner, Outer London and London",
+    )
     cols = [_area_column(LONDON_CODES)]
-    cols += [Column(n, "str" if n in PROFILE_TEXT_COLUMNS else "float", nullable=n != "area_name")
-             for _, n in value_cols]
+    cols += [
+        Column(n, "str" if n in PROFILE_TEXT_COLUMNS else "float", nullable=n != "area_name")
+        for _, n in value_cols
+    ]
     schema = Schema("london borough profiles", tuple(cols), keys=("area_code",))
     checked = _checked(frame, schema, where)
     return checked.set_index("area_code")
@@ -787,11 +908,23 @@ def load_population_components(path: str | os.PathLike) -> pd.DataFrame:
     code_col = next((c for c in header if re.fullmatch(r"ladcode\d{2}", c)), None)
     name_col = next((c for c in header if re.fullmatch(r"laname\d{2}", c)), None)
     if code_col is None or name_col is None:
-        raise InputError(source, f"expected columns 'ladcodeYY' and 'lanameYY' (e.g. ladcode18), found {header[:4]}", row=1)
-    years = sorted({int(m.group(1)) for c in header if (m := re.fullmatch(r"internal_in_(\d{4})", c))})
+        raise InputError(
+            source,
+            f"expected columns 'ladcodeYY' and 'lanameYY' (e.g. ladcode18), found {header[:4]}",
+            row=1,
+        )
+    years = sorted(
+        {int(m.group(1)) for c in header if (m := re.fullmatch(r"internal_in_(\d{4})", c))}
+    )
     if not years:
-        raise InputError(source, f"expected columns such as 'internal_in_2016'; found none{_closest('internal_in_2016', header)}", row=1)
-    expected = [f"{part}_{y}" for y in range(years[0], years[-1] + 1) for part in (*FLOWS, "population")]
+        raise InputError(
+            source,
+            f"expected columns such as 'internal_in_2016'; found none{_closest('internal_in_2016', header)}",
+            row=1,
+        )
+    expected = [
+        f"{part}_{y}" for y in range(years[0], years[-1] + 1) for part in (*FLOWS, "population")
+    ]
     _require_columns(header, expected, source)
 
     out = []
@@ -808,7 +941,9 @@ def load_population_components(path: str | os.PathLike) -> pd.DataFrame:
             out.append(entry)
     frame = pd.DataFrame(out)
     _require_areas(frame.get("area_code", []), BOROUGH_CODES, source, "the 33 London boroughs")
-    schema = _count_schema("population components", ("population", *FLOWS), positive=("population",))
+    schema = _count_schema(
+        "population components", ("population", *FLOWS), positive=("population",)
+    )
     return _ordered(_checked(frame, schema, source), ["area_code", "year"])
 
 
@@ -826,12 +961,18 @@ def load_adults(path: str | os.PathLike) -> pd.DataFrame:
     try:
         book = xlrd.open_workbook(path, on_demand=True)
     except Exception as err:  # xlrd.XLRDError for xlsx and other formats
-        raise InputError(source, f"expected a legacy Excel .xls workbook; xlrd could not read it ({err})") from None
+        raise InputError(
+            source, f"expected a legacy Excel .xls workbook; xlrd could not read it ({err})"
+        ) from None
     try:
         wanted = {"mye2persons", "mye2-persons"}
-        sheet_name = next((n for n in book.sheet_names() if re.sub(r"\s+", "", n.lower()) in wanted), None)
+        sheet_name = next(
+            (n for n in book.sheet_names() if re.sub(r"\s+", "", n.lower()) in wanted), None
+        )
         if sheet_name is None:
-            raise InputError(source, f"expected a sheet 'MYE2 - Persons'; found sheets {book.sheet_names()}")
+            raise InputError(
+                source, f"expected a sheet 'MYE2 - Persons'; found sheets {book.sheet_names()}"
+            )
         sheet = book.sheet_by_name(sheet_name)
         where = f"{source}, sheet {sheet_name!r}"
         rows = [sheet.row_values(i) for i in range(sheet.nrows)]
@@ -840,30 +981,50 @@ def load_adults(path: str | os.PathLike) -> pd.DataFrame:
 
     head = next((i for i, r in enumerate(rows[:15]) if r and str(r[0]).strip() == "Code"), None)
     if head is None:
-        raise InputError(where, "expected a header row starting 'Code' in the first 15 rows (row 5 in the "
-                         f"mid-2019 edition); found {[r[0] for r in rows[:6]]}")
+        raise InputError(
+            where,
+            "expected a header row starting 'Code' in the first 15 rows (row 5 in the "
+            f"mid-2019 edition); found {[r[0] for r in rows[:6]]}",
+        )
     title = " ".join(str(v) for r in rows[:head] for v in r if isinstance(v, str))
     found_year = re.search(r"mid-(\d{4})", title)
     if found_year is None:
-        raise InputError(where, f"expected a title naming the year (e.g. 'mid-2019') above the header; found {title[:120]!r}")
+        raise InputError(
+            where,
+            f"expected a title naming the year (e.g. 'mid-2019') above the header; found {title[:120]!r}",
+        )
     year = int(found_year.group(1))
     header = rows[head]
     fixed = [str(v).strip() for v in header[:4]]
     if fixed != ["Code", "Name", "Geography1", "All ages"]:
-        raise InputError(where, f"expected columns ['Code', 'Name', 'Geography1', 'All ages'], found {fixed}", row=head + 1)
+        raise InputError(
+            where,
+            f"expected columns ['Code', 'Name', 'Geography1', 'All ages'], found {fixed}",
+            row=head + 1,
+        )
     ages: dict[int, int] = {}
     for col, label in enumerate(header[4:], start=4):
         if _is_blank(label):
             continue
         text = str(label).strip()
-        age = 90 if text == "90+" else (int(float(text)) if re.fullmatch(r"\d+(\.0)?", text) else None)
+        age = (
+            90
+            if text == "90+"
+            else (int(float(text)) if re.fullmatch(r"\d+(\.0)?", text) else None)
+        )
         if age is None:
-            raise InputError(where, f"expected single years of age 0 to 89 and '90+' as headers, found {label!r}",
-                             row=head + 1, column=_cell_name(col))
+            raise InputError(
+                where,
+                f"expected single years of age 0 to 89 and '90+' as headers, found {label!r}",
+                row=head + 1,
+                column=_cell_name(col),
+            )
         ages[age] = col
     if sorted(ages) != list(range(91)):
         missing = sorted(set(range(91)) - set(ages))
-        raise InputError(where, f"expected age columns 0 to 89 and '90+'; missing {missing}", row=head + 1)
+        raise InputError(
+            where, f"expected age columns 0 to 89 and '90+'; missing {missing}", row=head + 1
+        )
 
     out = []
     for i in range(head + 1, len(rows)):
@@ -871,18 +1032,36 @@ def load_adults(path: str | os.PathLike) -> pd.DataFrame:
         area = _london_code(r[0], r[1], where, row, "Code", "Name")
         if area is None or area not in BOROUGH_CODES:
             continue
-        counts = {a: _number(r[c], where, row, _cell_name(c, header[c]), missing=frozenset())
-                  for a, c in ages.items()}
+        counts = {
+            a: _number(r[c], where, row, _cell_name(c, header[c]), missing=frozenset())
+            for a, c in ages.items()
+        }
         total = _number(r[3], where, row, "All ages", missing=frozenset())
         if abs(sum(counts.values()) - total) > 0.5:
-            raise InputError(where, f"expected single years of age to add up to 'All ages' ({total:.0f}), "
-                             f"found {sum(counts.values()):.0f}", row=row, column="All ages")
-        out.append({"area_code": area, "year": year, "population": total,
-                    "adults": sum(v for a, v in counts.items() if a >= 18), "_row": row})
+            raise InputError(
+                where,
+                f"expected single years of age to add up to 'All ages' ({total:.0f}), "
+                f"found {sum(counts.values()):.0f}",
+                row=row,
+                column="All ages",
+            )
+        out.append(
+            {
+                "area_code": area,
+                "year": year,
+                "population": total,
+                "adults": sum(v for a, v in counts.items() if a >= 18),
+                "_row": row,
+            }
+        )
     frame = pd.DataFrame(out)
     _require_areas(frame.get("area_code", []), BOROUGH_CODES, where, "the 33 London boroughs")
-    schema = _count_schema("population by age", ("population", "adults"),
-                           parts=(("adults", "population"),), positive=("population", "adults"))
+    schema = _count_schema(
+        "population by age",
+        ("population", "adults"),
+        parts=(("adults", "population"),),
+        positive=("population", "adults"),
+    )
     return _ordered(_checked(frame, schema, where), ["area_code", "year"])
 
 
@@ -905,15 +1084,25 @@ def load_electorate_proxy(path: str | os.PathLike) -> pd.DataFrame:
     table = _read_csv_text(path, source)
     _require_columns(list(table.columns), ("Area_Code", "Area", "Electorate"), source)
     out = []
-    for i, (code, name, electors) in enumerate(zip(table["Area_Code"], table["Area"], table["Electorate"])):
+    for i, (code, name, electors) in enumerate(
+        zip(table["Area_Code"], table["Area"], table["Electorate"])
+    ):
         row = i + 2
         area = _london_code(code, name, source, row, "Area_Code", "Area")
         if area is None or area not in BOROUGH_CODES:
             continue
-        out.append({"area_code": area, "year": REFERENDUM_YEAR,
-                    "electors": _number(electors, source, row, "Electorate", missing=frozenset({""})), "_row": row})
+        out.append(
+            {
+                "area_code": area,
+                "year": REFERENDUM_YEAR,
+                "electors": _number(electors, source, row, "Electorate", missing=frozenset({""})),
+                "_row": row,
+            }
+        )
     frame = pd.DataFrame(out)
-    _require_areas(frame.get("area_code", []), BOROUGH_CODES, source, "the 33 London counting areas")
+    _require_areas(
+        frame.get("area_code", []), BOROUGH_CODES, source, "the 33 London counting areas"
+    )
     schema = _count_schema("electorate", ("electors",), positive=("electors",))
     return _ordered(_checked(frame, schema, source), ["area_code", "year"])
 
@@ -944,14 +1133,24 @@ def hate_crime_monthly(path: str | os.PathLike) -> pd.DataFrame:
     table = _read_csv_text(path, source)
     header = list(table.columns)
     if header[:3] != ["Borough", "MajorText", "MinorText"]:
-        raise InputError(source, f"expected the first columns ['Borough', 'MajorText', 'MinorText'], found {header[:3]}", row=1)
+        raise InputError(
+            source,
+            f"expected the first columns ['Borough', 'MajorText', 'MinorText'], found {header[:3]}",
+            row=1,
+        )
     months = header[3:]
     for col in months:
         m = re.fullmatch(r"(\d{4})(\d{2})", col)
         if m is None or not 1 <= int(m.group(2)) <= 12:
-            raise InputError(source, f"expected month columns named YYYYMM after 'MinorText', found {col!r}", row=1)
+            raise InputError(
+                source,
+                f"expected month columns named YYYYMM after 'MinorText', found {col!r}",
+                row=1,
+            )
     if not months:
-        raise InputError(source, "expected month columns named YYYYMM after 'MinorText', found none", row=1)
+        raise InputError(
+            source, "expected month columns named YYYYMM after 'MinorText', found none", row=1
+        )
 
     names = table["Borough"].where(~table["Borough"].isin(NOT_A_BOROUGH))
     names = names.where(names.str.strip() != "")
@@ -960,31 +1159,44 @@ def hate_crime_monthly(path: str | os.PathLike) -> pd.DataFrame:
     dup = keys.duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        raise InputError(source, f"duplicate series {tuple(keys.iloc[i])}", row=i + 2, column="MinorText")
+        raise InputError(
+            source, f"duplicate series {tuple(keys.iloc[i])}", row=i + 2, column="MinorText"
+        )
 
     values = table[months]
     numeric = values.apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna().to_numpy()
     if bad.any():
         i, j = (int(x[0]) for x in np.nonzero(bad))
-        raise InputError(source, f"expected a count, found {values.iat[i, j]!r}", row=i + 2, column=months[j])
+        raise InputError(
+            source, f"expected a count, found {values.iat[i, j]!r}", row=i + 2, column=months[j]
+        )
     counts = numeric.to_numpy()
     if (counts < 0).any() or (np.mod(counts, 1) != 0).any():
         i, j = (int(x[0]) for x in np.nonzero((counts < 0) | (np.mod(counts, 1) != 0)))
-        raise InputError(source, f"expected a whole count >= 0, found {values.iat[i, j]!r}", row=i + 2, column=months[j])
+        raise InputError(
+            source,
+            f"expected a whole count >= 0, found {values.iat[i, j]!r}",
+            row=i + 2,
+            column=months[j],
+        )
     n_rows, n_months = counts.shape
-    return pd.DataFrame({
-        "borough": np.repeat(table["Borough"].to_numpy(dtype=object), n_months),
-        "area_code": np.repeat(codes.to_numpy(dtype=object), n_months),
-        "major": np.repeat(table["MajorText"].to_numpy(dtype=object), n_months),
-        "minor": np.repeat(table["MinorText"].to_numpy(dtype=object), n_months),
-        "month": np.tile(np.array([int(m) for m in months]), n_rows),
-        "count": counts.reshape(-1).astype("int64"),
-        "_row": np.repeat(np.arange(n_rows) + 2, n_months),
-    })
+    return pd.DataFrame(
+        {
+            "borough": np.repeat(table["Borough"].to_numpy(dtype=object), n_months),
+            "area_code": np.repeat(codes.to_numpy(dtype=object), n_months),
+            "major": np.repeat(table["MajorText"].to_numpy(dtype=object), n_months),
+            "minor": np.repeat(table["MinorText"].to_numpy(dtype=object), n_months),
+            "month": np.tile(np.array([int(m) for m in months]), n_rows),
+            "count": counts.reshape(-1).astype("int64"),
+            "_row": np.repeat(np.arange(n_rows) + 2, n_months),
+        }
+    )
 
 
-def load_hate_crime(path: str | os.PathLike, series: Sequence[str] = HATE_CRIME_SERIES) -> pd.DataFrame:
+def load_hate_crime(
+    path: str | os.PathLike, series: Sequence[str] = HATE_CRIME_SERIES
+) -> pd.DataFrame:
     """MPS hate crime by borough and calendar year → ``area_code, year, hate_crimes``.
 
     Only complete calendar years are kept (the file runs April 2010 to May 2021, so 2011 to
@@ -1015,18 +1227,29 @@ def load_hate_crime(path: str | os.PathLike, series: Sequence[str] = HATE_CRIME_
     available = sorted(hate["minor"].unique())
     for name in series:
         if name not in available:
-            raise InputError(source, f"expected a MinorText series {name!r} under MajorText 'Hate'; "
-                             f"found {available}{_closest(name, available)}", column="MinorText")
+            raise InputError(
+                source,
+                f"expected a MinorText series {name!r} under MajorText 'Hate'; "
+                f"found {available}{_closest(name, available)}",
+                column="MinorText",
+            )
     chosen = hate[hate["minor"].isin(list(series)) & hate["area_code"].notna()].copy()
-    _require_areas(chosen["area_code"], BOROUGH_CODES - {CITY}, source, "the 32 boroughs policed by the Met")
+    _require_areas(
+        chosen["area_code"], BOROUGH_CODES - {CITY}, source, "the 32 boroughs policed by the Met"
+    )
     chosen["year"] = chosen["month"] // 100
     months_per_year = pd.Series(sorted(set(monthly["month"]))).floordiv(100).value_counts()
     complete = sorted(int(y) for y, n in months_per_year.items() if n == 12)
     if not complete:
-        raise InputError(source, "expected at least one complete calendar year of month columns, found none", row=1)
+        raise InputError(
+            source,
+            "expected at least one complete calendar year of month columns, found none",
+            row=1,
+        )
     chosen = chosen[chosen["year"].isin(complete)]
-    frame = (chosen.groupby(["area_code", "year"], as_index=False)
-             .agg(hate_crimes=("count", "sum"), _row=("_row", "min")))
+    frame = chosen.groupby(["area_code", "year"], as_index=False).agg(
+        hate_crimes=("count", "sum"), _row=("_row", "min")
+    )
     schema = _count_schema("hate crime", ("hate_crimes",), areas=BOROUGH_CODES)
     return _ordered(_checked(frame, schema, source), ["area_code", "year"])
 
@@ -1070,10 +1293,15 @@ def load_gcse(path: str | os.PathLike) -> pd.DataFrame:
     try:
         sheets = [n for n in book.sheetnames if re.fullmatch(r"\d{4}-\d{2}", n.strip())]
         if not sheets:
-            raise InputError(source, f"expected one sheet per academic year named like '2015-16'; found sheets {book.sheetnames}")
+            raise InputError(
+                source,
+                f"expected one sheet per academic year named like '2015-16'; found sheets {book.sheetnames}",
+            )
         parts, basis = [], {}
         for name in sheets:
-            frame, year, label = _gcse_sheet(_sheet_rows(book, name, source), f"{source}, sheet {name!r}", name)
+            frame, year, label = _gcse_sheet(
+                _sheet_rows(book, name, source), f"{source}, sheet {name!r}", name
+            )
             parts.append(frame.assign(_sheet=name))
             basis[year] = label
     finally:
@@ -1097,15 +1325,25 @@ def _gcse_sheet(rows: list[tuple], where: str, name: str) -> tuple[pd.DataFrame,
         raise InputError(where, f"expected three header rows and data rows, found {len(rows)} rows")
     top, middle, bottom = rows[0], rows[1], rows[2]
     if [_norm(v) for v in bottom[:2]] != ["code", "area"]:
-        raise InputError(where, f"expected 'Code' and 'Area' in columns A and B, found {list(bottom[:2])}", row=3)
+        raise InputError(
+            where, f"expected 'Code' and 'Area' in columns A and B, found {list(bottom[:2])}", row=3
+        )
     blocks = [i for i, v in enumerate(top) if not _is_blank(v)]
     if not blocks or _norm(top[blocks[0]]) != "all":
-        raise InputError(where, f"expected 'All' over the first block of columns, found {[top[i] for i in blocks]}", row=1)
+        raise InputError(
+            where,
+            f"expected 'All' over the first block of columns, found {[top[i] for i in blocks]}",
+            row=1,
+        )
     lo, hi = blocks[0], (blocks[1] if len(blocks) > 1 else len(top))
     pupils_col = next((i for i in range(lo, hi) if _norm(middle[i]) == GCSE_PUPILS), None)
     if pupils_col is None:
-        raise InputError(where, f"expected a column headed 'Number of pupils at the end of key stage 4' under 'All'; "
-                         f"found {[middle[i] for i in range(lo, hi) if not _is_blank(middle[i])]}", row=2)
+        raise InputError(
+            where,
+            f"expected a column headed 'Number of pupils at the end of key stage 4' under 'All'; "
+            f"found {[middle[i] for i in range(lo, hi) if not _is_blank(middle[i])]}",
+            row=2,
+        )
     headers = {i: _norm(bottom[i]) for i in range(lo, hi) if not _is_blank(bottom[i])}
     pct_col = next((i for i, t in headers.items() if t == GCSE_STANDARD), None)
     label = "standard 9-4 pass in English and maths"
@@ -1113,9 +1351,13 @@ def _gcse_sheet(rows: list[tuple], where: str, name: str) -> tuple[pd.DataFrame,
         pct_col = next((i for i, t in headers.items() if t == GCSE_AC), None)
         label = "A*-C in English and maths"
     if pct_col is None:
-        raise InputError(where, "expected a column headed 'Percentage of pupils who achieved a standard 9-4 pass' "
-                         "(2015-16: '... A*-C in English and maths GCSEs') under 'All'; "
-                         f"found {list(headers.values())}", row=3)
+        raise InputError(
+            where,
+            "expected a column headed 'Percentage of pupils who achieved a standard 9-4 pass' "
+            "(2015-16: '... A*-C in English and maths GCSEs') under 'All'; "
+            f"found {list(headers.values())}",
+            row=3,
+        )
 
     out, seen = [], set()
     for i in range(3, len(rows)):
@@ -1124,15 +1366,34 @@ def _gcse_sheet(rows: list[tuple], where: str, name: str) -> tuple[pd.DataFrame,
         if area is None or area not in BOROUGH_CODES:
             continue
         seen.add(area)
-        pupils = _number(r[pupils_col], where, row, _cell_name(pupils_col, middle[pupils_col]), missing=GCSE_SUPPRESSED)
-        pct = _number(r[pct_col], where, row, _cell_name(pct_col, bottom[pct_col]), missing=GCSE_SUPPRESSED)
+        pupils = _number(
+            r[pupils_col],
+            where,
+            row,
+            _cell_name(pupils_col, middle[pupils_col]),
+            missing=GCSE_SUPPRESSED,
+        )
+        pct = _number(
+            r[pct_col], where, row, _cell_name(pct_col, bottom[pct_col]), missing=GCSE_SUPPRESSED
+        )
         if np.isnan(pupils) or np.isnan(pct):
             continue  # suppressed or not published: dropped, not zero
         if not 0 <= pct <= 100:
-            raise InputError(where, f"expected a percentage from 0 to 100, found {pct}", row=row,
-                             column=_cell_name(pct_col, bottom[pct_col]))
-        out.append({"area_code": area, "year": year, "pupils": pupils,
-                    "pupils_achieving": float(np.floor(pupils * pct / 100 + 0.5)), "_row": row})
+            raise InputError(
+                where,
+                f"expected a percentage from 0 to 100, found {pct}",
+                row=row,
+                column=_cell_name(pct_col, bottom[pct_col]),
+            )
+        out.append(
+            {
+                "area_code": area,
+                "year": year,
+                "pupils": pupils,
+                "pupils_achieving": float(np.floor(pupils * pct / 100 + 0.5)),
+                "_row": row,
+            }
+        )
     _require_areas(seen, BOROUGH_CODES, where, "the 33 London boroughs")
     return pd.DataFrame(out), year, label
 
@@ -1160,13 +1421,24 @@ ETHNIC_HEADINGS: dict[str, str | None] = {
 }
 DISABILITY_HEADINGS: dict[str, dict[str, str]] = {
     # current definition (Equality Act 2010 core or work-limiting), 2013/2014 onwards
-    "current": {"equality act core or work-limiting disabled": "Disabled",
-                "not ea core or work-limiting disabled": "Not disabled"},
+    "current": {
+        "equality act core or work-limiting disabled": "Disabled",
+        "not ea core or work-limiting disabled": "Not disabled",
+    },
     # previous definition (Disability Discrimination Act or work-limiting), to 2012
     "previous": {"all disabled": "Disabled", "not disabled": "Not disabled"},
 }
-EMPLOYMENT_COLUMNS = ("area_code", "year", "variable", "group", "rate", "ci_half_width",
-                      "numerator", "denominator", "marker")
+EMPLOYMENT_COLUMNS = (
+    "area_code",
+    "year",
+    "variable",
+    "group",
+    "rate",
+    "ci_half_width",
+    "numerator",
+    "denominator",
+    "marker",
+)
 
 
 def _employment_schema() -> Schema:
@@ -1176,18 +1448,34 @@ def _employment_schema() -> Schema:
     def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
         for i, (var, group) in enumerate(zip(frame["variable"], frame["group"])):
             if group not in levels[var]:
-                raise InputError(source, f"group {group!r} is not a level of {var}: {list(levels[var])}",
-                                 row=i + row_offset, column="group")
+                raise InputError(
+                    source,
+                    f"group {group!r} is not a level of {var}: {list(levels[var])}",
+                    row=i + row_offset,
+                    column="group",
+                )
         both = frame["numerator"].notna() & frame["denominator"].notna()
         bad = (both & (frame["numerator"] > frame["denominator"])).to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(source, f"numerator ({frame['numerator'].iloc[i]}) exceeds denominator "
-                             f"({frame['denominator'].iloc[i]})", row=i + row_offset, column="numerator")
-        bad_marker = ~frame["marker"].map(lambda m: set(m) <= set(MARKER_ORDER)).to_numpy(dtype=bool)
+            raise InputError(
+                source,
+                f"numerator ({frame['numerator'].iloc[i]}) exceeds denominator "
+                f"({frame['denominator'].iloc[i]})",
+                row=i + row_offset,
+                column="numerator",
+            )
+        bad_marker = ~frame["marker"].map(lambda m: set(m) <= set(MARKER_ORDER)).to_numpy(
+            dtype=bool
+        )
         if bad_marker.any():
             i = int(np.flatnonzero(bad_marker)[0])
-            raise InputError(source, f"unknown marker {frame['marker'].iloc[i]!r}", row=i + row_offset, column="marker")
+            raise InputError(
+                source,
+                f"unknown marker {frame['marker'].iloc[i]!r}",
+                row=i + row_offset,
+                column="marker",
+            )
 
     return Schema(
         "employment rates",
@@ -1208,7 +1496,9 @@ def _employment_schema() -> Schema:
     )
 
 
-def _aps_block(cells: Sequence[Any], labels: Sequence[str], where: str, row: int) -> dict[str, Any] | None:
+def _aps_block(
+    cells: Sequence[Any], labels: Sequence[str], where: str, row: int
+) -> dict[str, Any] | None:
     """Numerator, denominator, percent, interval cells → values and the markers found."""
     if all(_is_blank(v) for v in cells):
         return None
@@ -1218,11 +1508,24 @@ def _aps_block(cells: Sequence[Any], labels: Sequence[str], where: str, row: int
             markers.add(value.strip())
             values.append(np.nan)
         else:
-            values.append(_number(value, where, row, label, missing=frozenset({""}),
-                                  what="a number or one of the markers ! * ~ # -"))
+            values.append(
+                _number(
+                    value,
+                    where,
+                    row,
+                    label,
+                    missing=frozenset({""}),
+                    what="a number or one of the markers ! * ~ # -",
+                )
+            )
     numerator, denominator, rate, ci = values
-    return {"rate": rate, "ci_half_width": ci, "numerator": numerator, "denominator": denominator,
-            "marker": "".join(m for m in MARKER_ORDER if m in markers)}
+    return {
+        "rate": rate,
+        "ci_half_width": ci,
+        "numerator": numerator,
+        "denominator": denominator,
+        "marker": "".join(m for m in MARKER_ORDER if m in markers),
+    }
 
 
 def _aps_areas(rows: list[tuple], first: int, where: str) -> list[tuple[int, str, tuple]]:
@@ -1232,8 +1535,12 @@ def _aps_areas(rows: list[tuple], first: int, where: str) -> list[tuple[int, str
         area = _london_code(rows[i][0], rows[i][1], where, i + 1, "Code", "Area")
         if area is not None:
             out.append((i + 1, area, rows[i]))
-    _require_areas([a for _, a, _ in out], BOROUGH_CODES | {geography.LONDON_CODE}, where,
-                   "the 33 London boroughs and London")
+    _require_areas(
+        [a for _, a, _ in out],
+        BOROUGH_CODES | {geography.LONDON_CODE},
+        where,
+        "the 33 London boroughs and London",
+    )
     return out
 
 
@@ -1258,10 +1565,15 @@ def load_employment_by_ethnicity(path: str | os.PathLike) -> pd.DataFrame:
     try:
         sheets = [n for n in book.sheetnames if re.fullmatch(r"\d{4}", n.strip())]
         if not sheets:
-            raise InputError(source, f"expected one sheet per calendar year named like '2016'; found sheets {book.sheetnames}")
+            raise InputError(
+                source,
+                f"expected one sheet per calendar year named like '2016'; found sheets {book.sheetnames}",
+            )
         out = []
         for name in sheets:
-            out.extend(_ethnic_sheet(_sheet_rows(book, name, source), f"{source}, sheet {name!r}", name))
+            out.extend(
+                _ethnic_sheet(_sheet_rows(book, name, source), f"{source}, sheet {name!r}", name)
+            )
     finally:
         book.close()
     return _employment_table(out, source)
@@ -1270,49 +1582,79 @@ def load_employment_by_ethnicity(path: str | os.PathLike) -> pd.DataFrame:
 def _ethnic_sheet(rows: list[tuple], where: str, name: str) -> list[dict[str, Any]]:
     year = int(name)
     if len(rows) < 4:
-        raise InputError(where, f"expected two header rows, a blank row and data rows; found {len(rows)} rows")
+        raise InputError(
+            where, f"expected two header rows, a blank row and data rows; found {len(rows)} rows"
+        )
     top, sub = rows[0], rows[1]
     if [_norm(v) for v in sub[:2]] != ["code", "area"]:
-        raise InputError(where, f"expected 'Code' and 'Area' in columns A and B, found {list(sub[:2])}", row=2)
+        raise InputError(
+            where, f"expected 'Code' and 'Area' in columns A and B, found {list(sub[:2])}", row=2
+        )
     blocks: dict[str, int] = {}
     for col, heading in enumerate(top):
         if _is_blank(heading):
             continue
         key = _norm(heading)
         if key not in ETHNIC_HEADINGS:
-            raise InputError(where, f"expected a group heading such as 'working age employment rate - white', "
-                             f"found {heading!r}{_closest(key, ETHNIC_HEADINGS)}", row=1, column=_cell_name(col))
+            raise InputError(
+                where,
+                f"expected a group heading such as 'working age employment rate - white', "
+                f"found {heading!r}{_closest(key, ETHNIC_HEADINGS)}",
+                row=1,
+                column=_cell_name(col),
+            )
         want = ["number", "denominator", "percent", "confidence"]
-        got = [_norm(v) for v in sub[col:col + 4]]
+        got = [_norm(v) for v in sub[col : col + 4]]
         if got != want:
-            raise InputError(where, f"expected sub-headings {want} under {heading!r}, found {got}", row=2,
-                             column=_cell_name(col))
+            raise InputError(
+                where,
+                f"expected sub-headings {want} under {heading!r}, found {got}",
+                row=2,
+                column=_cell_name(col),
+            )
         group = ETHNIC_HEADINGS[key]
         if group is not None:
             blocks[group] = col
     missing = [g for g in schemas.LEVELS["ethnic_group"] if g not in blocks]
     if missing:
-        raise InputError(where, f"expected a block of columns for each ethnic group; missing {missing}", row=1)
+        raise InputError(
+            where, f"expected a block of columns for each ethnic group; missing {missing}", row=1
+        )
     out = []
     for row, area, r in _aps_areas(rows, 3, where):
         for group, col in blocks.items():
             labels = [_cell_name(col + k, f"{group} {sub[col + k]}") for k in range(4)]
-            block = _aps_block(r[col:col + 4], labels, where, row)
+            block = _aps_block(r[col : col + 4], labels, where, row)
             if block is not None:
-                out.append({"area_code": area, "year": year, "variable": "ethnic_group", "group": group,
-                            **block, "_row": row, "_sheet": name})
+                out.append(
+                    {
+                        "area_code": area,
+                        "year": year,
+                        "variable": "ethnic_group",
+                        "group": group,
+                        **block,
+                        "_row": row,
+                        "_sheet": name,
+                    }
+                )
     return out
 
 
 def _calendar_year(label: Any, where: str, row: int, column: str) -> int:
     m = re.fullmatch(r"jan\s*(\d{4})\s*-\s*dec\s*(\d{4})", _norm(label))
     if m is None or m.group(1) != m.group(2):
-        raise InputError(where, f"expected a calendar-year period such as 'Jan 2016-Dec 2016', found {label!r}",
-                         row=row, column=column)
+        raise InputError(
+            where,
+            f"expected a calendar-year period such as 'Jan 2016-Dec 2016', found {label!r}",
+            row=row,
+            column=column,
+        )
     return int(m.group(1))
 
 
-def load_employment_by_sex_disability(path: str | os.PathLike, *, include_previous_definition: bool = False) -> pd.DataFrame:
+def load_employment_by_sex_disability(
+    path: str | os.PathLike, *, include_previous_definition: bool = False
+) -> pd.DataFrame:
     """APS employment rates by sex and disability (London Datastore) → ``area_code, year,
     variable, group, rate, ci_half_width, numerator, denominator, marker``.
 
@@ -1336,12 +1678,23 @@ def load_employment_by_sex_disability(path: str | os.PathLike, *, include_previo
     try:
         for name in ("Males", "Females", "Emp Disabled"):
             if name not in book.sheetnames:
-                raise InputError(source, f"expected a sheet named {name!r}; found sheets {book.sheetnames}")
+                raise InputError(
+                    source, f"expected a sheet named {name!r}; found sheets {book.sheetnames}"
+                )
         out = []
         for name, group in (("Males", "Male"), ("Females", "Female")):
-            out.extend(_sex_sheet(_sheet_rows(book, name, source), f"{source}, sheet {name!r}", name, group))
-        out.extend(_disability_sheet(_sheet_rows(book, "Emp Disabled", source), f"{source}, sheet 'Emp Disabled'",
-                                     include_previous_definition))
+            out.extend(
+                _sex_sheet(
+                    _sheet_rows(book, name, source), f"{source}, sheet {name!r}", name, group
+                )
+            )
+        out.extend(
+            _disability_sheet(
+                _sheet_rows(book, "Emp Disabled", source),
+                f"{source}, sheet 'Emp Disabled'",
+                include_previous_definition,
+            )
+        )
     finally:
         book.close()
     return _employment_table(out, source)
@@ -1361,45 +1714,75 @@ def load_employment_all_persons(path: str | os.PathLike) -> pd.DataFrame:
     book = _open_xlsx(path, source)
     try:
         if "Persons" not in book.sheetnames:
-            raise InputError(source, f"expected a sheet named 'Persons'; found sheets {book.sheetnames}")
-        out = _sex_sheet(_sheet_rows(book, "Persons", source), f"{source}, sheet 'Persons'", "Persons", "all",
-                         variable="all")
+            raise InputError(
+                source, f"expected a sheet named 'Persons'; found sheets {book.sheetnames}"
+            )
+        out = _sex_sheet(
+            _sheet_rows(book, "Persons", source),
+            f"{source}, sheet 'Persons'",
+            "Persons",
+            "all",
+            variable="all",
+        )
     finally:
         book.close()
     return _employment_table(out, source)
 
 
-def _sex_sheet(rows: list[tuple], where: str, name: str, group: str, variable: str = "sex") -> list[dict[str, Any]]:
+def _sex_sheet(
+    rows: list[tuple], where: str, name: str, group: str, variable: str = "sex"
+) -> list[dict[str, Any]]:
     if len(rows) < 4:
-        raise InputError(where, f"expected two header rows, a blank row and data rows; found {len(rows)} rows")
+        raise InputError(
+            where, f"expected two header rows, a blank row and data rows; found {len(rows)} rows"
+        )
     top, sub = rows[0], rows[1]
     if [_norm(v) for v in sub[:2]] != ["code", "area"]:
-        raise InputError(where, f"expected 'Code' and 'Area' in columns A and B, found {list(sub[:2])}", row=2)
+        raise InputError(
+            where, f"expected 'Code' and 'Area' in columns A and B, found {list(sub[:2])}", row=2
+        )
     blocks: dict[int, int] = {}
     for col in range(2, len(top)):
         if _is_blank(top[col]):
             continue
         year = _calendar_year(top[col], where, 1, _cell_name(col))
         want = ["numerator", "denominator", "percent", "conf"]
-        got = [_norm(v) for v in sub[col:col + 4]]
+        got = [_norm(v) for v in sub[col : col + 4]]
         if got != want:
-            raise InputError(where, f"expected sub-headings {want} under {top[col]!r}, found {got}", row=2,
-                             column=_cell_name(col))
+            raise InputError(
+                where,
+                f"expected sub-headings {want} under {top[col]!r}, found {got}",
+                row=2,
+                column=_cell_name(col),
+            )
         blocks[year] = col
     if not blocks:
-        raise InputError(where, "expected periods such as 'Jan 2016-Dec 2016' across row 1, found none", row=1)
+        raise InputError(
+            where, "expected periods such as 'Jan 2016-Dec 2016' across row 1, found none", row=1
+        )
     out = []
     for row, area, r in _aps_areas(rows, 3, where):
         for year, col in blocks.items():
             labels = [_cell_name(col + k, f"{year} {sub[col + k]}") for k in range(4)]
-            block = _aps_block(r[col:col + 4], labels, where, row)
+            block = _aps_block(r[col : col + 4], labels, where, row)
             if block is not None:
-                out.append({"area_code": area, "year": year, "variable": variable, "group": group,
-                            **block, "_row": row, "_sheet": name})
+                out.append(
+                    {
+                        "area_code": area,
+                        "year": year,
+                        "variable": variable,
+                        "group": group,
+                        **block,
+                        "_row": row,
+                        "_sheet": name,
+                    }
+                )
     return out
 
 
-def _disability_sheet(rows: list[tuple], where: str, include_previous: bool) -> list[dict[str, Any]]:
+def _disability_sheet(
+    rows: list[tuple], where: str, include_previous: bool
+) -> list[dict[str, Any]]:
     """The London block of 'Emp Disabled': headings rows, a 'London | Number | Rate' row, then years."""
     out: list[dict[str, Any]] = []
     columns: dict[str, int] | None = None  # group -> column of 'Number' (London block)
@@ -1422,22 +1805,46 @@ def _disability_sheet(rows: list[tuple], where: str, include_previous: bool) -> 
             for group, col in columns.items():
                 got = [_norm(r[col]), _norm(r[col + 1])]
                 if got != ["number", "rate"]:
-                    raise InputError(where, f"expected 'Number' and 'Rate' under {group!r}, found {got}", row=row,
-                                     column=_cell_name(col))
+                    raise InputError(
+                        where,
+                        f"expected 'Number' and 'Rate' under {group!r}, found {got}",
+                        row=row,
+                        column=_cell_name(col),
+                    )
         if first.startswith("jan") and columns is not None:
             year = _calendar_year(r[0], where, row, "A")
             if definition == "previous" and not include_previous:
                 continue
             for group, col in columns.items():
-                block = _aps_block((r[col], None, r[col + 1], None),
-                                   [_cell_name(col, f"{group} Number"), "", _cell_name(col + 1, f"{group} Rate"), ""],
-                                   where, row)
+                block = _aps_block(
+                    (r[col], None, r[col + 1], None),
+                    [
+                        _cell_name(col, f"{group} Number"),
+                        "",
+                        _cell_name(col + 1, f"{group} Rate"),
+                        "",
+                    ],
+                    where,
+                    row,
+                )
                 if block is not None:
-                    out.append({"area_code": geography.LONDON_CODE, "year": year, "variable": "disability",
-                                "group": group, **block, "_row": row, "_sheet": "Emp Disabled"})
+                    out.append(
+                        {
+                            "area_code": geography.LONDON_CODE,
+                            "year": year,
+                            "variable": "disability",
+                            "group": group,
+                            **block,
+                            "_row": row,
+                            "_sheet": "Emp Disabled",
+                        }
+                    )
     if "current" not in seen:
-        raise InputError(where, "expected headings 'Equality Act core or work-limiting disabled' and "
-                         "'Not EA core or work-limiting disabled' over the London columns; found none")
+        raise InputError(
+            where,
+            "expected headings 'Equality Act core or work-limiting disabled' and "
+            "'Not EA core or work-limiting disabled' over the London columns; found none",
+        )
     return out
 
 
@@ -1445,10 +1852,15 @@ def _employment_table(records: list[dict[str, Any]], source: str) -> pd.DataFram
     frame = pd.DataFrame(records, columns=[*EMPLOYMENT_COLUMNS, "_row", "_sheet"])
     frame = frame.sort_values(["variable", "year", "area_code", "group"], kind="stable")
     checked = _checked(frame, _employment_schema(), source)
-    order = {v: {g: i for i, g in enumerate(schemas.LEVELS[v])} for v in ("ethnic_group", "sex", "disability")}
+    order = {
+        v: {g: i for i, g in enumerate(schemas.LEVELS[v])}
+        for v in ("ethnic_group", "sex", "disability")
+    }
     order["all"] = {"all": 0}
     checked["_g"] = [order[v][g] for v, g in zip(checked["variable"], checked["group"])]
-    checked = checked.sort_values(["variable", "year", "area_code", "_g"], kind="stable").drop(columns="_g")
+    checked = checked.sort_values(["variable", "year", "area_code", "_g"], kind="stable").drop(
+        columns="_g"
+    )
     return checked.reset_index(drop=True)[list(EMPLOYMENT_COLUMNS)]
 
 
@@ -1460,11 +1872,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m analysis.sources.published",
-                                     description="Fetch and load the published source files.")
-    parser.add_argument("keys", nargs="*", help=f"sources to load (default: all): {sorted(SOURCES)}")
-    parser.add_argument("--mirror", help="folder holding the published files (searched recursively)")
-    parser.add_argument("--cache", help="download cache (default $LSI_CACHE or ~/.cache/london-social-integration)")
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.sources.published",
+        description="Fetch and load the published source files.",
+    )
+    parser.add_argument(
+        "keys", nargs="*", help=f"sources to load (default: all): {sorted(SOURCES)}"
+    )
+    parser.add_argument(
+        "--mirror", help="folder holding the published files (searched recursively)"
+    )
+    parser.add_argument(
+        "--cache", help="download cache (default $LSI_CACHE or ~/.cache/london-social-integration)"
+    )
     args = parser.parse_args(argv)
     status = 0
     for key in args.keys or sorted(SOURCES):

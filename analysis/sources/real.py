@@ -41,11 +41,16 @@ SOURCE_NOTES = {
         "Electorate: Electoral Commission, EU referendum results by counting area, 23 June 2016 (the "
         "referendum franchise leaves out resident EU citizens, so it understates local government "
         "registration). Adults: ONS mid-2019 population estimates aged 18 and over, scaled to mid-2016 by "
-        "each borough's population change from mid-2016 (ONS MYEB3) to mid-2019"),
-    "hate_crime": ("Metropolitan Police Service hate crime (racist and religious, homophobic, disability, "
-                   "transgender) by calendar year; ONS mid-year population (MYEB3)"),
-    "gcse_attainment": ("DfE/GLA GCSE results by borough: standard 9-4 pass in English and maths "
-                        "(A*-C before 2017), by school location"),
+        "each borough's population change from mid-2016 (ONS MYEB3) to mid-2019"
+    ),
+    "hate_crime": (
+        "Metropolitan Police Service hate crime (racist and religious, homophobic, disability, "
+        "transgender) by calendar year; ONS mid-year population (MYEB3)"
+    ),
+    "gcse_attainment": (
+        "DfE/GLA GCSE results by borough: standard 9-4 pass in English and maths "
+        "(A*-C before 2017), by school location"
+    ),
     "population_churn": "ONS mid-year estimates, components of change (MYEB3), 2018 edition",
     "employment_gap": "ONS Annual Population Survey via the London Datastore (published rates and intervals)",
     "turnout_local_elections": "GLA London Borough Profiles (2017 edition): turnout at the 2014 local elections",
@@ -66,8 +71,12 @@ def _adults_2016(population: pd.DataFrame, adults_2019: pd.DataFrame) -> pd.Data
 SCALING_CHANGE_LIMIT = 0.15
 
 
-def doubtful_adults(population: pd.DataFrame, adults_2019: pd.DataFrame, electors: pd.DataFrame,
-                    limit: float = SCALING_CHANGE_LIMIT) -> pd.DataFrame:
+def doubtful_adults(
+    population: pd.DataFrame,
+    adults_2019: pd.DataFrame,
+    electors: pd.DataFrame,
+    limit: float = SCALING_CHANGE_LIMIT,
+) -> pd.DataFrame:
     """Boroughs whose scaled mid-2016 adults are doubtful: population change from mid-2016 to
     mid-2019 beyond ``limit`` (the City of London: 7,246 to 9,721). Columns ``area_code``,
     ``period`` and ``why`` (the populations, the change and the unscaled rate, from the data)."""
@@ -78,26 +87,49 @@ def doubtful_adults(population: pd.DataFrame, adults_2019: pd.DataFrame, elector
     rows = []
     for code in change.index[(change.abs() > limit).to_numpy()]:
         unscaled = 100 * e.get(code, float("nan")) / a.loc[code, "adults"]
-        rows.append({"area_code": code, "period": "2016", "why": (
-            f"the population went from {pop2016[code]:,.0f} (mid-2016) to {a.loc[code, 'population']:,.0f} (mid-2019), "
-            f"{100 * change[code]:+.0f}%, so mid-2019 adults scaled back to 2016 are doubtful (over unscaled mid-2019 "
-            f"adults the rate is {unscaled:.1f}%)")})
+        rows.append(
+            {
+                "area_code": code,
+                "period": "2016",
+                "why": (
+                    f"the population went from {pop2016[code]:,.0f} (mid-2016) to {a.loc[code, 'population']:,.0f} (mid-2019), "
+                    f"{100 * change[code]:+.0f}%, so mid-2019 adults scaled back to 2016 are doubtful (over unscaled mid-2019 "
+                    f"adults the rate is {unscaled:.1f}%)"
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=["area_code", "period", "why"])
 
 
 def _profile_table(profiles: pd.DataFrame, column: str, year: int, name: str) -> pd.DataFrame:
     values = profiles[column]
-    codes = [c for c in values.index if c in set(geography.borough_codes()) | set(geography.AGGREGATES)]
-    return pd.DataFrame({"area_code": codes, "year": year, name: values.reindex(codes).to_numpy(dtype=float)})
+    codes = [
+        c for c in values.index if c in set(geography.borough_codes()) | set(geography.AGGREGATES)
+    ]
+    return pd.DataFrame(
+        {"area_code": codes, "year": year, name: values.reindex(codes).to_numpy(dtype=float)}
+    )
 
 
 # the published sources a real build reads (the boundaries come separately, with --boundaries)
-SOURCE_KEYS = ("population_components", "population_age", "electorate_proxy", "hate_crime",
-               "borough_profiles_csv", "gcse", "employment_ethnicity", "employment_sex_disability")
+SOURCE_KEYS = (
+    "population_components",
+    "population_age",
+    "electorate_proxy",
+    "hate_crime",
+    "borough_profiles_csv",
+    "gcse",
+    "employment_ethnicity",
+    "employment_sex_disability",
+)
 
 
-def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                *, verify: bool = True):
+def real_inputs(
+    mirror: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    verify: bool = True,
+):
     """Canonical inputs from the real published files (see the module docstring).
 
     ``verify=False`` accepts editions other than the registered ones (new releases of a
@@ -113,30 +145,54 @@ def real_inputs(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
     electors = load("electorate_proxy")
     hate = load("hate_crime")
     profiles = load("borough_profiles_csv")
-    electoral = electors.merge(_adults_2016(population, adults_2019), on=["area_code", "year"], how="inner")
-    hate = hate.merge(population[["area_code", "year", "population"]], on=["area_code", "year"], how="inner")
+    electoral = electors.merge(
+        _adults_2016(population, adults_2019), on=["area_code", "year"], how="inner"
+    )
+    hate = hate.merge(
+        population[["area_code", "year", "population"]], on=["area_code", "year"], how="inner"
+    )
     admin = {
         "population": population[["area_code", "year", "population", *published.FLOWS]],
         "electoral": electoral[["area_code", "year", "electors", "adults"]],
         "hate_crime": hate[["area_code", "year", "hate_crimes", "population"]],
         "gcse": load("gcse")[["area_code", "year", "pupils", "pupils_achieving"]],
         "turnout": _profile_table(profiles, "turnout_at_2014_local_elections", 2014, "turnout"),
-        "born_abroad": _profile_table(profiles, "pct_of_resident_population_born_abroad_2015", 2015, "born_abroad"),
+        "born_abroad": _profile_table(
+            profiles, "pct_of_resident_population_born_abroad_2015", 2015, "born_abroad"
+        ),
     }
     persons = published.load_employment_all_persons(
-        published.fetch("employment_sex_disability", mirror=mirror, cache_dir=cache_dir, verify=verify))
-    employment = pd.concat([persons, load("employment_ethnicity"), load("employment_sex_disability")], ignore_index=True)
+        published.fetch(
+            "employment_sex_disability", mirror=mirror, cache_dir=cache_dir, verify=verify
+        )
+    )
+    employment = pd.concat(
+        [persons, load("employment_ethnicity"), load("employment_sex_disability")],
+        ignore_index=True,
+    )
     from analysis.sae import covariates
 
     # the small area models' borough covariates (used when survey waves are added by codebook)
-    area_covariates = covariates.from_profiles(profiles, source=published.get_source("borough_profiles_csv").files[0])
-    return Inputs(admin=admin, published={"employment_gap": employment}, synthetic=False, source_notes=SOURCE_NOTES,
-                  area_covariates=area_covariates, neighbours=neighbours.real(profiles),
-                  unreliable={"electoral_registration": doubtful_adults(population, adults_2019, electors)})
+    area_covariates = covariates.from_profiles(
+        profiles, source=published.get_source("borough_profiles_csv").files[0]
+    )
+    return Inputs(
+        admin=admin,
+        published={"employment_gap": employment},
+        synthetic=False,
+        source_notes=SOURCE_NOTES,
+        area_covariates=area_covariates,
+        neighbours=neighbours.real(profiles),
+        unreliable={"electoral_registration": doubtful_adults(population, adults_2019, electors)},
+    )
 
 
-def input_files(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                *, verify: bool = True) -> dict[str, str]:
+def input_files(
+    mirror: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    verify: bool = True,
+) -> dict[str, str]:
     """Every published file the real build reads and its sha256.
 
     With ``verify`` these are the registered editions (``fetch`` refuses any other), so no
@@ -154,12 +210,19 @@ def input_files(mirror: str | os.PathLike | None = None, cache_dir: str | os.Pat
     return files
 
 
-def inputs_key(mirror: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-               *, verify: bool = True, files: dict[str, str] | None = None) -> str:
+def inputs_key(
+    mirror: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    verify: bool = True,
+    files: dict[str, str] | None = None,
+) -> str:
     """A key for the real inputs: the checksums of every file read (``files``, as
     :func:`input_files` gives them), so a new edition means a new key and rebuilt reports."""
     h = hashlib.sha256()
-    for label, digest in (files if files is not None else input_files(mirror, cache_dir, verify=verify)).items():
+    for label, digest in (
+        files if files is not None else input_files(mirror, cache_dir, verify=verify)
+    ).items():
         h.update(f"{label}:{digest}".encode())
     h.update(str(mirror or "").encode())
     return "real:" + h.hexdigest()

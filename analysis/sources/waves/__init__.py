@@ -23,14 +23,33 @@ problem found is reported at once, through :mod:`.problems`; values are compared
 """
 
 from analysis.sources.waves.codebook import (
-    Codebook, Condition, VariableSpec, canonical_columns, load_codebook, parse_codebook)
+    Codebook,
+    Condition,
+    VariableSpec,
+    canonical_columns,
+    load_codebook,
+    parse_codebook,
+)
 from analysis.sources.waves.files import read_wave_file
 from analysis.sources.waves.mapping import apply_codebook
 from analysis.sources.waves.problems import CodebookError, Problem, ValueCount, WaveMismatchError
 from analysis.sources.waves.series import LoadedWave, add_waves, family_frames, load_wave
 
 __all__ = [
-    "Codebook", "CodebookError", "Condition", "LoadedWave", "Problem", "ValueCount", "VariableSpec",
-    "WaveMismatchError", "add_waves", "apply_codebook", "canonical_columns", "family_frames", "load_codebook",
-    "load_wave", "parse_codebook", "read_wave_file",
+    "Codebook",
+    "CodebookError",
+    "Condition",
+    "LoadedWave",
+    "Problem",
+    "ValueCount",
+    "VariableSpec",
+    "WaveMismatchError",
+    "add_waves",
+    "apply_codebook",
+    "canonical_columns",
+    "family_frames",
+    "load_codebook",
+    "load_wave",
+    "parse_codebook",
+    "read_wave_file",
 ]

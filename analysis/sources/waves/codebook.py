@@ -19,8 +19,18 @@ from analysis.validate import InputError
 
 PERIOD_PATTERN = re.compile(r"\d{4}(/\d{2})?")
 
-TOP_KEYS = ("survey", "family", "period", "period_variable", "follows", "variables", "absent", "missing_codes",
-            "filter", "description")
+TOP_KEYS = (
+    "survey",
+    "family",
+    "period",
+    "period_variable",
+    "follows",
+    "variables",
+    "absent",
+    "missing_codes",
+    "filter",
+    "description",
+)
 FILTER_KEYS = ("keep", "drop")
 CONDITION_KEYS = ("variable", "values")
 SPEC_KEYS = ("variable", "values", "from_age", "scale", "constant", "note")
@@ -31,7 +41,9 @@ DESIGN = ("respondent_id", "stratum", "psu", "weight", "borough")
 # respondent per household, whose identifier is the PSU); any other pair sharing a variable
 # is a copy-and-paste slip
 SHAREABLE = frozenset({"respondent_id", "stratum", "psu", "borough"})
-ALL_ITEMS: dict[str, str] = {item: family for family, items in schemas.SURVEY_ITEMS.items() for item in items}
+ALL_ITEMS: dict[str, str] = {
+    item: family for family, items in schemas.SURVEY_ITEMS.items() for item in items
+}
 
 
 @dataclass(frozen=True)
@@ -120,8 +132,11 @@ class _Loader(yaml.SafeLoader):
                 continue
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found duplicate key {key!r}", key_node.start_mark)
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
             seen[key] = True
         return super().construct_mapping(node, deep=deep)
 
@@ -131,7 +146,8 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def load_codebook(path: str | Path, *, defer_shared: bool = False) -> Codebook:
@@ -166,22 +182,30 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
         problems.append(Problem(key, message))
 
     if not isinstance(data, Mapping):
-        raise CodebookError(source, [Problem("(top)", f"expected a mapping of keys, found {type(data).__name__}")])
+        raise CodebookError(
+            source, [Problem("(top)", f"expected a mapping of keys, found {type(data).__name__}")]
+        )
     for key in data:
         if key not in TOP_KEYS:
             bad(str(key), f"unknown key{_closest(key, TOP_KEYS)}; allowed: {list(TOP_KEYS)}")
 
     family = data.get("family")
     if family is not None and family not in schemas.SURVEY_ITEMS:
-        bad("family", f"unknown survey family {family!r}{_closest(family, schemas.SURVEY_ITEMS)}; "
-                      f"one of {list(schemas.SURVEY_ITEMS)}")
+        bad(
+            "family",
+            f"unknown survey family {family!r}{_closest(family, schemas.SURVEY_ITEMS)}; "
+            f"one of {list(schemas.SURVEY_ITEMS)}",
+        )
         family = None
     survey_name = data.get("survey")
     if survey_name is not None and (not isinstance(survey_name, str) or not survey_name.strip()):
         bad("survey", "expected the survey's name as text")
         survey_name = None
     if "family" not in data and "survey" not in data:
-        bad("survey", "required: the survey's name, e.g. survey: London Survey of Social Integration")
+        bad(
+            "survey",
+            "required: the survey's name, e.g. survey: London Survey of Social Integration",
+        )
 
     period = data.get("period")
     period_variable = None
@@ -190,24 +214,39 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
     if "period" in data:
         period = _period_label(period)
         if period is None:
-            bad("period", f"{data.get('period')!r} is not a wave label like \"2019/20\" or \"2019\" (quote it)")
+            bad(
+                "period",
+                f'{data.get("period")!r} is not a wave label like "2019/20" or "2019" (quote it)',
+            )
     if "period_variable" in data:
         period_variable = _parse_spec("period", data["period_variable"], bad)
     follows = None
     if "follows" in data:
         follows = _period_label(data["follows"])
         if follows is None:
-            bad("follows", f"{data['follows']!r} is not a wave label like \"2018/19\" or \"2019\" (quote it)")
+            bad(
+                "follows",
+                f'{data["follows"]!r} is not a wave label like "2018/19" or "2019" (quote it)',
+            )
 
-    absent = _parse_absent(data.get("absent"), data.get("variables"), bad) if "absent" in data else []
+    absent = (
+        _parse_absent(data.get("absent"), data.get("variables"), bad) if "absent" in data else []
+    )
     missing: set = set()
     if "missing_codes" in data:
         raw_missing = data["missing_codes"]
         raw_missing = raw_missing if isinstance(raw_missing, list) else [raw_missing]
         for i, code in enumerate(raw_missing):
-            token = None if isinstance(code, bool) or not isinstance(code, (str, int, float)) else _token(code)
+            token = (
+                None
+                if isinstance(code, bool) or not isinstance(code, (str, int, float))
+                else _token(code)
+            )
             if token is None:
-                bad(f"missing_codes[{i}]", f"expected a code or label (a number or text), found {code!r}")
+                bad(
+                    f"missing_codes[{i}]",
+                    f"expected a code or label (a number or text), found {code!r}",
+                )
             else:
                 missing.add(token)
 
@@ -216,7 +255,10 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
     if raw_vars is None:
         bad("variables", "required: one entry per canonical column")
     elif not isinstance(raw_vars, Mapping):
-        bad("variables", f"expected a mapping of canonical column to source variable, found {type(raw_vars).__name__}")
+        bad(
+            "variables",
+            f"expected a mapping of canonical column to source variable, found {type(raw_vars).__name__}",
+        )
     else:
         known = (*DESIGN, *schemas.LEVELS, *ALL_ITEMS)
         for column, spec in raw_vars.items():
@@ -224,25 +266,38 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
             if column == "period":
                 bad(key, "the period is given by the top-level 'period' or 'period_variable'")
             elif column not in known:
-                bad(key, f"unknown canonical column{_closest(column, known)}; design {list(DESIGN)}, "
-                         f"demographics {list(schemas.LEVELS)} or survey items {sorted(ALL_ITEMS)}")
+                bad(
+                    key,
+                    f"unknown canonical column{_closest(column, known)}; design {list(DESIGN)}, "
+                    f"demographics {list(schemas.LEVELS)} or survey items {sorted(ALL_ITEMS)}",
+                )
             elif spec is None and column not in DESIGN:
-                bad(key, f"no variable given; if the file has no {column}, list it under 'absent' instead")
+                bad(
+                    key,
+                    f"no variable given; if the file has no {column}, list it under 'absent' instead",
+                )
             else:
                 parsed = _parse_spec(str(column), spec, bad)
                 if parsed is not None:
                     variables[str(column)] = parsed
-        _check_shared_variables(variables, lambda key, message: shared.append(Problem(key, message)))
+        _check_shared_variables(
+            variables, lambda key, message: shared.append(Problem(key, message))
+        )
     families = _families(family, raw_vars if isinstance(raw_vars, Mapping) else {}, absent)
     if isinstance(raw_vars, Mapping):
         covered = set(raw_vars) | set(absent)
         needed = [c for c in (*DESIGN, *schemas.LEVELS) if c not in covered]
         needed += [i for f in families for i in schemas.SURVEY_ITEMS[f] if i not in covered]
         if needed:
-            bad("variables", f"no entry for {needed}: map each to the file's variable, or list what the file "
-                             "lacks under 'absent' (design columns cannot be absent)")
+            bad(
+                "variables",
+                f"no entry for {needed}: map each to the file's variable, or list what the file "
+                "lacks under 'absent' (design columns cannot be absent)",
+            )
         if not any(c in ALL_ITEMS for c in raw_vars):
-            bad("variables", "no survey item is mapped: a wave needs at least one item of a measure")
+            bad(
+                "variables", "no survey item is mapped: a wave needs at least one item of a measure"
+            )
 
     keep: list[Condition] = []
     drop: list[Condition] = []
@@ -253,7 +308,10 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
         else:
             for key in raw_filter:
                 if key not in FILTER_KEYS:
-                    bad(f"filter.{key}", f"unknown key{_closest(key, FILTER_KEYS)}; allowed: {list(FILTER_KEYS)}")
+                    bad(
+                        f"filter.{key}",
+                        f"unknown key{_closest(key, FILTER_KEYS)}; allowed: {list(FILTER_KEYS)}",
+                    )
             for which, out in (("keep", keep), ("drop", drop)):
                 if which in raw_filter:
                     out += _parse_conditions(f"filter.{which}", raw_filter[which], bad)
@@ -264,13 +322,28 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
 
     if problems or (shared and not defer_shared):
         raise CodebookError(source, problems + shared)
-    columns = (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *(i for f in families for i in schemas.SURVEY_ITEMS[f]))
+    columns = (
+        *schemas.DESIGN_COLUMNS,
+        *schemas.LEVELS,
+        *(i for f in families for i in schemas.SURVEY_ITEMS[f]),
+    )
     ordered = {c: variables[c] for c in columns if c in variables}
-    return Codebook(family=families[0], variables=ordered, period=period, period_variable=period_variable,
-                    keep=tuple(keep), drop=tuple(drop), description=description, path=source,
-                    survey=survey_name.strip() if survey_name else None, families=families,
-                    absent=tuple(c for c in columns if c in absent), missing=frozenset(missing), follows=follows,
-                    deferred=tuple(shared))
+    return Codebook(
+        family=families[0],
+        variables=ordered,
+        period=period,
+        period_variable=period_variable,
+        keep=tuple(keep),
+        drop=tuple(drop),
+        description=description,
+        path=source,
+        survey=survey_name.strip() if survey_name else None,
+        families=families,
+        absent=tuple(c for c in columns if c in absent),
+        missing=frozenset(missing),
+        follows=follows,
+        deferred=tuple(shared),
+    )
 
 
 def _families(family: str | None, raw_vars: Mapping, absent: list[str]) -> tuple[str, ...]:
@@ -292,9 +365,13 @@ def _parse_absent(raw: Any, raw_vars: Any, bad) -> list[str]:
         if not isinstance(name, str):
             bad(key, f"expected a demographic or item name, found {name!r}")
         elif name in DESIGN:
-            bad(key, f"{name!r} is a design column and cannot be absent (a constant may stand in: "
-                     f"{name}: {{constant: ...}})" if name != "respondent_id" else
-                     "'respondent_id' cannot be absent: every respondent needs an identifier")
+            bad(
+                key,
+                f"{name!r} is a design column and cannot be absent (a constant may stand in: "
+                f"{name}: {{constant: ...}})"
+                if name != "respondent_id"
+                else "'respondent_id' cannot be absent: every respondent needs an identifier",
+            )
         elif name not in allowed:
             bad(key, f"unknown demographic or item {name!r}{_closest(name, allowed)}")
         elif isinstance(raw_vars, Mapping) and name in raw_vars:
@@ -315,9 +392,12 @@ def _check_shared_variables(variables: dict[str, VariableSpec], bad) -> None:
             readers.setdefault(spec.variable, []).append(column)
     for variable, columns in readers.items():
         if len(columns) > 1 and not set(columns) <= SHAREABLE:
-            bad("variables." + columns[1], f"reads the same variable {variable!r} as "
+            bad(
+                "variables." + columns[1],
+                f"reads the same variable {variable!r} as "
                 + ", ".join(f"variables.{c}" for c in columns if c != columns[1])
-                + "; each demographic and item needs its own variable (a copy-and-paste slip?)")
+                + "; each demographic and item needs its own variable (a copy-and-paste slip?)",
+            )
 
 
 def _period_label(value: Any) -> str | None:
@@ -362,10 +442,9 @@ def _parse_spec(column: str, spec: Any, bad) -> VariableSpec | None:
     if has_constant and "variable" in spec:
         bad(key, "give either 'variable' or 'constant', not both")
         ok = False
-    elif not has_constant:
-        if not isinstance(variable, str) or not variable.strip():
-            bad(f"{key}.variable", "required: the source variable's name")
-            ok = False
+    elif not has_constant and (not isinstance(variable, str) or not variable.strip()):
+        bad(f"{key}.variable", "required: the source variable's name")
+        ok = False
     if has_constant and ("values" in spec or "scale" in spec):
         bad(key, "'constant' takes no 'values' or 'scale'")
         ok = False
@@ -384,10 +463,14 @@ def _parse_spec(column: str, spec: Any, bad) -> VariableSpec | None:
         ok = False
 
     scale = spec.get("scale")
-    if scale is not None:
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
-            bad(f"{key}.scale", f"expected a positive number, found {scale!r}")
-            ok = False
+    if scale is not None and (
+        isinstance(scale, bool)
+        or not isinstance(scale, (int, float))
+        or not math.isfinite(scale)
+        or scale <= 0
+    ):
+        bad(f"{key}.scale", f"expected a positive number, found {scale!r}")
+        ok = False
 
     values = None
     if "values" in spec and "values" in allowed:
@@ -397,15 +480,28 @@ def _parse_spec(column: str, spec: Any, bad) -> VariableSpec | None:
         ok = False
     if not ok:
         return None
-    return VariableSpec(column=column, variable=None if has_constant else variable.strip(), values=values,
-                        from_age=bool(from_age), scale=None if scale is None else float(scale),
-                        constant=constant, has_constant=has_constant)
+    return VariableSpec(
+        column=column,
+        variable=None if has_constant else variable.strip(),
+        values=values,
+        from_age=bool(from_age),
+        scale=None if scale is None else float(scale),
+        constant=constant,
+        has_constant=has_constant,
+    )
 
 
 def _parse_constant(column: str, value: Any, key: str, bad) -> Any:
     if column == "weight":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            bad(f"{key}.constant", f"a constant weight must be a number above zero, found {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            bad(
+                f"{key}.constant", f"a constant weight must be a number above zero, found {value!r}"
+            )
             return None
         return float(value)
     if column == "borough":
@@ -469,15 +565,17 @@ def _canonical_target(column: str, target: Any) -> tuple[Any, str | None]:
     if column == "period":
         label = _period_label(target)
         if label is None:
-            return None, f"{target!r} is not a wave label like \"2019/20\" or \"2019\""
+            return None, f'{target!r} is not a wave label like "2019/20" or "2019"'
         return label, None
     if target is None:
         return None, None
     if column in schemas.LEVELS:
         levels = schemas.LEVELS[column]
         if target not in levels:
-            return None, (f"{target!r} is not a level of {column}{_closest(target, levels)}; "
-                          f"levels: {list(levels)} (or null for missing)")
+            return None, (
+                f"{target!r} is not a level of {column}{_closest(target, levels)}; "
+                f"levels: {list(levels)} (or null for missing)"
+            )
         return target, None
     if column == "borough":
         code = _borough_target(target)
@@ -500,7 +598,10 @@ def _parse_conditions(key: str, raw: Any, bad) -> list[Condition]:
             continue
         unknown = [k for k in cond if k not in CONDITION_KEYS]
         for k in unknown:
-            bad(f"{where}.{k}", f"unknown key{_closest(k, CONDITION_KEYS)}; allowed: {list(CONDITION_KEYS)}")
+            bad(
+                f"{where}.{k}",
+                f"unknown key{_closest(k, CONDITION_KEYS)}; allowed: {list(CONDITION_KEYS)}",
+            )
         variable = cond.get("variable")
         if not isinstance(variable, str) or not variable.strip():
             bad(f"{where}.variable", "required: the source variable's name")

@@ -9,8 +9,15 @@ import pandas as pd
 
 from analysis.validate import InputError
 
-READERS = {".csv": "csv", ".csv.gz": "csv", ".sav": "sav", ".zsav": "sav", ".dta": "dta",
-           ".parquet": "parquet", ".pq": "parquet"}
+READERS = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".sav": "sav",
+    ".zsav": "sav",
+    ".dta": "dta",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 def _reader_kind(path: Path) -> str | None:
@@ -35,8 +42,11 @@ def read_wave_file(path: str | Path, *, encoding: str = "utf-8-sig") -> pd.DataF
     source = str(path)
     kind = _reader_kind(path)
     if kind is None:
-        raise InputError(source, f"unsupported file type {''.join(path.suffixes) or '(none)'!r}; "
-                                 f"expected one of {sorted(READERS)}")
+        raise InputError(
+            source,
+            f"unsupported file type {''.join(path.suffixes) or '(none)'!r}; "
+            f"expected one of {sorted(READERS)}",
+        )
     if not path.is_file():
         raise InputError(source, "data file not found")
     value_labels: dict[str, dict[Any, str]] = {}
@@ -44,7 +54,9 @@ def read_wave_file(path: str | Path, *, encoding: str = "utf-8-sig") -> pd.DataF
     user_missing: dict[str, list[tuple[float, float]]] = {}
     try:
         if kind == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding
+            )
         elif kind == "parquet":
             frame = pd.read_parquet(path)
             for col in frame.columns:
@@ -54,21 +66,34 @@ def read_wave_file(path: str | Path, *, encoding: str = "utf-8-sig") -> pd.DataF
             import pyreadstat
 
             if kind == "sav":
-                frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=True)
+                frame, meta = pyreadstat.read_sav(
+                    str(path), apply_value_formats=False, user_missing=True
+                )
             else:
                 frame, meta = pyreadstat.read_dta(str(path), apply_value_formats=False)
-            value_labels = {v: dict(labels) for v, labels in (meta.variable_value_labels or {}).items()}
-            user_missing = {v: [(float(r["lo"]), float(r["hi"])) for r in ranges]
-                            for v, ranges in (getattr(meta, "missing_ranges", None) or {}).items()
-                            if all(isinstance(r.get("lo"), (int, float)) for r in ranges)}
+            value_labels = {
+                v: dict(labels) for v, labels in (meta.variable_value_labels or {}).items()
+            }
+            user_missing = {
+                v: [(float(r["lo"]), float(r["hi"])) for r in ranges]
+                for v, ranges in (getattr(meta, "missing_ranges", None) or {}).items()
+                if all(isinstance(r.get("lo"), (int, float)) for r in ranges)
+            }
             variable_labels = dict(zip(meta.column_names, meta.column_labels or []))
     except UnicodeDecodeError as err:
-        raise InputError(source, f"cannot decode the file as {encoding}: {err}; "
-                                 "pass encoding= (e.g. 'cp1252')") from None
+        raise InputError(
+            source, f"cannot decode the file as {encoding}: {err}; pass encoding= (e.g. 'cp1252')"
+        ) from None
     except (InputError, MemoryError):
         raise
     except Exception as err:  # noqa: BLE001 - readers raise many types; name the file
         raise InputError(source, f"cannot read the {kind} file: {err}") from None
-    frame.attrs.update(source=source, format=kind, row_offset=2 if kind == "csv" else 1,
-                       value_labels=value_labels, variable_labels=variable_labels, user_missing=user_missing)
+    frame.attrs.update(
+        source=source,
+        format=kind,
+        row_offset=2 if kind == "csv" else 1,
+        value_labels=value_labels,
+        variable_labels=variable_labels,
+        user_missing=user_missing,
+    )
     return frame

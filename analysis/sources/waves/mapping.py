@@ -12,11 +12,25 @@ import pandas as pd
 
 from analysis import schemas
 from analysis.sources.waves.codebook import (
-    ALL_ITEMS, DESIGN, TEXT_COLUMNS, Codebook, Condition, VariableSpec, _borough_target, _period_label, load_codebook,
-    parse_codebook)
+    ALL_ITEMS,
+    DESIGN,
+    TEXT_COLUMNS,
+    Codebook,
+    Condition,
+    VariableSpec,
+    _borough_target,
+    _period_label,
+    load_codebook,
+    parse_codebook,
+)
 from analysis.sources.waves.matching import Token, _closest, _show, _text, _token
 from analysis.sources.waves.problems import (
-    MAX_VALUES_SHOWN, CodebookError, Problem, ValueCount, WaveMismatchError)
+    MAX_VALUES_SHOWN,
+    CodebookError,
+    Problem,
+    ValueCount,
+    WaveMismatchError,
+)
 from analysis.validate import InputError
 
 AGE_BANDS: tuple[tuple[float, float, str], ...] = (
@@ -42,8 +56,9 @@ class _Column:
     counts: np.ndarray  # per unique: rows carrying it
 
     @classmethod
-    def of(cls, raw: pd.Series, labels: Mapping[Any, str] | None,
-           positions: np.ndarray | None = None) -> "_Column":
+    def of(
+        cls, raw: pd.Series, labels: Mapping[Any, str] | None, positions: np.ndarray | None = None
+    ) -> _Column:
         """``positions`` gives the kept-row position of each row of ``raw`` when it is a subset."""
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         uniques = list(np.asarray(uniques, dtype=object))
@@ -64,7 +79,9 @@ class _Context:
     rows: np.ndarray  # the user's row number of each kept row
     value_labels: Mapping[str, Mapping[Any, str]]
     missing: frozenset = frozenset()  # tokens of the codebook's missing_codes
-    user_missing: Mapping[str, list[tuple[float, float]]] = field(default_factory=dict)  # SPSS declarations
+    user_missing: Mapping[str, list[tuple[float, float]]] = field(
+        default_factory=dict
+    )  # SPSS declarations
     problems: list[Problem] = field(default_factory=list)
     reported: set = field(default_factory=set)  # (variable, token) already reported
 
@@ -80,17 +97,22 @@ class _Context:
 
     def is_missing_code(self, value: Any, label: str | None) -> bool:
         """Whether a value (or its label) is one of the codebook's missing_codes."""
-        return bool(self.missing) and (_token(value) in self.missing
-                                       or (label is not None and _token(label) in self.missing))
+        return bool(self.missing) and (
+            _token(value) in self.missing or (label is not None and _token(label) in self.missing)
+        )
 
-    def unmapped(self, spec: VariableSpec, col: _Column, bad: list[int], what: str, hint: str = "") -> None:
+    def unmapped(
+        self, spec: VariableSpec, col: _Column, bad: list[int], what: str, hint: str = ""
+    ) -> None:
         """Report the distinct values ``bad`` (indices into col.uniques) of one variable."""
         bad = [k for k in bad if (spec.variable, _token(col.uniques[k])) not in self.reported]
         if not bad:
             return
         bad.sort(key=lambda k: col.first[k])
-        found = tuple(ValueCount(col.uniques[k], col.labels[k], int(col.counts[k]), self.row(col.first[k]))
-                      for k in bad)
+        found = tuple(
+            ValueCount(col.uniques[k], col.labels[k], int(col.counts[k]), self.row(col.first[k]))
+            for k in bad
+        )
         self.reported.update((spec.variable, _token(col.uniques[k])) for k in bad)
         lines = []
         for v in found[:MAX_VALUES_SHOWN]:
@@ -100,10 +122,14 @@ class _Context:
             rows = f"{v.count} row{'s' if v.count != 1 else ''}"
             lines.append(f"{_show(v.value)}{lab}: {rows}, first at row {v.first_row}")
         if len(found) > MAX_VALUES_SHOWN:
-            lines.append(f"... and {len(found) - MAX_VALUES_SHOWN} more values (all in the error's .problems)")
+            lines.append(
+                f"... and {len(found) - MAX_VALUES_SHOWN} more values (all in the error's .problems)"
+            )
         total = sum(v.count for v in found)
-        head = (f"variable {spec.variable!r}: {what} ({len(found)} value{'s' if len(found) != 1 else ''}, "
-                f"{total} row{'s' if total != 1 else ''}){hint}:")
+        head = (
+            f"variable {spec.variable!r}: {what} ({len(found)} value{'s' if len(found) != 1 else ''}, "
+            f"{total} row{'s' if total != 1 else ''}){hint}:"
+        )
         message = "\n".join([head, *[f"      {line}" for line in lines]])
         self.problems.append(Problem(spec.key, message, spec.variable, found))
 
@@ -112,12 +138,17 @@ class _Context:
         if not mask.any():
             return
         first, count = int(np.flatnonzero(mask)[0]), int(mask.sum())
-        self.problems.append(Problem(
-            spec.key, f"variable {spec.variable!r}: {count} row{'s' if count != 1 else ''} "
-                      f"{what.split('|')[count != 1]}, first at row "
-                      f"{self.row(first)}; {column} cannot be missing "
-                      "(drop such rows with filter.drop, or fix the file)",
-            spec.variable, (ValueCount(None, None, count, self.row(first)),)))
+        self.problems.append(
+            Problem(
+                spec.key,
+                f"variable {spec.variable!r}: {count} row{'s' if count != 1 else ''} "
+                f"{what.split('|')[count != 1]}, first at row "
+                f"{self.row(first)}; {column} cannot be missing "
+                "(drop such rows with filter.drop, or fix the file)",
+                spec.variable,
+                (ValueCount(None, None, count, self.row(first)),),
+            )
+        )
 
 
 def apply_codebook(
@@ -148,17 +179,33 @@ def apply_codebook(
         dup = sorted({c for c in columns if columns.count(c) > 1})
         raise InputError(source, f"the file has repeated variable names {dup}")
 
-    ctx = _Context(source, np.arange(len(frame)) + row_offset, labels, codebook.missing,
-                   attrs.get("user_missing", {}) or {})
+    ctx = _Context(
+        source,
+        np.arange(len(frame)) + row_offset,
+        labels,
+        codebook.missing,
+        attrs.get("user_missing", {}) or {},
+    )
     ctx.problems.extend(codebook.deferred)
     missing_vars = [(k, v) for k, v in codebook.referenced_variables() if v not in frame.columns]
     for key, variable in missing_vars:
-        ctx.problems.append(Problem(key, f"variable {variable!r} is not in the file{_closest(variable, columns)}",
-                                    variable=variable))
+        ctx.problems.append(
+            Problem(
+                key,
+                f"variable {variable!r} is not in the file{_closest(variable, columns)}",
+                variable=variable,
+            )
+        )
     filter_missing = any(k.startswith("filter") for k, _ in missing_vars)
     if filter_missing:  # without the filter, values of rows outside the wave would be misreported
-        raise WaveMismatchError(source, ctx.problems + [Problem(
-            "filter", "values were not checked because the filter could not be applied")], codebook.path)
+        raise WaveMismatchError(
+            source,
+            ctx.problems
+            + [
+                Problem("filter", "values were not checked because the filter could not be applied")
+            ],
+            codebook.path,
+        )
 
     keep = np.ones(len(frame), dtype=bool)
     for cond in codebook.keep:
@@ -166,9 +213,13 @@ def apply_codebook(
     for cond in codebook.drop:
         keep &= ~_condition_mask(frame[cond.variable], cond, labels.get(cond.variable))
     if not keep.any():
-        ctx.problems.append(Problem("filter", f"no rows of the file's {len(frame)} are left after the filter"))
+        ctx.problems.append(
+            Problem("filter", f"no rows of the file's {len(frame)} are left after the filter")
+        )
         raise WaveMismatchError(source, ctx.problems, codebook.path)
-    data = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame.reset_index(drop=True)
+    data = (
+        frame.loc[keep].reset_index(drop=True) if not keep.all() else frame.reset_index(drop=True)
+    )
     ctx.rows = ctx.rows[keep]
     n = len(data)
     absent = {v for _, v in missing_vars}
@@ -179,8 +230,11 @@ def apply_codebook(
     elif codebook.period_variable.variable not in absent:
         out["period"] = _map_categorical(ctx, codebook.period_variable, data, codebook.family)
     for column in codebook.absent:  # what the file lacks: missing for every respondent
-        out[column] = np.full(n, np.nan if column in ALL_ITEMS else None, dtype=float if column in ALL_ITEMS
-                              else object)
+        out[column] = np.full(
+            n,
+            np.nan if column in ALL_ITEMS else None,
+            dtype=float if column in ALL_ITEMS else object,
+        )
     for column, spec in codebook.variables.items():
         if spec.has_constant:
             out[column] = np.full(n, spec.constant, dtype=float if column == "weight" else object)
@@ -207,8 +261,9 @@ def apply_codebook(
 
     canonical = pd.DataFrame({c: out[c] for c in codebook.columns})
     try:
-        return schemas.validate_survey(canonical, codebook.family, source=source, row_offset=0,
-                                       items=codebook.items)
+        return schemas.validate_survey(
+            canonical, codebook.family, source=source, row_offset=0, items=codebook.items
+        )
     except InputError as err:
         if isinstance(err, (CodebookError, WaveMismatchError)):
             raise
@@ -220,10 +275,17 @@ def apply_codebook(
         raise InputError(source, detail, row=row, column=err.column) from None
 
 
-def _condition_mask(raw: pd.Series, cond: Condition, labels: Mapping[Any, str] | None) -> np.ndarray:
+def _condition_mask(
+    raw: pd.Series, cond: Condition, labels: Mapping[Any, str] | None
+) -> np.ndarray:
     col = _Column.of(raw, labels)
-    hit = np.array([_token(u) in cond.tokens or (lab is not None and _token(lab) in cond.tokens)
-                    for u, lab in zip(col.uniques, col.labels)], dtype=bool)
+    hit = np.array(
+        [
+            _token(u) in cond.tokens or (lab is not None and _token(lab) in cond.tokens)
+            for u, lab in zip(col.uniques, col.labels)
+        ],
+        dtype=bool,
+    )
     return np.where(col.codes >= 0, hit[np.maximum(col.codes, 0)] if len(hit) else False, False)
 
 
@@ -233,8 +295,9 @@ def _map_text(raw: pd.Series) -> np.ndarray:
     return texts[codes]  # code -1 picks the trailing None
 
 
-def _report_rows(ctx: _Context, spec: VariableSpec, raw: pd.Series, mask: np.ndarray, what: str,
-                 hint: str = "") -> None:
+def _report_rows(
+    ctx: _Context, spec: VariableSpec, raw: pd.Series, mask: np.ndarray, what: str, hint: str = ""
+) -> None:
     """Report every distinct value of ``raw`` on the rows of ``mask``."""
     if mask.any():
         pos = np.flatnonzero(mask)
@@ -253,7 +316,9 @@ def _numeric(ctx: _Context, spec: VariableSpec, data: pd.DataFrame) -> np.ndarra
         nums = []
         for u in np.asarray(uniques, dtype=object):
             tok = _token(u)
-            nums.append(tok[1] if tok is not None and tok[0] == "n" else (np.nan if tok is None else np.inf))
+            nums.append(
+                tok[1] if tok is not None and tok[0] == "n" else (np.nan if tok is None else np.inf)
+            )
         arr = np.append(np.array(nums, dtype=float), np.nan)[codes]
         bad = np.isinf(arr)
     _report_rows(ctx, spec, raw, bad, "values that are not numbers")
@@ -265,14 +330,18 @@ def _map_weight(ctx: _Context, spec: VariableSpec, data: pd.DataFrame) -> np.nda
     raw = data[spec.variable]
     arr = _numeric(ctx, spec, data)
     ctx.empty_rows(spec, "weight", raw.isna().to_numpy(), "has no weight|have no weight")
-    _report_rows(ctx, spec, raw, arr <= 0, "weights not above zero", "; drop such rows with filter.drop")
+    _report_rows(
+        ctx, spec, raw, arr <= 0, "weights not above zero", "; drop such rows with filter.drop"
+    )
     return arr * spec.scale if spec.scale is not None else arr
 
 
 def _map_age(ctx: _Context, spec: VariableSpec, data: pd.DataFrame) -> np.ndarray:
     if ctx.missing:  # missing_codes (e.g. -9 refused) leave the age band missing
         col = _Column.of(data[spec.variable], ctx.value_labels.get(spec.variable))
-        gone = np.array([ctx.is_missing_code(u, lab) for u, lab in zip(col.uniques, col.labels)] + [False])
+        gone = np.array(
+            [ctx.is_missing_code(u, lab) for u, lab in zip(col.uniques, col.labels)] + [False]
+        )
         if gone.any():
             data = pd.DataFrame({spec.variable: data[spec.variable].where(~gone[col.codes])})
     ages = _numeric(ctx, spec, data)
@@ -280,8 +349,14 @@ def _map_age(ctx: _Context, spec: VariableSpec, data: pd.DataFrame) -> np.ndarra
     for low, high, label in AGE_BANDS:
         out[(ages >= low) & (ages < high)] = label
     outside = ~np.isnan(ages) & ((ages < 16) | (ages > MAX_AGE))
-    _report_rows(ctx, spec, data[spec.variable], outside, f"ages outside 16 to {MAX_AGE}",
-                 "; missing-value codes? drop such rows with filter.drop")
+    _report_rows(
+        ctx,
+        spec,
+        data[spec.variable],
+        outside,
+        f"ages outside 16 to {MAX_AGE}",
+        "; missing-value codes? drop such rows with filter.drop",
+    )
     return out
 
 
@@ -305,7 +380,9 @@ def _default_target(column: str, family: str, token: Token | None, value: Any) -
     return False, None
 
 
-def _map_categorical(ctx: _Context, spec: VariableSpec, data: pd.DataFrame, family: str) -> np.ndarray:
+def _map_categorical(
+    ctx: _Context, spec: VariableSpec, data: pd.DataFrame, family: str
+) -> np.ndarray:
     col = _Column.of(data[spec.variable], ctx.value_labels.get(spec.variable))
     mapped: list[Any] = []
     bad: list[int] = []
@@ -340,7 +417,9 @@ def _map_categorical(ctx: _Context, spec: VariableSpec, data: pd.DataFrame, fami
     else:
         what = "values that are not canonical (add a 'values' map)"
     ctx.unmapped(spec, col, bad, what)
-    is_item = spec.column not in DESIGN and spec.column not in schemas.LEVELS and spec.column != "period"
+    is_item = (
+        spec.column not in DESIGN and spec.column not in schemas.LEVELS and spec.column != "period"
+    )
     if is_item:
         arr = np.array([np.nan if m is None else float(m) for m in mapped] + [np.nan], dtype=float)
     else:
@@ -348,8 +427,9 @@ def _map_categorical(ctx: _Context, spec: VariableSpec, data: pd.DataFrame, fami
     return arr[col.codes]
 
 
-def _report_missing(ctx: _Context, spec: VariableSpec | None, column: str, values: np.ndarray,
-                    data: pd.DataFrame) -> None:
+def _report_missing(
+    ctx: _Context, spec: VariableSpec | None, column: str, values: np.ndarray, data: pd.DataFrame
+) -> None:
     """Rows of a required column left empty: blank in the file, or a code mapped to null."""
     empty = pd.isna(values)
     if spec is None or spec.variable is None or not empty.any():
@@ -360,5 +440,11 @@ def _report_missing(ctx: _Context, spec: VariableSpec | None, column: str, value
         blank |= raw.astype(str).str.strip().eq("").to_numpy() & raw.notna().to_numpy()
     ctx.empty_rows(spec, column, empty & blank, "is empty|are empty")
     # values already reported (unmapped, out of range) are skipped by ctx.unmapped
-    _report_rows(ctx, spec, raw, empty & ~blank, "values mapped to null",
-                 f"; {column} cannot be missing (drop such rows with filter.drop)")
+    _report_rows(
+        ctx,
+        spec,
+        raw,
+        empty & ~blank,
+        "values mapped to null",
+        f"; {column} cannot be missing (drop such rows with filter.drop)",
+    )

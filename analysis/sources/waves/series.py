@@ -40,16 +40,23 @@ def load_wave(data_path: str | Path, codebook_path: str | Path) -> LoadedWave:
     """Read a data file and its codebook into a :class:`LoadedWave`."""
     codebook = load_codebook(codebook_path, defer_shared=True)  # reported with the file's problems
     frame = read_wave_file(data_path)
-    return LoadedWave(codebook.survey, family_frames(apply_codebook(frame, codebook), codebook),
-                      str(data_path), codebook)
+    return LoadedWave(
+        codebook.survey,
+        family_frames(apply_codebook(frame, codebook), codebook),
+        str(data_path),
+        codebook,
+    )
 
 
 def family_frames(canonical: pd.DataFrame, codebook: Codebook) -> dict[str, pd.DataFrame]:
     """The canonical frame of each family the codebook feeds: design, demographics and that
     family's items (those the file lacks are missing throughout)."""
     mapped = set(codebook.variables)
-    return {f: canonical[list(canonical_columns(f))].copy() for f in codebook.families
-            if mapped & set(schemas.SURVEY_ITEMS[f])}  # a family whose items are all absent gets nothing
+    return {
+        f: canonical[list(canonical_columns(f))].copy()
+        for f in codebook.families
+        if mapped & set(schemas.SURVEY_ITEMS[f])
+    }  # a family whose items are all absent gets nothing
 
 
 PERIOD_STYLES = {False: "calendar years", True: "survey years"}
@@ -59,7 +66,9 @@ def _style(period: str) -> bool:
     return "/" in period
 
 
-def _check_series(family: str, have: list[str], new: list[str], follows: str | None, source: str) -> None:
+def _check_series(
+    family: str, have: list[str], new: list[str], follows: str | None, source: str
+) -> None:
     """A wave's labels must continue the family's series in its style (``2019/20`` after
     ``2018/19``; ``2019`` after ``2018``) unless the codebook declares with ``follows`` the
     period it comes after, for a survey that really changed from one style to the other."""
@@ -67,22 +76,35 @@ def _check_series(family: str, have: list[str], new: list[str], follows: str | N
     mixed = len({_style(p) for p in new}) > 1 or bool(styles and {_style(p) for p in new} - styles)
     if follows is None:
         if mixed:
-            shown = ", ".join(have[:2] + (["..."] if len(have) > 3 else []) + have[-1:] if len(have) > 2 else have)
-            raise InputError(source, (
-                f"wave label(s) {new} do not fit the series of the {family!r} survey ({shown}: "
-                f"{' and '.join(PERIOD_STYLES[s] for s in sorted(styles))}); if the survey really moved from "
-                f"one to the other, say which period the wave follows in its codebook, e.g. follows: \"{have[-1]}\""
-                if have else f"wave labels {new} mix calendar years and survey years"))
+            shown = ", ".join(
+                have[:2] + (["..."] if len(have) > 3 else []) + have[-1:] if len(have) > 2 else have
+            )
+            raise InputError(
+                source,
+                (
+                    f"wave label(s) {new} do not fit the series of the {family!r} survey ({shown}: "
+                    f"{' and '.join(PERIOD_STYLES[s] for s in sorted(styles))}); if the survey really moved from "
+                    f'one to the other, say which period the wave follows in its codebook, e.g. follows: "{have[-1]}"'
+                    if have
+                    else f"wave labels {new} mix calendar years and survey years"
+                ),
+            )
         return
     if not have:  # the first wave of this family here: nothing to follow
         return
     if follows != have[-1]:
-        raise InputError(source, f"follows: {follows!r} is not the latest period of the {family!r} survey "
-                                 f"({have[-1]}); a wave follows the latest one")
+        raise InputError(
+            source,
+            f"follows: {follows!r} is not the latest period of the {family!r} survey "
+            f"({have[-1]}); a wave follows the latest one",
+        )
     early = [p for p in new if p <= follows]
     if early:
-        raise InputError(source, f"wave label(s) {early} would be ordered before {follows!r}, which they follow; "
-                                 "periods are ordered by their label")
+        raise InputError(
+            source,
+            f"wave label(s) {early} would be ordered before {follows!r}, which they follow; "
+            "periods are ordered by their label",
+        )
 
 
 def add_waves(inputs: Inputs, pairs: Iterable[Any], *, replace: bool = False) -> Inputs:
@@ -109,7 +131,10 @@ def add_waves(inputs: Inputs, pairs: Iterable[Any], *, replace: bool = False) ->
             if isinstance(second, pd.DataFrame):
                 family = str(first)
                 if family not in schemas.SURVEY_ITEMS:
-                    raise InputError(f"{family} survey", f"unknown survey family; one of {list(schemas.SURVEY_ITEMS)}")
+                    raise InputError(
+                        f"{family} survey",
+                        f"unknown survey family; one of {list(schemas.SURVEY_ITEMS)}",
+                    )
                 frame = schemas.validate_survey(second, family, row_offset=0)
                 loaded = LoadedWave(None, {family: frame}, f"{family} survey", None)
             else:
@@ -122,12 +147,23 @@ def add_waves(inputs: Inputs, pairs: Iterable[Any], *, replace: bool = False) ->
             have = [] if existing is None else sorted(existing["period"].astype(str).unique())
             repeated = [p for p in new_periods if (family, p) in added]
             if repeated:
-                raise InputError(loaded.source, f"period(s) {repeated} of the {family!r} survey are added twice")
+                raise InputError(
+                    loaded.source, f"period(s) {repeated} of the {family!r} survey are added twice"
+                )
             clash = [p for p in new_periods if p in have]
             if clash and not replace:
-                raise InputError(loaded.source, f"the {family!r} survey already has period(s) {clash}; "
-                                                "pass replace=True to replace them")
-            _check_series(family, [p for p in have if p not in new_periods], new_periods, follows, loaded.source)
+                raise InputError(
+                    loaded.source,
+                    f"the {family!r} survey already has period(s) {clash}; "
+                    "pass replace=True to replace them",
+                )
+            _check_series(
+                family,
+                [p for p in have if p not in new_periods],
+                new_periods,
+                follows,
+                loaded.source,
+            )
             if existing is not None:
                 existing = existing[~existing["period"].astype(str).isin(new_periods)]
                 combined = pd.concat([existing, frame], ignore_index=True)
@@ -135,12 +171,16 @@ def add_waves(inputs: Inputs, pairs: Iterable[Any], *, replace: bool = False) ->
                 combined = frame.reset_index(drop=True)
             surveys[family] = combined
             added.update((family, p) for p in new_periods)
-            if loaded.survey:  # a wave of an unnamed survey keeps the registry's source for its family
+            if (
+                loaded.survey
+            ):  # a wave of an unnamed survey keeps the registry's source for its family
                 names.setdefault(family, {}).setdefault(loaded.survey, []).extend(new_periods)
     notes = dict(inputs.source_notes)
     if not inputs.synthetic:  # a synthetic build keeps its demo labels: earlier waves are synthetic
         for m in measures.registry():
             if m.is_survey and m.source_family in names:
-                notes[m.id] = "; ".join(f"{name} ({', '.join(sorted(periods))})"
-                                        for name, periods in names[m.source_family].items())
+                notes[m.id] = "; ".join(
+                    f"{name} ({', '.join(sorted(periods))})"
+                    for name, periods in names[m.source_family].items()
+                )
     return dataclasses.replace(inputs, surveys=surveys, source_notes=notes)
