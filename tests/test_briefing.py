@@ -3,12 +3,12 @@ test, the order of findings, and revisions between builds."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
+from rcheck import rscript_with
 
 from analysis import briefing, briefing_page, build, geography, measures, pipeline
 
@@ -27,11 +27,10 @@ def test_benjamini_hochberg_by_hand() -> None:
 
 
 def test_benjamini_hochberg_matches_r_live() -> None:
-    if shutil.which("Rscript") is None:
-        pytest.skip("Rscript not installed")
+    rscript = rscript_with()
     p = [0.0001, 0.004, 0.019, 0.03, 0.046, 0.2, 0.5, 0.71, 0.03]
     out = subprocess.run(
-        ["Rscript", "-e", f"cat(sprintf('%.17g', p.adjust(c({', '.join(map(str, p))}), 'BH')))"],
+        [rscript, "-e", f"cat(sprintf('%.17g', p.adjust(c({', '.join(map(str, p))}), 'BH')))"],
         capture_output=True,
         text=True,
         check=True,

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rcheck import assert_rerun_matches, read_expected
 
 from analysis import cluster_robust, evaluation
 from analysis import evaluation_stats as es
@@ -41,9 +42,7 @@ def long(sample) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def expected() -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""]).set_index(
-        "quantity"
-    )
+    return read_expected(FIXTURES / "expected.csv").set_index("quantity")
 
 
 def _check(inference_values, row) -> None:
@@ -116,22 +115,13 @@ def test_mid_p_mcnemar(expected, quantity) -> None:
 
 def test_fixtures_are_what_r_computes(tmp_path) -> None:
     """Where R and its packages are installed, rerun the reference script and compare."""
-    import shutil
-    import subprocess
-
-    rscript = shutil.which("Rscript")
-    probe = "library(survey); library(clubSandwich); library(sandwich); library(lmtest)"
-    if (
-        rscript is None
-        or subprocess.run([rscript, "-e", probe], capture_output=True).returncode != 0
-    ):
-        pytest.skip("R with survey, clubSandwich, sandwich and lmtest is not installed")
-    for name in ("evaluation_sample.csv", "reference.R"):
-        shutil.copy(FIXTURES / name, tmp_path / name)
-    subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)
-    fresh = pd.read_csv(tmp_path / "expected.csv", keep_default_na=False, na_values=[""])
-    committed = pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""])
-    pd.testing.assert_frame_equal(fresh, committed, rtol=1e-12)
+    assert_rerun_matches(
+        FIXTURES,
+        tmp_path,
+        inputs=["evaluation_sample.csv"],
+        outputs=["expected.csv"],
+        packages=["survey", "clubSandwich", "sandwich", "lmtest"],
+    )
 
 
 def test_bootstrap_is_seeded_and_matches_a_brute_force_refit(sample) -> None:

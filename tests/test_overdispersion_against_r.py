@@ -5,13 +5,12 @@ unwinsorised tau^2 against metafor's DerSimonian-Laird estimate)."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from rcheck import assert_rerun_matches
 
 from analysis import estimate, geography, measures, overdispersion
 
@@ -98,18 +97,10 @@ def test_estimates_carry_the_adjusted_standard_errors(areas, expected_summary, n
 
 def test_fixtures_are_what_r_computes(tmp_path) -> None:
     """Where R and metafor are installed, rerun the reference script and compare."""
-    rscript = shutil.which("Rscript")
-    if (
-        rscript is None
-        or subprocess.run([rscript, "-e", "library(metafor)"], capture_output=True).returncode != 0
-    ):
-        pytest.skip(
-            "R with the metafor package is not installed (apt-get install r-base-core r-cran-metafor)"
-        )
-    for name in ("areas.csv", "reference.R"):
-        shutil.copy(FIXTURES / name, tmp_path / name)
-    subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)
-    for name in ("expected_summary.csv", "expected_areas.csv"):
-        fresh = pd.read_csv(tmp_path / name)
-        committed = pd.read_csv(FIXTURES / name)
-        pd.testing.assert_frame_equal(fresh, committed, rtol=1e-12)
+    assert_rerun_matches(
+        FIXTURES,
+        tmp_path,
+        inputs=["areas.csv"],
+        outputs=["expected_summary.csv", "expected_areas.csv"],
+        packages=["metafor"],
+    )

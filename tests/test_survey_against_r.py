@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rcheck import assert_rerun_matches, read_expected
 
 from analysis import schemas, survey
 
@@ -21,13 +22,13 @@ def sample() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def expected() -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""])
+    return read_expected(FIXTURES / "expected.csv")
 
 
 @pytest.fixture(scope="module")
 def expected_domain_df() -> pd.DataFrame:
     """R's svyby(..., svyciprop) with its default per-domain degrees of freedom."""
-    return pd.read_csv(FIXTURES / "expected_domain_df.csv", keep_default_na=False, na_values=[""])
+    return read_expected(FIXTURES / "expected_domain_df.csv")
 
 
 @pytest.fixture(scope="module")
@@ -182,20 +183,10 @@ def test_pooling_keeps_waves_as_separate_strata(sample) -> None:
 
 def test_fixtures_are_what_r_computes(tmp_path) -> None:
     """Where R and its survey package are installed, rerun the reference script and compare."""
-    import shutil
-    import subprocess
-
-    rscript = shutil.which("Rscript")
-    if (
-        rscript is None
-        or subprocess.run([rscript, "-e", "library(survey)"], capture_output=True).returncode != 0
-    ):
-        pytest.skip(
-            "R with the survey package is not installed (apt-get install r-base-core r-cran-survey)"
-        )
-    for name in ("design_sample.csv", "reference.R"):
-        shutil.copy(FIXTURES / name, tmp_path / name)
-    subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)
-    fresh = pd.read_csv(tmp_path / "expected.csv", keep_default_na=False, na_values=[""])
-    committed = pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""])
-    pd.testing.assert_frame_equal(fresh, committed, rtol=1e-12)
+    assert_rerun_matches(
+        FIXTURES,
+        tmp_path,
+        inputs=["design_sample.csv"],
+        outputs=["expected.csv", "expected_domain_df.csv"],
+        packages=["survey"],
+    )

@@ -3,13 +3,12 @@ points of a series are compared (never across a break, pooled periods, gaps or b
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from rcheck import rerun_reference
 
 from analysis import compare, geography, pipeline, trends
 
@@ -34,20 +33,10 @@ def test_slope_test_matches_committed_r_values() -> None:
 
 
 def test_slope_test_matches_r_live(tmp_path) -> None:
-    if shutil.which("Rscript") is None:
-        pytest.skip("Rscript not installed")
-    if subprocess.run(["Rscript", "-e", "library(metafor)"], capture_output=True).returncode != 0:
-        pytest.skip("R package metafor not installed")
-    out, chisq = tmp_path / "expected.csv", tmp_path / "chisq.csv"
-    subprocess.run(
-        ["Rscript", "reference.R", str(out), str(chisq)],
-        cwd=FIXTURES,
-        check=True,
-        capture_output=True,
-    )
-    _check_against(pd.read_csv(out))
+    fresh = rerun_reference(FIXTURES, tmp_path, ["series.csv", "counts.csv"], ["metafor"])
+    _check_against(pd.read_csv(fresh / "expected.csv"))
     committed = pd.read_csv(FIXTURES / "expected_chisq_trend.csv")
-    assert pd.read_csv(chisq)["p_value"].to_numpy() == pytest.approx(
+    assert pd.read_csv(fresh / "expected_chisq_trend.csv")["p_value"].to_numpy() == pytest.approx(
         committed["p_value"].to_numpy(), rel=TOL
     )
 

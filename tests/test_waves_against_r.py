@@ -11,7 +11,6 @@ degrees of freedom (the domain's respondents) and R's part-minus-whole p-values.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
+from rcheck import assert_rerun_matches, read_expected
 
 from analysis import geography, measures, pipeline, schemas
 from analysis.sdc import DisclosureRules
@@ -51,7 +51,7 @@ def provider_file() -> pd.DataFrame:
 
 
 def expected() -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "expected.csv", keep_default_na=False, na_values=[""])
+    return read_expected(FIXTURES / "expected.csv")
 
 
 def write_wave(tmp_path: Path, ext: str) -> Path:
@@ -171,17 +171,11 @@ def test_absent_breakdowns_and_items_have_no_rows(tmp_path) -> None:
 
 def test_fixtures_are_what_r_computes(tmp_path) -> None:
     """Where R and its survey package are installed, rerun the reference script and compare."""
-    rscript = shutil.which("Rscript")
-    if (
-        rscript is None
-        or subprocess.run([rscript, "-e", "library(survey)"], capture_output=True).returncode != 0
-    ):
-        pytest.skip(
-            "R with the survey package is not installed (apt-get install r-base-core r-cran-survey)"
-        )
-    for name in ("wave_sample.csv", "reference.R"):
-        shutil.copy(FIXTURES / name, tmp_path / name)
-    subprocess.run([rscript, "reference.R"], cwd=tmp_path, check=True, capture_output=True)
-    fresh = pd.read_csv(tmp_path / "expected.csv", keep_default_na=False, na_values=[""])
-    pd.testing.assert_frame_equal(fresh, expected(), rtol=1e-12)
-    assert np.isfinite(fresh["estimate"]).all()
+    assert_rerun_matches(
+        FIXTURES,
+        tmp_path,
+        inputs=["wave_sample.csv"],
+        outputs=["expected.csv"],
+        packages=["survey"],
+    )
+    assert np.isfinite(read_expected(tmp_path / "expected.csv")["estimate"]).all()
