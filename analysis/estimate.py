@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import compare, geography, overdispersion, provenance, rules, schemas, survey
-from analysis.measures import Measure
+from analysis.measures import Measure, Series
 from analysis.sdc import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED, DisclosureRules
 from analysis.validate import InputError
 
@@ -222,9 +222,21 @@ def _proportion_rows(
     ]
 
 
-def gap_group(series) -> str:
+def gap_group(series: Series) -> str:
     """The ``group`` label of a gap row, e.g. 'Not disabled minus Disabled'."""
     return f"{series.reference_group} minus {series.comparison_group}"
+
+
+def _declared(value: str | None, measure: Measure, field: str) -> str:
+    """A registry field that is optional in general but that this kind of measure must have.
+
+    Why: :func:`analysis.measures.check` already refuses a survey measure without its item, or
+    a gap series without its variable and groups; this narrows the optional type for the
+    estimators and keeps a measure made by hand (a test, a notebook) from failing obscurely.
+    """
+    if value is None:
+        raise ValueError(f"measure {measure.id!r} ({measure.kind}) declares no {field}")
+    return value
 
 
 def _difference_row(est: float, se: float, df: float, base: int, **fields) -> dict:
@@ -262,7 +274,7 @@ def survey_proportion_rows(measure: Measure, waves: dict[str, Wave]) -> list[dic
         lacks = {v for v in measure.breakdowns if not wave.has_breakdown(v)}
         shown = [k for k, col in enumerate(columns) if col.breakdown not in lacks]
         for s in measure.series:
-            y = wave.item(s.item, measure.universe)
+            y = wave.item(_declared(s.item, measure, "item"), measure.universe)
             if not wave.covers(y):  # an item the wave lacks: no figure for that wave
                 continue
             res = survey.domain_means(wave.design, y, [wave.codes(v) for v in parts])
@@ -275,7 +287,10 @@ def survey_gap_rows(
     measure: Measure, waves: dict[str, Wave], pooled: dict[str, Wave]
 ) -> list[dict]:
     """Group rates and percentage-point gaps for London; pooled-wave gaps for boroughs."""
-    variables = list(dict.fromkeys(s.variable for s in measure.series))
+    item = _declared(measure.item, measure, "item")
+    variables = list(
+        dict.fromkeys(_declared(s.variable, measure, "variable") for s in measure.series)
+    )
     parts = list(dict.fromkeys([*variables, *measure.breakdowns])) + ["inner_outer"]
     columns = [Column(geography.LONDON_CODE)] + [
         c for var in parts for c in _partition_columns(var)
@@ -283,7 +298,7 @@ def survey_gap_rows(
     where = {(c.breakdown, c.group): k for k, c in enumerate(columns)}
     rows = []
     for period, wave in waves.items():
-        y = wave.item(measure.item, measure.universe)
+        y = wave.item(item, measure.universe)
         if not wave.covers(y):  # the wave lacks the item: no figure for that wave
             continue
         res = survey.domain_means(wave.design, y, [wave.codes(v) for v in parts])
@@ -291,9 +306,12 @@ def survey_gap_rows(
         lacks = {v for v in parts if not wave.has_breakdown(v)}
         rows += [r for r, col in zip(made, columns) if col.breakdown not in lacks]
         for s in measure.series:
-            if not wave.has_breakdown(s.variable):  # no gap between groups the wave does not record
+            variable = _declared(s.variable, measure, "variable")
+            if not wave.has_breakdown(variable):  # no gap between groups the wave does not record
                 continue
-            a, b = where[(s.variable, s.reference_group)], where[(s.variable, s.comparison_group)]
+            reference = _declared(s.reference_group, measure, "reference_group")
+            comparison = _declared(s.comparison_group, measure, "comparison_group")
+            a, b = where[(variable, reference)], where[(variable, comparison)]
             est, se = res.contrast(a, b)
             rows.append(
                 _difference_row(
@@ -304,7 +322,7 @@ def survey_gap_rows(
                     indicator=s.indicator,
                     period=period,
                     area_code=geography.LONDON_CODE,
-                    breakdown=s.variable,
+                    breakdown=variable,
                     group=gap_group(s),
                     p_vs_london=np.nan,
                     compared_to_london="not_compared",
@@ -312,7 +330,7 @@ def survey_gap_rows(
             )
     boroughs = geography.borough_codes()
     for period, wave in pooled.items():
-        y = wave.item(measure.item, measure.universe)
+        y = wave.item(item, measure.universe)
         if not wave.covers(y):  # a pooled window needs the item in every one of its waves
             continue
         # employment rate by borough, compared with London over the same pooled period
@@ -332,7 +350,8 @@ def survey_gap_rows(
             )
             levels = schemas.LEVELS[var]
             for s in (s for s in measure.series if s.variable == var):
-                ra, rb = levels.index(s.reference_group), levels.index(s.comparison_group)
+                ra = levels.index(_declared(s.reference_group, measure, "reference_group"))
+                rb = levels.index(_declared(s.comparison_group, measure, "comparison_group"))
                 la, lb = 1 + ra, 1 + rb  # London columns (after the 'all' column)
                 london_est, london_se = res.contrast(la, lb)
                 rows.append(
@@ -354,7 +373,7 @@ def survey_gap_rows(
                 first = 1 + n_levels + np.arange(n_b) * n_levels
                 ba, bb = first + ra, first + rb
                 base = np.minimum(res.n[ba], res.n[bb])
-                est, se = res.combinations(np.c_[ba, bb], [1.0, -1.0])
+                b_est, b_se = res.combinations(np.c_[ba, bb], [1.0, -1.0])
                 london = np.broadcast_to([la, lb], (n_b, 2))
                 diff, dse = res.combinations(np.c_[ba, bb, london], [1.0, -1.0, -1.0, 1.0])
                 df = np.minimum(res.df[ba], res.df[bb])
@@ -363,8 +382,8 @@ def survey_gap_rows(
                 for i, code in enumerate(boroughs):
                     rows.append(
                         _difference_row(
-                            est[i],
-                            se[i],
+                            b_est[i],
+                            b_se[i],
                             df[i],
                             base[i],
                             indicator=s.indicator,

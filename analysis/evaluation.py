@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ from analysis.validate import validate as validate_schema
 GROUPS = ("programme", "comparison")
 WAVES = ("pre", "post")
 DOC = "docs/evaluation_format.md"
+Polarity = Literal["up", "down"]
+"""Which way an outcome improves: every success measure of an initiative is judged (none is
+context), so unlike the registry's polarity there is no "neutral"."""
 STRATEGY = (
     "Greater London Authority (2018), All of Us: The Mayor's Strategy for Social Integration, "
     "Policy 4.3 (paragraph 4.3.2) and Table 5"
@@ -47,7 +51,7 @@ class Outcome:
     code: str  # column name in the evaluation data
     label: str  # short label for charts and tables
     question: str  # what a 1 means
-    polarity: str  # "up": a rise is an improvement; "down": a fall is
+    polarity: Polarity  # "up": a rise is an improvement; "down": a fall is
     london_indicator: str | None = None  # the estimates indicator it mirrors (for context)
     london_complement: bool = False  # London figure is 100 minus that indicator
     london_note: str | None = None

@@ -27,12 +27,15 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
 from analysis.cluster_robust import ClusteredOLS, Inference
+from analysis.evaluation import Outcome, Polarity
 
 ALPHA = 0.05
 POWER = 0.80
@@ -190,11 +193,24 @@ def _seed(*parts: str) -> int:
 # Verdicts: the evaluation's rulebook
 
 
-def verdict(estimate: float, p: float, polarity: str, *, none: str) -> str:
-    """'improved', 'worsened' or ``none``: significant at 5% and in which direction for the outcome."""
+class Verdict(StrEnum):
+    """The words a page may use for an evaluation result, and no others.
+
+    Why an enum: the page picks colours, markers and sentences by the verdict, so a misspelt
+    word would silently fall through to the wrong branch; members compare equal to their text.
+    """
+
+    IMPROVED = "improved"
+    WORSENED = "worsened"
+    NO_CHANGE = "no significant change"  # change among participants
+    NO_DIFFERENCE = "no significant difference"  # difference-in-differences
+
+
+def verdict(estimate: float, p: float, polarity: Polarity, *, none: Verdict) -> Verdict:
+    """Improved, worsened or ``none``: significant at 5% and in which direction for the outcome."""
     if not (p < ALPHA) or estimate == 0:
         return none
-    return "improved" if (estimate > 0) == (polarity == "up") else "worsened"
+    return Verdict.IMPROVED if (estimate > 0) == (polarity == "up") else Verdict.WORSENED
 
 
 @dataclass(frozen=True)
@@ -223,26 +239,22 @@ def _short(inf: Inference) -> str:
     return "the wild bootstrap" if inf.method == "CR2" else "CR2"
 
 
-# ------------------------------------------------------------------------------------------
-# Change among participants
+class _SiteClusteredEffect:
+    """What the change among participants and the difference-in-differences share.
 
+    Why: both report one effect with errors clustered by site; the interval, p-value, verdict
+    and fragility checks are read from that inference the same way, and only the words for
+    "nothing found" and the check that ignores the sites differ.
+    """
 
-@dataclass(frozen=True)
-class PairedChange:
-    outcome: object  # evaluation.Outcome
-    n: int
-    a: int
-    b: int
-    c: int
-    d: int
-    pre: float  # %
-    post: float  # %
-    change: float  # percentage points
-    clustered: Inference  # mean change, errors clustered by site (points)
-    newcombe_lower: float  # ignoring sites
-    newcombe_upper: float
-    test: McNemar  # mid-p, ignoring sites
-    obuchowski_p: float
+    outcome: Outcome
+    clustered: Inference
+    no_effect: ClassVar[Verdict]
+
+    @property
+    def effect(self) -> float:
+        """The effect the verdict judges, in percentage points."""
+        return self.clustered.estimate
 
     @property
     def lower(self) -> float:
@@ -261,22 +273,52 @@ class PairedChange:
         return self.pvalue < ALPHA
 
     @property
-    def verdict(self) -> str:
-        return verdict(
-            self.change, self.pvalue, self.outcome.polarity, none="no significant change"
-        )
+    def verdict(self) -> Verdict:
+        return verdict(self.effect, self.pvalue, self.outcome.polarity, none=self.no_effect)
+
+    def _unclustered_check(self) -> tuple[str, float]:
+        """(name, p-value) of the analysis that treats people as independent of their site."""
+        raise NotImplementedError
 
     @property
     def robustness(self) -> Robustness:
         inf = self.clustered
         return robustness(
             (inf.method, inf.p),
-            [
-                (_short(inf), inf.p_other),
-                ("CR1", inf.p_cr1),
-                ("mid-p McNemar ignoring sites", self.test.pvalue),
-            ],
+            [(_short(inf), inf.p_other), ("CR1", inf.p_cr1), self._unclustered_check()],
         )
+
+
+# ------------------------------------------------------------------------------------------
+# Change among participants
+
+
+@dataclass(frozen=True)
+class PairedChange(_SiteClusteredEffect):
+    no_effect: ClassVar[Verdict] = Verdict.NO_CHANGE
+
+    outcome: Outcome
+    n: int
+    a: int
+    b: int
+    c: int
+    d: int
+    pre: float  # %
+    post: float  # %
+    change: float  # percentage points
+    clustered: Inference  # mean change, errors clustered by site (points)
+    newcombe_lower: float  # ignoring sites
+    newcombe_upper: float
+    test: McNemar  # mid-p, ignoring sites
+    obuchowski_p: float
+
+    @property
+    def effect(self) -> float:
+        # the change in the two proportions; the mean of individual changes equals it
+        return self.change
+
+    def _unclustered_check(self) -> tuple[str, float]:
+        return ("mid-p McNemar ignoring sites", self.test.pvalue)
 
 
 def obuchowski_test(change: np.ndarray, clusters: np.ndarray) -> tuple[float, float, float]:
@@ -298,7 +340,7 @@ def obuchowski_test(change: np.ndarray, clusters: np.ndarray) -> tuple[float, fl
 
 
 def paired_change(
-    frame: pd.DataFrame, outcome, group: str = "programme", *, label: str = ""
+    frame: pd.DataFrame, outcome: Outcome, group: str = "programme", *, label: str = ""
 ) -> PairedChange:
     """Change among participants answering twice, clustered by site, with the mid-p McNemar test beside it."""
     w = paired_table(frame, outcome.code, group)
@@ -341,8 +383,10 @@ def paired_change(
 
 
 @dataclass(frozen=True)
-class DiD:
-    outcome: object  # evaluation.Outcome
+class DiD(_SiteClusteredEffect):
+    no_effect: ClassVar[Verdict] = Verdict.NO_DIFFERENCE
+
+    outcome: Outcome
     clustered: Inference  # clustered by site (points)
     by_participant: (
         Inference  # the same model, participants as independent units (HC2 with Bell-McCaffrey df)
@@ -364,45 +408,14 @@ class DiD:
         return self.clustered.estimate
 
     @property
-    def lower(self) -> float:
-        return self.clustered.lower
-
-    @property
-    def upper(self) -> float:
-        return self.clustered.upper
-
-    @property
-    def pvalue(self) -> float:
-        return self.clustered.p
-
-    @property
     def n_clusters(self) -> int:
         return self.clustered.n_clusters
 
-    @property
-    def significant(self) -> bool:
-        return self.pvalue < ALPHA
-
-    @property
-    def verdict(self) -> str:
-        return verdict(
-            self.estimate, self.pvalue, self.outcome.polarity, none="no significant difference"
-        )
-
-    @property
-    def robustness(self) -> Robustness:
-        inf = self.clustered
-        return robustness(
-            (inf.method, inf.p),
-            [
-                (_short(inf), inf.p_other),
-                ("CR1", inf.p_cr1),
-                ("errors clustered by participant", self.by_participant.p_cr2),
-            ],
-        )
+    def _unclustered_check(self) -> tuple[str, float]:
+        return ("errors clustered by participant", self.by_participant.p_cr2)
 
 
-def did(frame: pd.DataFrame, outcome, *, label: str = "", logit: bool = True) -> DiD:
+def did(frame: pd.DataFrame, outcome: Outcome, *, label: str = "", logit: bool = True) -> DiD:
     """Difference-in-differences on everyone answering at both waves, errors clustered by site.
 
     OLS of each person's change (after minus before, percentage points) on an intercept and a
@@ -576,7 +589,7 @@ def did_variance_factor(
 
 @dataclass(frozen=True)
 class MDE:
-    outcome: object
+    outcome: Outcome
     n_pairs: int
     paired: float  # points: from the fitted, site-clustered standard error of the mean change
     paired_df: float

@@ -20,6 +20,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import special
 
 from analysis.validate import InputError
@@ -459,7 +460,7 @@ def logit_ci(p, se, df, level: float = 0.95, n=None) -> tuple[np.ndarray, np.nda
 
 
 def wald_ci(
-    est: np.ndarray, se: np.ndarray, df: float, level: float = 0.95
+    est: ArrayLike, se: ArrayLike, df: ArrayLike, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric interval est ± t * se (means and differences)."""
     q = t_quantile(df, level)

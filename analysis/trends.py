@@ -89,6 +89,18 @@ def _year(period: str) -> tuple[int, bool] | None:
     return (int(m.group(1)), m.group(2) is not None) if m else None
 
 
+def _first_year(period: str) -> int:
+    """The first year of a period that :func:`_comparable_run` counted as a point.
+
+    Why: only periods with a year label (``2016`` or ``2016/17``) are ever counted as
+    comparable, so a label without one here would be a bug in the run, not bad input.
+    """
+    parsed = _year(period)
+    if parsed is None:
+        raise ValueError(f"period {period!r} has no year yet was counted as a trend point")
+    return parsed[0]
+
+
 def _comparable_run(
     periods: list[str], values: np.ndarray, se: np.ndarray, breaks: set[str]
 ) -> tuple[int, str]:
@@ -183,7 +195,7 @@ def trends(
                 }
             )
             continue
-        years = np.array([_year(x)[0] for x in p[-n:]], dtype=float)
+        years = np.array([_first_year(x) for x in p[-n:]], dtype=float)
         slope, _, p_value = slope_test(years, v[-n:], s[-n:])
         direction = (INCREASING if slope > 0 else DECREASING) if p_value < alpha else NO_TREND
         out.append({**record, "direction": direction, "p_value": p_value, "method": METHOD})

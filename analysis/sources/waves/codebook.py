@@ -62,6 +62,17 @@ class VariableSpec:
     def key(self) -> str:
         return "period_variable" if self.column == "period" else f"variables.{self.column}"
 
+    @property
+    def source_variable(self) -> str:
+        """The file's variable this column is read from.
+
+        Why: ``variable`` is None only for a ``constant``, and constants are filled in before
+        any variable is read, so a reader asking for the variable of a constant is a bug.
+        """
+        if self.variable is None:
+            raise ValueError(f"{self.key} is a constant; it is not read from a variable")
+        return self.variable
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -108,7 +119,7 @@ class Codebook:
     def referenced_variables(self) -> list[tuple[str, str]]:
         """(codebook key, source variable) for every variable the codebook reads."""
         refs = [(c.key, c.variable) for c in (*self.keep, *self.drop)]
-        if self.period_variable is not None:
+        if self.period_variable is not None and self.period_variable.variable is not None:
             refs.append(("period_variable", self.period_variable.variable))
         refs += [(s.key, s.variable) for s in self.variables.values() if s.variable is not None]
         return refs
@@ -122,7 +133,7 @@ def canonical_columns(family: str) -> tuple[str, ...]:
 class _Loader(yaml.SafeLoader):
     """Safe YAML with YAML 1.2 booleans (yes/no/on/off stay text) and no duplicate keys."""
 
-    def construct_mapping(self, node, deep=False):  # noqa: D102
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:  # noqa: D102
         seen: dict[Any, Any] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -482,7 +493,7 @@ def _parse_spec(column: str, spec: Any, bad) -> VariableSpec | None:
         return None
     return VariableSpec(
         column=column,
-        variable=None if has_constant else variable.strip(),
+        variable=variable.strip() if isinstance(variable, str) and not has_constant else None,
         values=values,
         from_age=bool(from_age),
         scale=None if scale is None else float(scale),

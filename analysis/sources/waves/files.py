@@ -50,7 +50,7 @@ def read_wave_file(path: str | Path, *, encoding: str = "utf-8-sig") -> pd.DataF
     if not path.is_file():
         raise InputError(source, "data file not found")
     value_labels: dict[str, dict[Any, str]] = {}
-    variable_labels: dict[str, str] = {}
+    variable_labels: dict[str, str | None] = {}  # SPSS and Stata may leave a label out
     user_missing: dict[str, list[tuple[float, float]]] = {}
     try:
         if kind == "csv":

@@ -225,10 +225,11 @@ def apply_codebook(
     absent = {v for _, v in missing_vars}
 
     out: dict[str, Any] = {}
+    period_spec = codebook.period_variable  # exactly one of period and period_variable is given
     if codebook.period is not None:
         out["period"] = np.full(n, codebook.period, dtype=object)
-    elif codebook.period_variable.variable not in absent:
-        out["period"] = _map_categorical(ctx, codebook.period_variable, data, codebook.family)
+    elif period_spec is not None and period_spec.variable not in absent:
+        out["period"] = _map_categorical(ctx, period_spec, data, codebook.family)
     for column in codebook.absent:  # what the file lacks: missing for every respondent
         out[column] = np.full(
             n,
@@ -249,7 +250,8 @@ def apply_codebook(
         else:
             out[column] = _map_categorical(ctx, spec, data, codebook.family)
     # required columns may not be missing (only items may)
-    specs = {**codebook.variables, "period": codebook.period_variable}
+    specs: dict[str, VariableSpec | None] = dict(codebook.variables)
+    specs["period"] = period_spec
     for column, values in out.items():
         # items and demographics may be missing (unanswered, refused); the design may not
         if column in ALL_ITEMS or column in schemas.LEVELS or column == "weight":
@@ -267,10 +269,10 @@ def apply_codebook(
     except InputError as err:
         if isinstance(err, (CodebookError, WaveMismatchError)):
             raise
-        spec = codebook.variables.get(err.column or "")
+        failed = codebook.variables.get(err.column or "")
         detail = err.detail
-        if spec is not None and spec.variable is not None:
-            detail += f" (from variable {spec.variable!r})"
+        if failed is not None and failed.variable is not None:
+            detail += f" (from variable {failed.variable!r})"
         row = int(ctx.rows[err.row]) if err.row is not None and 0 <= err.row < n else None
         raise InputError(source, detail, row=row, column=err.column) from None
 
@@ -301,7 +303,7 @@ def _report_rows(
     """Report every distinct value of ``raw`` on the rows of ``mask``."""
     if mask.any():
         pos = np.flatnonzero(mask)
-        col = _Column.of(raw.iloc[pos], ctx.value_labels.get(spec.variable), positions=pos)
+        col = _Column.of(raw.iloc[pos], ctx.value_labels.get(spec.source_variable), positions=pos)
         ctx.unmapped(spec, col, list(range(len(col.uniques))), what, hint)
 
 
@@ -338,12 +340,13 @@ def _map_weight(ctx: _Context, spec: VariableSpec, data: pd.DataFrame) -> np.nda
 
 def _map_age(ctx: _Context, spec: VariableSpec, data: pd.DataFrame) -> np.ndarray:
     if ctx.missing:  # missing_codes (e.g. -9 refused) leave the age band missing
-        col = _Column.of(data[spec.variable], ctx.value_labels.get(spec.variable))
+        variable = spec.source_variable
+        col = _Column.of(data[variable], ctx.value_labels.get(variable))
         gone = np.array(
             [ctx.is_missing_code(u, lab) for u, lab in zip(col.uniques, col.labels)] + [False]
         )
         if gone.any():
-            data = pd.DataFrame({spec.variable: data[spec.variable].where(~gone[col.codes])})
+            data = pd.DataFrame({variable: data[variable].where(~gone[col.codes])})
     ages = _numeric(ctx, spec, data)
     out = np.full(len(ages), None, dtype=object)
     for low, high, label in AGE_BANDS:
@@ -383,7 +386,8 @@ def _default_target(column: str, family: str, token: Token | None, value: Any) -
 def _map_categorical(
     ctx: _Context, spec: VariableSpec, data: pd.DataFrame, family: str
 ) -> np.ndarray:
-    col = _Column.of(data[spec.variable], ctx.value_labels.get(spec.variable))
+    variable = spec.source_variable
+    col = _Column.of(data[variable], ctx.value_labels.get(variable))
     mapped: list[Any] = []
     bad: list[int] = []
     # a value map is exhaustive: a code it does not list is an error, never passed through as

@@ -29,7 +29,7 @@ class LoadedWave:
     survey: str | None  # the codebook's ``survey``; None for a codebook naming only a family
     frames: dict[str, pd.DataFrame]
     source: str
-    codebook: Codebook
+    codebook: Codebook | None  # None for a canonical frame given directly, without a file
 
     @property
     def periods(self) -> list[str]:
