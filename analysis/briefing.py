@@ -32,6 +32,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import compare, geography, measures
+from analysis.compare import Change
+from analysis.rules import LOW_RELIABILITY
+from analysis.trends import Trend
 
 FDR_Q = 0.05
 PREVIOUS = Path("previous") / "estimates.csv"  # under the data folder
@@ -39,6 +42,28 @@ REVISION_TOLERANCE = 1e-9  # relative: values are written with 10 significant di
 
 LEVELS = ("London", "Inner and Outer London", "Population groups", "Boroughs")
 CHANGE, TREND = "change since the previous period", "recent trend"
+# the directions a finding can have: a significant change or trend, up or down
+SIGNIFICANT_DIRECTIONS = (Change.INCREASED, Change.DECREASED, Trend.INCREASING, Trend.DECREASING)
+
+__all__ = [
+    "CHANGE",
+    "FDR_Q",
+    "FINDING_COLUMNS",
+    "LEVELS",
+    "PREVIOUS",
+    "REVISION_COLUMNS",
+    "REVISION_TOLERANCE",
+    "SIGNIFICANT_DIRECTIONS",
+    "TREND",
+    "all_tests",
+    "benjamini_hochberg",
+    "comparable_builds",
+    "findings",
+    "keep_previous",
+    "labels",
+    "level",
+    "revisions",
+]
 
 FINDING_COLUMNS = [
     "level",
@@ -164,7 +189,7 @@ def all_tests(changes: pd.DataFrame, trends: pd.DataFrame, estimates: pd.DataFra
         ],
         axis=1,
     )
-    trend_rows["flag"] = np.where((flags == "[u]").any(axis=1), "[u]", "")
+    trend_rows["flag"] = np.where((flags == LOW_RELIABILITY).any(axis=1), LOW_RELIABILITY, "")
     tests = pd.concat([change_rows, trend_rows], ignore_index=True)
     info = estimates.drop_duplicates(key).set_index(key)[["area_name", "unit", "polarity"]]
     joined = info.reindex(pd.MultiIndex.from_frame(tests[key]))
@@ -191,10 +216,7 @@ def findings(
     the rulebook (:func:`analysis.compare.direction_verdict`; neutral indicators are neither)."""
     tests = all_tests(changes, trends, estimates)
     tests["q_value"] = benjamini_hochberg(tests["p_value"].to_numpy(dtype=float))
-    kept = tests[
-        (tests["q_value"] <= q)
-        & tests["direction"].isin(["increased", "decreased", "increasing", "decreasing"])
-    ]
+    kept = tests[(tests["q_value"] <= q) & tests["direction"].isin(SIGNIFICANT_DIRECTIONS)]
     kept = kept.copy()
     kept["level"] = [level(a, b) for a, b in zip(kept["area_code"], kept["breakdown"])]
     kept["assessment"] = [

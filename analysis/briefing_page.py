@@ -1,17 +1,32 @@
 """The "what changed" briefing page (``notebooks/changes.ipynb``): reads the tables the data
 step wrote (``briefing.csv``, ``revisions.csv``; see :mod:`analysis.briefing`) and returns
 HTML sections. Nothing is tested or estimated here.
+
+The sections are built with :mod:`analysis.html`, so every piece of text (an indicator's label,
+a borough's name, a source) is escaped unless it is markup another builder made.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
 
 from analysis import briefing, narrative, report, tables
+from analysis import html as h
+from analysis.html import Markup
 from analysis.report import Section
+
+__all__ = ["LEVEL_NOTES", "ChangesPage", "finding_sentence"]
+
+# only these assessments are words a reader sees; the rest (context indicators) are not judged
+_JUDGED = ("better", "worse")
+
+
+def _section(body: Markup) -> Section:
+    """A section of plain ``str`` HTML: ``Markup`` would escape any text a caller appends."""
+    return Section(str(body))
+
 
 LEVEL_NOTES = {
     "London": "London as a whole, whole population.",
@@ -47,7 +62,7 @@ def finding_sentence(row: pd.Series) -> str:
             f"from {_value(row['from_value'], row['unit'])} to {_value(row['to_value'], row['unit'])} in "
             f"{row['to_period']} ({narrative.p_text(row['p_value'])}, q {narrative.p_text(row['q_value'])[2:]})"
         )
-    judged = "" if row["assessment"] not in ("better", "worse") else f", {row['assessment']}"
+    judged = "" if row["assessment"] not in _JUDGED else f", {row['assessment']}"
     flag = " [u]" if row.get("flag") == "[u]" else ""
     return f"{row['label']}, {where}: {what}{judged}{flag}."
 
@@ -115,49 +130,45 @@ class ChangesPage:
             "since the previous build. Each change is from a series' previous period to its latest"
             + (f" ({narrative._join(latest)} in this build)." if latest else ".")
         )
-        method = (
+        method = Markup(
             "<h2>How these were chosen</h2><p>A build tests hundreds of changes and trends, and at the 5% level some "
             "would look significant by chance alone. All of them are therefore treated as one family: each series' "
             "change since its previous period (a z test of the difference) and its recent trend (a weighted "
             "least-squares slope over up to the last five comparable points, inverse-variance weights, z test). "
-            f"The Benjamini&ndash;Hochberg procedure controls the false discovery rate at q = {briefing.FDR_Q}: the "
+            "The Benjamini&ndash;Hochberg procedure controls the false discovery rate at q = {}: the "
             "listed findings are those whose adjusted p-value (q) is at most 0.05, so on average no more than 5% of "
             "them are expected to be false discoveries. Nothing is tested across a break in a series, and pooled "
             "periods are not tested.</p><p>Order: London first, then Inner and Outer London, London's population "
             "groups and the boroughs; within each, the strongest evidence (smallest q) first. Better or worse "
             "follows the indicator's direction (higher is better, or lower is better); context indicators are "
             "never called better or worse. <code>[u]</code> marks a figure based on a small sample.</p>"
-        )
-        return Section(
-            "<h1>What changed</h1>"
-            + report.notice(self.data).html
-            + f"<p class='lede'>{html.escape(lede)}</p>"
-            + method
+        ).format(briefing.FDR_Q)
+        return _section(
+            h.join(
+                [
+                    h.element("h1", "What changed"),
+                    Markup(report.notice(self.data).html),
+                    h.p(lede, class_="lede"),
+                    method,
+                ]
+            )
         )
 
     def level(self, name: str) -> Section:
         """The findings of one of :data:`analysis.briefing.LEVELS`: sentences (London and Inner
         and Outer London) or a table (groups and boroughs, which can be many)."""
         rows = self.findings[self.findings["level"] == name]
-        head = f"<h2>{html.escape(name)}</h2><p>{html.escape(LEVEL_NOTES[name])}</p>"
+        head = h.h2(name) + h.p(LEVEL_NOTES[name])
         if rows.empty:
-            return Section(
+            return _section(
                 head
-                + report._p(
-                    "No change or trend at this level survives the false discovery rate control."
-                )
+                + h.p("No change or trend at this level survives the false discovery rate control.")
             )
         if name == "Boroughs":
-            return Section(head + self._boroughs_table(rows))
-        body = ""
+            return _section(head + self._boroughs_table(rows))
+        body = Markup("")
         if name in ("London", "Inner and Outer London"):
-            body = (
-                "<ul class='headline'>"
-                + "".join(
-                    f"<li>{html.escape(finding_sentence(r))}</li>" for _, r in rows.iterrows()
-                )
-                + "</ul>"
-            )
+            body = h.ul((finding_sentence(r) for _, r in rows.iterrows()), class_="headline")
         table = pd.DataFrame(
             {
                 "Indicator": rows["label"],
@@ -177,7 +188,7 @@ class ChangesPage:
                 "Unit": rows["unit"],
                 "Direction": rows["direction"],
                 "Better or worse": [
-                    a if a in ("better", "worse") else "not judged" for a in rows["assessment"]
+                    a if a in _JUDGED else "not judged" for a in rows["assessment"]
                 ],
                 "p": rows["p_value"].map(
                     lambda p: narrative.p_text(p)[4:] if p >= 0.001 else "< 0.001"
@@ -187,12 +198,14 @@ class ChangesPage:
                 ),
             }
         )
-        return Section(
-            head + body + tables.to_html(table, caption=f"Significant changes and trends: {name}")
+        return _section(
+            head
+            + body
+            + Markup(tables.to_html(table, caption=f"Significant changes and trends: {name}"))
         )
 
     @staticmethod
-    def _boroughs_table(rows: pd.DataFrame) -> str:
+    def _boroughs_table(rows: pd.DataFrame) -> Markup:
         """Boroughs' findings, one row per indicator, test and direction with the boroughs
         listed; rows and boroughs keep the briefing's order (whole population before gaps, the
         strongest evidence first): a row per borough would be a table of hundreds
@@ -213,30 +226,30 @@ class ChangesPage:
                     "Indicator": label,
                     "Test": test,
                     "Direction": direction,
-                    "Better or worse": assessment
-                    if assessment in ("better", "worse")
-                    else "not judged",
+                    "Better or worse": assessment if assessment in _JUDGED else "not judged",
                     "Boroughs": f"{len(g)}: " + ", ".join(g["where"]),
                 }
                 for (label, test, direction, assessment), g in grouped
             ]
         )
-        return tables.to_html(
-            table,
-            caption="Significant changes and trends: boroughs (each borough's figures are "
-            "in data/briefing.csv)",
+        return Markup(  # tables.to_html escapes every cell and the caption itself
+            tables.to_html(
+                table,
+                caption="Significant changes and trends: boroughs (each borough's figures are "
+                "in data/briefing.csv)",
+            )
         )
 
     def levels(self) -> Section:
-        return Section("".join(self.level(name).html for name in briefing.LEVELS))
+        return _section(h.join(Markup(self.level(name).html) for name in briefing.LEVELS))
 
     def revised(self) -> Section:
         """Figures of the same period that differ from the previous build, old and new."""
-        head = "<h2>Revisions since the previous build</h2>"
+        head = h.h2("Revisions since the previous build")
         if not self.has_previous:
-            return Section(
+            return _section(
                 head
-                + report._p(
+                + h.p(
                     "This is the first build in this folder, so there is no previous build "
                     "to compare with. A later build whose figures differ keeps these "
                     "estimates in data/previous/estimates.csv and lists every figure of the "
@@ -245,23 +258,21 @@ class ChangesPage:
             )
         r = self.revisions
         if not self.comparable:
-            return Section(
+            return _section(
                 head
-                + report._p(
+                + h.p(
                     "The previous build in this folder used "
                     + ("real" if self.data.synthetic else "synthetic demonstration")
                     + " data and this one does not, so their figures are not compared."
                 )
             )
         if r.empty:
-            return Section(
+            return _section(
                 head
-                + report._p(
-                    "No figure of a period published before differs from the previous build."
-                )
+                + h.p("No figure of a period published before differs from the previous build.")
             )
         withdrawn = int((r["status"] == "withdrawn").sum())
-        lede = report._p(
+        lede = h.p(
             f"{len(r)} figure{'s' if len(r) != 1 else ''} of periods already published differ from the "
             "previous build (for example after a new edition of a source), old and new side by side"
             + (f"; {withdrawn} of them are no longer published (withdrawn)." if withdrawn else ".")
@@ -292,6 +303,8 @@ class ChangesPage:
                 ],
             }
         )
-        return Section(
-            head + lede + tables.to_html(table, caption="Revised figures: previous and this build")
+        return _section(
+            head
+            + lede
+            + Markup(tables.to_html(table, caption="Revised figures: previous and this build"))
         )

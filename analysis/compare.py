@@ -9,22 +9,73 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from analysis import rules
 from analysis.survey import Z95, normal_sf
+
+__all__ = [
+    "ALPHA",
+    "KEY",
+    "Change",
+    "Compared",
+    "changes",
+    "direction_verdict",
+    "interval_verdict",
+    "is_pooled",
+    "ranks",
+    "verdict",
+    "verdict_against_london",
+]
 
 ALPHA = 0.05
 KEY = ["measure_id", "indicator", "area_code", "breakdown", "group"]
 
 
-def verdict(diff: np.ndarray, p_value: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
-    """'higher', 'lower' or 'similar' from a difference and its two-sided p-value."""
+class Compared(StrEnum):
+    """A figure against London (the ``compared_to_london`` column), as tested at 95%.
+
+    Why an enum: these words are written by the estimators, the disclosure control and this
+    module and read by the rulebook and the pages; members equal their text, so the tables
+    hold the same strings as before while a misspelling in the code is an error.
+    """
+
+    HIGHER = "higher"
+    LOWER = "lower"
+    SIMILAR = "similar"
+    NOT_COMPARED = "not_compared"
+
+
+class Change(StrEnum):
+    """The direction of a change since the previous period (``changes.csv``)."""
+
+    INCREASED = "increased"
+    DECREASED = "decreased"
+    NO_CHANGE = "no significant change"
+    NOT_COMPARED = "not_compared"
+
+
+# the change since the previous period is the comparison of a figure with its predecessor
+_CHANGE_OF = {
+    Compared.HIGHER: Change.INCREASED,
+    Compared.LOWER: Change.DECREASED,
+    Compared.SIMILAR: Change.NO_CHANGE,
+    Compared.NOT_COMPARED: Change.NOT_COMPARED,
+}
+
+
+def verdict(diff: ArrayLike, p_value: ArrayLike, alpha: float = ALPHA) -> np.ndarray:
+    """Higher, lower or similar (:class:`Compared`) from a difference and its two-sided p-value."""
     diff = np.asarray(diff, dtype=float)
     p_value = np.asarray(p_value, dtype=float)
-    out = np.where(p_value < alpha, np.where(diff > 0, "higher", "lower"), "similar")
-    return np.where(np.isnan(diff) | np.isnan(p_value), "not_compared", out)
+    out = np.where(
+        p_value < alpha, np.where(diff > 0, Compared.HIGHER, Compared.LOWER), Compared.SIMILAR
+    )
+    return np.where(np.isnan(diff) | np.isnan(p_value), Compared.NOT_COMPARED, out)
 
 
 def verdict_against_london(compared: str, polarity: str, population_group: bool = False) -> str:
@@ -38,18 +89,25 @@ def direction_verdict(direction: str, polarity: str) -> str:
     'decreased'/'decreasing'): :func:`analysis.rules.change_assessment` by the polarity of the
     row it describes ('better', 'worse', or 'not_judged' for a context indicator); any other
     direction is returned as it is."""
-    if direction not in ("increased", "increasing", "decreased", "decreasing"):
+    from analysis.trends import Trend  # imported here: trends builds on this module
+
+    as_change: dict[str, str] = {
+        Trend.INCREASING: Change.INCREASED,
+        Trend.DECREASING: Change.DECREASED,
+    }
+    change = as_change.get(direction, direction)
+    if change not in (Change.INCREASED, Change.DECREASED):
         return direction
-    return rules.change_assessment(
-        {"increasing": "increased", "decreasing": "decreased"}.get(direction, direction), polarity
-    )
+    return rules.change_assessment(change, polarity)
 
 
-def interval_verdict(lower: np.ndarray, upper: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
+def interval_verdict(lower: ArrayLike, upper: ArrayLike, benchmark: ArrayLike) -> np.ndarray:
     """Fingertips rule: higher when the whole 95% interval lies above the benchmark value."""
-    lower, upper, benchmark = (np.asarray(a, dtype=float) for a in (lower, upper, benchmark))
-    out = np.where(lower > benchmark, "higher", np.where(upper < benchmark, "lower", "similar"))
-    return np.where(np.isnan(lower) | np.isnan(upper) | np.isnan(benchmark), "not_compared", out)
+    lo, hi, bench = (np.asarray(a, dtype=float) for a in (lower, upper, benchmark))
+    out = np.where(
+        lo > bench, Compared.HIGHER, np.where(hi < bench, Compared.LOWER, Compared.SIMILAR)
+    )
+    return np.where(np.isnan(lo) | np.isnan(hi) | np.isnan(bench), Compared.NOT_COMPARED, out)
 
 
 def is_pooled(period: pd.Series) -> pd.Series:
@@ -96,12 +154,7 @@ def changes(
     out["p_value"] = np.where(out["change"].isna() | out["change_se"].isna() | broken, np.nan, p)
     direction = verdict(out["change"], out["p_value"], alpha)
     out["direction"] = pd.Series(direction, index=out.index).map(
-        {
-            "higher": "increased",
-            "lower": "decreased",
-            "similar": "no significant change",
-            "not_compared": "not_compared",
-        }
+        {k.value: v.value for k, v in _CHANGE_OF.items()}  # plain text in the table
     )
     # better or worse by the polarity of the row itself; a context indicator's change is not judged
     out["assessment"] = [
@@ -109,7 +162,8 @@ def changes(
     ]
     # the weaker reliability flag of the two periods travels with the change
     prev_flag = prev.loc[out.index, "flag"].fillna("")
-    out["flag"] = np.where((out["flag"] == "[u]") | (prev_flag == "[u]"), "[u]", "")
+    low = rules.LOW_RELIABILITY
+    out["flag"] = np.where((out["flag"] == low) | (prev_flag == low), low, "")
     cols = [
         *KEY,
         "previous_period",

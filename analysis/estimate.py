@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import compare, geography, overdispersion, provenance, rules, schemas, survey
+from analysis.compare import Compared
 from analysis.measures import Measure, Series
 from analysis.sdc import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED, DisclosureRules
 from analysis.validate import InputError
@@ -201,8 +202,8 @@ def _proportion_rows(
     diff, diff_se = res.versus_first()
     p_values = survey.t_test_p(diff, diff_se, res.df)
     verdicts = compare.verdict(diff, p_values)
-    p_values[0], verdicts[0] = np.nan, "not_compared"
-    verdicts = np.where(res.n > 0, verdicts, "not_compared")
+    p_values[0], verdicts[0] = np.nan, Compared.NOT_COMPARED
+    verdicts = np.where(res.n > 0, verdicts, Compared.NOT_COMPARED)
     return [
         {
             "indicator": indicator,
@@ -325,7 +326,7 @@ def survey_gap_rows(
                     breakdown=variable,
                     group=gap_group(s),
                     p_vs_london=np.nan,
-                    compared_to_london="not_compared",
+                    compared_to_london=Compared.NOT_COMPARED,
                 )
             )
     boroughs = geography.borough_codes()
@@ -366,7 +367,7 @@ def survey_gap_rows(
                         breakdown=var,
                         group=gap_group(s),
                         p_vs_london=np.nan,
-                        compared_to_london="not_compared",
+                        compared_to_london=Compared.NOT_COMPARED,
                     )
                 )
                 # every borough at once: its gap, and its gap minus London's with their covariance
@@ -503,7 +504,7 @@ def estimate_admin_measure(measure: Measure, table: pd.DataFrame) -> pd.DataFram
                 measure, value, den_all, se, lower, upper, have, inner, london
             )
         verdict = compare.interval_verdict(lower, upper, np.full_like(value, london))
-        verdict[-1] = "not_compared"
+        verdict[-1] = Compared.NOT_COMPARED
         p_vs_london[-1] = np.nan
         flag = np.where(np.concatenate([have, agg_ok]), "", NOT_AVAILABLE)
         not_covered = np.concatenate([excluded, [False, False, False]])
@@ -611,7 +612,7 @@ def estimate_admin_value(measure: Measure, table: pd.DataFrame) -> pd.DataFrame:
                     "se": np.nan,
                     "unweighted_base": np.nan,
                     "p_vs_london": np.nan,
-                    "compared_to_london": "not_compared",
+                    "compared_to_london": Compared.NOT_COMPARED,
                     "flag": np.where(np.isnan(values), NOT_AVAILABLE, ""),
                 }
             )
@@ -636,11 +637,11 @@ def published_rate_flags(table: pd.DataFrame) -> tuple[np.ndarray, list[str], pd
     no_interval_at_100 = ((rate == 100) & half.isna()).to_numpy()
     suppressed = (marker.str.contains("!", regex=False) | rate.isna()).to_numpy()
     unreliable = marker.str.contains("*", regex=False).to_numpy() | beyond | no_interval_at_100
-    flags = np.where(suppressed, "[c]", np.where(unreliable, "[u]", ""))
+    flags = np.where(suppressed, SUPPRESSED, np.where(unreliable, LOW_RELIABILITY, ""))
     cut_lower, cut_upper = lower.clip(0, 100), upper.clip(0, 100)
     reasons = [
         ""
-        if f == "[c]"
+        if f == SUPPRESSED
         else provenance.INTERVAL_CUT.format(lower=lo, upper=hi, cut_lower=clo, cut_upper=chi)
         if b
         else provenance.NO_INTERVAL_AT_100
@@ -694,8 +695,9 @@ def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFram
                 "unweighted_base": np.nan,
                 "p_vs_london": np.nan,
                 "compared_to_london": np.where(
-                    (rate["area_code"] == geography.LONDON_CODE) | (rate["flag"] == "[u]"),
-                    "not_compared",
+                    (rate["area_code"] == geography.LONDON_CODE)
+                    | (rate["flag"] == LOW_RELIABILITY),
+                    Compared.NOT_COMPARED,
                     verdict,
                 ),
                 "flag": rate["flag"],
@@ -717,9 +719,13 @@ def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFram
         gap = both["rate_ref"] - both["rate_comp"]
         se = np.sqrt(both["se_ref"] ** 2 + both["se_comp"] ** 2)
         flags = np.where(
-            (both["flag_ref"] == "[c]") | (both["flag_comp"] == "[c]"),
-            "[c]",
-            np.where((both["flag_ref"] == "[u]") | (both["flag_comp"] == "[u]"), "[u]", ""),
+            (both["flag_ref"] == SUPPRESSED) | (both["flag_comp"] == SUPPRESSED),
+            SUPPRESSED,
+            np.where(
+                (both["flag_ref"] == LOW_RELIABILITY) | (both["flag_comp"] == LOW_RELIABILITY),
+                LOW_RELIABILITY,
+                "",
+            ),
         )
         why = [
             "; ".join(
@@ -730,7 +736,7 @@ def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFram
             for a, b in zip(both["reason_ref"], both["reason_comp"])
         ]
         notes = [
-            provenance.FLAGGED_U.format(reason=w) if w and f == "[u]" else ""
+            provenance.FLAGGED_U.format(reason=w) if w and f == LOW_RELIABILITY else ""
             for w, f in zip(why, flags)
         ]
         reasons = np.where(
@@ -767,8 +773,8 @@ def estimate_published_gap(measure: Measure, table: pd.DataFrame) -> pd.DataFram
                     "unweighted_base": np.nan,
                     "p_vs_london": np.where(is_london, np.nan, p_value),
                     "compared_to_london": np.where(
-                        is_london | (frame["flag"] == "[u]").to_numpy(),
-                        "not_compared",
+                        is_london | (frame["flag"] == LOW_RELIABILITY).to_numpy(),
+                        Compared.NOT_COMPARED,
                         compare.verdict(diff, p_value),
                     ),
                     "flag": frame["flag"],
@@ -850,7 +856,7 @@ def mark_unreliable(rows: pd.DataFrame, unreliable: pd.DataFrame) -> pd.DataFram
     )
     rows.loc[hit, "flag"] = LOW_RELIABILITY
     rows.loc[hit, "flag_reason"] = rules.DOUBTFUL_DENOMINATOR
-    rows.loc[hit, "compared_to_london"] = "not_compared"
+    rows.loc[hit, "compared_to_london"] = Compared.NOT_COMPARED
     rows.loc[hit, "p_vs_london"] = np.nan
     rows.loc[hit, "source"] = [
         provenance.with_note(

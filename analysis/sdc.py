@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import rules
+from analysis.compare import Compared
 from analysis.rules import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED
 
 # the general meaning only: the rule behind each flag depends on the source (respondents, a
@@ -130,5 +131,5 @@ def _hide(rows: pd.DataFrame, hidden: np.ndarray) -> pd.DataFrame:
     for col in ("value", "lower_ci", "upper_ci", "se", "p_vs_london"):
         if col in rows:
             rows.loc[hidden, col] = np.nan
-    rows.loc[hidden, "compared_to_london"] = "not_compared"
+    rows.loc[hidden, "compared_to_london"] = Compared.NOT_COMPARED.value
     return rows

@@ -36,12 +36,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from analysis.compare import ALPHA, KEY, is_pooled
 from analysis.survey import normal_sf
+
+__all__ = ["COLUMNS", "MAX_POINTS", "METHOD", "MIN_POINTS", "Trend", "slope_test", "trends"]
 
 MAX_POINTS = 5  # Fingertips' recent trend looks at the last five points
 MIN_POINTS = 3  # two points are the change since the previous period, tested in changes.csv
@@ -60,12 +63,16 @@ COLUMNS = [
     "method",
 ]
 METHOD = "weighted least squares slope on the year (inverse-variance weights), z test"
-INCREASING, DECREASING, NO_TREND, NOT_TESTED = (
-    "increasing",
-    "decreasing",
-    "no significant trend",
-    "not tested",
-)
+
+
+class Trend(StrEnum):
+    """The ``direction`` of a recent trend in ``trends.csv``; members equal their text."""
+
+    INCREASING = "increasing"
+    DECREASING = "decreasing"
+    NO_TREND = "no significant trend"
+    NOT_TESTED = "not tested"
+
 
 _PERIOD = re.compile(r"^(\d{4})(/\d{2})?$")
 
@@ -161,7 +168,7 @@ def trends(
                     from_period=span[0],
                     to_period=span[-1],
                     points=len(span),
-                    direction=NOT_TESTED,
+                    direction=Trend.NOT_TESTED.value,
                     p_value=np.nan,
                     method="not tested: pooled periods share survey waves, so they are not independent points",
                 )
@@ -189,7 +196,7 @@ def trends(
             out.append(
                 {
                     **record,
-                    "direction": NOT_TESTED,
+                    "direction": Trend.NOT_TESTED.value,
                     "p_value": np.nan,
                     "method": f"not tested: {why}",
                 }
@@ -197,8 +204,9 @@ def trends(
             continue
         years = np.array([_first_year(x) for x in p[-n:]], dtype=float)
         slope, _, p_value = slope_test(years, v[-n:], s[-n:])
-        direction = (INCREASING if slope > 0 else DECREASING) if p_value < alpha else NO_TREND
-        out.append({**record, "direction": direction, "p_value": p_value, "method": METHOD})
+        rising = Trend.INCREASING if slope > 0 else Trend.DECREASING
+        direction = rising if p_value < alpha else Trend.NO_TREND
+        out.append({**record, "direction": direction.value, "p_value": p_value, "method": METHOD})
     frame = pd.DataFrame(out, columns=COLUMNS)
     frame["points"] = frame["points"].astype(int)
     # the order of the estimates table (registry order, London first), not alphabetical
