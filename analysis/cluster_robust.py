@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 ALPHA = 0.05
@@ -317,6 +318,6 @@ class ClusteredOLS:
         )
 
 
-def _codes(clusters) -> tuple[np.ndarray, np.ndarray]:
+def _codes(clusters: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     labels, codes = np.unique(np.asarray(clusters), return_inverse=True)
     return codes.ravel(), labels

@@ -240,7 +240,7 @@ def _declared(value: str | None, measure: Measure, field: str) -> str:
     return value
 
 
-def _difference_row(est: float, se: float, df: float, base: int, **fields) -> dict:
+def _difference_row(est: float, se: float, df: float, base: int, **fields: object) -> dict:
     lo, hi = survey.wald_ci(est, se, df)
     return {
         **fields,
@@ -546,8 +546,9 @@ def _overdispersed(
     have: np.ndarray,
     inner: np.ndarray,
     london: float,
-):
-    """Intervals, standard errors, p-values and method of one year's rows under the
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lower, upper, standard error, p-value against London, uncertainty method) of one
+    year's rows under the
     overdispersion model estimated from its boroughs (see :mod:`analysis.overdispersion`).
 
     Rows are the boroughs, then Inner, Outer London and London; an aggregate's variance is

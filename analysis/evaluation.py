@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import geography
-from analysis.validate import Column, InputError, Schema
+from analysis.validate import Column, InputError, Rule, Schema
 from analysis.validate import validate as validate_schema
 
 GROUPS = ("programme", "comparison")
@@ -235,7 +235,7 @@ def schema(init: Initiative) -> Schema:
     )
 
 
-def _binary_outcomes(init: Initiative):
+def _binary_outcomes(init: Initiative) -> Rule:
     def rule(frame: pd.DataFrame, source: str, row_offset: int) -> None:
         for o in init.outcomes:
             values = frame[o.code]

@@ -377,20 +377,24 @@ def total(design: Design, y: np.ndarray) -> tuple[float, float]:
 
 # Distribution functions from the special functions that scipy.stats itself calls for them
 # (same numbers), without importing scipy.stats: that import alone takes most of a second at
-# the start of every build's data step.
+# the start of every build's data step. Like them, each returns an array for an array and a
+# number for a number.
+
+Floats = np.ndarray | float
+"""An array of floats, or one float (a numpy scalar is a float)."""
 
 
-def normal_sf(x):
+def normal_sf(x: ArrayLike) -> Floats:
     """Upper tail of the standard normal, as ``scipy.stats.norm.sf``."""
     return special.ndtr(-np.asarray(x, dtype=float))
 
 
-def normal_ppf(q):
+def normal_ppf(q: ArrayLike) -> Floats:
     """Quantile of the standard normal, as ``scipy.stats.norm.ppf``."""
     return special.ndtri(q)
 
 
-def t_sf(x, df):
+def t_sf(x: ArrayLike, df: ArrayLike) -> np.ndarray:
     """Upper tail of Student's t, as ``scipy.stats.t.sf`` (NaN where df is not positive)."""
     df = np.asarray(df, dtype=float)
     return np.where(
@@ -398,12 +402,12 @@ def t_sf(x, df):
     )
 
 
-def t_ppf(q, df):
+def t_ppf(q: float, df: float) -> float:
     """Quantile of Student's t, as ``scipy.stats.t.ppf``."""
     return special.stdtrit(df, q) if df > 0 else np.nan
 
 
-def chi2_ppf(q, df):
+def chi2_ppf(q: ArrayLike, df: ArrayLike) -> np.ndarray:
     """Quantile of the chi-squared distribution, as ``scipy.stats.chi2.ppf`` (NaN where df is
     not positive)."""
     df = np.asarray(df, dtype=float)
@@ -414,7 +418,7 @@ def chi2_ppf(q, df):
 Z95 = float(normal_ppf(0.975))
 
 
-def t_quantile(df, level: float = 0.95):
+def t_quantile(df: ArrayLike, level: float = 0.95) -> Floats:
     """Two-sided critical value of Student's t (normal where df is infinite); vectorised."""
     df = np.asarray(df, dtype=float)
     # few distinct degrees of freedom occur (PSUs minus strata per domain): each quantile is
@@ -431,7 +435,9 @@ def _t_critical(df: float, level: float) -> float:
     return float(t_ppf(0.5 + level / 2, df))
 
 
-def logit_ci(p, se, df, level: float = 0.95, n=None) -> tuple[np.ndarray, np.ndarray]:
+def logit_ci(
+    p: ArrayLike, se: ArrayLike, df: ArrayLike, level: float = 0.95, n: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Interval for a proportion on the logit scale, as ``svyciprop(method = "logit")``.
 
     A Wald interval for logit(p) with standard error se / (p (1 - p)) and a t quantile on
@@ -469,7 +475,7 @@ def wald_ci(
     return est - q * se, est + q * se
 
 
-def t_test_p(diff, se, df) -> np.ndarray:
+def t_test_p(diff: ArrayLike, se: ArrayLike, df: ArrayLike) -> np.ndarray:
     """Two-sided p-value for diff / se against Student's t on ``df`` degrees of freedom."""
     diff = np.asarray(diff, dtype=float)
     se = np.asarray(se, dtype=float)

@@ -6,7 +6,9 @@ so that a bad input stops the build with a message a user can act on, never a wr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +28,11 @@ class InputError(ValueError):
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {message}")
 
-    def __reduce__(self):  # pickled with its parts, e.g. when raised in a forked data-step process
+    def __reduce__(
+        self,
+    ) -> tuple[
+        Any, tuple[str, str, int | None, str | None]
+    ]:  # pickled with its parts, e.g. when raised in a forked data-step process
         return _input_error, (self.source, self.detail, self.row, self.column)
 
 
@@ -51,6 +57,11 @@ class Column:
     exclusive_minimum: bool = False
 
 
+Rule = Callable[[pd.DataFrame, str, int], None]
+"""A check across rows or columns that a column type cannot express: called with the table,
+its source and the row offset (to name the row a user sees), it raises :class:`InputError`."""
+
+
 @dataclass(frozen=True)
 class Schema:
     """A table's columns and the columns that together must be unique."""
@@ -59,7 +70,7 @@ class Schema:
     columns: tuple[Column, ...]
     keys: tuple[str, ...] = ()
     extra_columns_allowed: bool = True
-    rules: tuple = field(default=())  # callables (df, source) -> None raising InputError
+    rules: tuple[Rule, ...] = field(default=())
 
 
 def _first_bad(mask: np.ndarray) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,10 @@ from analysis import geography, schemas
 from analysis.sources.waves.matching import Token, _closest, _is_missing, _text, _token
 from analysis.sources.waves.problems import CodebookError, Problem
 from analysis.validate import InputError
+
+Report = Callable[[str, str], None]
+"""Records one problem of a codebook, (key, message): every problem is collected and reported
+together, so a user fixes the codebook in one pass rather than one error at a time."""
 
 PERIOD_PATTERN = re.compile(r"\d{4}(/\d{2})?")
 
@@ -366,7 +370,7 @@ def _families(family: str | None, raw_vars: Mapping, absent: list[str]) -> tuple
     return tuple(f for f in schemas.SURVEY_ITEMS if f in touched)
 
 
-def _parse_absent(raw: Any, raw_vars: Any, bad) -> list[str]:
+def _parse_absent(raw: Any, raw_vars: Any, bad: Report) -> list[str]:
     """The ``absent`` list: demographics and items the file does not have."""
     items = raw if isinstance(raw, list) else [raw]
     out: list[str] = []
@@ -394,7 +398,7 @@ def _parse_absent(raw: Any, raw_vars: Any, bad) -> list[str]:
     return out
 
 
-def _check_shared_variables(variables: dict[str, VariableSpec], bad) -> None:
+def _check_shared_variables(variables: dict[str, VariableSpec], bad: Report) -> None:
     """Two columns reading one source variable are reported, except design columns that may
     legitimately share one (see SHAREABLE)."""
     readers: dict[str, list[str]] = {}
@@ -423,7 +427,7 @@ def _period_label(value: Any) -> str | None:
     return text
 
 
-def _parse_spec(column: str, spec: Any, bad) -> VariableSpec | None:
+def _parse_spec(column: str, spec: Any, bad: Report) -> VariableSpec | None:
     key = "period_variable" if column == "period" else f"variables.{column}"
     if isinstance(spec, str):
         spec = {"variable": spec}
@@ -502,7 +506,7 @@ def _parse_spec(column: str, spec: Any, bad) -> VariableSpec | None:
     )
 
 
-def _parse_constant(column: str, value: Any, key: str, bad) -> Any:
+def _parse_constant(column: str, value: Any, key: str, bad: Report) -> Any:
     if column == "weight":
         if (
             isinstance(value, bool)
@@ -535,7 +539,7 @@ def _borough_target(value: Any) -> str | None:
         return None
 
 
-def _parse_values(column: str, raw: Any, key: str, bad) -> dict[Token, Any] | None:
+def _parse_values(column: str, raw: Any, key: str, bad: Report) -> dict[Token, Any] | None:
     if not isinstance(raw, Mapping) or not raw:
         bad(key, "expected a non-empty mapping of the file's codes or labels to canonical values")
         return None
@@ -599,7 +603,7 @@ def _canonical_target(column: str, target: Any) -> tuple[Any, str | None]:
     return float(target), None
 
 
-def _parse_conditions(key: str, raw: Any, bad) -> list[Condition]:
+def _parse_conditions(key: str, raw: Any, bad: Report) -> list[Condition]:
     items = raw if isinstance(raw, list) else [raw]
     out = []
     for i, cond in enumerate(items):
