@@ -67,6 +67,15 @@ def finding_sentence(row: pd.Series) -> str:
     return f"{row['label']}, {where}: {what}{judged}{flag}."
 
 
+def _areas(rows: pd.DataFrame, *, in_list: bool = False) -> list[str]:
+    """Each row's area with its population group where it has one: 'Camden: Women', or
+    'Camden (Women)' where the areas are listed after a colon."""
+    return [
+        a if b == "all" else (f"{a} ({g})" if in_list else f"{a}: {g}")
+        for a, b, g in zip(rows["area_name"], rows["breakdown"], rows["group"])
+    ]
+
+
 def _decimals(unit: str) -> int:
     """Revisions are often small, so one more decimal than the pages use: 2 for percentages,
     3 for rates per 1,000."""
@@ -172,10 +181,7 @@ class ChangesPage:
         table = pd.DataFrame(
             {
                 "Indicator": rows["label"],
-                "Area": [
-                    a if b == "all" else f"{a}: {g}"
-                    for a, b, g in zip(rows["area_name"], rows["breakdown"], rows["group"])
-                ],
+                "Area": _areas(rows),
                 "Test": rows["test"],
                 "From": [
                     f"{p}: {tables.fmt_value(v, '')}"
@@ -210,12 +216,7 @@ class ChangesPage:
         listed; rows and boroughs keep the briefing's order (whole population before gaps, the
         strongest evidence first): a row per borough would be a table of hundreds
         of rows that no one reads, and slow to lay out as a PDF. Values are in briefing.csv."""
-        rows = rows.assign(
-            where=[
-                a if b == "all" else f"{a} ({g})"
-                for a, b, g in zip(rows["area_name"], rows["breakdown"], rows["group"])
-            ]
-        )
+        rows = rows.assign(where=_areas(rows, in_list=True))
         rows = rows.assign(
             where=rows["where"] + rows["flag"].map(lambda f: " [u]" if f == "[u]" else "")
         )
@@ -280,10 +281,7 @@ class ChangesPage:
         table = pd.DataFrame(
             {
                 "Indicator": r["label"],
-                "Area": [
-                    a if b == "all" else f"{a}: {g}"
-                    for a, b, g in zip(r["area_name"], r["breakdown"], r["group"])
-                ],
+                "Area": _areas(r),
                 "Period": r["period"],
                 "Previous build": [
                     tables.fmt_value(v, f, _decimals(u))

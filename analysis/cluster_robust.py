@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -47,7 +48,11 @@ def bootstrap_name(n_clusters: int) -> str:
     return f"wild cluster restricted bootstrap ({weights} weights)"
 
 
-def choose_method(n_clusters: int) -> str:
+Method = Literal["CR2", "bootstrap"]
+"""The small-sample method a page reports for a site-clustered analysis (:func:`choose_method`)."""
+
+
+def choose_method(n_clusters: int) -> Method:
     """The documented rule: ``"bootstrap"`` below :data:`BOOTSTRAP_BELOW` clusters, else ``"CR2"``.
 
     Why: CR2 with Bell-McCaffrey degrees of freedom gives an analytic interval and holds its
@@ -82,31 +87,35 @@ class Inference:
     upper_boot: float
     boot_weights: str  # "Webb" or "Rademacher"
     draws: int
-    method: str  # "CR2" or "bootstrap": the one the page reports (choose_method)
+    method: Method  # the one the page reports (choose_method)
+
+    @property
+    def _reports_cr2(self) -> bool:
+        return self.method == "CR2"
 
     @property
     def method_name(self) -> str:
-        return CR2_NAME if self.method == "CR2" else bootstrap_name(self.n_clusters)
+        return CR2_NAME if self._reports_cr2 else bootstrap_name(self.n_clusters)
 
     @property
     def other_name(self) -> str:
-        return bootstrap_name(self.n_clusters) if self.method == "CR2" else CR2_NAME
+        return bootstrap_name(self.n_clusters) if self._reports_cr2 else CR2_NAME
 
     @property
     def p(self) -> float:
-        return self.p_cr2 if self.method == "CR2" else self.p_boot
+        return self.p_cr2 if self._reports_cr2 else self.p_boot
 
     @property
     def lower(self) -> float:
-        return self.lower_cr2 if self.method == "CR2" else self.lower_boot
+        return self.lower_cr2 if self._reports_cr2 else self.lower_boot
 
     @property
     def upper(self) -> float:
-        return self.upper_cr2 if self.method == "CR2" else self.upper_boot
+        return self.upper_cr2 if self._reports_cr2 else self.upper_boot
 
     @property
     def p_other(self) -> float:
-        return self.p_boot if self.method == "CR2" else self.p_cr2
+        return self.p_boot if self._reports_cr2 else self.p_cr2
 
     @property
     def se(self) -> float:
@@ -116,7 +125,7 @@ class Inference:
     @property
     def df(self) -> float:
         """The t reference distribution's degrees of freedom: Bell-McCaffrey's, or G - 1 with the bootstrap."""
-        return self.df_bm if self.method == "CR2" else float(self.n_clusters - 1)
+        return self.df_bm if self._reports_cr2 else float(self.n_clusters - 1)
 
 
 def _t_interval(

@@ -252,6 +252,30 @@ def _difference_row(est: float, se: float, df: float, base: int, **fields: objec
     }
 
 
+def _london_gap_row(
+    res: survey.DomainEstimates, a: int, b: int, series: Series, variable: str, period: str
+) -> dict:
+    """London's gap between the groups in columns ``a`` and ``b`` of a joint estimate.
+
+    The gap is London's own figure, so it is not compared with London; its degrees of freedom
+    and base are those of the smaller group.
+    """
+    est, se = res.contrast(a, b)
+    return _difference_row(
+        est,
+        se,
+        min(res.df[a], res.df[b]),
+        min(res.n[a], res.n[b]),
+        indicator=series.indicator,
+        period=period,
+        area_code=geography.LONDON_CODE,
+        breakdown=variable,
+        group=gap_group(series),
+        p_vs_london=np.nan,
+        compared_to_london=Compared.NOT_COMPARED,
+    )
+
+
 def _windows(periods: list[str], size: int) -> list[list[str]]:
     return [periods[i - size + 1 : i + 1] for i in range(size - 1, len(periods))]
 
@@ -313,22 +337,7 @@ def survey_gap_rows(
             reference = _declared(s.reference_group, measure, "reference_group")
             comparison = _declared(s.comparison_group, measure, "comparison_group")
             a, b = where[(variable, reference)], where[(variable, comparison)]
-            est, se = res.contrast(a, b)
-            rows.append(
-                _difference_row(
-                    est,
-                    se,
-                    min(res.df[a], res.df[b]),
-                    min(res.n[a], res.n[b]),
-                    indicator=s.indicator,
-                    period=period,
-                    area_code=geography.LONDON_CODE,
-                    breakdown=variable,
-                    group=gap_group(s),
-                    p_vs_london=np.nan,
-                    compared_to_london=Compared.NOT_COMPARED,
-                )
-            )
+            rows.append(_london_gap_row(res, a, b, s, variable, period))
     boroughs = geography.borough_codes()
     for period, wave in pooled.items():
         y = wave.item(item, measure.universe)
@@ -354,22 +363,7 @@ def survey_gap_rows(
                 ra = levels.index(_declared(s.reference_group, measure, "reference_group"))
                 rb = levels.index(_declared(s.comparison_group, measure, "comparison_group"))
                 la, lb = 1 + ra, 1 + rb  # London columns (after the 'all' column)
-                london_est, london_se = res.contrast(la, lb)
-                rows.append(
-                    _difference_row(
-                        london_est,
-                        london_se,
-                        min(res.df[la], res.df[lb]),
-                        min(res.n[la], res.n[lb]),
-                        indicator=s.indicator,
-                        period=period,
-                        area_code=geography.LONDON_CODE,
-                        breakdown=var,
-                        group=gap_group(s),
-                        p_vs_london=np.nan,
-                        compared_to_london=Compared.NOT_COMPARED,
-                    )
-                )
+                rows.append(_london_gap_row(res, la, lb, s, var, period))
                 # every borough at once: its gap, and its gap minus London's with their covariance
                 first = 1 + n_levels + np.arange(n_b) * n_levels
                 ba, bb = first + ra, first + rb

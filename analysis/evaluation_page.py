@@ -110,24 +110,31 @@ def method_rule_text() -> str:
 
 
 def _forest(
-    labels: list[str],
-    values: Sequence[float],
-    lower: Sequence[float],
-    upper: Sequence[float],
-    verdicts: list[Verdict],
+    results: Sequence[es.SiteClusteredEffect],
     *,
     xlabel: str,
     title: str,
-    alt: str,
+    alt_lead: str,
     table: pd.DataFrame,
     notes: list[str] | None = None,
 ) -> charts.Chart:
+    """A dot chart of each success measure's effect with its 95% interval, marked by verdict;
+    its alternative text is ``alt_lead`` followed by every effect and verdict."""
     import matplotlib.pyplot as plt
 
+    labels = [r.outcome.label for r in results]
+    verdicts = [r.verdict for r in results]
+    alt = (
+        alt_lead
+        + "; ".join(f"{r.outcome.label} {_pp(r.effect)} points ({r.verdict})" for r in results)
+        + "."
+    )
     n = len(labels)
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * n + 1.4))
     y = np.arange(n)[::-1]
-    v, lo, hi = (np.asarray(x, dtype=float) for x in (values, lower, upper))
+    v = np.array([r.effect for r in results], dtype=float)
+    lo = np.array([r.lower for r in results], dtype=float)
+    hi = np.array([r.upper for r in results], dtype=float)
     ax.errorbar(
         v,
         y,
@@ -456,20 +463,12 @@ class EvaluationPage:
                 "Robustness": [pc.robustness.text for pc in pcs],
             }
         )
-        alt = (
-            "Dot chart of the change between the surveys before and after taking part, with 95% intervals: "
-            + "; ".join(f"{pc.outcome.label} {_pp(pc.change)} points ({pc.verdict})" for pc in pcs)
-            + "."
-        )
         chart = _forest(
-            [pc.outcome.label for pc in pcs],
-            [pc.change for pc in pcs],
-            [pc.lower for pc in pcs],
-            [pc.upper for pc in pcs],
-            [pc.verdict for pc in pcs],
+            pcs,
             xlabel="Change after taking part (percentage points)",
             title=title,
-            alt=alt,
+            alt_lead="Dot chart of the change between the surveys before and after taking part, "
+            "with 95% intervals: ",
             table=table,
             notes=[
                 f"Mean change with errors clustered by project site ({method.n_clusters} sites): "
@@ -532,20 +531,12 @@ class EvaluationPage:
                 "Robustness": [d.robustness.text for d in ds],
             }
         )
-        alt = (
-            "Dot chart of the difference-in-differences for each success measure with 95% intervals: "
-            + "; ".join(f"{d.outcome.label} {_pp(d.estimate)} points ({d.verdict})" for d in ds)
-            + "."
-        )
         forest = _forest(
-            [d.outcome.label for d in ds],
-            [d.estimate for d in ds],
-            [d.lower for d in ds],
-            [d.upper for d in ds],
-            [d.verdict for d in ds],
+            ds,
             xlabel="Participants' change minus the comparison group's (points)",
             title=title,
-            alt=alt,
+            alt_lead="Dot chart of the difference-in-differences for each success measure "
+            "with 95% intervals: ",
             table=table,
             notes=[
                 f"Interval and p: {method.method_name}, errors clustered by project site "

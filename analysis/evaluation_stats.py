@@ -239,7 +239,7 @@ def _short(inf: Inference) -> str:
     return "the wild bootstrap" if inf.method == "CR2" else "CR2"
 
 
-class _SiteClusteredEffect:
+class SiteClusteredEffect:
     """What the change among participants and the difference-in-differences share.
 
     Why: both report one effect with errors clustered by site; the interval, p-value, verdict
@@ -294,7 +294,7 @@ class _SiteClusteredEffect:
 
 
 @dataclass(frozen=True)
-class PairedChange(_SiteClusteredEffect):
+class PairedChange(SiteClusteredEffect):
     no_effect: ClassVar[Verdict] = Verdict.NO_CHANGE
 
     outcome: Outcome
@@ -383,7 +383,7 @@ def paired_change(
 
 
 @dataclass(frozen=True)
-class DiD(_SiteClusteredEffect):
+class DiD(SiteClusteredEffect):
     no_effect: ClassVar[Verdict] = Verdict.NO_DIFFERENCE
 
     outcome: Outcome

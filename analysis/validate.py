@@ -77,6 +77,58 @@ def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
+def _refuse(
+    bad: np.ndarray, message: Callable[[int], str], source: str, column: str, row_offset: int
+) -> None:
+    """Raise an :class:`InputError` at the first row where ``bad`` holds, if any.
+
+    Why one helper: every cell check reports the same way (file, the row a user sees, column),
+    and ``message`` is given the row's position so it can quote the offending value.
+    """
+    if bad.any():
+        i = _first_bad(bad)
+        raise InputError(source, message(i), row=i + row_offset, column=column)
+
+
+def _checked_column(values: pd.Series, col: Column, source: str, row_offset: int) -> pd.Series:
+    """One column checked cell by cell against its declaration, numbers coerced to their kind.
+
+    The first offending cell stops the check with an error naming its row and column.
+    """
+    null = values.isna().to_numpy()
+    where = (source, col.name, row_offset)
+    if not col.nullable:
+        _refuse(null, lambda i: "missing value", *where)
+    if col.kind not in ("int", "float"):
+        if col.allowed is not None:
+            known = values.astype("string").isin(col.allowed).to_numpy(dtype=bool)
+            allowed = sorted(col.allowed)
+            _refuse(
+                ~null & ~known,
+                lambda i: f"unknown code {values.iloc[i]!r}; allowed: {allowed}",
+                *where,
+            )
+        return values
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = numeric.isna().to_numpy() & ~null
+    _refuse(bad, lambda i: f"expected a number, found {values.iloc[i]!r}", *where)
+    arr = numeric.to_numpy(dtype=float)
+    if col.kind == "int":
+        frac = ~null & (np.mod(np.nan_to_num(arr), 1) != 0)
+        _refuse(frac, lambda i: f"expected a whole number, found {values.iloc[i]!r}", *where)
+    _refuse(~null & ~np.isfinite(arr), lambda i: "value is not finite", *where)
+    if col.minimum is not None:
+        low = ~null & ((arr <= col.minimum) if col.exclusive_minimum else (arr < col.minimum))
+        op = ">" if col.exclusive_minimum else ">="
+        _refuse(low, lambda i: f"value {arr[i]!r} out of range: must be {op} {col.minimum}", *where)
+    if col.maximum is not None:
+        high = ~null & (arr > col.maximum)
+        _refuse(high, lambda i: f"value {arr[i]!r} out of range: must be <= {col.maximum}", *where)
+    if col.kind == "int":
+        return numeric.astype("Int64" if null.any() else "int64")
+    return numeric.astype("float64")
+
+
 def validate(
     frame: pd.DataFrame, schema: Schema, *, source: str | None = None, row_offset: int = 2
 ) -> pd.DataFrame:
@@ -101,79 +153,8 @@ def validate(
         raise InputError(source, "the table has no rows")
 
     for col in schema.columns:
-        if col.name not in frame.columns:
-            continue
-        values = frame[col.name]
-        null = values.isna().to_numpy()
-        if not col.nullable and null.any():
-            raise InputError(
-                source, "missing value", row=_first_bad(null) + row_offset, column=col.name
-            )
-        if col.kind in ("int", "float"):
-            numeric = pd.to_numeric(values, errors="coerce")
-            bad = numeric.isna().to_numpy() & ~null
-            if bad.any():
-                i = _first_bad(bad)
-                raise InputError(
-                    source,
-                    f"expected a number, found {values.iloc[i]!r}",
-                    row=i + row_offset,
-                    column=col.name,
-                )
-            arr = numeric.to_numpy(dtype=float)
-            if col.kind == "int":
-                frac = ~null & (np.mod(np.nan_to_num(arr), 1) != 0)
-                if frac.any():
-                    i = _first_bad(frac)
-                    raise InputError(
-                        source,
-                        f"expected a whole number, found {values.iloc[i]!r}",
-                        row=i + row_offset,
-                        column=col.name,
-                    )
-            if not np.isfinite(arr[~null]).all():
-                i = _first_bad(~null & ~np.isfinite(arr))
-                raise InputError(source, "value is not finite", row=i + row_offset, column=col.name)
-            if col.minimum is not None:
-                low = ~null & (
-                    (arr <= col.minimum) if col.exclusive_minimum else (arr < col.minimum)
-                )
-                if low.any():
-                    i = _first_bad(low)
-                    op = ">" if col.exclusive_minimum else ">="
-                    raise InputError(
-                        source,
-                        f"value {arr[i]!r} out of range: must be {op} {col.minimum}",
-                        row=i + row_offset,
-                        column=col.name,
-                    )
-            if col.maximum is not None:
-                high = ~null & (arr > col.maximum)
-                if high.any():
-                    i = _first_bad(high)
-                    raise InputError(
-                        source,
-                        f"value {arr[i]!r} out of range: must be <= {col.maximum}",
-                        row=i + row_offset,
-                        column=col.name,
-                    )
-            frame[col.name] = numeric.astype(
-                "Int64"
-                if (col.kind == "int" and null.any())
-                else ("int64" if col.kind == "int" else "float64")
-            )
-        else:
-            if col.allowed is not None:
-                text = values.astype("string")
-                bad = (~null) & ~text.isin(col.allowed).to_numpy(dtype=bool)
-                if bad.any():
-                    i = _first_bad(bad)
-                    raise InputError(
-                        source,
-                        f"unknown code {values.iloc[i]!r}; allowed: {sorted(col.allowed)}",
-                        row=i + row_offset,
-                        column=col.name,
-                    )
+        if col.name in frame.columns:
+            frame[col.name] = _checked_column(frame[col.name], col, source, row_offset)
     if schema.keys:
         dup = frame.duplicated(list(schema.keys), keep="first").to_numpy()
         if dup.any():

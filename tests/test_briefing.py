@@ -11,6 +11,7 @@ import pytest
 from rcheck import rscript_with
 
 from analysis import briefing, briefing_page, build, geography, measures, pipeline
+from analysis import trends as trends_module
 
 LONDON, CAMDEN = geography.LONDON_CODE, "E09000007"
 
@@ -96,21 +97,7 @@ def _family(n_null: int = 18):
     est = _estimates(
         [(i, i, LONDON, "all", "all", p, 50.0, "up") for i in ids for p in ("2017", "2018")]
     )
-    trends = pd.DataFrame(
-        columns=[
-            "measure_id",
-            "indicator",
-            "area_code",
-            "breakdown",
-            "group",
-            "from_period",
-            "to_period",
-            "points",
-            "direction",
-            "p_value",
-            "method",
-        ]
-    )
+    trends = pd.DataFrame(columns=trends_module.COLUMNS)
     return changes, trends, est
 
 

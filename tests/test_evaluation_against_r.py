@@ -45,23 +45,27 @@ def expected() -> pd.DataFrame:
     return read_expected(FIXTURES / "expected.csv").set_index("quantity")
 
 
-def _check(inference_values, row) -> None:
-    assert inference_values == pytest.approx(
+def _cr2(inf: cluster_robust.Inference) -> tuple[float, ...]:
+    """Estimate, standard error, df, p and interval with CR2 errors and Bell-McCaffrey df."""
+    return (inf.estimate, inf.se_cr2, inf.df_bm, inf.p_cr2, inf.lower_cr2, inf.upper_cr2)
+
+
+def _cr1(inf: cluster_robust.Inference) -> tuple[float, ...]:
+    """The same with CR1 errors on clusters minus one degrees of freedom."""
+    return (inf.estimate, inf.se_cr1, inf.df_cr1, inf.p_cr1, inf.lower_cr1, inf.upper_cr1)
+
+
+def _check(got: tuple[float, ...], row: pd.Series) -> None:
+    """``got`` equals R's row (estimate, se, df, p, lower, upper) to 1e-6."""
+    assert got == pytest.approx(
         (row.estimate, row.se, row.df, row.p, row.lower, row.upper), abs=TOL
     )
 
 
 def test_paired_change_clustered_by_site(long, expected) -> None:
     pc = es.paired_change(long, OUTCOME)
-    inf = pc.clustered
-    _check(
-        (inf.estimate, inf.se_cr2, inf.df_bm, inf.p_cr2, inf.lower_cr2, inf.upper_cr2),
-        expected.loc["paired_cr2"],
-    )
-    _check(
-        (inf.estimate, inf.se_cr1, inf.df_cr1, inf.p_cr1, inf.lower_cr1, inf.upper_cr1),
-        expected.loc["paired_cr1"],
-    )
+    _check(_cr2(pc.clustered), expected.loc["paired_cr2"])
+    _check(_cr1(pc.clustered), expected.loc["paired_cr1"])
     assert pc.change == pytest.approx(expected.loc["paired_cr2"].estimate, abs=1e-9)
 
 
@@ -77,19 +81,9 @@ def test_obuchowski_clustered_mcnemar(sample, expected) -> None:
 def test_difference_in_differences_cr2_cr1_and_by_participant(long, expected) -> None:
     d = es.did(long, OUTCOME)
     inf = d.clustered
-    _check(
-        (inf.estimate, inf.se_cr2, inf.df_bm, inf.p_cr2, inf.lower_cr2, inf.upper_cr2),
-        expected.loc["did_cr2"],
-    )
-    _check(
-        (inf.estimate, inf.se_cr1, inf.df_cr1, inf.p_cr1, inf.lower_cr1, inf.upper_cr1),
-        expected.loc["did_cr1"],
-    )
-    p = d.by_participant
-    _check(
-        (p.estimate, p.se_cr2, p.df_bm, p.p_cr2, p.lower_cr2, p.upper_cr2),
-        expected.loc["did_participant_hc2"],
-    )
+    _check(_cr2(inf), expected.loc["did_cr2"])
+    _check(_cr1(inf), expected.loc["did_cr1"])
+    _check(_cr2(d.by_participant), expected.loc["did_participant_hc2"])
     # 9 sites: the rule reports the wild bootstrap with Webb weights, on sites minus one df for the MDE
     assert inf.method == "bootstrap" and inf.boot_weights == "Webb" and inf.df == 8
     assert "Webb" in inf.method_name and inf.p == inf.p_boot
