@@ -35,6 +35,19 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+__all__ = [
+    "ALPHA",
+    "BOOTSTRAP_BELOW",
+    "CR2_NAME",
+    "ClusteredOLS",
+    "DRAWS",
+    "Inference",
+    "Method",
+    "WEBB_BELOW",
+    "bootstrap_name",
+    "choose_method",
+]
+
 ALPHA = 0.05
 WEBB_BELOW = 12  # Webb's six-point weights below this many clusters, Rademacher's from it
 BOOTSTRAP_BELOW = 12  # the page's method: wild bootstrap below this many clusters, CR2 from it

@@ -22,6 +22,29 @@ from analysis.measures import Measure, Series
 from analysis.sdc import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED, DisclosureRules
 from analysis.validate import InputError
 
+__all__ = [
+    "Column",
+    "DETAIL_COLUMNS",
+    "ESTIMATE_COLUMNS",
+    "SurveyArrays",
+    "Wave",
+    "Z95",
+    "estimate_admin_measure",
+    "estimate_admin_value",
+    "estimate_published_gap",
+    "estimate_survey_measure",
+    "finish",
+    "gap_group",
+    "level_codes",
+    "mark_unreliable",
+    "poisson_interval",
+    "published_rate_flags",
+    "sort_rows",
+    "survey_gap_rows",
+    "survey_proportion_rows",
+    "wilson_interval",
+]
+
 ESTIMATE_COLUMNS = [
     "measure_id",
     "indicator",

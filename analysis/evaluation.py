@@ -28,6 +28,22 @@ from analysis import geography
 from analysis.validate import Column, InputError, Rule, Schema
 from analysis.validate import validate as validate_schema
 
+__all__ = [
+    "DOC",
+    "GROUPS",
+    "INITIATIVES",
+    "Initiative",
+    "NOT_SURVEYED",
+    "Outcome",
+    "Polarity",
+    "STRATEGY",
+    "WAVES",
+    "initiative",
+    "load",
+    "schema",
+    "validate",
+]
+
 GROUPS = ("programme", "comparison")
 WAVES = ("pre", "post")
 DOC = "docs/evaluation_format.md"

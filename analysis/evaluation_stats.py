@@ -37,6 +37,41 @@ from scipy import optimize, stats
 from analysis.cluster_robust import ClusteredOLS, Inference
 from analysis.evaluation import Outcome, Polarity
 
+__all__ = [
+    "ALPHA",
+    "DiD",
+    "ICC_RANGE",
+    "MDE",
+    "McNemar",
+    "POWER",
+    "PairedChange",
+    "Robustness",
+    "SiteClusteredEffect",
+    "Verdict",
+    "WAVES",
+    "balanced_panel",
+    "changes",
+    "connor_n",
+    "did",
+    "did_variance_factor",
+    "icc_anova",
+    "mcnemar_asymptotic",
+    "mcnemar_midp",
+    "mde",
+    "mde_from_se",
+    "mde_more_sites",
+    "mde_paired",
+    "mde_two_groups",
+    "multiplier",
+    "newcombe_paired_ci",
+    "obuchowski_test",
+    "paired_change",
+    "paired_table",
+    "robustness",
+    "verdict",
+    "wilson",
+]
+
 ALPHA = 0.05
 POWER = 0.80
 WAVES = ("pre", "post")

@@ -35,6 +35,34 @@ import pandas as pd
 from analysis import geography
 from analysis.validate import InputError
 
+__all__ = [
+    "DEMO_BASIS",
+    "DEMO_DESCRIPTION",
+    "DEMO_VARIABLES",
+    "FILE_NAME",
+    "LOOSE_FACTOR",
+    "MIN_WEIGHT_SHARE",
+    "N_NEIGHBOURS",
+    "REAL_BASIS",
+    "REAL_DESCRIPTION",
+    "REAL_VARIABLES",
+    "Variable",
+    "comparison",
+    "demo",
+    "demo_characteristics",
+    "distances",
+    "looseness",
+    "method_sentence",
+    "nearest",
+    "profile_characteristics",
+    "read",
+    "real",
+    "sentences",
+    "side_by_side",
+    "standardise",
+    "write",
+]
+
 N_NEIGHBOURS = 5
 MIN_WEIGHT_SHARE = 0.5
 LOOSE_FACTOR = (

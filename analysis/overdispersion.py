@@ -37,6 +37,15 @@ import numpy as np
 
 from analysis import survey
 
+__all__ = [
+    "ADDITIVE_SPREAD",
+    "Overdispersion",
+    "WINSOR",
+    "estimate",
+    "null_se",
+    "winsorised_phi",
+]
+
 WINSOR = (10.0, 90.0)  # percentiles the z-scores are winsorised at
 ADDITIVE_SPREAD = 4.0  # largest / smallest denominator above which the additive model is used
 

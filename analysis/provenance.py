@@ -24,6 +24,26 @@ import pandas as pd
 from analysis import measures
 from analysis.sdc import DisclosureRules
 
+__all__ = [
+    "BUILT_ON",
+    "FLAGGED_U",
+    "INTERVAL_CUT",
+    "NOTE_SEPARATOR",
+    "NO_INTERVAL_AT_100",
+    "PROXY_PREFIX",
+    "UNRELIABLE_DENOMINATOR",
+    "base_source",
+    "is_proxy",
+    "label",
+    "note_of",
+    "notes",
+    "notes_html",
+    "proxy_note",
+    "reading_guide",
+    "source_kind",
+    "with_note",
+]
+
 PROXY_PREFIX = "Proxy: "
 NOTE_SEPARATOR = " | Note: "
 

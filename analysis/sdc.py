@@ -16,6 +16,14 @@ from analysis import rules
 from analysis.compare import Compared
 from analysis.rules import LOW_RELIABILITY, NOT_AVAILABLE, SUPPRESSED
 
+__all__ = [
+    "DisclosureRules",
+    "FLAG_MEANINGS",
+    "LOW_RELIABILITY",
+    "NOT_AVAILABLE",
+    "SUPPRESSED",
+]
+
 # the general meaning only: the rule behind each flag depends on the source (respondents, a
 # denominator, a publisher's markers), and pages state it (analysis.provenance.reading_guide)
 FLAG_MEANINGS = {

@@ -22,6 +22,16 @@ import pandas as pd
 
 from analysis import compare
 
+__all__ = [
+    "ALL",
+    "AmbiguousSeries",
+    "SeriesKey",
+    "headline_key",
+    "keys",
+    "population",
+    "select",
+]
+
 ALL = "all"
 
 

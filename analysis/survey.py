@@ -25,6 +25,26 @@ from scipy import special
 
 from analysis.validate import InputError
 
+__all__ = [
+    "Design",
+    "DomainEstimates",
+    "Floats",
+    "LONELY_PSU_OPTIONS",
+    "Z95",
+    "ZERO_DIFFERENCE",
+    "chi2_ppf",
+    "domain_means",
+    "logit_ci",
+    "normal_ppf",
+    "normal_sf",
+    "t_ppf",
+    "t_quantile",
+    "t_sf",
+    "t_test_p",
+    "total",
+    "wald_ci",
+]
+
 LONELY_PSU_OPTIONS = ("fail", "adjust")
 
 

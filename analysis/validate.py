@@ -13,6 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "Column",
+    "InputError",
+    "Rule",
+    "Schema",
+    "validate",
+]
+
 
 class InputError(ValueError):
     """A bad input table: the message names the source, row and column."""
