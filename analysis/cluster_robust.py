@@ -57,6 +57,7 @@ CR2_NAME = "CR2 standard errors with Bell-McCaffrey degrees of freedom"
 
 
 def bootstrap_name(n_clusters: int) -> str:
+    """The bootstrap's name as a page gives it, with the weights used for this many clusters."""
     weights = "Webb" if n_clusters < WEBB_BELOW else "Rademacher"
     return f"wild cluster restricted bootstrap ({weights} weights)"
 
@@ -186,6 +187,7 @@ class ClusteredOLS:
         return self.G / (self.G - 1) * (self.n - 1) / (self.n - self.k)
 
     def cr1_se(self, j: int) -> float:
+        """CR1 standard error of coefficient ``j``: the usual software default, shown as a check."""
         scores = self._cluster_sums(self.X * self.resid[:, None])  # G x k
         a = scores @ self.M[:, j]
         return float(math.sqrt(self.cr1_factor * (a @ a)))
@@ -229,6 +231,9 @@ class ClusteredOLS:
 
     # -- wild cluster restricted bootstrap -----------------------------------------------------------
     def weights(self, draws: int, seed: int) -> np.ndarray:
+        """``draws`` x G wild bootstrap weights, seeded so a page is the same on every build:
+        Webb's six-point weights with few clusters (Rademacher's two points allow too few
+        distinct draws there), Rademacher's otherwise."""
         rng = np.random.default_rng(seed)
         if self.G < WEBB_BELOW:
             return _WEBB[rng.integers(0, 6, size=(draws, self.G))]

@@ -576,7 +576,7 @@ def _overdispersed(
     od = overdispersion.estimate(
         value[:nb][have], den[:nb][have], london, poisson=poisson, multiplier=mult
     )
-    if not od.method.startswith("overdispersed"):
+    if not od.adjusted:
         method = np.where(np.isnan(se), "", od.method).astype(object)
         return lower, upper, se, np.full(len(value), np.nan), method
     shares = []

@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from analysis.cluster_robust import ClusteredOLS, Inference
+from analysis.estimate import wilson_interval
 from analysis.evaluation import Outcome, Polarity
 
 __all__ = [
@@ -88,6 +89,8 @@ ICC_RANGE = (
 
 @dataclass(frozen=True)
 class McNemar:
+    """A McNemar test from the discordant pairs, with the name of the variant used."""
+
     b: int  # yes before, no after
     c: int  # no before, yes after
     statistic: float
@@ -131,14 +134,14 @@ def mcnemar_asymptotic(b: int, c: int) -> McNemar:
 
 
 def wilson(x: float, n: float, alpha: float = ALPHA) -> tuple[float, float]:
-    """Wilson score interval for a proportion."""
+    """Wilson score interval for one proportion: the estimates' own
+    (:func:`analysis.estimate.wilson_interval`), kept inside [0, 1] against rounding."""
     if n == 0:
         return (float("nan"), float("nan"))
-    z = stats.norm.ppf(1 - alpha / 2)
-    p = x / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lower, upper = wilson_interval(
+        np.asarray(x), np.asarray(n), z=float(stats.norm.ppf(1 - alpha / 2))
+    )
+    return (max(0.0, float(lower)), min(1.0, float(upper)))
 
 
 def newcombe_paired_ci(
@@ -330,6 +333,10 @@ class SiteClusteredEffect:
 
 @dataclass(frozen=True)
 class PairedChange(SiteClusteredEffect):
+    """Change among participants answering at both waves: the 2 x 2 table of their answers
+    (``a`` yes/yes, ``b`` yes/no, ``c`` no/yes, ``d`` no/no), the shares before and after, and
+    the change with errors clustered by site beside the tests that ignore the sites."""
+
     no_effect: ClassVar[Verdict] = Verdict.NO_CHANGE
 
     outcome: Outcome
@@ -419,6 +426,9 @@ def paired_change(
 
 @dataclass(frozen=True)
 class DiD(SiteClusteredEffect):
+    """Difference-in-differences: the participants' change minus the comparison group's, with
+    errors clustered by site and the checks that judge whether the result is fragile."""
+
     no_effect: ClassVar[Verdict] = Verdict.NO_DIFFERENCE
 
     outcome: Outcome
@@ -624,6 +634,9 @@ def did_variance_factor(
 
 @dataclass(frozen=True)
 class MDE:
+    """Minimum detectable effects of one success measure, in percentage points: what a
+    'no significant difference' could have missed (see :func:`mde`)."""
+
     outcome: Outcome
     n_pairs: int
     paired: float  # points: from the fitted, site-clustered standard error of the mean change

@@ -32,6 +32,7 @@ performance indicators" (Qual Saf Health Care 14:347-351), as used for NHS and C
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from analysis import survey
 
 __all__ = [
     "ADDITIVE_SPREAD",
+    "Method",
     "Overdispersion",
     "WINSOR",
     "estimate",
@@ -50,11 +52,16 @@ WINSOR = (10.0, 90.0)  # percentiles the z-scores are winsorised at
 ADDITIVE_SPREAD = 4.0  # largest / smallest denominator above which the additive model is used
 
 
+Method = Literal["binomial", "poisson", "overdispersed_multiplicative", "overdispersed_additive"]
+"""The uncertainty model an admin figure ends up with; it is written to the estimates'
+``uncertainty`` column as it is."""
+
+
 @dataclass(frozen=True)
 class Overdispersion:
     """The adjustment estimated for one indicator in one period."""
 
-    method: str  # 'binomial', 'poisson', 'overdispersed_multiplicative' or 'overdispersed_additive'
+    method: Method
     phi: float  # winsorised overdispersion factor (1 = none)
     tau2: float  # additive between-area variance, in the value's scale (0 unless additive)
     n_areas: int
@@ -68,6 +75,11 @@ class Overdispersion:
         if self.method == "overdispersed_additive":
             return np.sqrt(se**2 + self.tau2 * np.asarray(weights_sq_sum, dtype=float))
         return se
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether the areas vary more than chance allows, so the standard errors are widened."""
+        return self.method in ("overdispersed_multiplicative", "overdispersed_additive")
 
 
 def null_se(
@@ -105,7 +117,7 @@ def estimate(
     winsorising off (then, with ``target`` the areas' pooled value, ``tau2`` is exactly the
     DerSimonian-Laird estimate, which the R cross-check uses).
     """
-    plain = "poisson" if poisson else "binomial"
+    plain: Method = "poisson" if poisson else "binomial"
     values, n = np.asarray(values, dtype=float), np.asarray(denominators, dtype=float)
     keep = np.isfinite(values) & np.isfinite(n) & (n > 0)
     values, n = values[keep], n[keep]
