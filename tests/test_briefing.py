@@ -275,6 +275,20 @@ def test_real_new_edition_lists_the_revised_figures(real_data, tmp_path) -> None
     ).all()
 
 
+def test_briefing_page_escapes_the_text_it_shows(tmp_path, demo_results) -> None:
+    """Labels reach the page as text: in the sentences and in the tables alike."""
+    pipeline.write_results(demo_results, tmp_path, parquet=False)
+    page = briefing_page.ChangesPage(tmp_path)
+    f = page.findings
+    assert len(f) >= len(briefing.LEVELS)
+    # every level shown (sentences for London, tables for groups, the boroughs' own table)
+    levels = [briefing.LEVELS[i % len(briefing.LEVELS)] for i in range(len(f))]
+    page.findings = f.assign(label="Trust <b>& belonging</b>", level=levels)
+    for name in briefing.LEVELS:
+        body = page.level(name).html
+        assert "Trust &lt;b&gt;&amp; belonging&lt;/b&gt;" in body and "<b>" not in body
+
+
 def test_demo_briefing_page_says_every_finding(tmp_path, demo_results) -> None:
     import html as html_lib
 

@@ -109,6 +109,15 @@ def test_pooled_borough_gaps_are_labelled_and_compared(demo_results) -> None:
     assert city.flag == "[c]" and np.isnan(city.value)
 
 
+def test_a_gap_measure_missing_its_grouping_variable_is_a_clear_error() -> None:
+    import dataclasses
+
+    gap = measures.get("employment_gap")
+    broken = dataclasses.replace(gap, series=(dataclasses.replace(gap.series[0], variable=None),))
+    with pytest.raises(ValueError, match="'employment_gap' .* declares no variable"):
+        estimate.survey_gap_rows(broken, {}, {})
+
+
 def test_inner_outer_london_rows(demo_results) -> None:
     e = demo_results.estimates
     for indicator in ("get_on_well", "volunteering", "electoral_registration"):
