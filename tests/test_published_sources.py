@@ -18,6 +18,7 @@ import pytest
 
 from analysis import geography, schemas
 from analysis.sources import published as P
+from analysis.sources.published import fetching
 from analysis.validate import InputError
 
 REAL_DATA = Path(
@@ -98,8 +99,64 @@ def test_registry_entries_are_complete() -> None:
         assert s.page.startswith("https://") and s.licence and s.publisher, key
         # every file can be downloaded: from a fixed address or one the Datastore API gives
         assert (s.url or "").startswith("https://") or s.datastore_slug, key
-        if s.loader and ":" not in s.loader:
-            assert callable(getattr(P, s.loader)), key
+        assert callable(P.loader_of(s)), key  # resolved by import path
+
+
+def registry_text(**changes) -> str:
+    """The packaged sources registry as YAML, with fields of its first entry changed
+    (a value of None removes the field)."""
+    from importlib import resources
+
+    import yaml
+
+    raw = yaml.safe_load(
+        resources.files("analysis.data").joinpath("sources.yaml").read_text(encoding="utf-8")
+    )
+    for name, value in changes.items():
+        if value is None:
+            raw["sources"][0].pop(name)
+        else:
+            raw["sources"][0][name] = value
+    return yaml.safe_dump(raw)
+
+
+def test_registry_is_data_loaded_from_yaml() -> None:
+    assert P.load_registry(registry_text()) == P.SOURCES
+    assert P.SOURCES["boundaries"].loader == "analysis.geography:load_boundaries"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"licence": None}, "source 'borough_profiles_csv': field 'licence' is missing"),
+        ({"licnce": "OGL"}, "unknown fields ['licnce']"),
+        ({"sha256": ["abc"]}, "expected 64 lowercase hex digits, found ['abc']"),
+        ({"files": ["a.csv", "b.csv"]}, "found 2 files and 1 checksums"),
+        ({"loader": "load_borough_profiles"}, "field 'loader': expected 'module:function'"),
+        ({"url": None}, "expected 'url' or 'datastore_slug'"),
+        ({"page": "http://example.org"}, "field 'page': expected an https:// address"),
+        ({"files": "london-borough-profiles.csv"}, "field 'files': expected a list of text"),
+    ],
+)
+def test_registry_mistakes_name_the_file_entry_and_field(changes, message) -> None:
+    with pytest.raises(P.SourceRegistryError) as err:
+        P.load_registry(registry_text(**changes))
+    assert str(err.value).startswith("analysis/data/sources.yaml: source ") and message in str(
+        err.value
+    ), err.value
+
+
+def test_registry_loader_that_does_not_import_is_named() -> None:
+    registry = P.load_registry(
+        registry_text(loader="analysis.sources.published.profiles:load_borough_profile")
+    )
+    with pytest.raises(P.SourceRegistryError, match="field 'loader': cannot import"):
+        P.loader_of(registry["borough_profiles_csv"])
+
+
+def test_registry_duplicate_keys_are_refused() -> None:
+    with pytest.raises(P.SourceRegistryError, match="appear more than once"):
+        P.load_registry(registry_text(key="borough_profiles_xlsx"))
 
 
 def test_every_held_file_is_the_registered_edition(real_files) -> None:
@@ -724,7 +781,7 @@ def datastore(tmp_path, monkeypatch):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setattr(P, "DATASTORE_API", f"{base}/api/dataset")
+    monkeypatch.setattr(fetching, "DATASTORE_API", f"{base}/api/dataset")
     resources: dict[str, dict] = {
         "other": {"url": f"{base}/download/{SLUG}/0/notes.pdf", "title": "Notes"}
     }
@@ -760,7 +817,8 @@ def rolling_source(monkeypatch):
         files=(FILE,),
         sha256=(hashlib.sha256(EDITION_1).hexdigest(),),
         page="https://example.org/dataset",
-        licence=P.OGL,
+        licence="Open Government Licence v3.0",
+        loader="analysis.sources.published.hate_crime:hate_crime_monthly",
         datastore_slug=SLUG,
     )
     monkeypatch.setitem(P.SOURCES, source.key, source)
