@@ -31,6 +31,7 @@ MISSING_TEXT = frozenset({"", ".", "-", "n/a", "N/A", ":", ".."})
 
 
 def closest_hint(name: str, found: Iterable[str], cutoff: float = 0.6) -> str:
+    """ " (closest found: ...)" for an error message, or "" when nothing is close."""
     close = difflib.get_close_matches(str(name), [str(f) for f in found], n=2, cutoff=cutoff)
     return f" (closest found: {', '.join(repr(c) for c in close)})" if close else ""
 
@@ -64,6 +65,7 @@ def require_columns(
 
 
 def is_blank(value: Any) -> bool:
+    """An empty cell: None, NaN or white space only."""
     return (
         value is None
         or (isinstance(value, float) and np.isnan(value))
@@ -109,6 +111,7 @@ def london_code(
 
 
 def require_areas(codes: Iterable[str], expected: Iterable[str], source: str, what: str) -> None:
+    """Fail naming every expected area (by name) that the file has no row for."""
     missing = sorted(set(expected) - set(codes))
     if missing:
         names = [geography.name_of(c) for c in missing]
@@ -167,7 +170,8 @@ def read_csv_text(path: Path, source: str) -> pd.DataFrame:
         raise InputError(source, f"expected a comma-separated file: {err}") from None
 
 
-def open_xlsx(path: Path, source: str):
+def open_xlsx(path: Path, source: str) -> Any:
+    """The workbook read-only with cached values (an unreadable file is an InputError)."""
     import openpyxl
 
     try:
@@ -178,7 +182,9 @@ def open_xlsx(path: Path, source: str):
         ) from None
 
 
-def sheet_rows(book, name: str, source: str) -> list[tuple]:
+def sheet_rows(book: Any, name: str, source: str) -> list[tuple]:
+    """The values of sheet ``name``, every row padded to the same width (a missing sheet is
+    an error listing the sheets there are)."""
     if name not in book.sheetnames:
         raise InputError(source, f"expected a sheet named {name!r}; found sheets {book.sheetnames}")
     rows = [tuple(r) for r in book[name].iter_rows(values_only=True)]
@@ -187,6 +193,7 @@ def sheet_rows(book, name: str, source: str) -> list[tuple]:
 
 
 def cell_name(col: int, header: Any = None) -> str:
+    """A column as a spreadsheet user sees it: its letter, with the header when there is one."""
     from openpyxl.utils import get_column_letter
 
     letter = get_column_letter(col + 1)
@@ -217,6 +224,7 @@ def validated_table(frame: pd.DataFrame, schema: Schema | str, source: str) -> p
 
 
 def area_column(codes: Iterable[str] = BOROUGH_CODES) -> Column:
+    """The ``area_code`` column of a produced table, limited to ``codes``."""
     return Column("area_code", "code", allowed=frozenset(codes))
 
 
@@ -228,6 +236,7 @@ def count_schema(
     parts: Sequence[tuple[str, str]] = (),
     positive: Sequence[str] = (),
 ) -> Schema:
+    """The schema of a table of whole counts by borough and year, with its consistency rules."""
     cols = [area_column(areas), Column("year", "int", minimum=1990, maximum=2100)]
     cols += [Column(c, "int", minimum=0) for c in counts]
     return Schema(
@@ -240,8 +249,10 @@ def count_schema(
 
 
 def sorted_rows(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """``frame`` in a stable order, so that the same file always gives the same table."""
     return frame.sort_values(list(by), kind="stable").reset_index(drop=True)
 
 
 def normalised(text: Any) -> str:
+    """Header text compared without case or runs of white space (which editions vary)."""
     return re.sub(r"\s+", " ", str(text)).strip().lower()
