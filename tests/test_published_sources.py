@@ -198,6 +198,18 @@ def test_every_registered_source_has_a_trimmed_copy_that_loads() -> None:
             P.fetch(key, mirror=TRIMMED)
 
 
+def test_command_line_loads_each_source(capsys) -> None:
+    from analysis.sources.published.__main__ import main
+
+    assert main(["--mirror", str(TRIMMED), "--new-editions", "gcse", "electorate_proxy"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "gcse: 96 rows x 4 columns",
+        "electorate_proxy: 33 rows x 3 columns",
+    ]
+    assert main(["--mirror", str(TRIMMED), "gcse"]) == 2  # not the registered edition
+    assert "gcse: error: source 'gcse'" in capsys.readouterr().err
+
+
 def test_every_held_file_is_the_registered_edition(real_files) -> None:
     for key, source in P.SOURCES.items():
         path = P.fetch(key, mirror=real_files)  # checks the sha256 of every file
