@@ -7,7 +7,7 @@
 * :mod:`.published` (with ``analysis/data/sources.yaml``): loaders for the published files,
   and :mod:`.real`, which joins them into the real build's inputs;
 * :mod:`.waves`: survey waves from providers' files, read through YAML codebooks;
-* :mod:`.evaluation_demo`: the programme evaluation's synthetic sites.
+* :mod:`.evaluation_demo`: the synthetic pre/post surveys of the programme evaluation.
 
 Nothing is imported here, so importing one source does not load the others.
 """
