@@ -37,6 +37,7 @@ from analysis import geography, neighbours
 from analysis.outputs import file_sha256
 from analysis.sources import published
 from analysis.sources.inputs import Inputs
+from analysis.sources.interface import refuse_base
 
 SOURCE_NOTES = {
     "electoral_registration": (
@@ -242,6 +243,5 @@ class PublishedSource:
         return "real:" + h.hexdigest()
 
     def inputs(self, base: Inputs | None = None) -> Inputs:
-        if base is not None:
-            raise ValueError("the real source makes a build's inputs from nothing; put it first")
+        refuse_base(self, base)
         return real_inputs(self.mirror, self.cache_dir, verify=self.verify)
