@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,15 @@ def test_result_columns_are_tidy() -> None:
 def test_clear_errors(call, error, message) -> None:
     with pytest.raises(error, match=message):
         api.estimate(**call)
+
+
+def test_importing_the_package_and_the_api_has_no_side_effects() -> None:
+    """``import analysis`` imports nothing else, and the API does not bring in matplotlib (a
+    researcher's own charts keep their backend)."""
+    code = (
+        "import sys, analysis\n"
+        "assert not [m for m in sys.modules if m.startswith('analysis.')], 'package imports'\n"
+        "import analysis.api\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
