@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from analysis import forking, geography, measures, schemas
+from analysis.validate import InputError
 
 __all__ = [
     "BoroughProfile",
@@ -46,8 +47,9 @@ __all__ = [
 PROFILE_FILE = "analysis/data/demo_profile.yaml"
 
 
-class DemoProfileError(ValueError):
-    """The demo profile cannot produce what the registry asks of it."""
+class DemoProfileError(InputError):
+    """The demo profile cannot produce what the registry asks of it (an input error, so the
+    command lines print it as one line naming the file)."""
 
 
 @lru_cache(maxsize=1)
@@ -88,11 +90,18 @@ def check_profile(
                     "'items' (give at least its trend, or a level when its series has no "
                     "reference figure)"
                 )
+            elif "level" not in (models[item] or {}) and not any(
+                s.item == item and s.reference is not None for x in registry for s in x.series
+            ):
+                problems.append(
+                    f"measure {m.id!r} reads the survey item {item!r}, which has no reference "
+                    f"figure in the registry and no 'level' under 'items: {item}' in the profile"
+                )
     unused = sorted(set(models) - read)
     if unused:
         problems.append(f"items {unused} under 'items' are read by no measure of the registry")
     if problems:
-        raise DemoProfileError(f"{PROFILE_FILE}: " + "; ".join(problems))
+        raise DemoProfileError(PROFILE_FILE, "; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -126,8 +135,8 @@ def _shares(var: str, given: dict[str, float], where: str) -> np.ndarray:
     levels = schemas.LEVELS[var]
     if set(given) != set(levels):
         raise DemoProfileError(
-            f"{PROFILE_FILE}: population {where}: give a share for each of {list(levels)}; "
-            f"got {sorted(given)}"
+            PROFILE_FILE,
+            f"population {where}: give a share for each of {list(levels)}; got {sorted(given)}",
         )
     return np.array([given[level] for level in levels], dtype=float)
 
