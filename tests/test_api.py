@@ -213,6 +213,7 @@ def test_result_columns_are_tidy() -> None:
         (dict(measure_or_item="get_on_well", by="borough", area="Camden"), ValueError, "area"),
         (dict(measure_or_item="get_on_well", area="Camdn"), geography.UnknownAreaError, "Camden"),
         (dict(measure_or_item="volunteering", period="2030/31"), ValueError, "no wave"),
+        (dict(measure_or_item="volunteering", source="nowhere"), FileNotFoundError, "codebooks"),
     ],
 )
 def test_clear_errors(call, error, message) -> None:
