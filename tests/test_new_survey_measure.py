@@ -58,7 +58,7 @@ def _copy_tree(dest: Path) -> Path:
 
 def _run(tree: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "run_all.py", "--no-progress", "--jobs", "1", *args],
+        [sys.executable, "run_all.py", "--no-progress", "--jobs", "2", *args],
         cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree)},
         capture_output=True,
