@@ -16,7 +16,7 @@ one-way cut is therefore the same figure as the matching row of ``estimates.csv`
 The microdata come from the synthetic demo (``source="demo"``), from survey waves added with
 a codebook (a folder of wave files, each beside its codebook ``<name>.yaml``; a list of
 ``(wave, codebook)`` paths; or :class:`analysis.sources.waves.LoadedWave` objects), or from a
-build's :class:`analysis.pipeline.Inputs`, e.g. the demo with waves added.
+build's :class:`analysis.sources.inputs.Inputs`, e.g. the demo with waves added.
 
 (It is ``analysis.api.estimate`` and not ``analysis.estimate``: that name is the build's
 estimation module, :mod:`analysis.estimate`.)
@@ -39,8 +39,8 @@ from analysis import geography, measures, schemas, survey
 from analysis.measures import Measure
 from analysis.sdc import DisclosureRules
 
-if TYPE_CHECKING:  # the build's inputs; imported when used (pipeline imports much of the library)
-    from analysis.pipeline import Inputs
+if TYPE_CHECKING:  # the build's inputs, imported when used
+    from analysis.sources.inputs import Inputs
 
 __all__ = ["BY_VARIABLES", "RESULT_COLUMNS", "Target", "estimate", "resolve", "wave_pairs"]
 
@@ -185,10 +185,10 @@ def _demo_families() -> list[str]:
 
 
 def _as_inputs(source: Any) -> Inputs:
-    from analysis import pipeline
     from analysis.sources import waves
+    from analysis.sources.inputs import Inputs
 
-    if isinstance(source, pipeline.Inputs):
+    if isinstance(source, Inputs):
         return source
     if isinstance(source, str | Path):
         if not Path(source).is_dir():
@@ -196,8 +196,8 @@ def _as_inputs(source: Any) -> Inputs:
                 f"source {str(source)!r}: give 'demo', a folder of wave files with their "
                 "codebooks, (wave, codebook) pairs or a build's Inputs"
             )
-        return waves.add_waves(pipeline.Inputs(validated=True), wave_pairs(source))
-    return waves.add_waves(pipeline.Inputs(validated=True), list(source))
+        return waves.add_waves(Inputs(validated=True), wave_pairs(source))
+    return waves.add_waves(Inputs(validated=True), list(source))
 
 
 def _periods(
