@@ -44,6 +44,7 @@ r-fixtures:
 	cd tests/fixtures/r_overdispersion && Rscript make_data.R && Rscript reference.R
 	cd tests/fixtures/r_waves && Rscript reference.R
 	cd tests/fixtures/r_sae && Rscript make_data.R && Rscript reference.R
+	cd tests/fixtures/r_api && Rscript reference.R
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -129,7 +129,7 @@ def labels() -> dict[str, str]:
     out = {}
     for m in measures.registry():
         if m.rate_indicator:
-            out[m.rate_indicator] = "Employment rate, people aged 16 to 64"
+            out[m.rate_indicator] = m.rate_label or m.rate_indicator
         out.update({s.indicator: s.label for s in m.series})
     return out
 

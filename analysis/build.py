@@ -137,7 +137,7 @@ def plan(
     for extra in sorted(NOTEBOOKS.glob("*.ipynb")):
         if extra.stem in DEMO_ONLY_ANALYSES and not synthetic_analyses:
             continue
-        if extra.name not in ("london.ipynb", "changes.ipynb", "measure.ipynb", "borough.ipynb"):
+        if extra.name not in (*PAGE_NOTEBOOKS, *RESEARCH_NOTEBOOKS):
             jobs.append(
                 Job(
                     "analysis",
@@ -150,6 +150,11 @@ def plan(
             )
     return jobs
 
+
+# notebooks of the report pages planned above, and notebooks for researchers to run themselves
+# (not reports: explore.ipynb reads the microdata through analysis.api)
+PAGE_NOTEBOOKS = ("london.ipynb", "changes.ipynb", "measure.ipynb", "borough.ipynb")
+RESEARCH_NOTEBOOKS = ("explore.ipynb",)
 
 # what --only accepts for each kind of report: singular and plural
 KIND_NAMES = {

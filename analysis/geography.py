@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # geopandas is imported lazily: most of the library does not 
 LONDON_CODE = "E12000007"
 INNER_LONDON_CODE = "E13000001"
 OUTER_LONDON_CODE = "E13000002"
+# the City of London: a borough-level authority with few residents, its own police force and
+# elections of its own, so several sources leave it out or treat it apart
+CITY_OF_LONDON_CODE = "E09000001"
 
 AGGREGATES: dict[str, str] = {
     LONDON_CODE: "London",

@@ -1,7 +1,13 @@
 """The measure registry: every measure and indicator is declared as data in ``data/measures.yaml``.
 
 Adding a measure is one YAML entry (and, at most, one source function); nothing else in the
-library or the notebooks lists measures by hand.
+library or the notebooks lists measures by hand. The survey items a source must carry
+(:func:`survey_items`) are the items the registry's survey measures read, each under its
+measure's ``source_family``, so a new survey measure needs no list updated elsewhere.
+
+The registry's closed vocabularies (domain, kind, unit, polarity, geography, uncertainty
+model) are ``Literal`` types below; the tuples the load-time check uses are derived from
+them, so a value is spelt in one place.
 """
 
 from __future__ import annotations
@@ -9,19 +15,59 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 
 from analysis import rules, schemas
 
+__all__ = [
+    "BREAKDOWNS",
+    "DOMAINS",
+    "GEOGRAPHIES",
+    "KINDS",
+    "POLARITIES",
+    "SAFE_LOADER",
+    "UNCERTAINTIES",
+    "UNITS",
+    "Domain",
+    "Geography",
+    "GroupReference",
+    "Kind",
+    "Measure",
+    "Polarity",
+    "Reference",
+    "RegistryError",
+    "Series",
+    "Uncertainty",
+    "Unit",
+    "by_domain",
+    "check",
+    "get",
+    "load_registry",
+    "registry",
+    "strategy_measures",
+    "survey_items",
+]
+
 # libyaml's safe loader where PyYAML was built with it (same results, about ten times faster)
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-DOMAINS = ("relationships", "participation", "equality", "outcomes", "context")
-KINDS = ("survey_proportion", "survey_gap", "admin_proportion", "admin_rate", "admin_value")
-UNITS = ("%", "per 1,000", "percentage points")
-GEOGRAPHIES = ("london", "borough")
+Domain = Literal["relationships", "participation", "equality", "outcomes", "context"]
+Kind = Literal["survey_proportion", "survey_gap", "admin_proportion", "admin_rate", "admin_value"]
+Unit = Literal["%", "per 1,000", "percentage points"]
+# up: higher is better; down: lower is better; neutral: a context indicator, never judged
+Polarity = Literal["up", "down", "neutral"]
+Geography = Literal["london", "borough"]
+# declared per measure; rules.UNCERTAINTY_FOR_KIND says which fit which kind
+Uncertainty = Literal["survey_design", "binomial", "poisson", "overdispersed", "none"]
+
+DOMAINS: tuple[Domain, ...] = get_args(Domain)
+KINDS: tuple[Kind, ...] = get_args(Kind)
+UNITS: tuple[Unit, ...] = get_args(Unit)
+POLARITIES: tuple[Polarity, ...] = get_args(Polarity)
+GEOGRAPHIES: tuple[Geography, ...] = get_args(Geography)
+UNCERTAINTIES: tuple[Uncertainty, ...] = get_args(Uncertainty)
 BREAKDOWNS = tuple(schemas.LEVELS)
 
 
@@ -57,10 +103,18 @@ class Series:
     indicator: str
     label: str
     item: str | None = None  # survey item holding the 0/1 answer
+    # the label where the measure is already named around it (a gap's column heading:
+    # "not disabled minus disabled" under the measure's title); the label when not given
+    short_label: str | None = None
     variable: str | None = None  # for gaps: the grouping variable
     reference_group: str | None = None
     comparison_group: str | None = None
     reference: Reference | None = None
+
+    @property
+    def short(self) -> str:
+        """The short label, or the label."""
+        return self.short_label or self.label
 
 
 @dataclass(frozen=True)
@@ -68,18 +122,18 @@ class Measure:
     """One measure of the strategy (or a context indicator)."""
 
     id: str
-    domain: str
+    domain: Domain
     title: str
     definition: str
     rationale: str
     caveats: str | None
     source_family: str
     source: str
-    unit: str
-    polarity: str
-    kind: str
-    uncertainty: str  # the uncertainty model of its figures (see analysis.rules.UNCERTAINTY_MODELS)
-    geographies: tuple[str, ...]
+    unit: Unit
+    polarity: Polarity
+    kind: Kind
+    uncertainty: Uncertainty  # the uncertainty model of its figures (see analysis.rules)
+    geographies: tuple[Geography, ...]
     breakdowns: tuple[str, ...]
     series: tuple[Series, ...]
     table: str | None = None
@@ -87,9 +141,14 @@ class Measure:
     denominator: str | None = None
     multiplier: float = 100.0
     item: str | None = None
+    # a gap measure's group rates, published beside its gaps: indicator, unit, polarity, the
+    # label of their rows ("Employment rate, people aged 16 to 64") and their name in a
+    # sentence about the page's rows ("Employment rates")
     rate_indicator: str | None = None
-    rate_unit: str = "%"
-    rate_polarity: str = "up"
+    rate_unit: Unit = "%"
+    rate_polarity: Polarity = "up"
+    rate_label: str | None = None
+    rates_title: str | None = None
     coverage_excludes: tuple[
         str, ...
     ] = ()  # boroughs a source never covers (e.g. City police data)
@@ -122,6 +181,7 @@ class Measure:
 SERIES_KEYS = {
     "indicator",
     "label",
+    "short_label",
     "item",
     "variable",
     "reference_group",
@@ -142,6 +202,7 @@ def _series(raw: dict[str, Any]) -> Series:
         indicator=raw["indicator"],
         label=raw["label"],
         item=raw.get("item"),
+        short_label=raw.get("short_label"),
         variable=raw.get("variable"),
         reference_group=raw.get("reference_group"),
         comparison_group=raw.get("comparison_group"),
@@ -191,6 +252,7 @@ def _measure(raw: dict[str, Any]) -> Measure:
 def check(measures: list[Measure]) -> None:
     """Fail on an inconsistent registry: unknown codes, duplicate ids, missing fields."""
     seen: set[str] = set()
+    item_family: dict[str, str] = {}
     for m in measures:
         where = f"measure {m.id!r}"
         problems = []
@@ -208,8 +270,17 @@ def check(measures: list[Measure]) -> None:
             problems.append(
                 f"polarity {m.polarity!r} must be up or down (or neutral for context indicators)"
             )
-        if m.rate_indicator and m.rate_polarity not in ("up", "down", "neutral"):
-            problems.append(f"rate_polarity {m.rate_polarity!r} must be up, down or neutral")
+        if m.rate_indicator and m.rate_polarity not in POLARITIES:
+            problems.append(f"rate_polarity {m.rate_polarity!r} must be one of {POLARITIES}")
+        if m.rate_indicator and m.rate_unit not in UNITS:
+            problems.append(f"rate_unit {m.rate_unit!r} not in {UNITS}")
+        if m.rate_indicator and not (m.rate_label and m.rates_title):
+            problems.append(
+                "a gap measure with a rate_indicator needs rate_label (its rows' label) and "
+                "rates_title (their name in a sentence)"
+            )
+        if m.uncertainty not in UNCERTAINTIES:
+            problems.append(f"uncertainty {m.uncertainty!r} not in {UNCERTAINTIES}")
         allowed = rules.UNCERTAINTY_FOR_KIND.get(m.kind, ())
         if m.uncertainty not in allowed:
             problems.append(
@@ -232,9 +303,15 @@ def check(measures: list[Measure]) -> None:
             )
         if m.kind == "survey_proportion" and any(s.item is None for s in m.series):
             problems.append("every series of a survey proportion needs an item")
-        known_items = {i for items in schemas.SURVEY_ITEMS.values() for i in items}
-        if m.is_survey and not set(m.items()) <= known_items:
-            problems.append(f"unknown survey items {sorted(set(m.items()) - known_items)}")
+        if not m.is_survey and (m.item or any(s.item for s in m.series)):
+            problems.append("only survey measures read survey items")
+        for item in m.items():
+            family = item_family.setdefault(item, m.source_family)
+            if family != m.source_family:  # one item, one family: a wave's columns depend on it
+                problems.append(
+                    f"survey item {item!r} is filed under {m.source_family!r} here but under "
+                    f"{family!r} by an earlier measure; an item belongs to one survey family"
+                )
         if m.universe:
             var, values = m.universe.get("variable"), m.universe.get("values", [])
             if var not in schemas.LEVELS or not set(values) <= set(schemas.LEVELS[var]):
@@ -291,8 +368,24 @@ def registry() -> tuple[Measure, ...]:
 
 
 def strategy_measures() -> list[Measure]:
-    """The 18 measures of Tables 1-4 (context indicators excluded)."""
+    """The measures of Tables 1-4 of the strategy (context indicators excluded); pages count
+    them with ``len``, never with a number written out."""
     return [m for m in registry() if not m.is_context]
+
+
+def survey_items(
+    among: tuple[Measure, ...] | list[Measure] | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """Survey family -> the 0/1 items its microdata carry: every item a survey measure reads,
+    under the measure's ``source_family``, in registry order (families in order of their
+    first measure). This is the one list of survey items; :data:`analysis.schemas` and the
+    demo take theirs from it."""
+    out: dict[str, list[str]] = {}
+    for m in registry() if among is None else among:
+        if m.is_survey:
+            items = out.setdefault(m.source_family, [])
+            items += [i for i in m.items() if i not in items]
+    return {family: tuple(items) for family, items in out.items()}
 
 
 def get(measure_id: str) -> Measure:

@@ -206,7 +206,7 @@ class MeasurePage:
         m = self.measure
         pairs = [(s.indicator, s.label) for s in m.series]
         if m.rate_indicator:
-            pairs.insert(0, (m.rate_indicator, "Employment rate, people aged 16 to 64"))
+            pairs.insert(0, (m.rate_indicator, m.rate_label or m.rate_indicator))
         sources = dict(zip(self.rows.indicator, self.rows.source))
         return [(i, provenance.label(lab, sources[i])) for i, lab in pairs if i in sources]
 
@@ -258,7 +258,7 @@ class MeasurePage:
             return rules.polarity_sentence(m.polarity)
         rate = rules.polarity_sentence(m.rate_polarity)
         gaps = rules.polarity_sentence(m.polarity)
-        return f"Employment rates: {rate[0].lower()}{rate[1:]} Gaps: {gaps[0].lower()}{gaps[1:]}"
+        return f"{m.rates_title}: {rate[0].lower()}{rate[1:]} Gaps: {gaps[0].lower()}{gaps[1:]}"
 
     def method_html(self) -> str:
         """One sentence from the rulebook on the uncertainty model behind the page's figures."""
@@ -415,7 +415,7 @@ class MeasurePage:
         latest["group"] = latest["indicator"].map(labels)
         table = tables.estimate_table(latest, ["group"]).rename(columns={"Group": "Gap"})
         return "<h3>Gaps in London</h3>" + tables.to_html(
-            table, caption=f"Employment rate gaps in London, {period} (percentage points)"
+            table, caption=f"{m.title} in London, {period} (percentage points)"
         )
 
     def boroughs(self) -> Section:
@@ -503,7 +503,7 @@ class MeasurePage:
         period = _latest_period(gaps, pooled=True) or gaps["period"].max()
         pooled = bool(compare.is_pooled(pd.Series([period])).iloc[0])
         latest = gaps[gaps.period == period]
-        labels = {s.indicator: s.label.replace("Employment gap: ", "") for s in m.series}
+        labels = {s.indicator: s.short for s in m.series}
         wide = latest.assign(
             cell=[
                 tables.fmt_value(v, f) + ("" if c in ("similar", "not_compared") else f" ({c})")
@@ -516,7 +516,7 @@ class MeasurePage:
         )
         table = table.reset_index().rename(columns={"area_name": "Borough"})
         return (
-            "<h3>Employment gaps by borough</h3>"
+            f"<h3>{html.escape(m.title)} by borough</h3>"
             + _p(
                 (
                     "Percentage-point gaps pooled over the survey waves "
@@ -526,9 +526,7 @@ class MeasurePage:
                 + f"{period}; '(higher)' or '(lower)' marks a gap significantly different from London's. Most "
                 "borough gaps rest on small samples."
             )
-            + tables.to_html(
-                table, caption=f"Employment gaps by borough, {period} (percentage points)"
-            )
+            + tables.to_html(table, caption=f"{m.title} by borough, {period} (percentage points)")
             + provenance.notes_html(latest, f"Notes on the borough gaps, {period}")
         )
 
@@ -796,7 +794,7 @@ class BoroughPage:
                 + "."
             )
         note = ""
-        if self.code == "E09000001":
+        if self.code == geography.CITY_OF_LONDON_CODE:
             residents = series.population(self.data.estimates, self.code)
             size = (
                 f"had {residents[1]:,.0f} residents in {residents[0]}"
@@ -923,10 +921,11 @@ class LondonPage:
 
     def header(self) -> Section:
         missing = missing_measures(self.data)
-        shown = len(measures.strategy_measures()) - len(missing)
+        total = len(measures.strategy_measures())
+        shown = total - len(missing)
         gap = (
             (
-                f"<div class='notice' role='note'>This build has no source for {len(missing)} of the 18 measures: "
+                f"<div class='notice' role='note'>This build has no source for {len(missing)} of the {total} measures: "
                 f"{html.escape(', '.join(missing))}. Their survey microdata are released under licence; add the waves "
                 "with a codebook to report them.</div>"
             )
@@ -937,7 +936,7 @@ class LondonPage:
             "<h1>The state of social integration in London</h1>"
             + notice(self.data).html
             + gap
-            + f"<p class='lede'>{shown} of the 18 measures of the Mayor's social integration strategy, by "
+            + f"<p class='lede'>{shown} of the {total} measures of the Mayor's social integration strategy, by "
             "domain, with the latest London figure, its 95% confidence interval and the tested change "
             "since the previous period.</p>"
         )

@@ -10,11 +10,43 @@ Two shapes only:
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 import pandas as pd
 
 from analysis import geography
 from analysis.validate import Column, InputError, Schema, validate
+
+__all__ = [
+    "ADMIN_COLUMNS",
+    "ADMIN_PARTS",
+    "BREAKDOWN_LABELS",
+    "DENOMINATORS",
+    "DESIGN_COLUMNS",
+    "FLAGS",
+    "LEVELS",
+    "METHODS",
+    "PERIOD_PATTERN",
+    "VALUE_TABLES",
+    "Flag",
+    "Method",
+    "admin_schema",
+    "parts_within_wholes",
+    "positive_columns",
+    "survey_items",
+    "survey_schema",
+    "validate_admin",
+    "validate_survey",
+]
+
+# Vocabularies of the estimates table a build writes from these inputs (analysis.estimate):
+# a figure's flag ([c] suppressed, [u] low reliability, [x] not available, "" none; see
+# analysis.sdc) and how it was made (a direct estimate or a small area model's).
+Flag = Literal["", "[c]", "[u]", "[x]"]
+Method = Literal["direct", "modelled"]
+FLAGS: tuple[Flag, ...] = get_args(Flag)
+METHODS: tuple[Method, ...] = get_args(Method)
 
 # Population-group variables and their levels, in display order.
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -44,22 +76,23 @@ BREAKDOWN_LABELS: dict[str, str] = {
     "language": "Language spoken at home",
 }
 
-# Survey items (0/1 answers) by survey family.
-SURVEY_ITEMS: dict[str, tuple[str, ...]] = {
-    "ukhls": (
-        "friends_same_age",
-        "friends_same_ethnicity",
-        "friends_same_income",
-        "friends_same_education",
-        "no_one_to_rely_on",
-        "org_member",
-        "belongs_neighbourhood",
-    ),
-    "pas": ("get_on_well", "trust_neighbours", "good_place_to_live"),
-    "taking_part": ("volunteered",),
-    "aps_lfs": ("employed", "no_internet_3m", "language_difficulty"),
-    "hbai_frs": ("housing_cost_over_third", "savings_under_1500"),
-}
+
+def survey_items() -> dict[str, tuple[str, ...]]:
+    """Survey family -> its 0/1 items, as the measure registry declares them (each item a
+    survey measure reads, under the measure's ``source_family``): see
+    :func:`analysis.measures.survey_items`. Read from the registry, never listed here."""
+    from analysis import measures  # measures imports this module for LEVELS
+
+    return measures.survey_items()
+
+
+def __getattr__(name: str) -> dict[str, tuple[str, ...]]:
+    """``SURVEY_ITEMS``: the old name of :func:`survey_items`, kept for code written before the
+    registry became the one list."""
+    if name == "SURVEY_ITEMS":
+        return survey_items()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DESIGN_COLUMNS = ("respondent_id", "period", "stratum", "psu", "weight", "borough")
 
@@ -92,7 +125,7 @@ ADMIN_PARTS: dict[str, tuple[tuple[str, str], ...]] = {
 
 def survey_schema(family: str, items: tuple[str, ...] | None = None) -> Schema:
     """Schema of a survey family's canonical microdata."""
-    items = SURVEY_ITEMS[family] if items is None else items
+    items = survey_items()[family] if items is None else items
     cols = [
         Column("respondent_id", "str"),
         Column("period", "str"),

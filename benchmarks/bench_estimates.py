@@ -41,7 +41,7 @@ FAMILY = "omnibus"
 
 def make_survey(respondents: int, waves: int, path: Path) -> None:
     """Write the benchmark survey (all items, ``waves`` waves) to Parquet."""
-    items = tuple(i for family in schemas.SURVEY_ITEMS.values() for i in family)
+    items = tuple(i for family in schemas.survey_items().values() for i in family)
     periods = demo.family_periods("pas")[:waves]
     frames = [demo.survey_wave("pas", p, n=respondents // waves, items=items) for p in periods]
     pd.concat(frames, ignore_index=True).to_parquet(path, index=False)
@@ -142,7 +142,7 @@ def child(mode: str, data: Path, out: Path) -> None:
     elif mode == "validation":
         from analysis import validate
 
-        items = tuple(i for family in schemas.SURVEY_ITEMS.values() for i in family)
+        items = tuple(i for family in schemas.survey_items().values() for i in family)
         validate.validate(frame, schemas.survey_schema("pas", items), source="benchmark survey")
         result = pd.DataFrame({"rows": [len(frame)]})
     elif mode == "library":

@@ -27,7 +27,7 @@ def test_generator_is_deterministic() -> None:
 def test_every_family_has_five_waves_with_design_and_demographics(demo_inputs) -> None:
     for family, frame in demo_inputs.surveys.items():
         assert frame["period"].nunique() >= 5, family
-        for col in (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *schemas.SURVEY_ITEMS[family]):
+        for col in (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *schemas.survey_items()[family]):
             assert col in frame.columns, (family, col)
         for var, levels in schemas.LEVELS.items():
             assert set(frame[var]) == set(levels), (family, var)

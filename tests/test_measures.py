@@ -78,7 +78,7 @@ def test_reference_figures_from_the_strategy() -> None:
 def test_items_exist_in_their_survey_family() -> None:
     for m in measures.registry():
         if m.is_survey:
-            assert set(m.items()) <= set(schemas.SURVEY_ITEMS[m.source_family]), m.id
+            assert set(m.items()) <= set(schemas.survey_items()[m.source_family]), m.id
         else:
             assert m.table in schemas.ADMIN_COLUMNS
             assert set(m.numerator) | ({m.denominator} - {None}) <= set(

@@ -25,41 +25,169 @@ import pandas as pd
 import yaml
 
 from analysis import forking, geography, measures, schemas
+from analysis.validate import InputError
 
-ETHNIC_BASE = np.array([0.60, 0.05, 0.07, 0.06, 0.13, 0.09])
-AGE_INNER = np.array([0.14, 0.27, 0.20, 0.15, 0.11, 0.13])
-AGE_OUTER = np.array([0.14, 0.18, 0.18, 0.18, 0.14, 0.18])
-DISABILITY_BY_AGE = np.array([0.08, 0.09, 0.12, 0.17, 0.24, 0.36])
-LANGUAGE_OTHER_BY_ETHNIC = np.array([0.16, 0.10, 0.45, 0.55, 0.18, 0.50])
-NSSEC_INNER = np.array([0.45, 0.20, 0.20, 0.15])
-NSSEC_OUTER = np.array([0.38, 0.25, 0.25, 0.12])
-TENURE_INNER = np.array([0.35, 0.32, 0.33])
-TENURE_OUTER = np.array([0.58, 0.17, 0.25])
-# boroughs whose population differs markedly from the London ethnic mix (shares to blend in)
-ETHNIC_OVERRIDES = {
-    "E09000030": {"Pakistani/Bangladeshi": 0.33, "White": 0.45},
-    "E09000025": {"White": 0.29, "Indian": 0.14, "Pakistani/Bangladeshi": 0.20, "Black": 0.19},
-    "E09000015": {"Indian": 0.27, "White": 0.45},
-    "E09000005": {"Indian": 0.18, "Black": 0.19, "White": 0.36},
-    "E09000022": {"Black": 0.26, "White": 0.57},
-    "E09000028": {"Black": 0.27, "White": 0.54},
-    "E09000023": {"Black": 0.27, "White": 0.53},
-    "E09000016": {"White": 0.87},
-    "E09000004": {"White": 0.81},
-    "E09000006": {"White": 0.84},
-    "E09000027": {"White": 0.85},
-    "E09000029": {"White": 0.79},
-    "E09000001": {"White": 0.79},
-}
+__all__ = [
+    "BoroughProfile",
+    "DemoProfileError",
+    "Population",
+    "admin_tables",
+    "borough_profile",
+    "check_profile",
+    "expected_respondents",
+    "family_periods",
+    "population",
+    "profile",
+    "survey",
+    "survey_wave",
+    "surveys",
+    "validated_survey",
+]
+
+PROFILE_FILE = "analysis/data/demo_profile.yaml"
+
+
+class DemoProfileError(InputError):
+    """The demo profile cannot produce what the registry asks of it (an input error, so the
+    command lines print it as one line naming the file)."""
 
 
 @lru_cache(maxsize=1)
 def profile() -> dict[str, Any]:
-    """The demo's assumptions (``data/demo_profile.yaml``)."""
+    """The demo's assumptions (``data/demo_profile.yaml``), checked against the registry: the
+    demo must be able to produce every survey item a measure reads."""
     text = (
         resources.files("analysis.data").joinpath("demo_profile.yaml").read_text(encoding="utf-8")
     )
-    return yaml.load(text, Loader=measures.SAFE_LOADER)
+    raw = yaml.load(text, Loader=measures.SAFE_LOADER)
+    check_profile(raw)
+    return raw
+
+
+def check_profile(
+    raw: dict[str, Any], registry: tuple[measures.Measure, ...] | None = None
+) -> None:
+    """Fail, naming the measure and the missing entry, where the profile cannot produce a
+    survey item the registry's measures read (a family without a sample design, an item
+    without a model), and on a profile item no measure reads (a misspelt name)."""
+    registry = measures.registry() if registry is None else registry
+    families, models = raw.get("families") or {}, raw.get("items") or {}
+    problems = []
+    read: set[str] = set()
+    for m in registry:
+        if not m.is_survey:
+            continue
+        if m.source_family not in families:
+            problems.append(
+                f"measure {m.id!r} reads the survey family {m.source_family!r}, which has no "
+                f"sample design under 'families' (have {sorted(families)})"
+            )
+        for item in m.items():
+            read.add(item)
+            if item not in models:
+                problems.append(
+                    f"measure {m.id!r} reads the survey item {item!r}, which has no model under "
+                    "'items' (give at least its trend, or a level when its series has no "
+                    "reference figure)"
+                )
+            elif "level" not in (models[item] or {}) and not any(
+                s.item == item and s.reference is not None for x in registry for s in x.series
+            ):
+                problems.append(
+                    f"measure {m.id!r} reads the survey item {item!r}, which has no reference "
+                    f"figure in the registry and no 'level' under 'items: {item}' in the profile"
+                )
+    unused = sorted(set(models) - read)
+    if unused:
+        problems.append(f"items {unused} under 'items' are read by no measure of the registry")
+    if problems:
+        raise DemoProfileError(PROFILE_FILE, "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Population:
+    """The population mixes of the synthetic respondents (the profile's ``population``) as
+    arrays in the level order of :data:`analysis.schemas.LEVELS`."""
+
+    adult_share: dict[str, float]  # inner, outer, city
+    female_share: float
+    age_inner: np.ndarray
+    age_outer: np.ndarray
+    ethnic_london: np.ndarray
+    ethnic_inner_factor: np.ndarray
+    ethnic_concentration: float
+    ethnic_boroughs: dict[str, dict[str, float]]
+    disabled_by_age: np.ndarray
+    other_language_by_ethnic: np.ndarray
+    nssec_inner: np.ndarray
+    nssec_outer: np.ndarray
+    nssec_by_age: dict[int, np.ndarray]  # age level index -> shares replacing the area's
+    tenure_inner: np.ndarray
+    tenure_outer: np.ndarray
+    tenure_age_factor: dict[int, np.ndarray]
+    econ_under_65: np.ndarray
+    econ_disabled_under_65: np.ndarray
+    econ_65_plus: np.ndarray
+
+
+def _shares(var: str, given: dict[str, float], where: str) -> np.ndarray:
+    """A level -> share mapping as an array in LEVELS order (every level named once)."""
+    levels = schemas.LEVELS[var]
+    if set(given) != set(levels):
+        raise DemoProfileError(
+            PROFILE_FILE,
+            f"population {where}: give a share for each of {list(levels)}; got {sorted(given)}",
+        )
+    return np.array([given[level] for level in levels], dtype=float)
+
+
+@lru_cache(maxsize=1)
+def population() -> Population:
+    """The profile's population mixes, checked and laid out as arrays."""
+    pop = profile()["population"]
+    age_index = schemas.LEVELS["age_band"].index
+    eth, nssec, tenure, econ = (
+        pop["ethnic_group"],
+        pop["nssec"],
+        pop["tenure"],
+        pop["econ_status"],
+    )
+    return Population(
+        adult_share=dict(pop["adult_share"]),
+        female_share=float(pop["female_share"]),
+        age_inner=_shares("age_band", pop["age_band"]["inner"], "age_band.inner"),
+        age_outer=_shares("age_band", pop["age_band"]["outer"], "age_band.outer"),
+        ethnic_london=_shares("ethnic_group", eth["london"], "ethnic_group.london"),
+        ethnic_inner_factor=_shares(
+            "ethnic_group", eth["inner_factor"], "ethnic_group.inner_factor"
+        ),
+        ethnic_concentration=float(eth["concentration"]),
+        ethnic_boroughs={code: dict(v) for code, v in eth.get("boroughs", {}).items()},
+        disabled_by_age=_shares("age_band", pop["disabled_by_age"], "disabled_by_age"),
+        other_language_by_ethnic=_shares(
+            "ethnic_group",
+            pop["other_language_by_ethnic_group"],
+            "other_language_by_ethnic_group",
+        ),
+        nssec_inner=_shares("nssec", nssec["inner"], "nssec.inner"),
+        nssec_outer=_shares("nssec", nssec["outer"], "nssec.outer"),
+        nssec_by_age={
+            age_index(k): _shares("nssec", v, f"nssec.{k}")
+            for k, v in nssec.items()
+            if k not in ("inner", "outer")
+        },
+        tenure_inner=_shares("tenure", tenure["inner"], "tenure.inner"),
+        tenure_outer=_shares("tenure", tenure["outer"], "tenure.outer"),
+        tenure_age_factor={
+            age_index(k): _shares("tenure", v, f"tenure.age_factor.{k}")
+            for k, v in tenure.get("age_factor", {}).items()
+        },
+        econ_under_65=_shares("econ_status", econ["under_65"], "econ_status.under_65"),
+        econ_disabled_under_65=_shares(
+            "econ_status", econ["disabled_under_65"], "econ_status.disabled_under_65"
+        ),
+        econ_65_plus=_shares("econ_status", econ["65+"], "econ_status.65+"),
+    )
 
 
 def _rng(*labels: object) -> np.random.Generator:
@@ -98,22 +226,25 @@ def borough_profile() -> BoroughProfile:
     codes = table["code"].to_numpy()
     inner = (table["inner_outer"] == "Inner").to_numpy()
     pop = np.array([profile()["population_2016"][c] for c in codes], dtype=float)
+    mixes_of = population()
     rng = _rng("ethnic-mix")
     levels = schemas.LEVELS["ethnic_group"]
     mixes = []
     for code, is_inner in zip(codes, inner):
-        base = ETHNIC_BASE.copy()
+        base = mixes_of.ethnic_london.copy()
         if is_inner:
-            base = base * np.array([0.9, 1.2, 0.8, 1.1, 1.3, 1.2])
-        mix = rng.dirichlet(base / base.sum() * 60)
-        for level, share in ETHNIC_OVERRIDES.get(code, {}).items():
+            base = base * mixes_of.ethnic_inner_factor
+        mix = rng.dirichlet(base / base.sum() * mixes_of.ethnic_concentration)
+        pinned = mixes_of.ethnic_boroughs.get(code, {})
+        for level, share in pinned.items():
             mix[levels.index(level)] = share
-        fixed = [levels.index(k) for k in ETHNIC_OVERRIDES.get(code, {})]
+        fixed = [levels.index(k) for k in pinned]
         free = [i for i in range(len(levels)) if i not in fixed]
         mix[free] *= (1 - mix[fixed].sum()) / mix[free].sum()
         mixes.append(mix)
-    adult_share = np.where(inner, 0.80, 0.77)
-    adult_share[codes == "E09000001"] = 0.90
+    shares = mixes_of.adult_share
+    adult_share = np.where(inner, shares["inner"], shares["outer"])
+    adult_share[codes == geography.CITY_OF_LONDON_CODE] = shares["city"]
     return BoroughProfile(codes, inner, pop, adult_share, np.array(mixes))
 
 
@@ -124,7 +255,7 @@ def borough_profile() -> BoroughProfile:
 def _draw_categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """One category per row of ``probs`` (rows sum to 1), vectorised."""
     cum = np.cumsum(probs, axis=1)
-    u = rng.random(probs.shape[0])[:, None]
+    u = np.asarray(rng.random(probs.shape[0]))[:, None]
     return np.minimum((u > cum).sum(axis=1), probs.shape[1] - 1)
 
 
@@ -137,8 +268,10 @@ def _sample_design(family: str, period: str, n_total: int | None) -> pd.DataFram
     n_b = len(bp.codes)
     if spec["design"] == "borough_clustered":  # e.g. PAS: stratified by borough, clustered in wards
         per = np.full(n_b, spec["n_per_borough"], dtype=float)
-        per[bp.codes == "E09000001"] = spec["n_city"]
-        psus_per = np.where(bp.codes == "E09000001", spec["psus_city"], spec["psus_per_borough"])
+        per[bp.codes == geography.CITY_OF_LONDON_CODE] = spec["n_city"]
+        psus_per = np.where(
+            bp.codes == geography.CITY_OF_LONDON_CODE, spec["psus_city"], spec["psus_per_borough"]
+        )
         if n_total:  # a bigger sample takes more PSUs, keeping cluster sizes realistic
             psus_per = psus_per * max(1, int(round(n_total / per.sum())))
             per = per * n_total / per.sum()
@@ -193,24 +326,26 @@ def _sample_design(family: str, period: str, n_total: int | None) -> pd.DataFram
 def _demographics(rng: np.random.Generator, b: np.ndarray) -> dict[str, np.ndarray]:
     """Draw each respondent's groups (as level indices) given their borough."""
     bp = borough_profile()
+    mix = population()
     inner = bp.inner[b]
     n = b.size
-    age = _draw_categorical(rng, np.where(inner[:, None], AGE_INNER, AGE_OUTER))
-    sex = (rng.random(n) < 0.51).astype(int)
+    age = _draw_categorical(rng, np.where(inner[:, None], mix.age_inner, mix.age_outer))
+    sex = (rng.random(n) < mix.female_share).astype(int)
     ethnic = _draw_categorical(rng, bp.ethnic_mix[b])
-    disabled = rng.random(n) < DISABILITY_BY_AGE[age]
-    nssec_p = np.where(inner[:, None], NSSEC_INNER, NSSEC_OUTER).copy()
-    young = age == 0
-    nssec_p[young] = [0.15, 0.15, 0.25, 0.45]
+    disabled = rng.random(n) < mix.disabled_by_age[age]
+    nssec_p = np.where(inner[:, None], mix.nssec_inner, mix.nssec_outer).copy()
+    for level, shares in mix.nssec_by_age.items():
+        nssec_p[age == level] = shares
     nssec = _draw_categorical(rng, nssec_p)
-    tenure_p = np.where(inner[:, None], TENURE_INNER, TENURE_OUTER).copy()
-    tenure_p[age <= 1] = tenure_p[age <= 1] * [0.5, 1.0, 1.8]
-    tenure_p[age == 5] = tenure_p[age == 5] * [1.6, 1.0, 0.3]
+    tenure_p = np.where(inner[:, None], mix.tenure_inner, mix.tenure_outer).copy()
+    for level, factor in mix.tenure_age_factor.items():
+        tenure_p[age == level] = tenure_p[age == level] * factor
     tenure = _draw_categorical(rng, tenure_p / tenure_p.sum(axis=1, keepdims=True))
-    econ_p = np.where((age == 5)[:, None], [0.10, 0.0, 0.90], [0.74, 0.05, 0.21])
-    econ_p = np.where(disabled[:, None] & (age < 5)[:, None], [0.50, 0.07, 0.43], econ_p)
+    old = age == schemas.LEVELS["age_band"].index("65+")
+    econ_p = np.where(old[:, None], mix.econ_65_plus, mix.econ_under_65)
+    econ_p = np.where(disabled[:, None] & ~old[:, None], mix.econ_disabled_under_65, econ_p)
     econ = _draw_categorical(rng, econ_p)
-    language = (rng.random(n) < LANGUAGE_OTHER_BY_ETHNIC[ethnic]).astype(int)
+    language = (rng.random(n) < mix.other_language_by_ethnic[ethnic]).astype(int)
     return {
         "age_band": age,
         "sex": sex,
@@ -341,7 +476,7 @@ def _calibrated_answers(
                     lo, hi = (mid, hi) if realised(w_sub, u_sub, current, mid) < t else (lo, mid)
                 offsets[var][level] += (lo + hi) / 2
     base = linear() - alpha
-    lo, hi = alpha - 2.0, alpha + 2.0
+    lo, hi = float(alpha) - 2.0, float(alpha) + 2.0
     for _ in range(40):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if realised(w, u, base, mid) < overall else (lo, mid)
@@ -388,8 +523,8 @@ def survey_wave(
     benchmark uses both to make one large survey carrying every item); calibration holds at
     any size.
     """
-    if family not in schemas.SURVEY_ITEMS:
-        raise KeyError(f"unknown survey family {family!r}; known: {list(schemas.SURVEY_ITEMS)}")
+    if family not in schemas.survey_items():
+        raise KeyError(f"unknown survey family {family!r}; known: {list(schemas.survey_items())}")
     people = _sample_design(family, period, n)
     rng = _rng("people", family, period)
     b = people["b"].to_numpy()
@@ -399,7 +534,7 @@ def survey_wave(
     _, psu_idx = np.unique(psu, return_inverse=True)  # once per wave: sorting the labels is slow
     items_spec = profile()["items"]
     answers: dict[str, np.ndarray] = {}
-    for item in items or schemas.SURVEY_ITEMS[family]:
+    for item in items or schemas.survey_items()[family]:
         spec = items_spec[item]
         universe = np.ones(b.size, dtype=bool)
         for var, allowed in spec.get("universe", {}).items():
@@ -430,8 +565,8 @@ def survey_wave(
             "borough": borough_profile().codes[b],
         }
     )
-    for var, idx in demo.items():
-        frame[var] = np.asarray(schemas.LEVELS[var], dtype=object)[idx]
+    for var, level_codes in demo.items():
+        frame[var] = np.asarray(schemas.LEVELS[var], dtype=object)[level_codes]
     for item, values in answers.items():
         frame[item] = values
     return frame
@@ -498,13 +633,14 @@ def admin_tables() -> dict[str, pd.DataFrame]:
     bp = borough_profile()
     rng = _rng("admin")
     codes, inner = bp.codes, bp.inner
-    city = codes == "E09000001"
+    city = codes == geography.CITY_OF_LONDON_CODE
     n_b = codes.size
     high = prof["high_churn_boroughs"]
     is_high = np.isin(codes, list(high))
 
-    churn = np.where(
-        inner, rng.uniform(*cfg["churn_inner"], n_b), rng.uniform(*cfg["churn_outer"], n_b)
+    (inner_lo, inner_hi), (outer_lo, outer_hi) = cfg["churn_inner"], cfg["churn_outer"]
+    churn: np.ndarray = np.where(
+        inner, rng.uniform(inner_lo, inner_hi, n_b), rng.uniform(outer_lo, outer_hi, n_b)
     )
     churn[city] = cfg["churn_city"]
     for code, v in high.items():
@@ -679,7 +815,7 @@ def surveys(processes: int = 1) -> dict[str, pd.DataFrame]:
     With ``processes`` of 2 or more the largest family is generated in a forked child
     process while this one makes the others (the data are the same either way).
     """
-    families = list(schemas.SURVEY_ITEMS)
+    families = list(schemas.survey_items())
     apart = (
         max(families, key=expected_respondents) if processes > 1 and forking.can_fork() else None
     )

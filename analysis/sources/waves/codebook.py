@@ -46,7 +46,7 @@ DESIGN = ("respondent_id", "stratum", "psu", "weight", "borough")
 # is a copy-and-paste slip
 SHAREABLE = frozenset({"respondent_id", "stratum", "psu", "borough"})
 ALL_ITEMS: dict[str, str] = {
-    item: family for family, items in schemas.SURVEY_ITEMS.items() for item in items
+    item: family for family, items in schemas.survey_items().items() for item in items
 }
 
 
@@ -113,7 +113,9 @@ class Codebook:
     @property
     def items(self) -> tuple[str, ...]:
         """Every item of the codebook's families, mapped or absent, in registry order."""
-        return tuple(i for f in (self.families or (self.family,)) for i in schemas.SURVEY_ITEMS[f])
+        return tuple(
+            i for f in (self.families or (self.family,)) for i in schemas.survey_items()[f]
+        )
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -131,7 +133,7 @@ class Codebook:
 
 def canonical_columns(family: str) -> tuple[str, ...]:
     """Columns of the canonical frame of ``family``, in order."""
-    return (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *schemas.SURVEY_ITEMS[family])
+    return (*schemas.DESIGN_COLUMNS, *schemas.LEVELS, *schemas.survey_items()[family])
 
 
 class _Loader(yaml.SafeLoader):
@@ -205,11 +207,11 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
             bad(str(key), f"unknown key{_closest(key, TOP_KEYS)}; allowed: {list(TOP_KEYS)}")
 
     family = data.get("family")
-    if family is not None and family not in schemas.SURVEY_ITEMS:
+    if family is not None and family not in schemas.survey_items():
         bad(
             "family",
-            f"unknown survey family {family!r}{_closest(family, schemas.SURVEY_ITEMS)}; "
-            f"one of {list(schemas.SURVEY_ITEMS)}",
+            f"unknown survey family {family!r}{_closest(family, schemas.survey_items())}; "
+            f"one of {list(schemas.survey_items())}",
         )
         family = None
     survey_name = data.get("survey")
@@ -302,7 +304,7 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
     if isinstance(raw_vars, Mapping):
         covered = set(raw_vars) | set(absent)
         needed = [c for c in (*DESIGN, *schemas.LEVELS) if c not in covered]
-        needed += [i for f in families for i in schemas.SURVEY_ITEMS[f] if i not in covered]
+        needed += [i for f in families for i in schemas.survey_items()[f] if i not in covered]
         if needed:
             bad(
                 "variables",
@@ -340,7 +342,7 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
     columns = (
         *schemas.DESIGN_COLUMNS,
         *schemas.LEVELS,
-        *(i for f in families for i in schemas.SURVEY_ITEMS[f]),
+        *(i for f in families for i in schemas.survey_items()[f]),
     )
     ordered = {c: variables[c] for c in columns if c in variables}
     return Codebook(
@@ -367,7 +369,7 @@ def _families(family: str | None, raw_vars: Mapping, absent: list[str]) -> tuple
     touched = {ALL_ITEMS[c] for c in (*raw_vars, *absent) if c in ALL_ITEMS}
     if family:
         touched.add(family)
-    return tuple(f for f in schemas.SURVEY_ITEMS if f in touched)
+    return tuple(f for f in schemas.survey_items() if f in touched)
 
 
 def _parse_absent(raw: Any, raw_vars: Any, bad: Report) -> list[str]:

@@ -55,7 +55,7 @@ def family_frames(canonical: pd.DataFrame, codebook: Codebook) -> dict[str, pd.D
     return {
         f: canonical[list(canonical_columns(f))].copy()
         for f in codebook.families
-        if mapped & set(schemas.SURVEY_ITEMS[f])
+        if mapped & set(schemas.survey_items()[f])
     }  # a family whose items are all absent gets nothing
 
 
@@ -130,10 +130,10 @@ def add_waves(inputs: Inputs, pairs: Iterable[Any], *, replace: bool = False) ->
             first, second = entry
             if isinstance(second, pd.DataFrame):
                 family = str(first)
-                if family not in schemas.SURVEY_ITEMS:
+                if family not in schemas.survey_items():
                     raise InputError(
                         f"{family} survey",
-                        f"unknown survey family; one of {list(schemas.SURVEY_ITEMS)}",
+                        f"unknown survey family; one of {list(schemas.survey_items())}",
                     )
                 frame = schemas.validate_survey(second, family, row_offset=0)
                 loaded = LoadedWave(None, {family: frame}, f"{family} survey", None)
