@@ -1,17 +1,19 @@
 """The build package's parts on their own: its configuration, the order reports are handed
-out, the index template and the version check around the library patches."""
+out, the index template, the version check around the library patches, and the per-kernel
+cache that lets 33 borough pages share one computation."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from analysis import build
+from analysis import build, report
 from analysis.build import index, keys, manifest, patches, planning
 
 
@@ -164,3 +166,17 @@ def _document(html: str) -> list[tuple[str, list[tuple[str, str]], str]]:
         )
         for tag in BeautifulSoup(html, "html.parser").find_all(True)
     ]
+
+
+def test_borough_rows_are_computed_once_per_builds_data(demo_results, tmp_path) -> None:
+    """Every borough page needs the latest figures, ranks and verdicts of all 33 boroughs;
+    a warm kernel computes them for the first borough page and reuses them for the others."""
+    from analysis import pipeline
+
+    pipeline.write_results(demo_results, tmp_path, parquet=False)
+    data = report.load(tmp_path)
+    first = report.borough_indicator_rows(data)
+    assert report.borough_indicator_rows(data) is first
+    assert report.borough_indicator_rows(report.load(tmp_path)) is first  # the next page
+    os.utime(tmp_path / "estimates.csv", ns=(1, 1))  # another build's data: computed again
+    assert report.borough_indicator_rows(report.load(tmp_path)) is not first
