@@ -32,7 +32,7 @@ class BuildConfig:
 
     out: Path = Path("reports")
     jobs: int | None = None  # worker processes; None: one per core
-    only: tuple[str, ...] | None = None  # --only terms (analysis.build.plan.select)
+    only: tuple[str, ...] | None = None  # --only terms (analysis.build.planning.select)
     force: bool = False  # rebuild the estimates and every chosen report
     progress: bool = True  # a progress bar on stderr
     boundaries: str | None = None  # the maps' boundary file; None: the committed GeoJSON
