@@ -85,6 +85,9 @@ def test_manifest_records_inputs_versions_and_status(built) -> None:
     assert manifest["inputs"]["synthetic"] is True
     assert set(manifest["inputs"]["files"]) >= {"estimates.csv", "estimates.xlsx"}
     assert manifest["packages"]["pandas"] and manifest["library_version"]
+    # what the build was asked for: its BuildConfig
+    assert manifest["config"]["only"] == SUBSET and manifest["config"]["jobs"] == 2
+    assert manifest["config"]["inputs_key"] == "demo"
     statuses = {r["output"]: r["status"] for r in manifest["reports"]}
     assert statuses == {
         "london": "built",
