@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         factory, key, files = inputs_for(
             args.source, args.mirror, waves, new_editions=args.new_editions
         )
-        result = build.build(
-            args.out,
+        config = build.BuildConfig(
+            out=out,
             jobs=args.jobs,
             only=args.only,
             force=args.force,
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             synthetic_analyses=args.source == "demo",
             publication_date=args.publication_date,
         )
+        result = build.build(config)
     except (InputError, SourceUnavailable) as err:
         if not existed and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # refused inputs leave nothing behind, not even the folder the build made

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 H = TypeVar("H")
@@ -26,7 +26,7 @@ def can_fork() -> bool:
     )
 
 
-class Beside:
+class Beside(Generic[T]):
     """``function(*args, **kwargs)`` running in a forked child (see the module docstring).
 
     ``result()`` waits for it and returns its value or raises its exception; ``cancel()``
@@ -35,14 +35,15 @@ class Beside:
 
     def __init__(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> None:
         self._name = getattr(function, "__name__", repr(function))
-        self._call = lambda: function(*args, **kwargs)
-        self._child = None
+        self._call: Callable[[], T] = lambda: function(*args, **kwargs)
+        self._child: Any = None
         if not can_fork():
             return
         context = multiprocessing.get_context("fork")
         self._receiver, sender = context.Pipe(duplex=False)
 
         def run() -> None:
+            outcome: tuple[str, Any]
             try:
                 outcome = ("ok", self._call())
             except BaseException as err:  # noqa: BLE001 - every failure goes back to the parent

@@ -95,7 +95,8 @@ def compute(
         directs += other[2]
     order = [m.id for m in registry]
     direct = pd.concat([parts[i] for i in order if i in parts], ignore_index=True)
-    models, failed = [], {}
+    models: list[sae.Model] = []
+    failed: dict[str, str] = {}
     if inputs.area_covariates is not None and directs:
         models, failed = sae.fit_all(directs, inputs.area_covariates)
     modelled = sae.rows(models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic)
@@ -188,7 +189,7 @@ def _estimate_measures(
             if inputs.area_covariates is not None:
                 directs += sae.directs(m, waves)
         else:
-            table = inputs.admin.get(m.table)
+            table = inputs.admin.get(m.table) if m.table else None
             if table is None:
                 skipped.append(m.id)
                 continue

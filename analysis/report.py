@@ -601,9 +601,9 @@ def borough_indicator_rows(data: ReportData) -> pd.DataFrame:
 
     Computed once per build's data and kept, so each borough page only picks its rows.
     """
-    key = data.key or (id(data.estimates),)
-    if key in _BOROUGH_ROWS:
-        return _BOROUGH_ROWS[key]
+    cache_key = data.key or (id(data.estimates),)
+    if cache_key in _BOROUGH_ROWS:
+        return _BOROUGH_ROWS[cache_key]
     e = main_rows(data.estimates)
     frames = []
     for m, indicator, label in headline_indicators():
@@ -666,7 +666,7 @@ def borough_indicator_rows(data: ReportData) -> pd.DataFrame:
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     _BOROUGH_ROWS.clear()  # one build's data at a time
-    _BOROUGH_ROWS[key] = out
+    _BOROUGH_ROWS[cache_key] = out
     return out
 
 

@@ -117,11 +117,11 @@ def naive(jobs: list[build.Job], out: Path) -> float:
         total += run(
             [
                 str(bin_dir / "papermill"),
-                str(build.NOTEBOOKS / job.notebook),
+                str(job.path),
                 str(executed),
                 *params,
                 "--cwd",
-                str(build.NOTEBOOKS),
+                str(job.path.parent),
                 "--no-progress-bar",
             ]
         )
@@ -153,8 +153,8 @@ def main() -> None:
         help="full builds to time, each into a fresh folder (a noisy machine needs several)",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
         times, peaks = [], []
         for i in range(max(1, args.repeat)):
             out = tmp / ("fast" if i == 0 else f"fast{i}")

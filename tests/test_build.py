@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from analysis import build, measures, pipeline
+from analysis.build import kernel, render, workers
 
 SUBSET = ["london", "measure:get_on_well", "camden"]
 
@@ -84,6 +85,9 @@ def test_manifest_records_inputs_versions_and_status(built) -> None:
     assert manifest["inputs"]["synthetic"] is True
     assert set(manifest["inputs"]["files"]) >= {"estimates.csv", "estimates.xlsx"}
     assert manifest["packages"]["pandas"] and manifest["library_version"]
+    # what the build was asked for: its BuildConfig
+    assert manifest["config"]["only"] == SUBSET and manifest["config"]["jobs"] == 2
+    assert manifest["config"]["inputs_key"] == "demo"
     statuses = {r["output"]: r["status"] for r in manifest["reports"]}
     assert statuses == {
         "london": "built",
@@ -130,8 +134,8 @@ def test_failing_notebook_keeps_last_good_report_and_others_build(
         )
     )
     nbformat.write(nb, notebooks / "borough.ipynb")
-    monkeypatch.setattr(build, "NOTEBOOKS", notebooks)  # workers are forked, so they see it too
-    result = build.build(out, jobs=2, only=["camden", "hackney"], progress=False)
+    config = build.BuildConfig(out=out, jobs=2, only=("camden", "hackney"), progress=False)
+    result = build.build(config.replace(notebooks=notebooks))
     failed = {f.output: f for f in result.failures}
     assert set(failed) == {"boroughs/camden"}
     assert "RuntimeError: deliberate failure" in failed["boroughs/camden"].error
@@ -232,7 +236,8 @@ def test_workers_that_cannot_start_fail_their_reports_not_the_build(tmp_path, mo
     def no_kernel() -> None:
         raise RuntimeError("no kernel here")
 
-    monkeypatch.setattr(build, "_worker_init", no_kernel)  # workers are forked, so they see it too
+    # workers are forked, so they see it too
+    monkeypatch.setattr(workers, "worker_init", no_kernel)
     result = build.build(tmp_path / "out", jobs=2, only=["camden", "hackney"], progress=False)
     assert {f.output for f in result.failures} == {"boroughs/camden", "boroughs/hackney"}
     assert all(
@@ -256,10 +261,10 @@ def test_pool_broken_while_warming_is_returned_not_raised(monkeypatch) -> None:
         def submit(self, fn, *args, **kwargs):
             self.submitted += 1
             if self.submitted > 1:
-                raise build.BrokenProcessPool("a child process terminated abruptly")
+                raise workers.BrokenProcessPool("a child process terminated abruptly")
 
-    monkeypatch.setattr(build.futures, "ProcessPoolExecutor", BreaksAfterFirst)
-    pool = build._start_pool(4)
+    monkeypatch.setattr(workers.futures, "ProcessPoolExecutor", BreaksAfterFirst)
+    pool = workers.start_pool(4)
     assert pool.submitted == 2  # stopped warming at the first broken submission
 
 
@@ -278,7 +283,7 @@ def test_a_failed_pdf_replaces_neither_file(tmp_path, monkeypatch) -> None:
     def broken_pdf(*args, **kwargs) -> None:
         raise RuntimeError("WeasyPrint fell over")
 
-    monkeypatch.setattr(build, "write_pdf", broken_pdf)
+    monkeypatch.setattr(render, "write_pdf", broken_pdf)
     job = next(j for j in build.plan(out / "data") if j.output == "boroughs/camden")
     result = build.run_job(job, str(out), "key")
     assert result.status == "failed" and "WeasyPrint fell over" in result.error
@@ -458,7 +463,7 @@ def test_pdf_takes_the_page_templates_styles_from_a_parsed_copy(tmp_path) -> Non
         assert "All reports" not in text  # the site header is for screens
         assert [round(float(v)) for v in first.mediabox[2:]] == [595, 842]
     assert (
-        build._pdf_stylesheet.cache_info().currsize == 2
+        render._pdf_stylesheet.cache_info().currsize == 2
     )  # the template's styles and the fonts' rules
 
 
@@ -528,10 +533,10 @@ def test_workers_and_their_kernels_collect_garbage_less_often(monkeypatch) -> No
         def execute_interactive(self, code, **kwargs):
             sent.append(code)
 
-    monkeypatch.setattr(build, "_kernel", lambda: (None, FakeClient()))
+    monkeypatch.setattr(kernel, "warm_kernel", lambda: (None, FakeClient()))
     before = gc.get_threshold()
     try:
-        build._worker_init()
+        workers.worker_init()
         assert gc.get_threshold() == build.GC_THRESHOLDS
     finally:
         gc.set_threshold(*before)

@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, run_all_command, run_all_env
 
 from analysis import build, outputs
+from analysis.build import datastep, workers
 from analysis.validate import InputError
 
 
@@ -139,8 +140,10 @@ def test_a_shapefile_without_its_dbf_stops_the_build_before_any_report(
     import run_all
 
     shapefile.with_suffix(".dbf").unlink()
-    monkeypatch.setattr(build, "estimates_step", lambda *a, **k: pytest.fail("the data step ran"))
-    monkeypatch.setattr(build, "_start_pool", lambda *a, **k: pytest.fail("workers were started"))
+    monkeypatch.setattr(
+        datastep, "estimates_step", lambda *a, **k: pytest.fail("the data step ran")
+    )
+    monkeypatch.setattr(workers, "start_pool", lambda *a, **k: pytest.fail("workers were started"))
     assert (
         run_all.main(
             [

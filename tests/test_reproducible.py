@@ -20,6 +20,7 @@ from conftest import ROOT, run_all_command, run_all_env
 from pypdf import PdfReader
 
 from analysis import build, fonts
+from analysis.build import keys
 
 SUBSTITUTED = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans", "sans-serif"]
 
@@ -152,7 +153,7 @@ def test_charts_and_table_widths_use_the_shipped_font() -> None:
 def test_library_version_follows_the_font_files(monkeypatch) -> None:
     """A new font changes every report's key, so the reports are rebuilt with it."""
     hashed: list[Path] = []
-    monkeypatch.setattr(build, "_hash_files", lambda paths: hashed.extend(paths) or "h")
+    monkeypatch.setattr(keys, "_hash_files", lambda paths: hashed.extend(paths) or "h")
     build.library_version()
     assert sorted(p for p in hashed if p.suffix == ".ttf") == sorted(
         fonts.path(w, s) for w, s in fonts.FACES

@@ -1,0 +1,194 @@
+"""The build's changes to nbconvert and WeasyPrint internals, in one place, behind a version
+check.
+
+Each one makes the build faster or its PDFs more accessible by reaching into a library's
+private code, which can change in any release. They were written against the versions pinned
+in ``pyproject.toml`` (``PATCHED_FOR``). With another version installed the build takes the
+library's own, unpatched path (the same HTML; PDFs without the speed-ups and without header
+scopes) and logs once which package and what is lost, so a version bump never silently
+changes what the patches do.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import re
+import struct
+from importlib import metadata
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: the versions the patches below were written against and tested with
+PATCHED_FOR = {"nbconvert": "7.17.2", "weasyprint": "70.0"}
+
+
+def installed(package: str) -> str | None:
+    """The installed version of ``package`` (None when it is not installed)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+@functools.cache
+def patchable(package: str) -> bool:
+    """Whether the installed ``package`` is the version the patches were written for; if not,
+    say once (in the log) that the build uses the unpatched path."""
+    found = installed(package)
+    if found == PATCHED_FOR[package]:
+        return True
+    log.warning(
+        "%s %s is installed, but the build's patches to it were written for %s: using %s's own "
+        "code instead (see analysis/build/patches.py)",
+        package,
+        found,
+        PATCHED_FOR[package],
+        package,
+    )
+    return False
+
+
+# ------------------------------------------------------------------------------------------
+# nbconvert: the HTML of a report body
+
+# an <img> element with no alt attribute
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt\s*=)", re.I)
+NO_ALT_TEXT = "No description has been provided for this image"
+
+
+def give_images_alt_text(page_html: str) -> str:
+    """Give every image that has no alt text nbconvert's placeholder (the charts all have their own)."""
+    return _IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT_TEXT}"', page_html)
+
+
+def html_exporter_class() -> type:
+    """nbconvert's HTML exporter, or, with the pinned nbconvert, the same but for one step.
+
+    After rendering, nbconvert re-parses the whole page with BeautifulSoup to give images
+    without alt text a placeholder and JupyterLab's cell wrappers a tab stop. The lean
+    template has no such wrappers, so the placeholder is given by ``give_images_alt_text``
+    instead, which spares that parse (about half of each report's HTML conversion). This
+    re-implements ``HTMLExporter.from_notebook_node`` without the parse, hence the check.
+    """
+    from nbconvert import HTMLExporter, TemplateExporter
+
+    if not patchable("nbconvert"):
+        return HTMLExporter
+
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class LeanHTMLExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            # the filters HTMLExporter.from_notebook_node registers before rendering
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name", None))
+            self.register_filter(
+                "highlight_code",
+                self.filters.get(
+                    "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+                ),
+            )
+            resources = self._init_resources(resources)
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                ),
+            )
+            body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return give_images_alt_text(body), resources
+
+    return LeanHTMLExporter
+
+
+# ------------------------------------------------------------------------------------------
+# WeasyPrint: the PDFs
+
+
+def png_pixel_data(png: bytes) -> bytes | None:
+    """The compressed scanlines of an 8-bit, non-interlaced RGB or greyscale PNG (its IDAT
+    chunks joined), which a PDF image stream takes as they are (FlateDecode with the PNG
+    predictors); None for any other PNG.
+    """
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        return None
+    bit_depth, colour_type, _, _, interlace = struct.unpack("!5B", png[24:29])
+    if bit_depth != 8 or colour_type not in (0, 2) or interlace:
+        return None
+    chunks, at = [], 8
+    while at + 8 <= len(png):
+        length, kind = struct.unpack("!I4s", png[at : at + 8])
+        if kind == b"IDAT":
+            chunks.append(png[at + 8 : at + 8 + length])
+        elif kind in (b"PLTE", b"tRNS"):  # a palette or a transparent colour: not plain pixels
+            return None
+        at += 12 + length
+    return b"".join(chunks) or None
+
+
+@functools.cache
+def pdf_png_passthrough() -> bool:
+    """Let WeasyPrint embed a chart's PNG pixel data as it is; whether it was patched.
+
+    WeasyPrint 70 decodes every PNG and encodes it again only to read the compressed
+    scanlines back out of its own copy, about a tenth of a measure page's PDF time. For the
+    PNGs the charts are (8-bit RGB, not interlaced) the scanlines in the original file are
+    the same kind of data, so they are used directly; any other image goes the usual way.
+    """
+    if not patchable("weasyprint"):
+        return False
+    from weasyprint.images import RasterImage
+
+    original = RasterImage._get_png_data
+
+    def png_data(pillow_image: Any) -> bytes:
+        source = getattr(pillow_image, "fp", None)
+        if (
+            pillow_image.format == "PNG"
+            and pillow_image.mode in ("RGB", "L")
+            and isinstance(source, io.BytesIO)
+        ):
+            data = png_pixel_data(source.getvalue())
+            if data is not None:
+                return data
+        return original(pillow_image)
+
+    RasterImage._get_png_data = staticmethod(png_data)
+    return True
+
+
+@functools.cache
+def pdf_header_scopes() -> bool:
+    """Give every table header cell of the tagged PDF its /Scope (/Column, or /Row for
+    ``<th scope="row">``), as PDF/UA asks (Matterhorn checkpoint 15-003); whether it was
+    patched.
+
+    WeasyPrint 70 tags ``<th>`` as TH and links data cells to their headers, but writes no
+    /Scope; each TH element's tag is given it once WeasyPrint has built it (its box then holds
+    the element as ``mark``).
+    """
+    if not patchable("weasyprint"):
+        return False
+    from weasyprint.pdf import tags
+
+    original = tags._build_box_tree
+
+    def build_box_tree(box: Any, *args: Any, **kwargs: Any) -> Any:
+        yield from original(box, *args, **kwargs)
+        element = getattr(box, "mark", None)
+        if (
+            element is not None
+            and box.element is not None
+            and box.element_tag == "th"
+            and "A" in element
+        ):
+            element["A"]["Scope"] = (
+                "/Row" if box.element.attrib.get("scope") == "row" else "/Column"
+            )
+
+    tags._build_box_tree = build_box_tree
+    return True
