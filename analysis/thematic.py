@@ -406,10 +406,17 @@ def _aspect(ax, shapes) -> None:
     ax.set_aspect("equal") if shapes.crs and shapes.crs.is_projected else ax.set_aspect(1.6)
 
 
-def _shade(ax, shapes, values: pd.Series, unit_suffix: str, k: int = 5) -> list[tuple[str, str]]:
+def _shade(
+    ax, shapes, values: pd.Series, unit_suffix: str, k: int = 5, palette: list[str] | None = None
+) -> list[tuple[str, str]]:
     """Fisher-Jenks classes of ``values`` (indexed by GSS code) on ``ax``; returns legend entries."""
     legend = charts.shade_areas(
-        ax, shapes.geometry, shapes["code"].map(values).to_numpy(dtype=float), unit_suffix, k=k
+        ax,
+        shapes.geometry,
+        shapes["code"].map(values).to_numpy(dtype=float),
+        unit_suffix,
+        k=k,
+        palette=palette,
     )
     ax.set_axis_off()
     _aspect(ax, shapes)
@@ -420,32 +427,38 @@ def _legend(ax, entries, title: str) -> None:
     from matplotlib.patches import Patch
 
     ax.legend(
-        handles=[Patch(facecolor=c, edgecolor=charts.MID_GREY, label=lab) for c, lab in entries],
+        handles=[Patch(facecolor=c, edgecolor=charts.MARK_GREY, label=lab) for c, lab in entries],
         title=title,
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
         frameon=False,
-        fontsize=8,
-        title_fontsize=8.5,
-        ncol=2,
+        fontsize=charts.SMALL_PT,
+        title_fontsize=charts.SMALL_PT,
+        ncol=1,
     )
 
 
+@charts.styled
 def paired_maps(pair: pd.DataFrame, shapes, *, period: str, title: str) -> charts.Chart:
-    """Registration and churn maps side by side (each in its own natural-breaks classes)."""
-    import matplotlib.pyplot as plt
+    """Registration and churn maps side by side, each in its own natural-breaks classes, its
+    own colour ramp (blue, then plum) and its own legend: two variables, never one scale."""
 
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.8))
+    fig, axes = charts.subplots(1, 2, figsize=(charts.WIDTH_IN, 4.9))
     reg = pair.set_index("area_code")["registration"]
     churn = pair.set_index("area_code")["churn"]
     _legend(axes[0], _shade(axes[0], shapes, reg, "%"), "Registration (%)")
     axes[0].set_title(f"Electoral registration, {period}", fontsize=10)
-    _legend(axes[1], _shade(axes[1], shapes, churn, ""), "Churn (moves per 100 residents)")
+    _legend(
+        axes[1],
+        _shade(axes[1], shapes, churn, "", palette=charts.SEQUENTIAL_SECOND),
+        "Churn (moves per 100 residents)",
+    )
     axes[1].set_title(f"Population churn, {period}", fontsize=10)
     lo_reg = pair.nsmallest(3, "registration")
     hi_churn = pair.nlargest(3, "churn")
     alt = (
-        "Two maps of London's 33 local authorities side by side, shaded darker for higher values. Left, electoral "
+        "Two maps of London's 33 local authorities side by side, each shaded darker for higher values on its own "
+        "scale (blue for registration, plum for churn). Left, electoral "
         "registration: lowest in "
         + ", ".join(f"{n} ({v:.1f}%)" for n, v in zip(lo_reg.area_name, lo_reg.registration))
         + ". Right, population churn: highest in "
@@ -486,60 +499,98 @@ def paired_maps(pair: pd.DataFrame, shapes, *, period: str, title: str) -> chart
     )
 
 
-def _place_labels(ax, xs, ys, names, fontsize: float = 7.0) -> None:
-    """Label every point, moving labels off each other and off the markers (greedy search);
-    labels moved far from their point get a thin leader line."""
+def _obstacles(ax, renderer) -> tuple[list, np.ndarray]:
+    """What a label must not cover, in display units: a box round every marker (its own size)
+    and points along every line drawn in the axes (fitted lines, band edges), closely spaced."""
+    from matplotlib.collections import PathCollection
     from matplotlib.transforms import Bbox
 
+    boxes = []
+    for collection in ax.collections:
+        if not isinstance(collection, PathCollection):
+            continue
+        sizes = collection.get_sizes()
+        for k, (px, py) in enumerate(
+            collection.get_offset_transform().transform(collection.get_offsets())
+        ):
+            # a marker of area s points² spans about sqrt(s) points
+            half = np.sqrt(sizes[k % len(sizes)]) / 2 * ax.figure.dpi / 72 + 1
+            boxes.append(Bbox([[px - half, py - half], [px + half, py + half]]))
+    points = []
+    for line in ax.get_lines():
+        xy = line.get_xydata()
+        if len(xy) < 2 or not line.get_visible():
+            continue
+        xs = np.asarray(xy[:, 0], dtype=float)
+        dense = np.linspace(xs.min(), xs.max(), 600)
+        ys = np.interp(dense, xs, np.asarray(xy[:, 1], dtype=float))
+        points.append(line.get_transform().transform(np.c_[dense, ys]))
+    return boxes, (np.vstack(points) if points else np.empty((0, 2)))
+
+
+def _place_labels(ax, xs, ys, names, fontsize: float = charts.SMALL_PT) -> list:
+    """Label every point without covering another label, any marker or any line drawn in the
+    axes (greedy search over positions round each point, the most crowded points first);
+    labels set away from their point get a leader line. Returns the labels."""
     fig = ax.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
-    taken = []
-    for x, y in zip(xs, ys):
-        px, py = ax.transData.transform((x, y))
-        taken.append(Bbox([[px - 4, py - 4], [px + 4, py + 4]]))
-    offsets = [(5, 2), (5, -8), (-5, 2), (-5, -8), (6, 10), (-6, 10), (6, -16), (-6, -16)]
+    taken, line_points = _obstacles(ax, renderer)
+    # beside the point first, then further out in every direction (points of offset)
+    offsets = [(5, 2), (5, -10), (-5, 2), (-5, -10), (6, 10), (-6, 10), (6, -18), (-6, -18)]
     offsets += [
-        (sx * dx, sy * dy)
-        for dy in (18, 28, 38, 50)
-        for dx in (12, 28)
-        for sy in (1, -1)
-        for sx in (1, -1)
+        (round(r * np.cos(a)) or 1, round(r * np.sin(a)) - 4)
+        for r in (16, 26, 38, 52, 68, 86, 110)
+        for a in np.linspace(0, 2 * np.pi, 24, endpoint=False)
     ]
     style = dict(textcoords="offset points", fontsize=fontsize, va="bottom", color=charts.DARK_GREY)
+
+    def clashes(box) -> int:
+        inside = (
+            frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        )
+        on_line = bool(
+            len(line_points)
+            and (
+                (line_points[:, 0] >= box.x0)
+                & (line_points[:, 0] <= box.x1)
+                & (line_points[:, 1] >= box.y0)
+                & (line_points[:, 1] <= box.y1)
+            ).any()
+        )
+        return (not inside) * 100 + on_line * 10 + sum(box.overlaps(b) for b in taken)
+
+    made = []
     for i in np.argsort(-np.asarray(ys)):
-        chosen = None
+        best = None
         for dx, dy in offsets:
             t = ax.annotate(
                 names[i], (xs[i], ys[i]), xytext=(dx, dy), ha="left" if dx > 0 else "right", **style
             )
-            box = t.get_window_extent(renderer).expanded(1.02, 1.08)
+            box = t.get_window_extent(renderer).expanded(1.04, 1.1)
             t.remove()
-            inside = (
-                frame.x0 <= box.x0
-                and box.x1 <= frame.x1
-                and frame.y0 <= box.y0
-                and box.y1 <= frame.y1
-            )
-            if inside and not any(box.overlaps(b) for b in taken):
-                chosen = (dx, dy, box)
+            score = clashes(box)
+            if best is None or score < best[0]:
+                best = (score, dx, dy, box)
+            if score == 0:
                 break
-        if chosen is None:  # crowded: keep the nearest position
-            chosen = (*offsets[0], None)
-        dx, dy, box = chosen
+        assert best is not None
+        _, dx, dy, box = best
         far = abs(dx) > 8 or abs(dy) > 12
         t = ax.annotate(
             names[i],
             (xs[i], ys[i]),
             xytext=(dx, dy),
             ha="left" if dx > 0 else "right",
-            arrowprops=dict(arrowstyle="-", color=charts.MID_GREY, lw=0.5, shrinkA=0, shrinkB=3)
+            arrowprops=dict(arrowstyle="-", color=charts.MARK_GREY, lw=0.6, shrinkA=0, shrinkB=4)
             if far
             else None,
             **style,
         )
-        taken.append(box if box is not None else t.get_window_extent(renderer))
+        taken.append(box)
+        made.append(t)
+    return made
 
 
 def aggregate_figures(estimates: pd.DataFrame, period: str) -> pd.DataFrame:
@@ -559,6 +610,7 @@ def aggregate_figures(estimates: pd.DataFrame, period: str) -> pd.DataFrame:
     return wide.reindex(index=["Inner", "Outer"], columns=["churn", "registration"])
 
 
+@charts.styled
 def scatter(
     reg: Regression,
     *,
@@ -569,10 +621,9 @@ def scatter(
 ) -> charts.Chart:
     """The 33 boroughs: churn against registration, Inner/Outer marked, all labelled, OLS line
     with its 95% band (HC3) and the Huber line."""
-    import matplotlib.pyplot as plt
 
     d = reg.frame
-    fig, ax = plt.subplots(figsize=(8.5, 8.0))
+    fig, ax = charts.subplots(figsize=(charts.WIDTH_IN, 8.4))
     styles = {
         "Inner": (charts.DARK_BLUE, "o", "Inner London"),
         "Outer": (charts.ORANGE, "^", "Outer London"),
@@ -586,8 +637,8 @@ def scatter(
                 xerr=[s.churn - s.churn_lower, s.churn_upper - s.churn],
                 yerr=[s.registration - s.registration_lower, s.registration_upper - s.registration],
                 fmt="none",
-                ecolor=charts.MID_GREY,
-                elinewidth=0.8,
+                ecolor=charts.MARK_GREY,  # a borough's interval is data: 4.5:1 on white
+                elinewidth=0.6,
                 capsize=0,
                 zorder=1,
             )
@@ -625,6 +676,8 @@ def scatter(
         linewidth=0,
         label="95% confidence band (HC3)",
     )
+    for limit in ("mean_ci_lower", "mean_ci_upper"):  # the band's edges, 3:1 where its fill is not
+        ax.plot(grid, pred[limit], color=charts.INTERVAL_EDGE, linewidth=0.6)
     m, huber = reg.main, reg.fit("Huber")
     ax.plot(
         grid,
@@ -654,7 +707,7 @@ def scatter(
     ax.set_xlabel(X_LABEL)
     ax.set_ylabel(y_label)
     ax.grid(color="0.9")
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.1), ncol=2, fontsize=8.5)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.1), ncol=1, fontsize=charts.SMALL_PT)
     fig.canvas.draw()  # settle the constrained layout, then freeze it so label positions stay true
     fig.set_layout_engine("none")
     _place_labels(ax, d.churn.to_numpy(), d.registration.to_numpy(), d.area_name.tolist())
@@ -692,12 +745,12 @@ def scatter(
     return charts.Chart(fig, title, alt, table)
 
 
+@charts.styled
 def influence_chart(reg: Regression, *, title: str) -> charts.Chart:
     """Leverage against studentised residual, marker area by Cook's distance, guides marked."""
-    import matplotlib.pyplot as plt
 
     d = reg.frame
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    fig, ax = charts.subplots(figsize=(charts.WIDTH_IN, 4.8))
     size = 30 + 900 * d.cooks_d / max(d.cooks_d.max(), 1e-9)
     flagged = (
         (d.cooks_d > reg.cooks_guide)
@@ -732,7 +785,7 @@ def influence_chart(reg: Regression, *, title: str) -> charts.Chart:
             (r.leverage, r.student_resid),
             xytext=(6, 4),
             textcoords="offset points",
-            fontsize=8,
+            fontsize=charts.SMALL_PT,
         )
     ax.set_xlabel("Leverage (hat value)")
     ax.set_ylabel("Studentised residual")
@@ -782,9 +835,9 @@ def influence_chart(reg: Regression, *, title: str) -> charts.Chart:
         loc="upper left",
         bbox_to_anchor=(0, -0.14),
         ncol=2,
-        fontsize=8.5,
+        fontsize=charts.SMALL_PT,
         title="Marker area shows Cook's distance",
-        title_fontsize=8.5,
+        title_fontsize=charts.SMALL_PT,
     )
     alt = (
         f"Scatter of leverage against studentised residual for {len(d)} boroughs, marker size by Cook's distance. "
@@ -827,9 +880,9 @@ def influence_chart(reg: Regression, *, title: str) -> charts.Chart:
     )
 
 
+@charts.styled
 def residual_map(reg: Regression, shapes, *, period: str, title: str) -> charts.Chart:
     """Boroughs shaded by how far registration sits above or below the fitted line."""
-    import matplotlib.pyplot as plt
     from matplotlib.colors import to_hex, to_rgb
     from matplotlib.patches import Patch
 
@@ -847,21 +900,23 @@ def residual_map(reg: Regression, shapes, *, period: str, title: str) -> charts.
     data = shapes.merge(
         d[["area_code", "residual"]], left_on="code", right_on="area_code", how="left"
     )
-    fig, ax = plt.subplots(figsize=(8.5, 5.8))
+    fig, ax = charts.subplots(figsize=(charts.WIDTH_IN, 5.8))
     handles = []
     for lo, hi, colour, label in bands:
         part = data[(data.residual > lo) & (data.residual <= hi)]
         if len(part):
-            charts.draw_areas(ax, part.geometry, facecolor=colour, edgecolor="white", linewidth=0.6)
-        handles.append(Patch(facecolor=colour, edgecolor=charts.MID_GREY, label=label))
+            charts.draw_areas(
+                ax, part.geometry, facecolor=colour, edgecolor=charts.MARK_GREY, linewidth=0.5
+            )
+        handles.append(Patch(facecolor=colour, edgecolor=charts.MARK_GREY, label=label))
     missing = data[data.residual.isna()]
     if len(missing):
         charts.draw_areas(
-            ax, missing.geometry, facecolor="#F2F2F2", edgecolor=charts.MID_GREY, hatch="///"
+            ax, missing.geometry, facecolor="#F2F2F2", edgecolor=charts.MARK_GREY, hatch="///"
         )
         handles.append(
             Patch(
-                facecolor="#F2F2F2", edgecolor=charts.MID_GREY, hatch="///", label="Not in the fit"
+                facecolor="#F2F2F2", edgecolor=charts.MARK_GREY, hatch="///", label="Not in the fit"
             )
         )
     extremes = d.reindex(d.residual.abs().sort_values(ascending=False).index[:4])
@@ -884,7 +939,7 @@ def residual_map(reg: Regression, shapes, *, period: str, title: str) -> charts.
                 textcoords="data",
                 ha="right" if side == "left" else "left",
                 va="center",
-                fontsize=8,
+                fontsize=charts.SMALL_PT,
                 arrowprops=dict(
                     arrowstyle="-", color=charts.DARK_GREY, lw=0.7, shrinkA=2, shrinkB=0
                 ),
@@ -898,10 +953,10 @@ def residual_map(reg: Regression, shapes, *, period: str, title: str) -> charts.
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
         frameon=False,
-        fontsize=8.5,
+        fontsize=charts.SMALL_PT,
         ncol=2,
         title="Registration compared with the line fitted on churn",
-        title_fontsize=9,
+        title_fontsize=charts.SMALL_PT,
     )
     low, high = d.nsmallest(3, "residual"), d.nlargest(3, "residual")
     alt = (
@@ -1261,6 +1316,7 @@ def _period_for(e: pd.DataFrame, indicators: list[str], mode: str) -> str:
     return max(common)
 
 
+@charts.styled
 def reference_dots(
     rows: pd.DataFrame,
     *,
@@ -1273,11 +1329,10 @@ def reference_dots(
     xlabel: str,
 ) -> charts.Chart:
     """Dots with 95% intervals and, where the strategy quotes one, its figure as a hollow diamond."""
-    import matplotlib.pyplot as plt
 
     rows = rows.reset_index(drop=True)
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(7.5, 0.5 * n + 1.6))
+    fig, ax = charts.subplots(figsize=(charts.WIDTH_IN, 0.5 * n + 1.6))
     y = np.arange(n)[::-1]
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     ax.errorbar(
@@ -1313,14 +1368,19 @@ def reference_dots(
                 xytext=(0, 7),
                 textcoords="offset points",
                 ha="center",
-                fontsize=8,
+                fontsize=charts.SMALL_PT,
             )
     ax.set_yticks(y, rows[label_column].tolist())
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
     ax.set_xlim(0, max(np.nanmax(hi), np.nanmax(refs) if np.isfinite(refs).any() else 0) * 1.15)
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12 if n > 4 else -0.2), ncol=1, fontsize=8.5)
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(0, -0.12 if n > 4 else -0.2),
+        ncol=1,
+        fontsize=charts.SMALL_PT,
+    )
     suffix = "%" if unit == "%" else " points"
     alt = (
         alt_intro
@@ -1340,11 +1400,11 @@ def reference_dots(
     return charts.Chart(fig, title, alt, table)
 
 
+@charts.styled
 def grouped_dots(
     rows: pd.DataFrame, *, london: float, unit: str, polarity: str, title: str, alt_intro: str
 ) -> charts.Chart:
     """Groups from several breakdowns in one chart, headed by breakdown, against the London line."""
-    import matplotlib.pyplot as plt
 
     rows = rows.reset_index(drop=True)
     ys, pos, heads = [], 0.0, []
@@ -1356,7 +1416,11 @@ def grouped_dots(
             pos += 1
         pos += 0.4
     ys = -np.array(ys)
-    fig, ax = plt.subplots(figsize=(7.5, 0.33 * pos + 1.6))
+    # no taller than a printed page holds (a taller one would be printed smaller, its text
+    # under 9 pt): rows close up instead, down to 17 pt apart for 9.5 pt labels
+    fig, ax = charts.subplots(
+        figsize=(charts.WIDTH_IN, min(0.33 * pos + 1.6, charts.PRINT_HEIGHT_IN))
+    )
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     ax.errorbar(
         v,
@@ -1388,7 +1452,7 @@ def grouped_dots(
         london, color=charts.ORANGE, linestyle="--", linewidth=1.5, label=f"London {london:.1f}%"
     )
     labels = [f"{g} {f}".strip() for g, f in zip(rows["group"], rows["flag"].fillna(""))]
-    ax.set_yticks(ys, labels, fontsize=8.5)
+    ax.set_yticks(ys, labels, fontsize=charts.SMALL_PT)
     for p, text in heads:  # breakdown headings in the label column
         ax.annotate(
             text,
@@ -1398,13 +1462,13 @@ def grouped_dots(
             textcoords="offset points",
             ha="right",
             va="center",
-            fontsize=9,
+            fontsize=charts.SMALL_PT,
             fontweight="bold",
         )
     ax.set_xlabel(unit)
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=2, fontsize=8.5)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=2, fontsize=charts.SMALL_PT)
     alt = (
         alt_intro
         + "; ".join(
@@ -1418,15 +1482,15 @@ def grouped_dots(
     return charts.Chart(fig, title, alt, table)
 
 
+@charts.styled
 def gap_bars(
     rows: pd.DataFrame, *, title: str, references: list[float | None], alt_intro: str
 ) -> charts.Chart:
     """Horizontal bars of employment gaps (percentage points) with 95% intervals and the strategy's figures."""
-    import matplotlib.pyplot as plt
 
     rows = rows.reset_index(drop=True)
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(7.5, 0.5 * n + 1.6))
+    fig, ax = charts.subplots(figsize=(charts.WIDTH_IN, 0.5 * n + 1.6))
     y = np.arange(n)[::-1]
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     colours = [
@@ -1459,7 +1523,7 @@ def gap_bars(
             zorder=4,
             label="Gap quoted in the strategy (2016)",
         )
-    ax.set_yticks(y, rows["gap_label"].tolist(), fontsize=9)
+    ax.set_yticks(y, rows["gap_label"].tolist(), fontsize=charts.SMALL_PT)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("Gap in employment rate (percentage points)")
     ax.grid(axis="x", color="0.85")
@@ -1472,7 +1536,13 @@ def gap_bars(
         Patch(color=charts.LIGHT_PURPLE, label="Sex"),
         Patch(color=charts.DARK_BLUE, label="Ethnic group"),
     ]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=3, fontsize=8.5)
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0, -0.12),
+        ncol=3,
+        fontsize=charts.SMALL_PT,
+    )
     alt = (
         alt_intro
         + "; ".join(
