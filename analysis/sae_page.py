@@ -84,7 +84,9 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
     """Each borough's direct figure (where published) beside its modelled one, with intervals."""
     t = table.sort_values("eblup").reset_index(drop=True)
     names = t["area_code"].map(geography.names_by_code())
-    fig, ax = charts.subplots(figsize=(7.5, 8.8))
+    # 8 inches: with its heading and a few lines before it, it fits a printed page (at 8.8 the
+    # page before was left nearly empty)
+    fig, ax = charts.subplots(figsize=(7.5, 8.0))
     y = np.arange(len(t))
     direct = t["direct"].to_numpy(dtype=float)
     half = 1.96 * np.sqrt(t["direct_variance"].to_numpy(dtype=float))
