@@ -24,6 +24,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from afcharts.af_colours import get_af_colours
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.path import Path
@@ -43,8 +45,11 @@ def _ramp(colour: str) -> list[str]:
     steps its dark blue: darker, the colour, then mixed with 35%, 60% and 80% white."""
     from matplotlib.colors import to_hex, to_rgb
 
-    base = np.array(to_rgb(colour))
-    return [to_hex(0.6 * base)] + [to_hex(base + (1 - base) * w) for w in (0, 0.35, 0.6, 0.8)]
+    r, g, b = to_rgb(colour)
+    darker = to_hex((0.6 * r, 0.6 * g, 0.6 * b))
+    return [darker] + [
+        to_hex((r + (1 - r) * w, g + (1 - g) * w, b + (1 - b) * w)) for w in (0, 0.35, 0.6, 0.8)
+    ]
 
 
 # a second variable's map beside a first (registration and churn): its own hue, so the two
@@ -321,7 +326,13 @@ def _errorbars(ax, y, values, lower, upper, horizontal: bool, color: str) -> Non
 
 
 def _hbars(
-    ax, y: np.ndarray, left: np.ndarray, width: np.ndarray, *, color: str, height: float = 0.6
+    ax: Axes,
+    y: np.ndarray,
+    left: np.ndarray | float,
+    width: np.ndarray | float,
+    *,
+    color: str,
+    height: float = 0.6,
 ) -> None:
     """Horizontal bars as one collection: a single artist to build and draw, where ``barh``
     makes and lays out one rectangle per bar. Bars with a missing end are left out."""
@@ -334,7 +345,8 @@ def _hbars(
     x0, x1, y0, y1 = left[ok], left[ok] + width[ok], y[ok] - height / 2, y[ok] + height / 2
     corners = np.stack([np.c_[x0, y0], np.c_[x0, y1], np.c_[x1, y1], np.c_[x1, y0]], axis=1)
     ax.add_collection(
-        PolyCollection(corners, facecolors=color, edgecolors="none", linewidths=0), autolim=True
+        PolyCollection(list(corners), facecolors=color, edgecolors="none", linewidths=0),
+        autolim=True,
     )
     ax.autoscale_view()
 
@@ -1014,7 +1026,7 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
     ax.grid(False)
     from matplotlib.lines import Line2D
 
-    handles = [
+    handles: list[Artist] = [
         Line2D(
             [],
             [],
