@@ -3,10 +3,11 @@ and nothing else, with the statistics of :mod:`analysis.thematic.registration_ch
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from analysis import charts, geography, measures, provenance, series, tables
+from analysis import html as h
+from analysis.html import Markup
 from analysis.report import Section, boundaries, load, notice
 from analysis.thematic.registration_churn import (
     CITY,
@@ -31,10 +32,6 @@ from analysis.thematic.registration_churn_charts import (
     residual_map,
     scatter,
 )
-
-
-def _p(text: str) -> str:
-    return f"<p>{html.escape(text)}</p>"
 
 
 class RegistrationChurnPage:
@@ -62,23 +59,32 @@ class RegistrationChurnPage:
 
     def header(self) -> Section:
         return Section(
-            "<h1>Electoral registration and population churn</h1>"
-            + notice(self.data).html
-            + "<p class='lede'>Do boroughs where more people move in and out each year have fewer adults on the electoral "
-            "register?</p>"
-            + _p(
-                "The strategy notes that registration is high across London but lower in boroughs with high population "
-                "churn, where people may struggle to put down roots, naming Westminster, Kensington and Chelsea, Tower "
-                f'Hamlets and Camden ({STRATEGY}, "London\'s data", Participation, and Figure 3). This page tests that '
-                f"observation across all 33 local authorities in {self.period}."
+            h.join(
+                [
+                    h.element("h1", "Electoral registration and population churn"),
+                    Markup(notice(self.data).html),
+                    h.p(
+                        "Do boroughs where more people move in and out each year have fewer adults "
+                        "on the electoral register?",
+                        class_="lede",
+                    ),
+                    h.p(
+                        "The strategy notes that registration is high across London but lower in boroughs with high population "
+                        "churn, where people may struggle to put down roots, naming Westminster, Kensington and Chelsea, Tower "
+                        f'Hamlets and Camden ({STRATEGY}, "London\'s data", Participation, and Figure 3). This page tests that '
+                        f"observation across all 33 local authorities in {self.period}."
+                    ),
+                    h.element(
+                        "div",
+                        provenance.proxy_note("Electoral registration", self.sources[Y]),
+                        class_="notice",
+                        role="note",
+                    )
+                    if self.proxy
+                    else None,
+                    h.p(headline(self.reg, self.period), class_="lede"),
+                ]
             )
-            + (
-                f"<div class='notice' role='note'>{html.escape(provenance.proxy_note('Electoral registration', self.sources[Y]))}"
-                "</div>"
-                if self.proxy
-                else ""
-            )
-            + f"<p class='lede'>{html.escape(headline(self.reg, self.period))}</p>"
         )
 
     def maps(self) -> Section:
@@ -91,7 +97,10 @@ class RegistrationChurnPage:
         )
         chart = paired_maps(p, boundaries(self.boundaries_path), period=self.period, title=title)
         return Section(
-            "<h2>Where registration is low and churn is high</h2>" + charts.to_html(chart), [chart]
+            h.join(
+                [h.h2("Where registration is low and churn is high"), Markup(charts.to_html(chart))]
+            ),
+            [chart],
         )
 
     def scatter(self) -> Section:
@@ -144,25 +153,30 @@ class RegistrationChurnPage:
             else ""
         )
         return Section(
-            "<h2>The 33 local authorities</h2>" + _p(text) + charts.to_html(chart), [chart]
+            h.join([h.h2("The 33 local authorities"), h.p(text), Markup(charts.to_html(chart))]),
+            [chart],
         )
 
     def regression(self) -> Section:
         m = self.reg.main
-        body = (
-            "<h2>The fitted relationship</h2>"
-            + _p(
-                "Registration is regressed on churn by ordinary least squares, once with classical standard errors "
-                "and once with HC3 heteroskedasticity-robust errors (the main estimate: borough sizes differ widely, "
-                "so equal error variance is doubtful). A Huber M-estimator checks that a few boroughs far from the "
-                "line do not set the slope. Further fits drop the City of London, add an Inner London term, and "
-                "do both, since the City is an Inner London outlier."
-            )
-            + tables.to_html(
-                fits_table(self.reg),
-                caption=f"Electoral registration on population churn, {self.period}: "
-                f"slope {signed(m.slope)} points per point of churn (HC3)",
-            )
+        body = h.join(
+            [
+                h.h2("The fitted relationship"),
+                h.p(
+                    "Registration is regressed on churn by ordinary least squares, once with classical standard errors "
+                    "and once with HC3 heteroskedasticity-robust errors (the main estimate: borough sizes differ widely, "
+                    "so equal error variance is doubtful). A Huber M-estimator checks that a few boroughs far from the "
+                    "line do not set the slope. Further fits drop the City of London, add an Inner London term, and "
+                    "do both, since the City is an Inner London outlier."
+                ),
+                Markup(
+                    tables.to_html(
+                        fits_table(self.reg),
+                        caption=f"Electoral registration on population churn, {self.period}: "
+                        f"slope {signed(m.slope)} points per point of churn (HC3)",
+                    )
+                ),
+            ]
         )
         return Section(body)
 
@@ -206,7 +220,13 @@ class RegistrationChurnPage:
         if len(city_rows) and provenance.note_of(city_rows["source"].iloc[0]):
             text += f" The City's registration figure is itself doubtful: {provenance.note_of(city_rows['source'].iloc[0])}."
         return Section(
-            "<h2>Does the City of London drive the result?</h2>" + _p(text) + charts.to_html(chart),
+            h.join(
+                [
+                    h.h2("Does the City of London drive the result?"),
+                    h.p(text),
+                    Markup(charts.to_html(chart)),
+                ]
+            ),
             [chart],
         )
 
@@ -221,35 +241,53 @@ class RegistrationChurnPage:
             self.reg, boundaries(self.boundaries_path), period=self.period, title=title
         )
         return Section(
-            "<h2>Registration beyond what churn predicts</h2>"
-            + _p(residual_reading(self.reg, self.data.estimates, self.proxy))
-            + charts.to_html(chart),
+            h.join(
+                [
+                    h.h2("Registration beyond what churn predicts"),
+                    h.p(residual_reading(self.reg, self.data.estimates, self.proxy)),
+                    Markup(charts.to_html(chart)),
+                ]
+            ),
             [chart],
         )
 
     def interpretation(self) -> Section:
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in interpretation(self.reg, self.period))
-        return Section("<h2>What the numbers say</h2><ul class='headline'>" + items + "</ul>")
+        return Section(
+            h.join(
+                [
+                    h.h2("What the numbers say"),
+                    h.ul(interpretation(self.reg, self.period), class_="headline"),
+                ]
+            )
+        )
 
     def about(self) -> Section:
         reg_m, churn_m = measures.get(Y), measures.get(X)
         sources = {ind: provenance.base_source(v) for ind, v in self.sources.items()}
-        body = (
-            "<h2>About this analysis</h2><dl>"
-            f"<dt>Electoral registration</dt><dd>{html.escape(reg_m.definition)} Source: {html.escape(sources[Y])}.</dd>"
-            f"<dt>Population churn</dt><dd>{html.escape(churn_m.definition)} Source: {html.escape(sources[X])}.</dd>"
-            f"<dt>Caveats</dt><dd>{html.escape(reg_m.caveats or '')} {html.escape(churn_m.caveats or '')}</dd></dl>"
-            + _p(
-                "With real data (a build with --source real), churn comes from the ONS mid-year estimates' components "
-                "of change (MYEB3) and registration from the documented electorate proxy over residents aged 18 and "
-                "over; this page reads whichever the build produced. That proxy leaves out resident EU citizens, "
-                "who are more numerous in high-churn inner boroughs, so with real data part of any relationship "
-                "can come from the proxy itself."
-            )
-            + _p(
-                "Methods: statsmodels OLS (classical and HC3 errors), RLM with Huber's T norm, influence from the "
-                "OLS fit (hat values, Cook's distance, externally studentised residuals). Periods are single years; "
-                "the latest year with borough figures for both indicators is used."
-            )
+        body = h.join(
+            [
+                h.h2("About this analysis"),
+                h.element(
+                    "dl",
+                    h.element("dt", "Electoral registration"),
+                    h.element("dd", f"{reg_m.definition} Source: {sources[Y]}."),
+                    h.element("dt", "Population churn"),
+                    h.element("dd", f"{churn_m.definition} Source: {sources[X]}."),
+                    h.element("dt", "Caveats"),
+                    h.element("dd", f"{reg_m.caveats or ''} {churn_m.caveats or ''}"),
+                ),
+                h.p(
+                    "With real data (a build with --source real), churn comes from the ONS mid-year estimates' components "
+                    "of change (MYEB3) and registration from the documented electorate proxy over residents aged 18 and "
+                    "over; this page reads whichever the build produced. That proxy leaves out resident EU citizens, "
+                    "who are more numerous in high-churn inner boroughs, so with real data part of any relationship "
+                    "can come from the proxy itself."
+                ),
+                h.p(
+                    "Methods: statsmodels OLS (classical and HC3 errors), RLM with Huber's T norm, influence from the "
+                    "OLS fit (hat values, Cook's distance, externally studentised residuals). Periods are single years; "
+                    "the latest year with borough figures for both indicators is used."
+                ),
+            ]
         )
         return Section(body)

@@ -4,13 +4,14 @@ intervals, the strategy's own figure where it quotes one, and the table."""
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis import charts, compare, geography, measures, provenance, schemas
+from analysis import html as h
+from analysis.html import Markup
 from analysis.report import Section, boundaries, load, notice
 from analysis.thematic.registration_churn import STRATEGY, Y
 from analysis.thematic.strategy_figures_charts import (
@@ -23,17 +24,20 @@ from analysis.thematic.strategy_figures_charts import (
 )
 
 
-def _p(text: str) -> str:
-    return f"<p>{html.escape(text)}</p>"
+def _section(heading: str, *parts: str | None, charts_: list | None = None) -> Section:
+    """A section: its heading, then paragraphs (text, escaped) and already-made HTML
+    (:class:`~markupsafe.Markup`: a chart or a table)."""
+    body = h.join(
+        [h.h2(heading), *(p if isinstance(p, Markup) or p is None else h.p(p) for p in parts)]
+    )
+    return Section(body, charts_ or [])
 
 
 def _unavailable(heading: str, what: str) -> Section:
-    return Section(
-        f"<h2>{html.escape(heading)}</h2>"
-        + _p(
-            f"This build has no London estimates for {what}, so the figure cannot be drawn. Survey microdata are released "
-            "under licence; add the waves with a codebook (docs/codebook.md) to include them."
-        )
+    return _section(
+        heading,
+        f"This build has no London estimates for {what}, so the figure cannot be drawn. Survey microdata are released "
+        "under licence; add the waves with a codebook (docs/codebook.md) to include them.",
     )
 
 
@@ -85,15 +89,22 @@ class StrategyFiguresPage:
             else "the periods the strategy quotes"
         )
         return Section(
-            "<h1>The strategy's figures, rebuilt</h1>"
-            + notice(self.data).html
-            + "<p class='lede'>Figures 2 to 5 of the Mayor's social integration strategy, recomputed from this "
-            "project's estimates with their 95% confidence intervals.</p>"
-            + _p(
-                f"The strategy's section \"London's data\" illustrates relationships (Figure 2), electoral "
-                f"registration by borough (Figure 3), volunteering by group (Figure 4) and employment gaps "
-                f"(Figure 5) ({STRATEGY}). Each figure below uses {which}; where the strategy quotes a figure, "
-                "it is shown beside the estimate."
+            h.join(
+                [
+                    h.element("h1", "The strategy's figures, rebuilt"),
+                    Markup(notice(self.data).html),
+                    h.p(
+                        "Figures 2 to 5 of the Mayor's social integration strategy, recomputed from "
+                        "this project's estimates with their 95% confidence intervals.",
+                        class_="lede",
+                    ),
+                    h.p(
+                        f"The strategy's section \"London's data\" illustrates relationships (Figure 2), electoral "
+                        f"registration by borough (Figure 3), volunteering by group (Figure 4) and employment gaps "
+                        f"(Figure 5) ({STRATEGY}). Each figure below uses {which}; where the strategy quotes a figure, "
+                        "it is shown beside the estimate."
+                    ),
+                ]
             )
         )
 
@@ -139,14 +150,12 @@ class StrategyFiguresPage:
             ref_period=ref_periods,
             xlabel="% of adults",
         )
-        return Section(
-            "<h2>Figure 2: Relationships in London</h2>"
-            + _p(
-                "The strategy's Figure 2 shows how many Londoners have friends only from a similar background "
-                "and how many have no one to rely on (Understanding Society)."
-            )
-            + charts.to_html(chart),
-            [chart],
+        return _section(
+            "Figure 2: Relationships in London",
+            "The strategy's Figure 2 shows how many Londoners have friends only from a similar background "
+            "and how many have no one to rely on (Understanding Society).",
+            Markup(charts.to_html(chart)),
+            charts_=[chart],
         )
 
     def figure3(self) -> Section:
@@ -191,18 +200,15 @@ class StrategyFiguresPage:
             + quoted
             + "68% to 78% for Westminster, Kensington and Chelsea, Tower Hamlets and Camden."
         )
-        proxy = (
-            _p(provenance.proxy_note("Electoral registration", source))
+        return _section(
+            "Figure 3: Electoral registration by borough",
+            provenance.proxy_note("Electoral registration", source)
             if provenance.is_proxy(source)
-            else ""
-        )
-        return Section(
-            "<h2>Figure 3: Electoral registration by borough</h2>"
-            + proxy
-            + _p(text)
-            + charts.to_html(chart)
-            + provenance.notes_html(rows),
-            [chart],
+            else None,
+            text,
+            Markup(charts.to_html(chart)),
+            Markup(provenance.notes_html(rows)),
+            charts_=[chart],
         )
 
     def figure4(self) -> Section:
@@ -253,14 +259,12 @@ class StrategyFiguresPage:
             if s.reference
             else ""
         )
-        return Section(
-            "<h2>Figure 4: Volunteering by group</h2>"
-            + _p(
-                "Markers show whether each group differs significantly from London as a whole (95% test)."
-                + ref
-            )
-            + charts.to_html(chart),
-            [chart],
+        return _section(
+            "Figure 4: Volunteering by group",
+            "Markers show whether each group differs significantly from London as a whole (95% test)."
+            + ref,
+            Markup(charts.to_html(chart)),
+            charts_=[chart],
         )
 
     def figure5(self) -> Section:
@@ -329,8 +333,8 @@ class StrategyFiguresPage:
                 else ""
             )
         )
-        return Section(
-            "<h2>Figure 5: Employment gaps</h2>" + _p(text) + charts.to_html(chart), [chart]
+        return _section(
+            "Figure 5: Employment gaps", text, Markup(charts.to_html(chart)), charts_=[chart]
         )
 
     FIGURE_MEASURES = {
@@ -368,9 +372,9 @@ class StrategyFiguresPage:
             if parts
             else "This build has no figures for them."
         )
-        return Section(
-            "<h2>About these figures</h2>"
-            + _p(
+        return _section(
+            "About these figures",
+            (
                 made
                 + (
                     " Group markers in Figure 4 use the build's tests against London."
@@ -379,6 +383,6 @@ class StrategyFiguresPage:
                 )
                 + " The strategy's own figures are shown as published; they may come from different waves or pooled years "
                 "than the estimates beside them."
-            )
-            + _p(f'Reference: {STRATEGY}, "London\'s data", Figures 2 to 5.')
+            ),
+            f'Reference: {STRATEGY}, "London\'s data", Figures 2 to 5.',
         )
