@@ -74,6 +74,9 @@ VERDICT_STYLE = {
 # is printed, and the template caps a chart's height at 225 mm; a larger figure is scaled down
 PRINT_WIDTH_IN = (210 - 2 * 12) / 25.4
 PRINT_HEIGHT_IN = 225 / 25.4
+# the tallest a chart can be and still share its printed page with a heading, a paragraph and
+# its title (a taller one starts a page of its own and leaves the page before nearly empty)
+WITH_TEXT_HEIGHT_IN = 7.4
 # no chart text smaller than this once printed (the Analysis Function's and RNIB's floor)
 SMALLEST_PRINTED_PT = 9.0
 # the size of a chart's small text (row labels, legends, notes) in a figure printed at 0.976

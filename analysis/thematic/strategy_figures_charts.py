@@ -149,10 +149,11 @@ def grouped_dots(
             pos += 1
         pos += 0.4
     ys = -np.array(at)
-    # no taller than a printed page holds (a taller one would be printed smaller, its text
-    # under 9 pt): rows close up instead, down to 17 pt apart for 9.5 pt labels
+    # no taller than fits a printed page with the heading and paragraph before it (a taller one
+    # would be printed smaller, its text under 9 pt, or leave the page before nearly empty):
+    # rows close up instead, down to about 13 pt apart for 9.5 pt labels
     fig, ax = charts.subplots(
-        figsize=(charts.WIDTH_IN, min(0.33 * pos + 1.6, charts.PRINT_HEIGHT_IN))
+        figsize=(charts.WIDTH_IN, min(0.33 * pos + 1.6, charts.WITH_TEXT_HEIGHT_IN))
     )
     v, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("value", "lower_ci", "upper_ci"))
     ax.errorbar(
