@@ -610,3 +610,43 @@ def _contrast_on_white(colour: str) -> float:
     r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     lum = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
     return 1.05 / (lum + 0.05)
+
+
+def test_meaningful_marks_of_the_regression_charts_stand_out_from_the_page():
+    """Marks that carry data (each borough's interval, the fitted lines and the band's edges,
+    the leader lines, the map outlines) are 3:1 or more against white; the band's light fill
+    and the grid are decoration."""
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.colors import to_hex
+
+    from analysis import geography
+
+    reg = thematic.regress(thematic.planted_boroughs(slope=-1.0, label="marks"))
+    frame = reg.frame
+    for column in ("churn", "registration"):  # intervals, as the page's data carry them
+        frame[f"{column}_lower"], frame[f"{column}_upper"] = frame[column] - 1, frame[column] + 1
+    made = [
+        thematic.scatter(reg, period="2018", title="t"),
+        thematic.residual_map(reg, geography.load_boundaries(), period="2018", title="t"),
+    ]
+    for chart in made:
+        ax = chart.figure.axes[0]
+        grid = set(ax.get_xgridlines()) | set(ax.get_ygridlines())
+        colours = [to_hex(line.get_color()) for line in ax.get_lines() if line not in grid]
+        is_map = chart is made[1]
+        for collection in ax.collections:
+            if isinstance(collection, LineCollection) or (
+                is_map and isinstance(collection, PathCollection)
+            ):  # intervals; the map's outlines
+                colours += [to_hex(c) for c in collection.get_edgecolor()]
+            elif isinstance(collection, PathCollection):  # markers: their fill, or their ring
+                filled = [c for c in collection.get_facecolor() if c[3] > 0]
+                colours += [to_hex(c) for c in (filled or collection.get_edgecolor())]
+        colours += [
+            to_hex(t.arrow_patch.get_edgecolor())
+            for t in ax.texts
+            if getattr(t, "arrow_patch", None)
+        ]
+        assert colours
+        low = {c: round(_contrast_on_white(c), 2) for c in colours if _contrast_on_white(c) < 3}
+        assert not low, low
