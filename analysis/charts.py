@@ -113,6 +113,14 @@ def style() -> Iterator[None]:
         yield
 
 
+def use_style() -> None:
+    """Apply the house style to every plot from now on: an explicit choice for a researcher
+    who wants their own charts to match the reports (the library never calls it)."""
+    mpl.style.use(_STYLE_SHEET)
+    mpl.rcParams.update(_STYLE)
+    fonts.use_in_matplotlib()
+
+
 def styled(function: Callable[P, R]) -> Callable[P, R]:
     """Make a chart function draw in the house style: text, lines and legends take their
     defaults from the style when they are made, so the whole function runs inside it."""
@@ -566,7 +574,9 @@ def trend_panels(
         t = tables.estimate_table(rows.sort_values("period"), ["period"])
         t.insert(0, "Series", label)
         tables_.append(t)
-    notes = ["Each panel has its own vertical scale."]
+    # each panel's message, in the rulebook's words, under the chart for every reader
+    notes = [message.rstrip(".") + "." for _, _, message in series]
+    notes.append("Each panel has its own vertical scale.")
     if cut_at & set(periods_all):
         notes.append("A dashed line marks a series break: the definition changed.")
     return Chart(fig, title, alt, pd.concat(tables_, ignore_index=True), notes=notes)
