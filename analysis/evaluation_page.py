@@ -109,6 +109,7 @@ def method_rule_text() -> str:
     )
 
 
+@charts.styled
 def _forest(
     results: Sequence[es.SiteClusteredEffect],
     *,
@@ -120,7 +121,6 @@ def _forest(
 ) -> charts.Chart:
     """A dot chart of each success measure's effect with its 95% interval, marked by verdict;
     its alternative text is ``alt_lead`` followed by every effect and verdict."""
-    import matplotlib.pyplot as plt
 
     labels = [r.outcome.label for r in results]
     verdicts = [r.verdict for r in results]
@@ -130,7 +130,7 @@ def _forest(
         + "."
     )
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * n + 1.4))
+    fig, ax = charts.subplots(figsize=(7.5, 0.55 * n + 1.4))
     y = np.arange(n)[::-1]
     v = np.array([r.effect for r in results], dtype=float)
     lo = np.array([r.lower for r in results], dtype=float)
@@ -161,7 +161,7 @@ def _forest(
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
-    fig.legend(loc="outside lower center", ncol=2, fontsize=9)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=charts.SMALL_PT)
     return charts.Chart(fig, title, alt, table, notes=notes or [])
 
 
@@ -599,15 +599,15 @@ class EvaluationPage:
             )
         return text + ("." if d.robustness.robust else f"; {d.robustness.text}.")
 
+    @charts.styled
     def _trend_chart(self) -> charts.Chart:
         """Small multiples on one shared y-axis, so slopes compare across panels."""
-        import matplotlib.pyplot as plt
 
         ds = self.dids
         k = len(ds)
         cols = min(k, 3)
         rows_n = math.ceil(k / cols)
-        fig, axes = plt.subplots(
+        fig, axes = charts.subplots(
             rows_n, cols, figsize=(7.5, 2.6 * rows_n + 0.6), squeeze=False, sharey=True
         )
         styles = {
@@ -644,7 +644,7 @@ class EvaluationPage:
                     )
             ax.set_xticks([0, 1], ["Before", "After"])
             ax.set_xlim(-0.3, 1.3)
-            ax.set_title(textwrap.fill(d.outcome.label, 24), fontsize=9)
+            ax.set_title(textwrap.fill(d.outcome.label, 24), fontsize=charts.SMALL_PT)
         axes[0, 0].set_ylim(
             0, 100
         )  # shared by every panel: the full scale, so no slope is exaggerated
@@ -730,12 +730,12 @@ class EvaluationPage:
         )
         return _section(kept + h.ul(assumptions) + _chart(growth), [growth])
 
+    @charts.styled
     def _mde_curve(self) -> charts.Chart:
-        import matplotlib.pyplot as plt
 
         G = self.dids[0].n_clusters
         sites = sorted({max(3, G // 2), G, 2 * G, 3 * G, 4 * G})
-        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+        fig, ax = charts.subplots(figsize=(7.5, 3.8))
         records = []
         colours = charts.CATEGORICAL
         for i, d in enumerate(self.dids):
@@ -760,7 +760,7 @@ class EvaluationPage:
         ax.set_ylabel("Percentage points")
         ax.set_ylim(bottom=0)
         ax.grid(color="0.9")
-        fig.legend(loc="outside right upper", fontsize=8.5, frameon=False)
+        fig.legend(loc="outside right upper", fontsize=charts.SMALL_PT, frameon=False)
         first = self.dids[0]
         now, double = es.mde_more_sites(first, G), es.mde_more_sites(first, 2 * G)
         title = (

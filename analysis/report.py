@@ -322,16 +322,10 @@ class MeasurePage:
                 latest["breakdown"],
                 latest["group"],
             )
-            title = narrative.trend_title(label, latest, change, trend)
-            chart = charts.trend(
-                london,
-                title=title,
-                label=label,
-                unit=london["unit"].iloc[0],
-                breaks=self.measure.series_breaks,
-            )
-            made.append(chart)
-            out.append(charts.to_html(chart))
+            made.append((label, london, narrative.trend_title(label, latest, change, trend)))
+        # one chart per series, or small multiples for a measure with many
+        made = charts.trends(made, breaks=self.measure.series_breaks)
+        out += [charts.to_html(chart) for chart in made]
         return Section("".join(out), made)
 
     def groups(self) -> Section:

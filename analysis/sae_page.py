@@ -20,7 +20,6 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -80,11 +79,14 @@ def _verdict_counts(rows: pd.DataFrame, polarity: str) -> str:
     return f"{better} boroughs significantly better than London and {worse} worse"
 
 
+@charts.styled
 def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -> charts.Chart:
     """Each borough's direct figure (where published) beside its modelled one, with intervals."""
     t = table.sort_values("eblup").reset_index(drop=True)
     names = t["area_code"].map(geography.names_by_code())
-    fig, ax = plt.subplots(figsize=(7.5, 8.8))
+    # 8 inches: with its heading and a few lines before it, it fits a printed page (at 8.8 the
+    # page before was left nearly empty)
+    fig, ax = charts.subplots(figsize=(7.5, 8.0))
     y = np.arange(len(t))
     direct = t["direct"].to_numpy(dtype=float)
     half = 1.96 * np.sqrt(t["direct_variance"].to_numpy(dtype=float))
@@ -116,11 +118,11 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
         linewidth=1.3,
         label=f"London {tables.fmt(london)}%",
     )
-    ax.set_yticks(y, names, fontsize=8)
+    ax.set_yticks(y, names, fontsize=charts.SMALL_PT)
     ax.set_xlabel(unit)
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=3, fontsize=8.5)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=3, fontsize=charts.SMALL_PT)
     published = np.isfinite(direct)
     moved = np.nanmean(np.abs(v - direct)) if published.any() else float("nan")
     narrower = int(((t["upper_ci"] - t["lower_ci"]).to_numpy() < 2 * half)[published].sum())
@@ -160,6 +162,7 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
     )
 
 
+@charts.styled
 def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
     """Four panels: standardised residuals, their normal plot, shrinkage against respondents,
     and direct against modelled."""
@@ -167,24 +170,24 @@ def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
 
     t = table[np.isfinite(table["standardised_residual"])].reset_index(drop=True)
     r = t["standardised_residual"].to_numpy(dtype=float)
-    fig, axes = plt.subplots(2, 2, figsize=(7.5, 6.6))
+    fig, axes = charts.subplots(2, 2, figsize=(7.5, 6.6))
     ax = axes[0, 0]
     ax.scatter(t["synthetic_estimate"], r, s=14, color=charts.DARK_BLUE)
     ax.axhline(0, color="0.5", linewidth=0.8)
     for lim in (-1.96, 1.96):
         ax.axhline(lim, color=charts.ORANGE, linestyle="--", linewidth=0.8)
     ax.set_title("Standardised residuals", fontsize=10)
-    ax.set_xlabel("Prediction from characteristics (%)", fontsize=9)
+    ax.set_xlabel("Prediction from characteristics (%)", fontsize=charts.SMALL_PT)
     ax = axes[0, 1]
     theoretical = stats.norm.ppf((np.arange(1, len(r) + 1) - 0.5) / len(r))
     ax.scatter(theoretical, np.sort(r), s=14, color=charts.DARK_BLUE)
     ax.plot([-2.5, 2.5], [-2.5, 2.5], color="0.5", linewidth=0.8)
     ax.set_title("Normal plot of the residuals", fontsize=10)
-    ax.set_xlabel("Normal quantile", fontsize=9)
+    ax.set_xlabel("Normal quantile", fontsize=charts.SMALL_PT)
     ax = axes[1, 0]
     ax.scatter(table["respondents"], table["shrinkage"], s=14, color=charts.DARK_BLUE)
     ax.set_title("Shrinkage by respondents", fontsize=10)
-    ax.set_xlabel("Respondents", fontsize=9)
+    ax.set_xlabel("Respondents", fontsize=charts.SMALL_PT)
     ax.set_ylim(0, 1.02)
     ax = axes[1, 1]
     ax.scatter(table["direct"], table["eblup"], s=14, color=charts.DARK_BLUE)
@@ -192,8 +195,8 @@ def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
     if len(both):
         ax.plot([both.min(), both.max()], [both.min(), both.max()], color="0.5", linewidth=0.8)
     ax.set_title("Direct against modelled (%)", fontsize=10)
-    ax.set_xlabel("Direct", fontsize=9)
-    ax.set_ylabel("Modelled", fontsize=9)
+    ax.set_xlabel("Direct", fontsize=charts.SMALL_PT)
+    ax.set_ylabel("Modelled", fontsize=charts.SMALL_PT)
     outside = int((np.abs(r) > 1.96).sum())
     shapiro = stats.shapiro(r).pvalue if len(r) >= 3 else float("nan")
     alt = (

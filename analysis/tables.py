@@ -20,7 +20,7 @@ from analysis.sdc import FLAG_MEANINGS, NOT_AVAILABLE
 
 def fmt(value: float, decimals: int = 1) -> str:
     """A number to a fixed number of decimals ('' for missing)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value):
+    if value is None or pd.isna(value):
         return ""
     return f"{value:,.{decimals}f}"
 
@@ -33,25 +33,51 @@ def fmt_value(value: float, flag: str | None, decimals: int = 1) -> str:
     return f"{fmt(value, decimals)} {flag}".strip()
 
 
+FLAG = "Flag"  # the shorthand column of a numeric table, merged into its value at render
+
+
 def estimate_table(rows: pd.DataFrame, label_columns: list[str]) -> pd.DataFrame:
-    """The standard data table behind a chart of estimates."""
+    """The standard data table behind a chart of estimates, with its numbers as numbers.
+
+    Values, interval ends and bases stay numeric (a researcher can sort or plot a chart's
+    table); the shorthand of each value is in ``Flag``. :func:`display` formats them, and
+    puts each flag beside its value ("12.3 [u]", "[c]"), when the table is rendered.
+    """
     names = {"period": "Period", "group": "Group", "area_name": "Area"}
     out = pd.DataFrame({names.get(c, c): rows[c].to_numpy() for c in label_columns})
     unit = rows["unit"].iloc[0] if len(rows) else ""
-    out[f"Value ({unit})"] = [fmt_value(v, f) for v, f in zip(rows["value"], rows["flag"])]
-    out["95% CI lower"] = [
-        fmt(v) if pd.notna(val) else "" for v, val in zip(rows["lower_ci"], rows["value"])
-    ]
-    out["95% CI upper"] = [
-        fmt(v) if pd.notna(val) else "" for v, val in zip(rows["upper_ci"], rows["value"])
-    ]
-    out["Unweighted base"] = [
-        f"{int(b):,}" if pd.notna(b) else NOT_AVAILABLE for b in rows["unweighted_base"]
-    ]
+    value = rows["value"].to_numpy(dtype=float)
+    out[f"Value ({unit})"] = value
+    out[FLAG] = [f if isinstance(f, str) else "" for f in rows["flag"]]
+    shown = ~np.isnan(value)  # no interval is shown for a suppressed or missing value
+    out["95% CI lower"] = np.where(shown, rows["lower_ci"].to_numpy(dtype=float), np.nan)
+    out["95% CI upper"] = np.where(shown, rows["upper_ci"].to_numpy(dtype=float), np.nan)
+    out["Unweighted base"] = pd.array(
+        [int(b) if pd.notna(b) else pd.NA for b in rows["unweighted_base"]], dtype="Int64"
+    )
     out["Compared with London"] = rows["compared_to_london"].str.replace("_", " ").to_numpy()
     notes = flag_notes(rows)
     if any(notes):  # each flagged figure says why, in the rulebook's words
         out["Note"] = notes
+    return out
+
+
+def display(table: pd.DataFrame) -> pd.DataFrame:
+    """A table's cells as the page shows them: the numeric columns of :func:`estimate_table`
+    formatted (one decimal, thousands separators), each flag beside its value, missing
+    numbers as their shorthand. Text columns, and tables already formatted, pass through."""
+    out = table.copy()
+    flags = out.pop(FLAG) if FLAG in out.columns else None
+    for column in out.columns:
+        values = out[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        if str(column).startswith("Value (") and flags is not None:
+            out[column] = [fmt_value(v, f) for v, f in zip(values, flags)]
+        elif column in ("95% CI lower", "95% CI upper"):
+            out[column] = [fmt(v) for v in values]
+        elif column == "Unweighted base":
+            out[column] = [f"{int(b):,}" if pd.notna(b) else NOT_AVAILABLE for b in values]
     return out
 
 
@@ -72,6 +98,7 @@ def flag_notes(rows: pd.DataFrame) -> list[str]:
 
 def to_html(table: pd.DataFrame, *, caption: str) -> str:
     """An accessible HTML table: caption, column headers with scope, and a shorthand key."""
+    table = display(table)
     head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in table.columns)
     body, texts = [], []
     for row in table.itertuples(index=False, name=None):

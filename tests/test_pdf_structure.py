@@ -180,3 +180,42 @@ def test_charts_are_printed_at_200_pixels_per_inch_or_more(published_site) -> No
             drawn += _image_resolutions(pdf)
     assert len(drawn) >= 10
     assert min(drawn) >= 200, sorted(drawn)[:5]
+
+
+def _page_fill(pdf: Path) -> list[float]:
+    """How far down its text area each page is used (0 to 1): the lowest drawn row between
+    the page's top and bottom margins (A4, 14 mm and 16 mm), read from a grey rendering by
+    poppler's ``pdftoppm``."""
+    import subprocess
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-r", "24", "-gray", "-png", str(pdf), f"{tmp}/p"], check=True)
+        pages = sorted(Path(tmp).glob("p-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+        fills = []
+        for image in pages:
+            grey = np.asarray(Image.open(image))
+            top, bottom = round(len(grey) * 14 / 297), round(len(grey) * (297 - 16) / 297)
+            inked = np.flatnonzero((grey[top:bottom] < 200).any(axis=1))
+            fills.append(0.0 if inked.size == 0 else (inked[-1] + 1) / (bottom - top))
+    return fills
+
+
+def test_no_page_but_the_last_is_nearly_empty(published_site) -> None:
+    """A page left with a line or two, because the chart after them needs a whole page, reads
+    as a mistake: every page but a report's last is used at least a fifth of the way down."""
+    import shutil
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler's pdftoppm is not installed")
+    sparse = {}
+    for path in _pdfs(published_site):
+        fills = _page_fill(path)
+        assert len(fills) >= 2
+        low = [(n + 1, round(f, 2)) for n, f in enumerate(fills[:-1]) if f < 0.2]
+        if low:
+            sparse[path.name] = low
+    assert not sparse, sparse

@@ -512,3 +512,142 @@ def test_documented_format_round_trip_and_errors(tmp_path):
     moved.loc[twice.idxmax(), "site"] = "elsewhere"
     with pytest.raises(InputError, match="different site"):
         evaluation.validate(moved, "london_family_fund", row_offset=0)
+
+
+# ------------------------------------------------------------------------------------------
+# Charts
+
+
+def test_scatter_labels_cover_no_marker_line_or_other_label():
+    """Each borough's name sits clear of every marker, every fitted line and band edge, and
+    every other name (the labels are placed, not left where they fall)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.text import Text
+
+    from analysis import charts
+
+    reg = thematic.regress(thematic.planted_boroughs(slope=-1.2, label="labels"))
+    chart = thematic.scatter(reg, period="2018", title="t")
+    ax = chart.figure.axes[0]
+    with charts.style():
+        chart.figure.canvas.draw()
+    renderer = chart.figure.canvas.get_renderer()
+    names = [t for t in ax.texts if t.get_text() in set(reg.frame.area_name)]
+    assert len(names) == 33
+    # the text itself (an annotation's own extent also takes in its leader line)
+    boxes = [Text.get_window_extent(t, renderer) for t in names]
+    markers = np.vstack(
+        [
+            c.get_offset_transform().transform(c.get_offsets())
+            for c in ax.collections
+            if isinstance(c, PathCollection)
+        ]
+    )
+    lines = np.vstack(
+        [
+            line.get_transform().transform(
+                np.c_[
+                    np.linspace(line.get_xdata().min(), line.get_xdata().max(), 2000),
+                    np.interp(
+                        np.linspace(line.get_xdata().min(), line.get_xdata().max(), 2000),
+                        line.get_xdata(),
+                        line.get_ydata(),
+                    ),
+                ]
+            )
+            for line in ax.get_lines()
+        ]
+    )
+    assert len(ax.get_lines()) >= 4  # fitted lines and the band's edges
+
+    def inside(points, box) -> bool:
+        return bool(
+            (
+                (points[:, 0] > box.x0)
+                & (points[:, 0] < box.x1)
+                & (points[:, 1] > box.y0)
+                & (points[:, 1] < box.y1)
+            ).any()
+        )
+
+    for text, box in zip(names, boxes):
+        assert not inside(markers, box), f"{text.get_text()} covers a marker"
+        assert not inside(lines, box), f"{text.get_text()} covers a line"
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)
+
+
+def test_side_by_side_maps_have_their_own_ramps_and_legends(data_dir):
+    """Registration and churn are different variables: each map has its own colours and its
+    own legend, and every area is outlined at 3:1 or more against the page."""
+    from matplotlib.colors import to_hex
+
+    from analysis import geography, report
+
+    pair, period = thematic.borough_pair(report.load(data_dir).estimates)
+    chart = thematic.paired_maps(pair, geography.load_boundaries(), period=period, title="t")
+    left, right = chart.figure.axes
+    fills = [
+        {to_hex(c) for coll in ax.collections for c in coll.get_facecolor()} - {"#f2f2f2"}
+        for ax in (left, right)
+    ]
+    assert len(fills[0]) >= 3 and len(fills[1]) >= 3
+    assert not fills[0] & fills[1]
+    legends = [ax.get_legend() for ax in (left, right)]
+    assert all(legends)
+    assert {to_hex(p.get_facecolor()) for p in legends[1].get_patches()} <= fills[1]
+    for ax in (left, right):
+        for coll in ax.collections:
+            for edge in coll.get_edgecolor():
+                assert _contrast_on_white(to_hex(edge)) >= 3, to_hex(edge)
+
+
+def _contrast_on_white(colour: str) -> float:
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    lum = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    return 1.05 / (lum + 0.05)
+
+
+def test_meaningful_marks_of_the_regression_charts_stand_out_from_the_page():
+    """Marks that carry data (each borough's interval, the fitted lines and the band's edges,
+    the leader lines, the map outlines) are 3:1 or more against white; the band's light fill
+    and the grid are decoration."""
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.colors import to_hex
+
+    from analysis import geography
+
+    reg = thematic.regress(thematic.planted_boroughs(slope=-1.0, label="marks"))
+    frame = reg.frame
+    for column in ("churn", "registration"):  # intervals, as the page's data carry them
+        frame[f"{column}_lower"], frame[f"{column}_upper"] = frame[column] - 1, frame[column] + 1
+    made = [
+        thematic.scatter(reg, period="2018", title="t"),
+        thematic.residual_map(reg, geography.load_boundaries(), period="2018", title="t"),
+    ]
+    for chart in made:
+        ax = chart.figure.axes[0]
+        grid = set(ax.get_xgridlines()) | set(ax.get_ygridlines())
+        colours = [to_hex(line.get_color()) for line in ax.get_lines() if line not in grid]
+        is_map = chart is made[1]
+        for collection in ax.collections:
+            if isinstance(collection, LineCollection) or (
+                is_map and isinstance(collection, PathCollection)
+            ):  # intervals; the map's outlines
+                colours += [to_hex(c) for c in collection.get_edgecolor()]
+            elif isinstance(collection, PathCollection):  # markers: their fill, or their ring
+                filled = [c for c in collection.get_facecolor() if c[3] > 0]
+                colours += [to_hex(c) for c in (filled or collection.get_edgecolor())]
+        colours += [
+            to_hex(t.arrow_patch.get_edgecolor())
+            for t in ax.texts
+            if getattr(t, "arrow_patch", None)
+        ]
+        assert colours
+        low = {c: round(_contrast_on_white(c), 2) for c in colours if _contrast_on_white(c) < 3}
+        assert not low, low
