@@ -39,7 +39,7 @@ def _untested(change: pd.Series | None) -> str | None:
 def change_phrase(change: pd.Series | None) -> str:
     """What happened since the previous period, as far as the test supports."""
     state = _untested(change)
-    if state == "missing":
+    if state == "missing" or change is None:
         return "there is no earlier figure to compare with"
     if state == "untested":
         return f"{change['previous_period']}: {unit_text(change['previous_value'], change['unit'])}, not tested (no interval available)"
@@ -56,7 +56,7 @@ def change_phrase(change: pd.Series | None) -> str:
 def short_change(change: pd.Series | None) -> str:
     """Compact form for titles: 'up since 2017/18', 'no significant change since 2017/18'."""
     state = _untested(change)
-    if state == "missing":
+    if state == "missing" or change is None:
         return "no earlier figure"
     if state == "untested":
         return f"change since {change['previous_period']} not tested"
@@ -118,7 +118,7 @@ def trend_title(
     change since the previous period."""
     lead = f"{label}: {unit_text(row['value'], row['unit'])} in {row['period']}, "
     phrase = trend_phrase(trend, row["polarity"])
-    if phrase and trend["direction"] in ("increasing", "decreasing"):
+    if phrase and trend is not None and trend["direction"] in ("increasing", "decreasing"):
         return f"{lead}{phrase}; {short_change(change)}"
     return lead + short_change(change)
 

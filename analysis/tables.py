@@ -74,7 +74,8 @@ def flag_notes(rows: pd.DataFrame) -> list[str]:
 def to_html(table: pd.DataFrame, *, caption: str) -> str:
     """An accessible HTML table: caption, column headers with scope, and a shorthand key."""
     head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in table.columns)
-    body, texts = [], []
+    body: list[str] = []
+    texts: list[str] = []
     for row in table.itertuples(index=False, name=None):
         # a cell may be markup (a link to a measure's page): kept as it is, measured by its text
         shown = [str(v) if isinstance(v, Markup) else html.escape(str(v)) for v in row]

@@ -8,6 +8,7 @@ own way. Here each is done once, and a page class only writes its own sections.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -173,6 +174,12 @@ def measure_href(measure_id: str, depth: int = 1) -> str:
     """The address of a measure's page from a page ``depth`` folders below the site's root
     (borough pages sit in ``boroughs/``, the London page at the root)."""
     return "../" * depth + f"measures/{measure_id}.html"
+
+
+def links(cells: Iterable[h.Markup], index: pd.Index | None = None) -> pd.Series:
+    """A table column of links, kept as markup: pandas would turn a plain list of strings
+    (Markup among them) into its string dtype and the links would be escaped as text."""
+    return pd.Series(list(cells), dtype=object, index=index)
 
 
 class Page:

@@ -24,7 +24,7 @@ from analysis import (
     tables,
 )
 from analysis import html as h
-from analysis.report.base import Page, Section, measure_href, raw
+from analysis.report.base import Page, Section, links, measure_href, raw
 from analysis.report.indicators import borough_indicator_rows
 
 CITY = "E09000001"
@@ -228,10 +228,10 @@ class BoroughPage(Page):
             rows = rows[rows["value"].notna()]
         return pd.DataFrame(
             {
-                "Indicator": [
+                "Indicator": links(
                     h.link(lab, measure_href(m))
                     for lab, m in zip(rows["label"], rows["measure_id"])
-                ],
+                ).set_axis(rows.index),
                 "Period": rows["period"],
                 "Unit": rows["unit"],
                 self.name: [tables.fmt_value(v, f) for v, f in zip(rows["value"], rows["flag"])],

@@ -28,7 +28,7 @@ from analysis import (
 )
 from analysis import html as h
 from analysis.measures import Measure
-from analysis.report.base import EMPTY, Page, Section, measure_href, raw
+from analysis.report.base import EMPTY, Page, Section, links, measure_href, raw
 from analysis.report.indicators import borough_indicator_rows, main_rows
 
 # how many items each key message names
@@ -239,7 +239,7 @@ class LondonPage(Page):
             made.append(chart)
         table = pd.DataFrame(
             {
-                "Indicator": [h.link(f.label, measure_href(f.measure.id, 0)) for f in figures],
+                "Indicator": links(h.link(f.label, measure_href(f.measure.id, 0)) for f in figures),
                 "Period": [f.row["period"] for f in figures],
                 "London": [tables.fmt_value(f.row["value"], f.row["flag"]) for f in figures],
                 "Unit": [f.row["unit"] for f in figures],

@@ -81,7 +81,7 @@ class MeasurePage(Page):
             if provenance.is_proxy(sources[i])
         ]
         return self.title(
-            m.title,
+            self.heading(),
             missing,
             *proxies,
             h.p(m.definition, class_="lede"),
@@ -91,6 +91,17 @@ class MeasurePage(Page):
             ),
             self.method_html(),
         )
+
+    def heading(self) -> str:
+        """The page's h1: the measure's title, marked "(proxy)" when its figures are a proxy
+        (the same label :func:`analysis.provenance.label` gives every chart and row)."""
+        sources = dict(zip(self.rows.indicator, self.rows.source))
+        proxies = [provenance.is_proxy(sources[i]) for i, _ in self.indicators()]
+        if proxies and all(proxies):
+            return provenance.label(self.measure.title, provenance.PROXY_PREFIX)
+        if any(proxies):
+            return f"{self.measure.title} (some figures are proxies)"
+        return self.measure.title
 
     def direction_text(self) -> str:
         """Which way is better, for each polarity among the page's rows (the rulebook's words);
