@@ -220,7 +220,15 @@ class BoroughPage(Page):
         )
         chart.notes += [rules.TREND_MARKER_NOTE, rules.RANK_NOTE]
         chart.table = self._indicator_table()
-        return Section(h.h2("All indicators against London") + raw(charts.to_html(chart)), [chart])
+        sources = tables.to_html(
+            self._sources_table(),
+            caption=f"Source and base of each of {self.name}'s figures (base: respondents to a "
+            "survey, or the count the rate is taken over)",
+        )
+        return Section(
+            h.h2("All indicators against London") + raw(charts.to_html(chart)) + raw(sources),
+            [chart],
+        )
 
     def _indicator_table(self) -> pd.DataFrame:
         rows = self.summary_rows
@@ -239,7 +247,6 @@ class BoroughPage(Page):
                     f"{tables.fmt(lo)} to {tables.fmt(hi)}" if pd.notna(lo) else ""
                     for lo, hi in zip(rows["lower_ci"], rows["upper_ci"])
                 ],
-                "Base": [f"{int(b):,}" if pd.notna(b) else "" for b in rows["unweighted_base"]],
                 "London": rows["london"].map(tables.fmt),
                 self.half: rows["half"].map(tables.fmt),
                 "Borough range": [
@@ -263,6 +270,23 @@ class BoroughPage(Page):
                     rules.flag_reason_text(f, r, k.startswith("survey"))
                     for f, r, k in zip(rows["flag"], rows["flag_reason"], rows["kind"])
                 ],
+            }
+        )
+
+    def _sources_table(self) -> pd.DataFrame:
+        """Each indicator's base (respondents, or the denominator's count) and source: a table
+        of its own, as the indicator table would be too wide for a page with them."""
+        rows = self.summary_rows
+        if self.is_city:
+            rows = rows[rows["value"].notna()]
+        return pd.DataFrame(
+            {
+                "Indicator": links(
+                    h.link(lab, measure_href(m))
+                    for lab, m in zip(rows["label"], rows["measure_id"])
+                ).set_axis(rows.index),
+                "Period": rows["period"],
+                "Base": [f"{int(b):,}" if pd.notna(b) else "" for b in rows["unweighted_base"]],
                 "Source": [provenance.base_source(s) for s in rows["source"]],
             }
         )
