@@ -29,8 +29,8 @@ from analysis.report.indicators import borough_indicator_rows
 
 CITY = "E09000001"
 # the locator map, drawn small: where the borough is, not half of the first page
-LOCATOR_INCHES = (2.4, 1.85)
-MIN_SPINE_INCHES = 3.8
+LOCATOR_INCHES = (2.5, 1.875)  # whole CSS pixels (96 an inch): the print keeps 200 ppi
+MIN_SPINE_INCHES = 3.75
 
 
 def spine_title(area_name: str, verdicts: pd.Series) -> str:
