@@ -124,10 +124,10 @@ def test_every_indicator_in_the_borough_table_links_its_measure_page(data_dir) -
 
 def test_the_hate_crime_caveat_is_shown_where_its_row_is(data_dir) -> None:
     westminster = report.BoroughPage("Westminster", data_dir)
-    assert "visitors, commuters and workers" in westminster.table().html
+    assert "visitors, commuters and workers" in westminster.spine().html
     city = report.BoroughPage("City", data_dir)  # not covered by the Metropolitan Police
     assert "hate_crime" in set(city.summary_rows["measure_id"])
-    assert "visitors, commuters and workers" not in city.table().html
+    assert "visitors, commuters and workers" not in city.spine().html
 
 
 def test_the_city_page_shows_only_figures_that_exist(data_dir) -> None:

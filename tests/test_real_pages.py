@@ -225,7 +225,7 @@ def test_real_borough_pages_brief_with_numbers_and_links(real_dir) -> None:
     city = report.BoroughPage(CITY, real_dir)
     drawn = city.spine_rows()
     assert all(rules.rankable(v, f) for v, f in zip(drawn["value"], drawn["flag"]))
-    westminster = report.BoroughPage("Westminster", real_dir).table().html
+    westminster = report.BoroughPage("Westminster", real_dir).spine().html
     assert "visitors, commuters and workers" in westminster
     plt.close("all")
 

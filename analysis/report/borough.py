@@ -218,7 +218,8 @@ class BoroughPage(Page):
             " Details in the table below.",
             " Recent trends: " + narrative.marker_counts(markers) + ". Details in the table below.",
         )
-        chart.notes += [rules.TREND_MARKER_NOTE, rules.RANK_NOTE]
+        # a caveat sits with the chart where its row appears (hate crime per resident)
+        chart.notes += [rules.TREND_MARKER_NOTE, rules.RANK_NOTE, *self.caveats()]
         chart.table = self._indicator_table()
         sources = tables.to_html(
             self._sources_table(),
@@ -332,8 +333,8 @@ class BoroughPage(Page):
         return out
 
     def table(self) -> Section:
-        """How to read the page (the full table sits under the spine chart): notes on particular
-        figures and caveats, the flag rule of each source the page's figures come from, and the
+        """How to read the page (the full table sits under the spine chart, the caveats with
+        it): notes on particular figures, the flag rule of each source the page's figures come from, and the
         uncertainty models behind them, in the rulebook's words."""
         e = self.data.estimates
         rows = self.summary_rows
@@ -343,7 +344,6 @@ class BoroughPage(Page):
             if len(rows)
             else ""
         )
-        caveats = self.caveats()
         return Section(
             h.join(
                 [
@@ -352,7 +352,6 @@ class BoroughPage(Page):
                             rows.assign(group="all"), f"Notes on {self.name}'s figures"
                         )
                     ),
-                    h.h3("Caveats") + h.ul(caveats) if caveats else None,
                     raw(provenance.reading_guide(shown)) if len(shown) else None,
                     h.p(methods) if methods else None,
                 ]
