@@ -1082,3 +1082,27 @@ def spine(rows: pd.DataFrame, *, title: str, area_name: str) -> Chart:
         }
     )
     return Chart(fig, title, alt, table)
+
+
+def mark_rows(chart: Chart, markers: list[str], *, heading: str) -> Chart:
+    """Write a short marker at the right of each row of a row chart drawn top row first at
+    y = n - 1 ... 0 (the spine chart: its recent-trend markers), under a heading. The layout
+    keeps them inside the figure, as it keeps the row labels on the left."""
+    from matplotlib.transforms import blended_transform_factory
+
+    ax = chart.figure.axes[0]
+    place = blended_transform_factory(ax.transAxes, ax.transData)
+    n = len(markers)
+    for yy, marker in zip(np.arange(n)[::-1], markers):
+        ax.text(1.02, yy, marker, transform=place, ha="left", va="center_baseline", fontsize=8.5)
+    ax.text(
+        1.02,
+        n - 0.45,
+        heading,
+        transform=place,
+        ha="left",
+        va="bottom",
+        fontsize=8.5,
+        fontweight="bold",
+    )
+    return chart

@@ -322,3 +322,27 @@ def tally(rows: pd.DataFrame, label: str = "label") -> Tally:
         for i, r in rows[~directional].iterrows()
     ]
     return Tally(int(directional.sum()), better, worse, similar, reasons, context)
+
+
+# ---------------------------------------------------------------------------------------
+# Trend markers (a borough's spine chart and its table)
+
+TREND_MARKER_NOTE = (
+    "Recent trend over up to five comparable periods: ↑ increasing, ↓ decreasing (with better "
+    "or worse by the indicator's direction), → no significant trend, – not tested."
+)
+
+
+def trend_marker(direction: str | None, polarity: str) -> str:
+    """A short marker for a series' recent trend (a ``direction`` of ``trends.csv``): an arrow
+    for the way the figures went, with better or worse only where the row has a direction;
+    '→' for no significant trend and '–' where the trend was not tested (or there is none)."""
+    if direction in ("increasing", "decreasing"):
+        arrow = "↑" if direction == "increasing" else "↓"
+        word = change_assessment(
+            "increased" if direction == "increasing" else "decreased", polarity
+        )
+        return f"{arrow} {word}" if word in ("better", "worse") else arrow
+    if direction == "no significant trend":
+        return "→"
+    return "–"

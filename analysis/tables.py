@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from analysis.sdc import FLAG_MEANINGS, NOT_AVAILABLE
 
@@ -100,13 +101,15 @@ def to_html(table: pd.DataFrame, *, caption: str) -> str:
     """An accessible HTML table: caption, column headers with scope, and a shorthand key."""
     table = display(table)
     head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in table.columns)
-    body, texts = [], []
+    body: list[str] = []
+    texts: list[str] = []
     for row in table.itertuples(index=False, name=None):
-        cells = [str(v) for v in row]
-        texts.extend(cells)
+        # a cell may be markup (a link to a measure's page): kept as it is, measured by its text
+        shown = [str(v) if isinstance(v, Markup) else html.escape(str(v)) for v in row]
+        texts.extend(v.striptags() if isinstance(v, Markup) else str(v) for v in row)
         body.append(
-            f"<tr><th scope='row'>{html.escape(cells[0])}</th>"
-            + "".join(f"<td>{html.escape(c)}</td>" for c in cells[1:])
+            f"<tr><th scope='row'>{shown[0]}</th>"
+            + "".join(f"<td>{c}</td>" for c in shown[1:])
             + "</tr>"
         )
     # the shorthand key lists only the marks used in this table's cells

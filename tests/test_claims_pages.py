@@ -23,6 +23,8 @@ PAGES = [
     "measure:population_churn",
     "measure:electoral_registration",
     "kensington-and-chelsea",
+    "city-of-london",
+    "london",
 ]
 
 
@@ -135,3 +137,79 @@ def test_borough_page_counts_agree_and_every_row_matches_the_estimates(site, est
     # Kensington and Chelsea's early-education figure is withheld to protect the City's, and says so
     assert "secondary suppression" in text
     assert "too small to publish reliably" not in text
+
+
+def _first_section(path: Path) -> str:
+    """The page's first section after its title: from the first h2 to the next."""
+    s = path.read_text(encoding="utf-8")
+    start = s.index("<h2>")
+    end = s.find("<h2>", start + 4)
+    return s[start:end]
+
+
+@pytest.mark.parametrize("slug", ["kensington-and-chelsea", "city-of-london"])
+def test_borough_pages_open_with_key_messages_with_numbers(site, slug) -> None:
+    first = _first_section(site / "boroughs" / f"{slug}.html")
+    assert first.startswith("<h2>Key messages</h2>")
+    items = re.findall(r"<li>(.*?)</li>", first, re.S)
+    assert 3 <= len(items) <= 5
+    assert all(re.search(r"\d", i) for i in items)
+    # the locator map is small and after the messages, not half of the first page
+    width = re.search(r"<img [^>]*width='(\d+)'", first)
+    assert width and int(width.group(1)) < 300
+
+
+@pytest.mark.parametrize("slug", ["kensington-and-chelsea", "city-of-london"])
+def test_every_indicator_a_borough_page_shows_links_its_measure_page(site, slug) -> None:
+    s = (site / "boroughs" / f"{slug}.html").read_text(encoding="utf-8")
+    measure_of = {html.unescape(label): m.id for m, _, label in report.headline_indicators()}
+    spine = s[s.index("All indicators against London") : s.index("<h2>Similar boroughs")]
+    rows = re.findall(r"<tr><th scope='row'>(.*?)</th>", spine)
+    linked = [re.match(r'<a href="([^"]+)">(.*)</a>$', r) for r in rows]
+    assert rows and all(linked), rows
+    for m in linked:
+        assert m.group(1) == f"../measures/{measure_of[html.unescape(m.group(2))]}.html"
+    # and the neighbours are named, with the method
+    text = page_text(site / "boroughs" / f"{slug}.html")
+    names = re.search(r"The five boroughs most like .*?: (.*?)\. ", text)
+    assert names and len(names.group(1).split(", ")) == 5
+    assert "standardised (z-score) Euclidean distance" in text
+
+
+def test_the_city_page_has_no_empty_chart_rows(site) -> None:
+    text = page_text(site / "boroughs" / "city-of-london.html")
+    alt = re.search(r"Spine chart of (\d+) indicators .*?only the (\d+) with a published", text)
+    assert alt
+    drawn = int(alt.group(2))
+    assert drawn < int(alt.group(1))
+    # the spine table (the chart's data) holds only figures that exist: no [c] or [x] cell
+    section = text[text.index("All indicators against London") : text.index("Similar boroughs")]
+    table = [line.split(" | ") for line in section.splitlines() if line.count(" | ") >= 9]
+    col = table[0].index("City of London")
+    assert all(not cells[col].startswith("[") for cells in table[1:])
+    page = report.BoroughPage("E09000001", site / "data")
+    assert len(table) - 1 == int(page.summary_rows["value"].notna().sum())
+
+
+def test_the_london_page_opens_with_key_messages_and_links_every_measure(site, estimates) -> None:
+    s = (site / "london.html").read_text(encoding="utf-8")
+    first = _first_section(site / "london.html")
+    assert first.startswith("<h2>Key messages</h2>")
+    assert all(re.search(r"\d", i) for i in re.findall(r"<li>(.*?)</li>", first, re.S))
+    for m in measures.registry():
+        if m.id in set(estimates.measure_id):
+            assert f'href="measures/{m.id}.html"' in s, m.id
+    text = page_text(site / "london.html")
+    assert "not compared" not in text  # London is never compared with itself
+    # a London figure appears in its domain's table, not again in a chart's table or a bullet
+    row = (
+        estimates[
+            (estimates.indicator == "get_on_well")
+            & (estimates.area_code == geography.LONDON_CODE)
+            & (estimates.breakdown == "all")
+        ]
+        .sort_values("period")
+        .iloc[-1]
+    )
+    ci = f"{row.lower_ci:.1f} to {row.upper_ci:.1f}"
+    assert text.count(ci) == 1

@@ -206,3 +206,32 @@ def test_every_borough_page_shows_each_indicator_once_with_proxies_labelled(real
         assert not (rows.loc[ranked, "flag"] == "[u]").any(), (
             code
         )  # no rank for a low-reliability figure
+
+
+def test_real_borough_pages_brief_with_numbers_and_links(real_dir) -> None:
+    """Issue 14 on the real build: each borough page opens with key messages carrying numbers,
+    every indicator in its table links its measure's page, and the City's chart has no empty
+    rows."""
+    import matplotlib.pyplot as plt
+
+    from analysis import geography, rules
+
+    for code in geography.borough_codes():
+        page = report.BoroughPage(code, real_dir)
+        messages = page.key_messages()
+        assert 3 <= len(messages) <= 5 and all(re.search(r"\d", m) for m in messages), code
+        table = page._indicator_table()
+        hrefs = [re.search(r'href="([^"]+)"', str(c)).group(1) for c in table["Indicator"]]
+        shown = page.summary_rows if code != CITY else page.summary_rows.dropna(subset=["value"])
+        assert hrefs == [f"../measures/{m}.html" for m in shown["measure_id"]], code
+    city = report.BoroughPage(CITY, real_dir)
+    drawn = city.spine_rows()
+    assert all(rules.rankable(v, f) for v, f in zip(drawn["value"], drawn["flag"]))
+    westminster = report.BoroughPage("Westminster", real_dir).spine().html
+    assert "visitors, commuters and workers" in westminster
+    plt.close("all")
+
+
+def test_a_proxy_measure_says_so_in_its_heading(real_dir) -> None:
+    page = report.MeasurePage("electoral_registration", real_dir)
+    assert re.search(r"<h1>[^<]*\(proxy\)</h1>", page.header().html)

@@ -334,7 +334,8 @@ def test_london_page_gives_each_significant_trend(demo_dir) -> None:
     ].iloc[0]
     assert row["direction"] == "decreasing"
     equality = report.LondonPage(demo_dir).domain("equality")
-    assert f"Recent trend: decreasing since {row['from_period']} (5 points" in equality.html
+    # each figure once: the trend is in the domain's table (the bullets repeating it are gone)
+    assert f"<td>decreasing since {row['from_period']} (5 points" in equality.html
     assert "<th scope='col'>Recent trend</th>" in equality.html.split("<table")[-1]
 
 

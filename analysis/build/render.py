@@ -125,6 +125,10 @@ def _url_fetcher(images: dict[str, tuple[str, bytes]]) -> Any:
 
 # the page template's one style sheet (the reports add none of their own)
 _STYLE_ELEMENT = re.compile(r"<style>(.*?)</style>", re.S)
+# a link to another page (a measure's, from a borough or the London page) is plain text in the
+# PDF: WeasyPrint would resolve it against the output folder, so each PDF would carry the
+# build's own path, and two builds in two folders would differ
+_PAGE_LINK = re.compile(r'<a href="(?!#)[^"]*">(.*?)</a>', re.S)
 
 
 @functools.lru_cache(maxsize=4)
@@ -144,7 +148,7 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     patches.pdf_png_passthrough()
     patches.pdf_header_scopes()
-    page, images = images_by_reference(page_html)
+    page, images = images_by_reference(_PAGE_LINK.sub(r"\1", page_html))
     stylesheets = []
     style = _STYLE_ELEMENT.search(page)
     if style:  # the same author styles, applied from the parsed copy
