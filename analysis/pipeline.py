@@ -122,7 +122,7 @@ def compute(
     direct = pd.concat([parts[i] for i in order if i in parts], ignore_index=True)
     models, failed = [], {}
     if inputs.area_covariates is not None and directs:
-        models, failed = sae.fit_all(directs, inputs.area_covariates)
+        models, failed = sae.fit_all(directs, inputs.area_covariates, rules)
     modelled = sae.rows(models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic)
     detail = estimate.sort_rows(
         pd.concat([direct, modelled], ignore_index=True) if len(modelled) else direct, order

@@ -242,13 +242,106 @@ def test_modelled_files_blank_direct_figures_by_the_build_rules(demo_inputs, tmp
     from analysis.sdc import DisclosureRules
 
     strict = pipeline.compute(
-        demo_inputs, [measures.get("get_on_well")], DisclosureRules(500, 1000)
+        demo_inputs, [measures.get("get_on_well")], DisclosureRules(396, 1000)
     )
     pipeline.write_results(strict, tmp_path, parquet=False)
     table = pd.read_csv(tmp_path / "modelled" / "get_on_well__get_on_well__2018-19.csv")
-    assert table["direct"].isna().all() and table["eblup"].notna().all()  # every borough under 500
-    for column in ("shrinkage", "eblup_before_benchmarking", "standardised_residual"):
-        assert table[column].isna().all(), column
+    hidden = table["respondents"] < 396
+    assert hidden.sum() >= 5 and (~hidden).sum() >= boroughs.MIN_AREAS
+    assert table.loc[hidden, "direct"].isna().all() and table["eblup"].notna().all()
+    for column in boroughs.REVEAL_DIRECT:
+        assert table.loc[hidden, column].isna().all(), column
+    # with every borough suppressed there is nothing to fit: no modelled figures, and why
+    none = pipeline.compute(demo_inputs, [measures.get("get_on_well")], DisclosureRules(5000, 9000))
+    assert not none.models and "publishable direct estimate" in next(
+        iter(none.models_failed.values())
+    )
+
+
+def _indicator(demo_results, measure_id: str, indicator: str) -> list[boroughs.Direct]:
+    return [
+        mdl.direct
+        for mdl in demo_results.models
+        if (mdl.direct.measure_id, mdl.direct.indicator) == (measure_id, indicator)
+    ]
+
+
+def _published(models: list[boroughs.Model], rules) -> list[tuple[pd.DataFrame, dict]]:
+    """What the build publishes of each model: its file's columns (blanked) and JSON."""
+    out = []
+    for mdl in models:
+        t = mdl.table.copy()
+        hidden = np.isin(rules.flags(t["respondents"].astype(float)), ["[c]", "[x]"])
+        for c in boroughs.REVEAL_DIRECT:
+            t.loc[hidden, c] = np.nan
+        out.append((t, mdl.meta))
+    return out
+
+
+def test_suppressed_borough_direct_figure_cannot_be_recovered(demo_results) -> None:
+    """A borough whose direct figure is [c] is predicted out of sample: change its direct
+    estimate (London's, which is published, unchanged) and nothing published changes, in
+    any wave, for any borough; its figure is the regression value with MSE A + x'Cx + g4."""
+    from analysis.sdc import DisclosureRules
+
+    rules = DisclosureRules()
+    items = _indicator(demo_results, "volunteering", "volunteering")
+    cov = covariates.demo()
+    before, _ = boroughs.fit_indicator(items, cov, rules)
+    j = next(i for i, d in enumerate(items) if ((d.n > 0) & (d.n < 50)).any())
+    s = int(np.flatnonzero((items[j].n > 0) & (items[j].n < 50))[0])
+    changed = [
+        boroughs.Direct(**{**d.__dict__})
+        if i != j
+        else boroughs.Direct(
+            **{
+                **d.__dict__,
+                "estimate": np.where(np.arange(33) == s, 0.97, d.estimate),
+                "variance": np.where(np.arange(33) == s, 1e-4, d.variance),
+            }
+        )
+        for i, d in enumerate(items)
+    ]
+    after, _ = boroughs.fit_indicator(changed, cov, rules)
+    assert after[j].table.loc[s, "direct"] == pytest.approx(97)  # the input did change
+    for (t0, m0), (t1, m1) in zip(_published(before, rules), _published(after, rules), strict=True):
+        pd.testing.assert_frame_equal(t0, t1)
+        assert json.dumps(m0, sort_keys=True, default=str) == json.dumps(
+            m1, sort_keys=True, default=str
+        )
+    t, meta = before[j].table, before[j].meta
+    assert t.loc[s, "shrinkage"] == 1
+    assert t.loc[s, "eblup"] == pytest.approx(
+        t.loc[s, "synthetic_estimate"] + 100 * meta["benchmarking"]["adjustment"]
+    )
+    # while a published borough's figure does move with its own direct estimate
+    k = int(np.flatnonzero(items[j].n >= 100)[0]) if (items[j].n >= 100).any() else None
+    if k is None:
+        k = int(np.flatnonzero(items[j].n >= 50)[0])
+    moved = [
+        d
+        if i != j
+        else boroughs.Direct(
+            **{**d.__dict__, "estimate": np.where(np.arange(33) == k, 0.97, d.estimate)}
+        )
+        for i, d in enumerate(items)
+    ]
+    assert boroughs.fit_indicator(moved, cov, rules)[0][j].table.loc[k, "eblup"] != pytest.approx(
+        t.loc[k, "eblup"]
+    )
+
+
+def test_waves_share_the_area_effect_variance(demo_results) -> None:
+    items = _indicator(demo_results, "volunteering", "volunteering")
+    models = [m for m in demo_results.models if any(m.direct is d for d in items)]
+    assert len(models) == 5
+    assert len({m.meta["area_effect_variance"] for m in models}) == 1
+    assert models[0].meta["area_effect_variance_shared_by_waves"] == [d.period for d in items]
+    # each wave keeps its own regression
+    assert len({m.meta["coefficients"]["intercept"] for m in models}) == 5
+    # one wave alone: its own A
+    alone = boroughs.fit_boroughs(items[0], covariates.demo())
+    assert alone.meta["area_effect_variance_shared_by_waves"] == [items[0].period]
 
 
 def test_rewriting_replaces_the_modelled_folder(written, demo_results) -> None:

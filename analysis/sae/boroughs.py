@@ -121,42 +121,151 @@ def directs(measure: Measure, waves: dict) -> list[Direct]:
     return out
 
 
-def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
-    """Fit, predict, benchmark and compare one indicator-wave (see the module docstring)."""
+def _blocks(X: np.ndarray, wave: int, waves: int) -> np.ndarray:
+    """Rows of ``X`` placed in wave ``wave``'s block of the stacked design (one set of
+    coefficients per wave)."""
+    out = np.zeros((X.shape[0], X.shape[1] * waves))
+    out[:, wave * X.shape[1] : (wave + 1) * X.shape[1]] = X
+    return out
+
+
+def fit_boroughs(direct: Direct, cov: pd.DataFrame, rules: DisclosureRules | None = None) -> Model:
+    """One indicator-wave on its own (its area-effect variance from this wave alone)."""
+    models, failed = fit_indicator([direct], cov, rules)
+    if failed:
+        raise model.ModelError(next(iter(failed.values())))
+    return models[0]
+
+
+def fit_indicator(
+    items: list[Direct], cov: pd.DataFrame, rules: DisclosureRules | None = None
+) -> tuple[list[Model], dict[str, str]]:
+    """Fit, predict, benchmark and compare every wave of one indicator (module docstring).
+
+    The waves share one area-effect variance ``A`` (one REML fit over the stacked waves,
+    each wave with its own coefficients): 33 boroughs give ``A`` too noisily when the
+    borough differences are small beside the sampling error (REML at zero in a third of
+    the demo's models, and intervals too wide or too narrow as a result), and the spread of
+    boroughs around the regression changes far less between waves than the direct
+    estimates do. Each wave keeps its own regression, EBLUPs, benchmark and MSE.
+
+    A borough whose direct figure the disclosure ``rules`` suppress is predicted out of
+    sample, like a borough without respondents: its own sample does not enter the fit, so
+    no published figure depends on its direct estimate (beyond London's, which is
+    published anyway)."""
+    rules = rules or DisclosureRules()
     codes = np.asarray(geography.borough_codes())
-    X = np.column_stack(
+    Xb = np.column_stack(
         [np.ones(len(codes)), cov.reindex(codes)[list(covariates.COVARIATES)].to_numpy(dtype=float)]
     )
-    y, v, n = direct.estimate, direct.variance, direct.n
-    have = (n > 0) & np.isfinite(y)
-    if have.sum() < MIN_AREAS:
-        raise model.ModelError(
-            f"{int(have.sum())} boroughs with respondents; at least {MIN_AREAS} are needed"
+    p = Xb.shape[1]
+    failed: dict[str, str] = {}
+    usable: list[tuple[Direct, np.ndarray, np.ndarray, float]] = []
+    for d in items:
+        name = f"{d.measure_id}__{d.indicator}__{d.period}"
+        have = (d.n > 0) & np.isfinite(d.estimate)
+        fitted = have & (rules.flags(d.n) != SUPPRESSED)
+        try:
+            if fitted.sum() < MIN_AREAS:
+                raise model.ModelError(
+                    f"{int(fitted.sum())} boroughs with a publishable direct estimate; "
+                    f"at least {MIN_AREAS} are needed"
+                )
+            if not np.isfinite(d.london):
+                raise model.ModelError("no direct London estimate to benchmark to")
+            deff = variance.london_deff(d.london_se**2, d.london, d.n[have].sum())
+        except (model.ModelError, ValueError) as err:
+            failed[name] = str(err)
+            continue
+        usable.append((d, have, fitted, deff))
+    if not usable:
+        return [], failed
+    W = len(usable)
+    stack = lambda parts: np.concatenate(parts)  # noqa: E731
+    Y = stack([d.estimate[f] for d, _, f, _ in usable])
+    Xs = stack([_blocks(Xb[f], j, W) for j, (_, _, f, _) in enumerate(usable)])
+    # variance smoothing: each wave's London design effect; London's level first, then the
+    # first fit's regression values
+    D1 = stack([variance.gvf(d.n[f], np.full(f.sum(), d.london), deff) for d, _, f, deff in usable])
+    try:
+        first = model.fit(Y, D1, Xs)
+        D_all = [
+            variance.gvf(np.where(have, d.n, 0), Xb @ first.beta[j * p : (j + 1) * p], deff)
+            for j, (d, have, _, deff) in enumerate(usable)
+        ]
+        fit = model.fit(
+            Y, stack([D[f] for D, (_, _, f, _) in zip(D_all, usable)]), Xs, start=first.A_reml
         )
-    if not np.isfinite(direct.london):
-        raise model.ModelError("no direct London estimate to benchmark to")
-    # variance smoothing: London's design effect; London's level first, then the first fit's
-    # regression values
-    deff = variance.london_deff(direct.london_se**2, direct.london, n[have].sum())
-    first = model.fit(
-        y[have], variance.gvf(n[have], np.full(have.sum(), direct.london), deff), X[have]
-    )
-    D_all = variance.gvf(np.where(have, n, 0), X @ first.beta, deff)
-    fit = model.fit(y[have], D_all[have], X[have], start=first.A_reml)
+        null = np.column_stack([(Xs[:, j * p] == 1).astype(float) for j in range(W)])
+        explained = fit.variance_explained(null)
+    except (model.ModelError, ValueError, np.linalg.LinAlgError) as err:
+        for d, *_ in usable:
+            failed[f"{d.measure_id}__{d.indicator}__{d.period}"] = str(err)
+        return [], failed
+    periods = [d.period for d, *_ in usable]
+    models, at = [], 0
+    for j, (d, have, fitted, deff) in enumerate(usable):
+        rows_j = slice(at, at + int(fitted.sum()))
+        at += int(fitted.sum())
+        models.append(
+            _wave_model(
+                d, fit, j, W, rows_j, Xb, have, fitted, D_all[j], deff, first, explained, periods
+            )
+        )
+    return models, failed
 
+
+def _wave_model(
+    direct: Direct,
+    fit: model.Fit,
+    j: int,
+    waves: int,
+    rows_j: slice,
+    Xb: np.ndarray,
+    have: np.ndarray,
+    fitted: np.ndarray,
+    D_all: np.ndarray,
+    deff: float,
+    first: model.Fit,
+    explained: float,
+    periods: list[str],
+) -> Model:
+    """One wave's table and description from the joint fit."""
+    codes = np.asarray(geography.borough_codes())
+    p = Xb.shape[1]
+    beta = fit.beta[j * p : (j + 1) * p]
+    beta_cov = fit.beta_cov[j * p : (j + 1) * p, j * p : (j + 1) * p]
+    y, v, n = direct.estimate, direct.variance, direct.n
+    out = ~fitted
     eblup = np.empty(len(codes))
     mse = np.empty(len(codes))
     shrink = np.ones(len(codes))
-    eblup[have], mse[have], shrink[have] = fit.eblup, fit.mse, fit.shrinkage
-    if (~have).any():
-        eblup[~have], mse[~have] = fit.predict_unsampled(X[~have])
+    eblup[fitted], mse[fitted], shrink[fitted] = (
+        fit.eblup[rows_j],
+        fit.mse[rows_j],
+        fit.shrinkage[rows_j],
+    )
+    X_out = _blocks(Xb[out], j, waves)
+    if out.any():
+        eblup[out], mse[out] = fit.predict_unsampled(X_out)
+    # benchmark: every borough in London's direct estimate (suppressed ones at their
+    # out-of-sample prediction) weighted by its weighted population
     w = benchmarking.weights(direct.weighted_n[have])
-    adjust = benchmarking.adjustment(direct.london, w, fit.eblup)
-    g4 = benchmarking.g4(fit, w)
-    final, final_mse = (
-        np.clip(eblup + adjust, 0, 1),
-        mse + g4,
-    )  # a proportion stays in 0-1 (bounds, step 5)
+    adjust = benchmarking.adjustment(direct.london, w, eblup[have])
+    w_full = np.zeros(len(codes))
+    w_full[have] = w
+    w_fit = np.zeros(fit.y.size)
+    w_fit[rows_j] = w_full[fitted]
+    suppressed = have & ~fitted
+    g4 = benchmarking.g4(
+        fit,
+        w_fit,
+        _blocks(Xb[suppressed], j, waves),
+        w_full[suppressed],
+        fit.A + D_all[suppressed],
+    )
+    # a proportion stays in 0-1 (bounds, step 5)
+    final, final_mse = np.clip(eblup + adjust, 0, 1), mse + g4
     root = np.sqrt(final_mse)
     lower, upper = (
         np.clip(final - survey.Z95 * root, 0, 1),
@@ -166,7 +275,8 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
     diff_se = np.sqrt(final_mse + direct.london_se**2)
     p_value = 2 * survey.normal_sf(np.abs(diff / diff_se))
     resid = np.full(len(codes), np.nan)
-    resid[have] = fit.standardised_residuals()
+    resid[fitted] = fit.standardised_residuals()[rows_j]
+    synthetic = Xb @ beta
 
     pct, pct2 = 100.0, 100.0**2
     table = pd.DataFrame(
@@ -174,15 +284,15 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
             "area_code": codes,
             "direct": np.where(have, y, np.nan) * pct,
             "direct_variance": np.where(have, v, np.nan) * pct2,
-            "variance_used": D_all * pct2,
-            **{f"x_{c}": X[:, k + 1] for k, c in enumerate(covariates.COVARIATES)},
+            "variance_used": np.where(fitted, D_all, np.nan) * pct2,
+            **{f"x_{c}": Xb[:, k + 1] for k, c in enumerate(covariates.COVARIATES)},
             "eblup": final * pct,
             "mse": final_mse * pct2,
             "lower_ci": lower * pct,
             "upper_ci": upper * pct,
             "shrinkage": shrink,
             "respondents": n.astype(int),
-            "synthetic_estimate": X @ fit.beta * pct,
+            "synthetic_estimate": synthetic * pct,
             "eblup_before_benchmarking": eblup * pct,
             "mse_before_benchmarking": mse * pct2,
             "standardised_residual": resid,
@@ -199,16 +309,21 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
         "method": fit.method,
         "area_effect_variance": fit.A,
         "area_effect_variance_reml": fit.A_reml,
-        "coefficients": {k: float(b) for k, b in zip(names, fit.beta)},
-        "coefficient_se": {k: float(s) for k, s in zip(names, np.sqrt(np.diag(fit.beta_cov)))},
+        "area_effect_variance_shared_by_waves": periods,
+        "coefficients": {k: float(b) for k, b in zip(names, beta, strict=True)},
+        "coefficient_se": {
+            k: float(s) for k, s in zip(names, np.sqrt(np.diag(beta_cov)), strict=True)
+        },
         "covariates": {f"x_{c}": covariates.LABELS[c] for c in covariates.COVARIATES},
-        "variance_explained": fit.variance_explained(),
+        "variance_explained": explained,
         "mse": "Prasad-Rao g1 + g2 + 2 g3 (Datta-Lahiri for REML), plus g4 for benchmarking",
         "variance_smoothing": {
             "method": "GVF: deff * p (1 - p) / n, p the first fit's regression value, deff London's",
             "design_effect": deff,
             "boroughs_pooled_design_effect": variance.pooled_deff(
-                v[have], n[have], np.clip(X[have] @ first.beta, *variance.P_BOUNDS)
+                v[fitted],
+                n[fitted],
+                np.clip(Xb[fitted] @ first.beta[j * p : (j + 1) * p], *variance.P_BOUNDS),
             ),
         },
         "benchmarking": {
@@ -218,21 +333,29 @@ def fit_boroughs(direct: Direct, cov: pd.DataFrame) -> Model:
             "g4": g4,
             "weights": "survey weighted population of each borough",
         },
-        "boroughs_fitted": int(have.sum()),
+        "boroughs_fitted": int(fitted.sum()),
+        "boroughs_predicted_out_of_sample_suppressed": int(suppressed.sum()),
         "boroughs_predicted_without_respondents": int((~have).sum()),
         "reml_iterations": fit.iterations,
     }
     return Model(direct, table, meta)
 
 
-def fit_all(items: list[Direct], cov: pd.DataFrame) -> tuple[list[Model], dict[str, str]]:
-    """Every model that can be fitted, and the reason for each that cannot (by model name)."""
-    models, failed = [], {}
+def fit_all(
+    items: list[Direct], cov: pd.DataFrame, rules: DisclosureRules | None = None
+) -> tuple[list[Model], dict[str, str]]:
+    """Every model that can be fitted, and the reason for each that cannot (by model name).
+
+    The waves of each indicator are fitted together (:func:`fit_indicator`)."""
+    groups: dict[tuple[str, str], list[Direct]] = {}
     for d in items:
-        try:
-            models.append(fit_boroughs(d, cov))
-        except (model.ModelError, ValueError, np.linalg.LinAlgError) as err:
-            failed[f"{d.measure_id}__{d.indicator}__{d.period}"] = str(err)
+        groups.setdefault((d.measure_id, d.indicator), []).append(d)
+    models: list[Model] = []
+    failed: dict[str, str] = {}
+    for group in groups.values():
+        got, lost = fit_indicator(group, cov, rules)
+        models += got
+        failed.update(lost)
     return models, failed
 
 

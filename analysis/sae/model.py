@@ -97,11 +97,13 @@ class Fit:
         """(y_i - x_i' beta) / sqrt(A + D_i): about N(0, 1) when the model holds."""
         return (self.y - self.synthetic) / np.sqrt(self.V)
 
-    def variance_explained(self) -> float:
+    def variance_explained(self, null_X: np.ndarray | None = None) -> float:
         """Share of the between-area variance explained by the covariates: 1 - A / A_0, where
-        A_0 is the REML area-effect variance of the model with an intercept only (as
-        metafor's pseudo R^2)."""
-        null = fit(self.y, self.D, np.ones((self.y.size, 1)), remedy=False, start=self.A_reml)
+        A_0 is the REML area-effect variance of the model with ``null_X`` only (an
+        intercept by default; one per wave for waves fitted together), as metafor's pseudo
+        R^2."""
+        base = np.ones((self.y.size, 1)) if null_X is None else null_X
+        null = fit(self.y, self.D, base, remedy=False, start=self.A_reml)
         if null.A <= 0:
             return float("nan")
         return float(max(0.0, 1 - self.A_reml / null.A))
