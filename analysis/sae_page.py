@@ -326,6 +326,7 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
                     p(intro),
                     p(METHOD_NOTE),
                     p(CHANGE_NOTE),
+                    p(rules.GAP_NOT_MODELLED),
                     Markup(
                         tables.to_html(
                             table, caption=f"Modelled estimates for {name} (latest wave)"
