@@ -1,25 +1,34 @@
 """Modelled borough figures for every survey proportion: direct inputs in, models and rows out.
 
-One Fay-Herriot model (:mod:`analysis.sae.model`) per survey measure, indicator and wave, on
-the proportion scale (0-1), for the 33 boroughs:
+One Fay-Herriot model (:mod:`analysis.sae.model`) per survey measure and indicator, its waves
+fitted together, on the proportion scale (0-1), for the 33 boroughs:
 
 1. direct estimates, design-based variances and respondent counts per borough, from the
    survey estimator (the whole design kept; boroughs as domains), with London's direct
    estimate from the same pass;
-2. sampling variances smoothed by the GVF (:mod:`analysis.sae.variance`), in two fits;
-3. REML fit, EBLUP and MSE (Prasad-Rao, Datta-Lahiri), a borough with no respondents getting
-   the regression value;
-4. benchmarking to London's direct estimate (:mod:`analysis.sae.benchmarking`), its variance
-   added to every MSE;
-5. 95% intervals ``eblup +/- 1.96 sqrt(mse)``, with bounds held on the raw scale: the
+2. a borough whose direct figure the disclosure rules suppress (``[c]``) is left out of the
+   fit and predicted out of sample, as a borough without respondents is, so that nothing
+   published depends on its direct estimate;
+3. sampling variances smoothed by the GVF (:mod:`analysis.sae.variance`), in two fits;
+4. one REML fit over the stacked waves: each wave its own coefficients, one area-effect
+   variance for all (see :func:`fit_indicator`); EBLUP and MSE (Prasad-Rao, Datta-Lahiri),
+   a borough out of sample getting the regression value with MSE ``A + x'cov(beta)x``;
+5. each wave benchmarked to its London direct estimate (:mod:`analysis.sae.benchmarking`),
+   the variance of the adjustment added to every MSE;
+6. 95% intervals ``eblup +/- 1.96 sqrt(mse)``, with bounds held on the raw scale: the
    intervals, and in the rare case it strays there the estimate itself, are cut at 0% and
    100% (the benchmark then holds only approximately);
-6. the comparison with London: a z test of the modelled figure minus London's direct
+7. the comparison with London: a z test of the modelled figure minus London's direct
    estimate, on ``sqrt(mse_i + se_London^2)``. Both contain the borough's own sample, so
    their covariance is positive and leaving it out makes the test conservative.
 
-Gap measures (differences between groups) are not modelled: their borough figures pool
-three waves of the largest survey and are direct.
+Modelled figures are not compared between waves: the model treats each wave's area effects
+as independent, while real borough differences persist from wave to wave, so these models do
+not give the mean squared error of a change (and shrinkage pulls a borough's own change
+towards the regression's). Changes are tested on the direct figures.
+
+Gap measures (differences between groups) are not modelled (``rules.GAP_NOT_MODELLED``):
+their borough figures pool three waves of the largest survey and are direct.
 """
 
 from __future__ import annotations
@@ -28,8 +37,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,14 +94,14 @@ class Model:
 
     direct: Direct
     table: pd.DataFrame  # TABLE_COLUMNS and more, one row per borough
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return f"{self.direct.measure_id}__{self.direct.indicator}__{self.direct.period.replace('/', '-')}"
 
 
-def directs(measure: Measure, waves: dict) -> list[Direct]:
+def directs(measure: Measure, waves: dict[str, Any]) -> list[Direct]:
     """Direct borough inputs of every indicator and wave of a survey proportion measure."""
     if measure.kind != "survey_proportion":
         return []
@@ -360,7 +371,10 @@ def fit_all(
 
 
 def rows(
-    models: list[Model], registry: dict[str, Measure], source_label, synthetic: bool
+    models: list[Model],
+    registry: dict[str, Measure],
+    source_label: Callable[[Measure], str],
+    synthetic: bool,
 ) -> pd.DataFrame:
     """Rows of the estimates table (detail columns) for the modelled borough figures."""
     if not models:
@@ -397,7 +411,7 @@ def rows(
     )
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """JSON-ready: numpy numbers as Python ones, NaN as null (JSON has no NaN)."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 REML = "REML"
 LI_LAHIRI = "Li-Lahiri adjusted REML (REML estimate was zero)"
@@ -212,11 +213,13 @@ def li_lahiri(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12
     return float(a)
 
 
-def fit(y, D, X, *, remedy: bool = True, start: float | None = None) -> Fit:
+def fit(
+    y: ArrayLike, D: ArrayLike, X: ArrayLike, *, remedy: bool = True, start: float | None = None
+) -> Fit:
     """Fit the Fay-Herriot model to areas with direct estimate ``y``, sampling variance ``D``
     and covariates ``X`` (include a column of ones for an intercept)."""
-    y, D, X = (np.asarray(a, dtype=float) for a in (y, D, X))
-    X = X.reshape(len(y), -1)
+    y, D = np.asarray(y, dtype=float), np.asarray(D, dtype=float)
+    X = np.asarray(X, dtype=float).reshape(len(y), -1)
     m, p = X.shape
     if m <= p + 1:
         raise ModelError(f"{m} areas with a direct estimate is too few for {p} coefficients")
