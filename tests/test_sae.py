@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis import compare, geography, measures, pipeline
-from analysis.sae import benchmarking, boroughs, covariates, model, variance
+from analysis.sae import benchmarking, boroughs, covariates, model, twolevel, variance
 from analysis.validate import InputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r_sae"
@@ -402,19 +402,83 @@ def test_real_covariates_feed_the_models(demo_inputs, real_data) -> None:
 
 
 def test_a_borough_without_respondents_gets_the_regression_value(demo_results) -> None:
+    """One wave alone (one variance component): the regression value, MSE A + x'cov(beta)x."""
     unsampled = [mdl for mdl in demo_results.models if (mdl.direct.n == 0).any()]
     assert unsampled  # the City of London is often missing from the clustered samples
     for mdl in unsampled[:5]:
-        t, none = mdl.table, mdl.direct.n == 0
+        one = boroughs.fit_boroughs(mdl.direct, covariates.demo())
+        t, none = one.table, mdl.direct.n == 0
+        assert one.meta["method"] != twolevel.METHOD
         assert (t.loc[none, "shrinkage"] == 1).all() and t.loc[none, "direct"].isna().all()
-        shift = mdl.meta["benchmarking"]["adjustment"] * 100
+        shift = one.meta["benchmarking"]["adjustment"] * 100
         assert t.loc[none, "eblup"].to_numpy() == pytest.approx(
             t.loc[none, "synthetic_estimate"].to_numpy() + shift
         )
         # its MSE, A + x'cov(beta)x, exceeds the area-effect variance alone
         assert (
-            t.loc[none, "mse_before_benchmarking"] > mdl.meta["area_effect_variance"] * 1e4
+            t.loc[none, "mse_before_benchmarking"] > one.meta["area_effect_variance"] * 1e4
         ).all()
+
+
+def test_waves_together_borrow_a_borough_s_persistent_effect(demo_results) -> None:
+    """With a persistent borough effect, a borough with no respondents in one wave is placed
+    off the regression line on the side its other waves put it: the sign of
+    ``sum_j r_j / (s_v + D_j)`` over its fitted waves (the BLUP of ``u``), and on the line
+    when it has no fitted wave at all (a borough suppressed in every wave)."""
+    moved = 0
+    for mdl in demo_results.models:
+        if mdl.meta["method"] != twolevel.METHOD:
+            continue
+        s_u = mdl.meta["area_effect_variance_components"]["borough_effect"]
+        s_v = mdl.meta["area_effect_variance_components"]["wave_effect"]
+        same = [
+            m.table.set_index("area_code")
+            for m in demo_results.models
+            if (m.direct.measure_id, m.direct.indicator)
+            == (mdl.direct.measure_id, mdl.direct.indicator)
+        ]
+        t = mdl.table
+        for i in np.flatnonzero(mdl.direct.n == 0):
+            code = t.loc[i, "area_code"]
+            r = np.array([w.loc[code, "standardised_residual"] for w in same])
+            D = np.array([w.loc[code, "variance_used"] for w in same]) / 1e4
+            use = np.isfinite(r)
+            pull = np.sum(r[use] * np.sqrt(s_u + s_v + D[use]) / (s_v + D[use]))
+            offset = t.loc[i, "eblup_before_benchmarking"] - t.loc[i, "synthetic_estimate"]
+            if not use.any():
+                assert offset == pytest.approx(0, abs=1e-9)
+            else:
+                assert np.sign(offset) == np.sign(pull)
+                moved += 1
+    assert moved > 0
+
+
+def test_two_component_mse_is_fay_herriot_without_a_persistent_effect() -> None:
+    """The general MSE (g1, g2, g3 by matrices) reduces to the one-component terms when the
+    persistent variance is zero and the wave variance's information is FH's."""
+    areas = pd.read_csv(FIXTURES / "areas.csv")
+    X = np.column_stack([np.ones(len(areas)), areas["inner"], areas["bame"]])
+    one = model.fit(areas["spread"], areas["D"], X, remedy=False)
+    m = len(areas)
+    V = one.A + one.D
+    info = np.array([[1.0, 0.0], [0.0, 0.5 * np.sum(V**-2.0)]])
+    two = twolevel.Fit2(
+        np.array([0.0, one.A]),
+        one.beta,
+        one.beta_cov,
+        info,
+        one.y,
+        one.D,
+        X,
+        np.eye(m),
+        np.diag(V),
+        np.diag(1 / V),
+        0,
+    )
+    est, mse, _, B = two.targets(X, np.eye(m), np.eye(m))
+    assert est == pytest.approx(one.eblup, rel=1e-10)
+    assert mse == pytest.approx(one.mse, rel=1e-10)
+    assert 1 - np.diag(B) == pytest.approx(one.shrinkage, rel=1e-8)
 
 
 def test_simulation_benchmark_runs(capsys) -> None:

@@ -44,11 +44,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from analysis import compare, geography, survey
 from analysis.measures import Measure
 from analysis.outputs import _umask
-from analysis.sae import benchmarking, covariates, model, variance
+from analysis.sae import benchmarking, covariates, model, twolevel, variance
 from analysis.sdc import NOT_AVAILABLE, SUPPRESSED, DisclosureRules
 
 METHOD_DIRECT = "direct"
@@ -209,6 +210,12 @@ def fit_indicator(
         )
         null = np.column_stack([(Xs[:, j * p] == 1).astype(float) for j in range(W)])
         explained = fit.variance_explained(null)
+        two: twolevel.Fit2 | None = None
+        if W >= 2:  # a persistent borough effect can be told apart from the wave's
+            Z = stack([np.eye(len(codes))[f] for _, _, f, _ in usable])
+            two = twolevel.fit(Y, fit.D, Xs, Z)
+            if two.s[0] <= 0:  # nothing persists: the one-component model
+                two = None
     except (model.ModelError, ValueError, np.linalg.LinAlgError) as err:
         for d, *_ in usable:
             failed[f"{d.measure_id}__{d.indicator}__{d.period}"] = str(err)
@@ -220,7 +227,20 @@ def fit_indicator(
         at += int(fitted.sum())
         models.append(
             _wave_model(
-                d, fit, j, W, rows_j, Xb, have, fitted, D_all[j], deff, first, explained, periods
+                d,
+                fit,
+                j,
+                W,
+                rows_j,
+                Xb,
+                have,
+                fitted,
+                D_all[j],
+                deff,
+                first,
+                explained,
+                periods,
+                two,
             )
         )
     return models, failed
@@ -240,8 +260,10 @@ def _wave_model(
     first: model.Fit,
     explained: float,
     periods: list[str],
+    two: twolevel.Fit2 | None = None,
 ) -> Model:
-    """One wave's table and description from the joint fit."""
+    """One wave's table and description from the joint fit (``two``: the two-component
+    fit, used when there is one)."""
     codes = np.asarray(geography.borough_codes())
     p = Xb.shape[1]
     beta = fit.beta[j * p : (j + 1) * p]
@@ -275,6 +297,34 @@ def _wave_model(
         w_full[suppressed],
         fit.A + D_all[suppressed],
     )
+    resid = np.full(len(codes), np.nan)
+    resid[fitted] = fit.standardised_residuals()[rows_j]
+    method, A, A_reml, iterations = fit.method, fit.A, fit.A_reml, fit.iterations
+    components: dict[str, float] = {}
+    if two is not None:
+        beta = two.beta[j * p : (j + 1) * p]
+        beta_cov = two.beta_cov[j * p : (j + 1) * p, j * p : (j + 1) * p]
+        rows = np.flatnonzero(fitted)
+        ST = np.zeros((len(codes), two.y.size))
+        ST[rows, np.arange(rows_j.start, rows_j.stop)] = 1.0
+        eblup, mse, M, B = two.targets(_blocks(Xb, j, waves), np.eye(len(codes)), ST)
+        shrink = np.ones(len(codes))
+        shrink[fitted] = 1 - B[rows, np.arange(rows_j.start, rows_j.stop)]
+        adjust = benchmarking.adjustment(direct.london, w, eblup[have])
+        g4 = twolevel.benchmark_variance(
+            two,
+            M[fitted],
+            ST[fitted],
+            w_full[fitted],
+            M[suppressed],
+            np.eye(len(codes))[suppressed],
+            w_full[suppressed],
+            D_all[suppressed],
+        )
+        resid[fitted] = (two.y - two.X @ two.beta)[rows_j] / np.sqrt(np.diag(two.V)[rows_j])
+        method, A, iterations = twolevel.METHOD, float(two.s.sum()), two.iterations
+        components = {"borough_effect": float(two.s[0]), "wave_effect": float(two.s[1])}
+    synthetic = Xb @ beta
     # a proportion stays in 0-1 (bounds, step 5)
     final, final_mse = np.clip(eblup + adjust, 0, 1), mse + g4
     root = np.sqrt(final_mse)
@@ -285,9 +335,6 @@ def _wave_model(
     diff = final - direct.london
     diff_se = np.sqrt(final_mse + direct.london_se**2)
     p_value = 2 * survey.normal_sf(np.abs(diff / diff_se))
-    resid = np.full(len(codes), np.nan)
-    resid[fitted] = fit.standardised_residuals()[rows_j]
-    synthetic = Xb @ beta
 
     pct, pct2 = 100.0, 100.0**2
     table = pd.DataFrame(
@@ -317,9 +364,10 @@ def _wave_model(
         "indicator": direct.indicator,
         "period": direct.period,
         "model": "Fay-Herriot area-level model (EBLUP), fitted on the proportion scale; figures in %",
-        "method": fit.method,
-        "area_effect_variance": fit.A,
-        "area_effect_variance_reml": fit.A_reml,
+        "method": method,
+        "area_effect_variance": A,
+        "area_effect_variance_reml": A_reml,
+        "area_effect_variance_components": components,
         "area_effect_variance_shared_by_waves": periods,
         "coefficients": {k: float(b) for k, b in zip(names, beta, strict=True)},
         "coefficient_se": {
@@ -347,7 +395,7 @@ def _wave_model(
         "boroughs_fitted": int(fitted.sum()),
         "boroughs_predicted_out_of_sample_suppressed": int(suppressed.sum()),
         "boroughs_predicted_without_respondents": int((~have).sum()),
-        "reml_iterations": fit.iterations,
+        "reml_iterations": iterations,
     }
     return Model(direct, table, meta)
 
@@ -363,10 +411,13 @@ def fit_all(
         groups.setdefault((d.measure_id, d.indicator), []).append(d)
     models: list[Model] = []
     failed: dict[str, str] = {}
-    for group in groups.values():
-        got, lost = fit_indicator(group, cov, rules)
-        models += got
-        failed.update(lost)
+    # one BLAS thread: the matrices are small (165 x 165 for five waves), and threads that
+    # spin waiting for work cost twenty times the CPU of the work on a busy machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        for group in groups.values():
+            got, lost = fit_indicator(group, cov, rules)
+            models += got
+            failed.update(lost)
     return models, failed
 
 
