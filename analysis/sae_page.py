@@ -32,9 +32,11 @@ LABEL = "modelled estimate"
 METHOD_NOTE = (
     "Modelled estimates come from a Fay-Herriot small area model: each borough's survey estimate is "
     "combined with a prediction from its characteristics (Inner London, and the share of residents "
-    "from Black, Asian and minority ethnic groups), weighted by how precise the survey estimate is, and "
-    "the boroughs are adjusted to add up to the London survey estimate. They are not survey estimates; "
-    "the interval shows their uncertainty (root mean squared error)."
+    "from Black, Asian and minority ethnic groups) and with its survey estimates in the other waves, "
+    "each weighted by how precise it is, and the boroughs are adjusted to add up to the London survey "
+    "estimate. Where a borough's survey estimate is suppressed, its own sample is left out of its "
+    "modelled figure. They are not survey estimates; the interval shows their uncertainty (root mean "
+    "squared error)."
 )
 CHANGE_NOTE = (
     "Modelled estimates are shown for the latest wave only and are not compared between waves: "

@@ -7,16 +7,19 @@ The borough truths are the population proportions. Then, many times, a sample is
 the survey family's design (strata of boroughs, clusters drawn with probability proportional
 to size, the same number of people taken in each), and each sample is estimated both ways:
 the direct design-based borough estimates and the build's Fay-Herriot estimates
-(:func:`analysis.sae.boroughs.fit_boroughs`, with the demo's covariates).
+(:func:`analysis.sae.boroughs.fit_indicator`, with the demo's covariates). Every wave of the
+family is drawn and fitted together, as the build fits them (the borough effects persist from
+wave to wave, as the demo's do), and the build's suppression rule applies.
 
 For each borough it prints the mean respondents, the relative root mean squared error
-(RRMSE = sqrt(mean((estimate - truth)^2)) / truth) of the direct and the modelled estimates,
-and the coverage of the modelled 95% intervals (and of the direct logit intervals, where
-there is one), then the averages.
+(RRMSE = sqrt(mean((estimate - truth)^2)) / truth) of the direct and the modelled estimates
+(the modelled also over the same samples as the direct, which a borough without respondents
+lacks), and the coverage of the modelled 95% intervals (and of the direct logit intervals,
+where there is one), then the averages.
 
     python benchmarks/bench_sae.py [--family taking_part] [--item volunteered] [--samples 200]
 
-A benchmark script, not a test: it takes a minute or so.
+A benchmark script, not a test: it takes two minutes or so on an idle machine.
 """
 
 from __future__ import annotations
