@@ -116,3 +116,13 @@ def test_two_component_fixtures_are_what_r_computes(tmp_path) -> None:
     fresh = pd.read_csv(tmp_path / "expected_twolevel.csv")
     committed = pd.read_csv(FIXTURES / "expected_twolevel.csv")
     pd.testing.assert_frame_equal(fresh, committed, rtol=1e-9, atol=1e-12)
+
+
+def test_two_component_fit_says_when_it_has_not_converged() -> None:
+    """The build falls back to the one-component model then (analysis.sae.boroughs)."""
+    from analysis.sae import twolevel
+
+    fit, X, Z = _two_level()
+    assert fit.converged and fit.iterations > 1
+    short = twolevel.fit(fit.y, fit.D, X, Z, max_iter=1)
+    assert not short.converged

@@ -214,7 +214,7 @@ def fit_indicator(
         if W >= 2:  # a persistent borough effect can be told apart from the wave's
             Z = stack([np.eye(len(codes))[f] for _, _, f, _ in usable])
             two = twolevel.fit(Y, fit.D, Xs, Z)
-            if two.s[0] <= 0:  # nothing persists: the one-component model
+            if two.s[0] <= 0 or not two.converged:  # nothing persists: one component
                 two = None
     except (model.ModelError, ValueError, np.linalg.LinAlgError) as err:
         for d, *_ in usable:

@@ -15,7 +15,8 @@ borrows strength over time as well as across boroughs.
 
 * **REML** for ``(s_u, s_v)`` by Fisher scoring, each truncated at zero. The caller falls back
   to the one-component model (:mod:`analysis.sae.model`) when ``s_u`` is zero (there is then
-  nothing to borrow over time) or there is one wave (the two are not separable).
+  nothing to borrow over time), when there is one wave (the two are not separable), or if
+  the scoring has not converged.
 * **EBLUP** of any borough-wave ``T`` (with data, suppressed, or without respondents):
   ``x_T' beta + b_T' (y - X beta)``, ``b_T = V^-1 G_T``, ``G_T = cov(y, u + v of T)``.
 * **MSE** (Prasad and Rao, 1990, in the general form of Das, Jiang and Rao, 2004, with
@@ -55,6 +56,7 @@ class Fit2:
     V: np.ndarray
     Vi: np.ndarray
     iterations: int
+    converged: bool = True
 
     def targets(
         self, XT: np.ndarray, ZT: np.ndarray, ST: np.ndarray
@@ -100,7 +102,7 @@ def fit(
     ZZ = Z @ Z.T
     dV = [ZZ, np.eye(m)]
     s = np.full(2, max(float(np.var(y)) - float(np.mean(D)), float(np.mean(D))) / 2)
-    it = 0
+    it, converged = 0, False
     for it in range(1, max_iter + 1):  # noqa: B007 (reported)
         V = s[0] * ZZ + np.diag(s[1] + D)
         Vi = np.linalg.inv(V)
@@ -116,7 +118,7 @@ def fit(
         step = np.linalg.lstsq(info, score, rcond=None)[0]
         new = np.maximum(s + step, 0.0)
         if np.max(np.abs(new - s)) <= tol * max(float(np.mean(D)), float(s.max())):
-            s = new
+            s, converged = new, True
             break
         s = new
     V = s[0] * ZZ + np.diag(s[1] + D)
@@ -126,7 +128,7 @@ def fit(
     P = Vi - ViX @ C @ ViX.T
     PdV = [P @ d for d in dV]
     info = np.array([[0.5 * np.sum(a * b.T) for b in PdV] for a in PdV])
-    return Fit2(s, C @ ViX.T @ y, C, info, y, D, X, Z, V, Vi, it)
+    return Fit2(s, C @ ViX.T @ y, C, info, y, D, X, Z, V, Vi, it, converged)
 
 
 def benchmark_variance(
