@@ -159,9 +159,10 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
         alt,
         out,
         notes=[
-            "Shrinkage: the weight the model puts on the prediction from the borough's characteristics rather than "
-            "its own survey estimate (0 = survey only, 1 = prediction only). [c]: too few respondents to publish "
-            "the direct estimate."
+            "Shrinkage: the weight the model puts on the prediction (from the borough's characteristics and its "
+            "other waves) rather than its own survey estimate in this wave (0 = survey only, 1 = prediction "
+            "only). [c]: too few respondents to publish the direct estimate; the modelled estimate then leaves "
+            "that sample out."
         ],
     )
 
