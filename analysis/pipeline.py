@@ -18,35 +18,10 @@ from analysis.outputs import atomic_write
 from analysis.sae import boroughs as sae
 from analysis.sdc import DisclosureRules
 
-SYNTHETIC_SOURCE = "Synthetic demonstration data (not real statistics), modelled on: {}"
-
-
-@dataclass
-class Inputs:
-    """Canonical inputs for a build: survey microdata by family and admin tables by name."""
-
-    surveys: dict[str, pd.DataFrame] = field(default_factory=dict)
-    admin: dict[str, pd.DataFrame] = field(default_factory=dict)
-    published: dict[str, pd.DataFrame] = field(
-        default_factory=dict
-    )  # published estimates, by measure id
-    source_notes: dict[str, str] = field(
-        default_factory=dict
-    )  # measure id -> source label for this build
-    # measure id -> rows (area_code, period, why) whose denominator the source knows to be unreliable
-    unreliable: dict[str, pd.DataFrame] = field(default_factory=dict)
-    synthetic: bool = False
-    lonely_psu: str = "fail"
-    validated: bool = False  # set by validate_inputs (and by sources that validate as they load)
-    neighbours: pd.DataFrame | None = (
-        None  # each borough's statistical neighbours (analysis.neighbours)
-    )
-    # borough covariates of the small area models (analysis.sae.covariates); None: no models
-    area_covariates: pd.DataFrame | None = None
-
-    def source_label(self, measure: Measure) -> str:
-        source = self.source_notes.get(measure.id, measure.source)
-        return SYNTHETIC_SOURCE.format(source) if self.synthetic else source
+# Inputs moved to analysis.sources.inputs (beside the sources that make it); imported here for
+# the annotations, and so that pipeline.Inputs keeps working for tests, benchmarks and
+# notebooks written against it while they move over.
+from analysis.sources.inputs import Inputs
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -74,7 +76,7 @@ def test_written_files_are_readable_by_others(tmp_path) -> None:
 
     old = os.umask(0o022)
     try:
-        outputs.atomic_write(tmp_path / "page.html", lambda p: p.write_text("<p>hello</p>"))
+        outputs.atomic_write(tmp_path / "page.html", lambda p: Path(p).write_text("<p>hello</p>"))
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "page.html").stat().st_mode) == 0o644

@@ -158,11 +158,12 @@ def test_a_new_edition_is_refused_unless_accepted(real_data, real_results, tmp_p
     # 100 more crimes in January 2018 over Camden's mid-2018 population (about 262,000)
     assert new - old == pytest.approx(100 / 262_000 * 1000, rel=0.03)
     # the key and the recorded checksums follow the files actually read
-    files, pinned = real.input_files(mirror, verify=False), real.input_files(real_data)
+    newer_source = real.PublishedSource(mirror, verify=False)
+    files, pinned = newer_source.read_files(), real.PublishedSource(real_data).read_files()
     assert [label for label in files if files[label] != pinned[label]] == [
         label for label in files if label.startswith("hate_crime ")
     ]
-    assert real.inputs_key(mirror, verify=False) != real.inputs_key(mirror)
+    assert newer_source.key() != real.PublishedSource(mirror).key()
 
 
 def test_run_all_reports_a_refused_edition_clearly(real_data, tmp_path, capsys) -> None:
@@ -206,7 +207,7 @@ def test_the_key_covers_exactly_the_files_a_real_build_reads(real_data, monkeypa
     monkeypatch.setattr(published, "load", recording)
     real.real_inputs(real_data)
     assert sorted(read) == sorted(real.SOURCE_KEYS)
-    assert len(real.input_files(real_data)) == len(real.SOURCE_KEYS)
+    assert len(real.PublishedSource(real_data).read_files()) == len(real.SOURCE_KEYS)
 
 
 def test_real_reports_show_no_synthetic_figure(real_data, tmp_path) -> None:

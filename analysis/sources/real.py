@@ -2,7 +2,7 @@
 
 ``real_inputs(mirror)`` reads every published source we have a loader for (downloaded once
 into a cache, or read from ``mirror``), joins what belongs together and returns
-:class:`analysis.pipeline.Inputs` with ``synthetic=False``. Measures whose source is not
+:class:`analysis.sources.inputs.Inputs` with ``synthetic=False``. Measures whose source is not
 published openly (the survey microdata, released under licence) get no input here: their
 reports say so, and survey waves can be added with codebooks (:mod:`analysis.sources.waves`).
 
@@ -28,12 +28,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from analysis import geography, neighbours
 from analysis.outputs import file_sha256
 from analysis.sources import published
+from analysis.sources.inputs import Inputs
+from analysis.sources.interface import refuse_base
 
 SOURCE_NOTES = {
     "electoral_registration": (
@@ -129,13 +133,12 @@ def real_inputs(
     cache_dir: str | os.PathLike | None = None,
     *,
     verify: bool = True,
-):
+) -> Inputs:
     """Canonical inputs from the real published files (see the module docstring).
 
     ``verify=False`` accepts editions other than the registered ones (new releases of a
     table); each loader still checks the file's layout and refuses one it does not know.
     """
-    from analysis.pipeline import Inputs
 
     def load(key: str):
         return published.load(key, mirror=mirror, cache_dir=cache_dir, verify=verify)
@@ -187,42 +190,58 @@ def real_inputs(
     )
 
 
-def input_files(
-    mirror: str | os.PathLike | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    *,
-    verify: bool = True,
-) -> dict[str, str]:
-    """Every published file the real build reads and its sha256.
+@dataclass
+class PublishedSource:
+    """The published statistics as a source of a build's inputs (see
+    :mod:`analysis.sources.interface`): the files of :data:`SOURCE_KEYS`, from ``mirror`` or
+    the download cache, read by :func:`real_inputs`.
 
-    With ``verify`` these are the registered editions (``fetch`` refuses any other), so no
-    file is opened. Without it the files are fetched and hashed: whatever edition is there.
+    With ``verify`` the files are the registered editions (``fetch`` refuses any other), so
+    their checksums are known without opening them. Without it they are fetched and hashed:
+    whatever edition is there, so a new edition gives a new key and rebuilt reports.
     """
-    files = {}
-    for key in SOURCE_KEYS:
-        source = published.get_source(key)
-        label = f"{key} ({', '.join(source.files)})"
-        if verify:
-            files[label] = ",".join(source.sha256)
-        else:
-            first = published.fetch(key, mirror=mirror, cache_dir=cache_dir, verify=False)
-            files[label] = ",".join(file_sha256(first.parent / name) for name in source.files)
-    return files
 
+    mirror: str | os.PathLike | None = None
+    cache_dir: str | os.PathLike | None = None
+    verify: bool = True
+    name: str = "real"
+    extends: bool = False
+    _read: dict[str, str] | None = field(default=None, init=False, repr=False)
 
-def inputs_key(
-    mirror: str | os.PathLike | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    *,
-    verify: bool = True,
-    files: dict[str, str] | None = None,
-) -> str:
-    """A key for the real inputs: the checksums of every file read (``files``, as
-    :func:`input_files` gives them), so a new edition means a new key and rebuilt reports."""
-    h = hashlib.sha256()
-    for label, digest in (
-        files if files is not None else input_files(mirror, cache_dir, verify=verify)
-    ).items():
-        h.update(f"{label}:{digest}".encode())
-    h.update(str(mirror or "").encode())
-    return "real:" + h.hexdigest()
+    def read_files(self) -> dict[str, str]:
+        """Every published file the real build reads (``key (file names)``) and its sha256."""
+        if self._read is None:
+            files = {}
+            for key in SOURCE_KEYS:
+                source = published.get_source(key)
+                label = f"{key} ({', '.join(source.files)})"
+                if self.verify:
+                    files[label] = ",".join(source.sha256)
+                else:
+                    first = published.fetch(
+                        key, mirror=self.mirror, cache_dir=self.cache_dir, verify=False
+                    )
+                    files[label] = ",".join(
+                        file_sha256(first.parent / name) for name in source.files
+                    )
+            self._read = files
+        return dict(self._read)
+
+    def files(self) -> dict[str, str]:
+        """:meth:`read_files`, and the mirror folder they were read from."""
+        files = self.read_files()
+        if self.mirror:
+            files["mirror"] = str(Path(self.mirror).resolve())
+        return files
+
+    def key(self) -> str:
+        """``real:`` and a hash of the checksums of every file read and of the mirror."""
+        h = hashlib.sha256()
+        for label, digest in self.read_files().items():
+            h.update(f"{label}:{digest}".encode())
+        h.update(str(self.mirror or "").encode())
+        return "real:" + h.hexdigest()
+
+    def inputs(self, base: Inputs | None = None) -> Inputs:
+        refuse_base(self, base)
+        return real_inputs(self.mirror, self.cache_dir, verify=self.verify)
