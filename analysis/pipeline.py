@@ -98,7 +98,7 @@ def compute(
     models: list[sae.Model] = []
     failed: dict[str, str] = {}
     if inputs.area_covariates is not None and directs:
-        models, failed = sae.fit_all(directs, inputs.area_covariates)
+        models, failed = sae.fit_all(directs, inputs.area_covariates, rules)
     modelled = sae.rows(models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic)
     detail = estimate.sort_rows(
         pd.concat([direct, modelled], ignore_index=True) if len(modelled) else direct, order

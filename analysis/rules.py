@@ -65,6 +65,14 @@ APPLIED_METHODS = {
 }
 
 
+# why a gap measure (a difference between groups) has no modelled borough figure (analysis.sae)
+GAP_NOT_MODELLED = (
+    "Gaps between groups have no modelled borough figures: the small area model is fitted to each "
+    "borough's whole sample, not to the two small groups a gap compares, so the borough gaps shown "
+    "pool three survey waves instead."
+)
+
+
 def method_sentence(applied: Iterable[str]) -> str:
     """One sentence naming the uncertainty model(s) behind the figures on a page."""
     methods = [m for m in dict.fromkeys(str(a) for a in applied) if m in APPLIED_METHODS]

@@ -15,7 +15,6 @@ one-line hook. Nothing is estimated here: the figures come from ``estimates.csv`
 
 from __future__ import annotations
 
-import html
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import charts, compare, geography, measures, pipeline, tables
+from analysis import charts, compare, geography, measures, pipeline, rules, tables
+from analysis.html import Markup, h2, h3, join, p
 from analysis.report import DEFAULT_DATA_DIR, Section, boundaries
 from analysis.sae.boroughs import METHOD_MODELLED
 
@@ -31,9 +31,15 @@ LABEL = "modelled estimate"
 METHOD_NOTE = (
     "Modelled estimates come from a Fay-Herriot small area model: each borough's survey estimate is "
     "combined with a prediction from its characteristics (Inner London, and the share of residents "
-    "from Black, Asian and minority ethnic groups), weighted by how precise the survey estimate is, and "
-    "the boroughs are adjusted to add up to the London survey estimate. They are not survey estimates; "
-    "the interval shows their uncertainty (root mean squared error)."
+    "from Black, Asian and minority ethnic groups) and with its survey estimates in the other waves, "
+    "each weighted by how precise it is, and the boroughs are adjusted to add up to the London survey "
+    "estimate. Where a borough's survey estimate is suppressed, its own sample is left out of its "
+    "modelled figure. They are not survey estimates; the interval shows their uncertainty (root mean "
+    "squared error)."
+)
+CHANGE_NOTE = (
+    "Modelled estimates are shown for the latest wave only and are not compared between waves: "
+    "changes over time are tested on the direct survey estimates."
 )
 
 
@@ -155,9 +161,10 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
         alt,
         out,
         notes=[
-            "Shrinkage: the weight the model puts on the prediction from the borough's characteristics rather than "
-            "its own survey estimate (0 = survey only, 1 = prediction only). [c]: too few respondents to publish "
-            "the direct estimate."
+            "Shrinkage: the weight the model puts on the prediction (from the borough's characteristics and its "
+            "other waves) rather than its own survey estimate in this wave (0 = survey only, 1 = prediction "
+            "only). [c]: too few respondents to publish the direct estimate; the modelled estimate then leaves "
+            "that sample out."
         ],
     )
 
@@ -233,12 +240,15 @@ def measure_sections(
     """Direct and modelled borough figures side by side, a map and the diagnostics, for the
     latest wave of each indicator of a measure (empty for a measure with no models)."""
     m = measures.get(measure_id)
+    if m.kind == "survey_gap":  # say why there is no modelled figure (the rulebook's words)
+        return Section(str(join([h2("Modelled borough estimates"), p(rules.GAP_NOT_MODELLED)])))
     rows = modelled_rows(data_dir)
     rows = rows[rows["measure_id"] == measure_id]
     if rows.empty:
         return Section("")
     labels = {s.indicator: s.label for s in m.series}
-    out, made = ["<h2>Modelled borough estimates</h2>", f"<p>{html.escape(METHOD_NOTE)}</p>"], []
+    out: list[Markup] = [h2("Modelled borough estimates"), p(METHOD_NOTE), p(CHANGE_NOTE)]
+    made: list[charts.Chart] = []
     shapes = boundaries(boundaries_path)
     for indicator in [s.indicator for s in m.series if s.indicator in set(rows["indicator"])]:
         at = rows[rows["indicator"] == indicator]
@@ -261,13 +271,8 @@ def measure_sections(
             table, meta, title=f"{label}, {period}: how well the small area model fits"
         )
         made += [chart, map_chart, diag]
-        out.append(
-            f"<h3>{html.escape(label)}</h3>"
-            + charts.to_html(chart)
-            + charts.to_html(map_chart)
-            + charts.to_html(diag)
-        )
-    return Section("".join(out), made)
+        out += [h3(label), *(Markup(charts.to_html(c)) for c in (chart, map_chart, diag))]
+    return Section(str(join(out)), made)
 
 
 def borough_section(borough: str, data_dir: str | Path | None = None) -> Section:
@@ -320,9 +325,22 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
         f"{better} significantly better than London, {worse} worse, the rest not significantly different."
     )
     return Section(
-        "<h2>Modelled estimates</h2>"
-        + f"<p>{html.escape(intro)}</p><p>{html.escape(METHOD_NOTE)}</p>"
-        + tables.to_html(table, caption=f"Modelled estimates for {name} (latest wave)")
+        str(
+            join(
+                [
+                    h2("Modelled estimates"),
+                    p(intro),
+                    p(METHOD_NOTE),
+                    p(CHANGE_NOTE),
+                    p(rules.GAP_NOT_MODELLED),
+                    Markup(
+                        tables.to_html(
+                            table, caption=f"Modelled estimates for {name} (latest wave)"
+                        )
+                    ),
+                ]
+            )
+        )
     )
 
 

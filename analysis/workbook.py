@@ -1,6 +1,11 @@
 """The accessible spreadsheet of the estimates, written with ``gptables`` (Analysis Function
 guidance for releasing statistics in spreadsheets): a cover sheet, a contents sheet, one table
-per domain, shorthand in place of blank cells, units and notes."""
+per domain, shorthand in place of blank cells, units and notes.
+
+Modelled borough figures (small area estimates, :mod:`analysis.sae`; ``method`` =
+``modelled``), when the estimates hold them, go to a sheet of their own, never mixed with the
+direct survey estimates of the domain sheets: each row says it is modelled and gives its 95%
+interval and root mean squared error."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import pandas as pd
 from analysis import measures, publication, rules, tables
 from analysis.outputs import atomic_write
 from analysis.sdc import FLAG_MEANINGS
+from analysis.survey import Z95
 
 
 def _sheet(rows: pd.DataFrame) -> pd.DataFrame:
@@ -54,6 +60,42 @@ def _sheet(rows: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+MODELLED = "modelled"  # analysis.sae.boroughs.METHOD_MODELLED (not imported: keeps this light)
+
+
+def _rmse(rows: pd.DataFrame) -> pd.Series:
+    """The root mean squared error: ``se`` where the rows carry it (the detail table), else
+    the wider half of the interval over 1.96 (``estimates.csv``; an interval is cut at 0% or
+    100% on one side at most, so its other half is whole)."""
+    if "se" in rows:
+        return rows["se"]
+    half = pd.concat([rows["upper_ci"] - rows["value"], rows["value"] - rows["lower_ci"]], axis=1)
+    return half.max(axis=1) / Z95
+
+
+def _modelled_sheet(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per modelled borough figure, marked as modelled, with its interval and RMSE."""
+    return pd.DataFrame(
+        {
+            "Measure": rows["measure_id"],
+            "Indicator": rows["indicator"],
+            "Period": rows["period"],
+            "Area code": rows["area_code"],
+            "Area": rows["area_name"],
+            "Estimate type": "modelled (small area estimate)",
+            "Value": rows["value"].round(2),
+            "Lower 95% CI": rows["lower_ci"].round(2),
+            "Upper 95% CI": rows["upper_ci"].round(2),
+            "Root mean squared error": _rmse(rows).round(3),
+            "Survey respondents": [
+                int(b) if pd.notna(b) else "[x]" for b in rows["unweighted_base"]
+            ],
+            "Compared with London": rows["compared_to_london"].str.replace("_", " "),
+            "Unit": rows["unit"].replace({"%": "per cent"}),
+        }
+    ).reset_index(drop=True)
+
+
 def write(
     estimates: pd.DataFrame, path: str | Path, *, synthetic: bool, created: dt.date | None = None
 ) -> None:
@@ -66,6 +108,12 @@ def write(
     import gptables as gpt
 
     sheets = {}
+    is_modelled = (
+        estimates["method"] == MODELLED
+        if "method" in estimates
+        else pd.Series(False, index=estimates.index)
+    )
+    modelled, estimates = estimates[is_modelled], estimates[~is_modelled]
     for domain, ms in measures.by_domain().items():
         rows = estimates[estimates["measure_id"].isin([m.id for m in ms])]
         if rows.empty:
@@ -81,6 +129,22 @@ def write(
             instructions="This worksheet contains one table. Some cells contain shorthand explained in the notes.",
             source="; ".join(sorted(set(rows["source"]))),
             legend=[f"{k} = {v}" for k, v in FLAG_MEANINGS.items()],
+        )
+    if not modelled.empty:
+        sheets["Modelled"] = gpt.GPTable(
+            table=_modelled_sheet(modelled),
+            table_name="modelled_borough_estimates",
+            title="Modelled borough estimates (small area estimation), by period"
+            + (" (synthetic demonstration data)" if synthetic else ""),
+            subtitles=[
+                "Modelled estimates, not survey estimates: a Fay-Herriot small area model combines each "
+                "borough's survey estimate with a prediction from its characteristics. Intervals are the "
+                "estimate plus or minus 1.96 root mean squared errors; comparisons with London use the "
+                "root mean squared error. Not compared between periods."
+            ],
+            instructions="This worksheet contains one table. Some cells contain shorthand explained in the notes.",
+            source="; ".join(sorted(set(modelled["source"]))),
+            legend=["[x] = not available from the source"],
         )
     cover = gpt.Cover(
         cover_label="Cover",

@@ -78,6 +78,7 @@ def assert_rerun_matches(
     inputs: Iterable[str],
     outputs: Iterable[str],
     packages: Sequence[str],
+    script: str = "reference.R",
     rtol: float = 1e-12,
     atol: float = 1e-8,
 ) -> None:
@@ -87,7 +88,7 @@ def assert_rerun_matches(
     pandas' default ``atol``), far below the 1e-6 the library is held to, so a mismatch means
     the committed fixture is stale.
     """
-    fresh = rerun_reference(fixtures, workdir, inputs, packages)
+    fresh = rerun_reference(fixtures, workdir, inputs, packages, script)
     for name in outputs:
         pd.testing.assert_frame_equal(
             read_expected(fresh / name), read_expected(fixtures / name), rtol=rtol, atol=atol

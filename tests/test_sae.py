@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis import compare, geography, measures, pipeline
-from analysis.sae import benchmarking, boroughs, covariates, model, variance
+from analysis.sae import benchmarking, boroughs, covariates, model, twolevel, variance
 from analysis.validate import InputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r_sae"
@@ -242,13 +242,106 @@ def test_modelled_files_blank_direct_figures_by_the_build_rules(demo_inputs, tmp
     from analysis.sdc import DisclosureRules
 
     strict = pipeline.compute(
-        demo_inputs, [measures.get("get_on_well")], DisclosureRules(500, 1000)
+        demo_inputs, [measures.get("get_on_well")], DisclosureRules(396, 1000)
     )
     pipeline.write_results(strict, tmp_path, parquet=False)
     table = pd.read_csv(tmp_path / "modelled" / "get_on_well__get_on_well__2018-19.csv")
-    assert table["direct"].isna().all() and table["eblup"].notna().all()  # every borough under 500
-    for column in ("shrinkage", "eblup_before_benchmarking", "standardised_residual"):
-        assert table[column].isna().all(), column
+    hidden = table["respondents"] < 396
+    assert hidden.sum() >= 5 and (~hidden).sum() >= boroughs.MIN_AREAS
+    assert table.loc[hidden, "direct"].isna().all() and table["eblup"].notna().all()
+    for column in boroughs.REVEAL_DIRECT:
+        assert table.loc[hidden, column].isna().all(), column
+    # with every borough suppressed there is nothing to fit: no modelled figures, and why
+    none = pipeline.compute(demo_inputs, [measures.get("get_on_well")], DisclosureRules(5000, 9000))
+    assert not none.models and "publishable direct estimate" in next(
+        iter(none.models_failed.values())
+    )
+
+
+def _indicator(demo_results, measure_id: str, indicator: str) -> list[boroughs.Direct]:
+    return [
+        mdl.direct
+        for mdl in demo_results.models
+        if (mdl.direct.measure_id, mdl.direct.indicator) == (measure_id, indicator)
+    ]
+
+
+def _published(models: list[boroughs.Model], rules) -> list[tuple[pd.DataFrame, dict]]:
+    """What the build publishes of each model: its file's columns (blanked) and JSON."""
+    out = []
+    for mdl in models:
+        t = mdl.table.copy()
+        hidden = np.isin(rules.flags(t["respondents"].astype(float)), ["[c]", "[x]"])
+        for c in boroughs.REVEAL_DIRECT:
+            t.loc[hidden, c] = np.nan
+        out.append((t, mdl.meta))
+    return out
+
+
+def test_suppressed_borough_direct_figure_cannot_be_recovered(demo_results) -> None:
+    """A borough whose direct figure is [c] is predicted out of sample: change its direct
+    estimate (London's, which is published, unchanged) and nothing published changes, in
+    any wave, for any borough; its figure is the regression value with MSE A + x'Cx + g4."""
+    from analysis.sdc import DisclosureRules
+
+    rules = DisclosureRules()
+    items = _indicator(demo_results, "volunteering", "volunteering")
+    cov = covariates.demo()
+    before, _ = boroughs.fit_indicator(items, cov, rules)
+    j = next(i for i, d in enumerate(items) if ((d.n > 0) & (d.n < 50)).any())
+    s = int(np.flatnonzero((items[j].n > 0) & (items[j].n < 50))[0])
+    changed = [
+        boroughs.Direct(**{**d.__dict__})
+        if i != j
+        else boroughs.Direct(
+            **{
+                **d.__dict__,
+                "estimate": np.where(np.arange(33) == s, 0.97, d.estimate),
+                "variance": np.where(np.arange(33) == s, 1e-4, d.variance),
+            }
+        )
+        for i, d in enumerate(items)
+    ]
+    after, _ = boroughs.fit_indicator(changed, cov, rules)
+    assert after[j].table.loc[s, "direct"] == pytest.approx(97)  # the input did change
+    for (t0, m0), (t1, m1) in zip(_published(before, rules), _published(after, rules), strict=True):
+        pd.testing.assert_frame_equal(t0, t1)
+        assert json.dumps(m0, sort_keys=True, default=str) == json.dumps(
+            m1, sort_keys=True, default=str
+        )
+    t, meta = before[j].table, before[j].meta
+    assert t.loc[s, "shrinkage"] == 1
+    assert t.loc[s, "eblup"] == pytest.approx(
+        t.loc[s, "synthetic_estimate"] + 100 * meta["benchmarking"]["adjustment"]
+    )
+    # while a published borough's figure does move with its own direct estimate
+    k = int(np.flatnonzero(items[j].n >= 100)[0]) if (items[j].n >= 100).any() else None
+    if k is None:
+        k = int(np.flatnonzero(items[j].n >= 50)[0])
+    moved = [
+        d
+        if i != j
+        else boroughs.Direct(
+            **{**d.__dict__, "estimate": np.where(np.arange(33) == k, 0.97, d.estimate)}
+        )
+        for i, d in enumerate(items)
+    ]
+    assert boroughs.fit_indicator(moved, cov, rules)[0][j].table.loc[k, "eblup"] != pytest.approx(
+        t.loc[k, "eblup"]
+    )
+
+
+def test_waves_share_the_area_effect_variance(demo_results) -> None:
+    items = _indicator(demo_results, "volunteering", "volunteering")
+    models = [m for m in demo_results.models if any(m.direct is d for d in items)]
+    assert len(models) == 5
+    assert len({m.meta["area_effect_variance"] for m in models}) == 1
+    assert models[0].meta["area_effect_variance_shared_by_waves"] == [d.period for d in items]
+    # each wave keeps its own regression
+    assert len({m.meta["coefficients"]["intercept"] for m in models}) == 5
+    # one wave alone: its own A
+    alone = boroughs.fit_boroughs(items[0], covariates.demo())
+    assert alone.meta["area_effect_variance_shared_by_waves"] == [items[0].period]
 
 
 def test_rewriting_replaces_the_modelled_folder(written, demo_results) -> None:
@@ -309,19 +402,83 @@ def test_real_covariates_feed_the_models(demo_inputs, real_data) -> None:
 
 
 def test_a_borough_without_respondents_gets_the_regression_value(demo_results) -> None:
+    """One wave alone (one variance component): the regression value, MSE A + x'cov(beta)x."""
     unsampled = [mdl for mdl in demo_results.models if (mdl.direct.n == 0).any()]
     assert unsampled  # the City of London is often missing from the clustered samples
     for mdl in unsampled[:5]:
-        t, none = mdl.table, mdl.direct.n == 0
+        one = boroughs.fit_boroughs(mdl.direct, covariates.demo())
+        t, none = one.table, mdl.direct.n == 0
+        assert one.meta["method"] != twolevel.METHOD
         assert (t.loc[none, "shrinkage"] == 1).all() and t.loc[none, "direct"].isna().all()
-        shift = mdl.meta["benchmarking"]["adjustment"] * 100
+        shift = one.meta["benchmarking"]["adjustment"] * 100
         assert t.loc[none, "eblup"].to_numpy() == pytest.approx(
             t.loc[none, "synthetic_estimate"].to_numpy() + shift
         )
         # its MSE, A + x'cov(beta)x, exceeds the area-effect variance alone
         assert (
-            t.loc[none, "mse_before_benchmarking"] > mdl.meta["area_effect_variance"] * 1e4
+            t.loc[none, "mse_before_benchmarking"] > one.meta["area_effect_variance"] * 1e4
         ).all()
+
+
+def test_waves_together_borrow_a_borough_s_persistent_effect(demo_results) -> None:
+    """With a persistent borough effect, a borough with no respondents in one wave is placed
+    off the regression line on the side its other waves put it: the sign of
+    ``sum_j r_j / (s_v + D_j)`` over its fitted waves (the BLUP of ``u``), and on the line
+    when it has no fitted wave at all (a borough suppressed in every wave)."""
+    moved = 0
+    for mdl in demo_results.models:
+        if mdl.meta["method"] != twolevel.METHOD:
+            continue
+        s_u = mdl.meta["area_effect_variance_components"]["borough_effect"]
+        s_v = mdl.meta["area_effect_variance_components"]["wave_effect"]
+        same = [
+            m.table.set_index("area_code")
+            for m in demo_results.models
+            if (m.direct.measure_id, m.direct.indicator)
+            == (mdl.direct.measure_id, mdl.direct.indicator)
+        ]
+        t = mdl.table
+        for i in np.flatnonzero(mdl.direct.n == 0):
+            code = t.loc[i, "area_code"]
+            r = np.array([w.loc[code, "standardised_residual"] for w in same])
+            D = np.array([w.loc[code, "variance_used"] for w in same]) / 1e4
+            use = np.isfinite(r)
+            pull = np.sum(r[use] * np.sqrt(s_u + s_v + D[use]) / (s_v + D[use]))
+            offset = t.loc[i, "eblup_before_benchmarking"] - t.loc[i, "synthetic_estimate"]
+            if not use.any():
+                assert offset == pytest.approx(0, abs=1e-9)
+            else:
+                assert np.sign(offset) == np.sign(pull)
+                moved += 1
+    assert moved > 0
+
+
+def test_two_component_mse_is_fay_herriot_without_a_persistent_effect() -> None:
+    """The general MSE (g1, g2, g3 by matrices) reduces to the one-component terms when the
+    persistent variance is zero and the wave variance's information is FH's."""
+    areas = pd.read_csv(FIXTURES / "areas.csv")
+    X = np.column_stack([np.ones(len(areas)), areas["inner"], areas["bame"]])
+    one = model.fit(areas["spread"], areas["D"], X, remedy=False)
+    m = len(areas)
+    V = one.A + one.D
+    info = np.array([[1.0, 0.0], [0.0, 0.5 * np.sum(V**-2.0)]])
+    two = twolevel.Fit2(
+        np.array([0.0, one.A]),
+        one.beta,
+        one.beta_cov,
+        info,
+        one.y,
+        one.D,
+        X,
+        np.eye(m),
+        np.diag(V),
+        np.diag(1 / V),
+        0,
+    )
+    est, mse, _, B = two.targets(X, np.eye(m), np.eye(m))
+    assert est == pytest.approx(one.eblup, rel=1e-10)
+    assert mse == pytest.approx(one.mse, rel=1e-10)
+    assert 1 - np.diag(B) == pytest.approx(one.shrinkage, rel=1e-8)
 
 
 def test_simulation_benchmark_runs(capsys) -> None:

@@ -68,3 +68,54 @@ def test_fixtures_are_what_r_computes(tmp_path) -> None:
         rtol=1e-9,
         atol=1e-12,
     )
+
+
+# ----------------------------------------------------------------------------------------
+# Two variance components (waves fitted together): metafor's rma.mv
+
+
+def _two_level():
+    from analysis.sae import twolevel
+
+    d = pd.read_csv(FIXTURES / "waves.csv")
+    waves = int(d["wave"].max())
+    Xb = np.column_stack([np.ones(len(d)), d["inner"], d["bame"]])
+    X = np.zeros((len(d), 3 * waves))
+    for i, w in enumerate(d["wave"]):
+        X[i, 3 * (w - 1) : 3 * w] = Xb[i]
+    Z = (d["area"].to_numpy()[:, None] == np.unique(d["area"])[None, :]).astype(float)
+    return twolevel.fit(d["y"].to_numpy(), d["D"].to_numpy(), X, Z), X, Z
+
+
+def test_two_component_reml_and_eblups_equal_metafor() -> None:
+    fit, X, Z = _two_level()
+    r = pd.read_csv(FIXTURES / "expected_twolevel.csv")
+    assert fit.s == pytest.approx([r["s_u"].iloc[0], r["s_v"].iloc[0]], abs=TOL)
+    assert (fit.s > 1e-4).all()  # both components are there to estimate
+    est, mse, _, _ = fit.targets(X, Z, np.eye(len(r)))
+    assert est == pytest.approx(r["eblup"].to_numpy(), abs=TOL)
+    assert X @ fit.beta == pytest.approx(r["fitted"].to_numpy(), abs=TOL)
+    assert (mse > 0).all()
+
+
+def test_two_component_fixtures_are_what_r_computes(tmp_path) -> None:
+    assert_rerun_matches(
+        FIXTURES,
+        tmp_path,
+        script="reference_twolevel.R",
+        inputs=["waves.csv"],
+        outputs=["expected_twolevel.csv"],
+        packages=["metafor"],
+        rtol=1e-9,
+        atol=1e-12,
+    )
+
+
+def test_two_component_fit_says_when_it_has_not_converged() -> None:
+    """The build falls back to the one-component model then (analysis.sae.boroughs)."""
+    from analysis.sae import twolevel
+
+    fit, X, Z = _two_level()
+    assert fit.converged and fit.iterations > 1
+    short = twolevel.fit(fit.y, fit.D, X, Z, max_iter=1)
+    assert not short.converged

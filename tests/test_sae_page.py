@@ -55,3 +55,22 @@ def test_a_build_without_models_shows_nothing(tmp_path, demo_inputs) -> None:
     )
     assert sae_page.borough_section("City of London", tmp_path).html == ""
     assert sae_page.measure_sections("get_on_well", tmp_path).html == ""
+
+
+def test_gap_measures_say_why_they_are_not_modelled(data_dir) -> None:
+    from markupsafe import escape
+
+    from analysis import measures, rules
+
+    gaps = [m.id for m in measures.registry() if m.kind == "survey_gap"]
+    assert gaps
+    for measure_id in gaps:
+        html = sae_page.measure_sections(measure_id, data_dir).html
+        assert str(escape(rules.GAP_NOT_MODELLED)) in html and "Modelled borough estimates" in html
+    assert str(escape(rules.GAP_NOT_MODELLED)) in sae_page.borough_section("Camden", data_dir).html
+
+
+def test_pages_say_modelled_figures_are_not_compared_between_waves(data_dir) -> None:
+    html = sae_page.borough_section("Kensington and Chelsea", data_dir).html
+    assert "Kensington and Chelsea" in html and sae_page.CHANGE_NOTE in html
+    assert sae_page.CHANGE_NOTE in sae_page.measure_sections("volunteering", data_dir).html

@@ -80,7 +80,7 @@ def write_workbook(data_dir: str, synthetic: bool, published: str | None = None)
     from analysis import pipeline, workbook
 
     start = time.perf_counter()
-    estimates = pipeline.read_estimates(Path(data_dir) / "estimates.csv")
+    estimates = pipeline.read_estimates(Path(data_dir) / "estimates.csv", modelled=True)
     workbook.write(
         estimates,
         Path(data_dir) / "estimates.xlsx",

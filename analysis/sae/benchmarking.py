@@ -40,8 +40,27 @@ def adjustment(target: float, w: np.ndarray, eblup: np.ndarray) -> float:
     return float(target - np.dot(w, eblup))
 
 
-def g4(fit: Fit, w: np.ndarray) -> float:
-    """Variance of the benchmarking adjustment under the model (see module docstring)."""
+def g4(
+    fit: Fit,
+    w: np.ndarray,
+    X_out: np.ndarray | None = None,
+    w_out: np.ndarray | None = None,
+    V_out: np.ndarray | None = None,
+) -> float:
+    """Variance of the benchmarking adjustment under the model (see module docstring).
+
+    ``w`` weights the fitted areas (zero for those not benchmarked together, e.g. other
+    waves). Areas that count in London's direct estimate but are predicted out of sample
+    (a suppressed borough, see :mod:`analysis.sae.boroughs`) enter with covariates
+    ``X_out``, weights ``w_out`` and ``V_out = A + D``: the adjustment is then
+    ``sum_F w B (y - X beta) + sum_S w (y - X beta)``, linear in ``y`` with coefficients
+    ``c_F = B w - V^-1 X C u`` (``u = X_F' B w + X_S' w_S``) and ``c_S = w_S``; its variance
+    is ``c_F' V c_F + sum_S w_S^2 V_S``. Without such areas it is the formula above."""
     bw = fit.shrinkage * np.asarray(w, dtype=float)
-    resid_cov = np.diag(fit.V) - fit.X @ fit.beta_cov @ fit.X.T
-    return float(bw @ resid_cov @ bw)
+    u = fit.X.T @ bw
+    extra = 0.0
+    if X_out is not None and w_out is not None and V_out is not None and len(w_out):
+        u = u + np.asarray(X_out, dtype=float).T @ np.asarray(w_out, dtype=float)
+        extra = float(np.asarray(w_out) ** 2 @ np.asarray(V_out))
+    c = bw - (fit.X @ (fit.beta_cov @ u)) / fit.V
+    return float(c @ (fit.V * c)) + extra

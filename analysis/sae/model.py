@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 REML = "REML"
 LI_LAHIRI = "Li-Lahiri adjusted REML (REML estimate was zero)"
@@ -97,11 +98,13 @@ class Fit:
         """(y_i - x_i' beta) / sqrt(A + D_i): about N(0, 1) when the model holds."""
         return (self.y - self.synthetic) / np.sqrt(self.V)
 
-    def variance_explained(self) -> float:
+    def variance_explained(self, null_X: np.ndarray | None = None) -> float:
         """Share of the between-area variance explained by the covariates: 1 - A / A_0, where
-        A_0 is the REML area-effect variance of the model with an intercept only (as
-        metafor's pseudo R^2)."""
-        null = fit(self.y, self.D, np.ones((self.y.size, 1)), remedy=False, start=self.A_reml)
+        A_0 is the REML area-effect variance of the model with ``null_X`` only (an
+        intercept by default; one per wave for waves fitted together), as metafor's pseudo
+        R^2."""
+        base = np.ones((self.y.size, 1)) if null_X is None else null_X
+        null = fit(self.y, self.D, base, remedy=False, start=self.A_reml)
         if null.A <= 0:
             return float("nan")
         return float(max(0.0, 1 - self.A_reml / null.A))
@@ -210,11 +213,13 @@ def li_lahiri(y: np.ndarray, D: np.ndarray, X: np.ndarray, *, tol: float = 1e-12
     return float(a)
 
 
-def fit(y, D, X, *, remedy: bool = True, start: float | None = None) -> Fit:
+def fit(
+    y: ArrayLike, D: ArrayLike, X: ArrayLike, *, remedy: bool = True, start: float | None = None
+) -> Fit:
     """Fit the Fay-Herriot model to areas with direct estimate ``y``, sampling variance ``D``
     and covariates ``X`` (include a column of ones for an intercept)."""
-    y, D, X = (np.asarray(a, dtype=float) for a in (y, D, X))
-    X = X.reshape(len(y), -1)
+    y, D = np.asarray(y, dtype=float), np.asarray(D, dtype=float)
+    X = np.asarray(X, dtype=float).reshape(len(y), -1)
     m, p = X.shape
     if m <= p + 1:
         raise ModelError(f"{m} areas with a direct estimate is too few for {p} coefficients")
