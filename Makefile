@@ -15,8 +15,8 @@ $(VENV)/.installed: pyproject.toml
 reports: $(VENV)/.installed
 	$(PY) run_all.py
 
-## test: create the environment and run the test suite
-test: $(VENV)/.installed
+## test: create the environment, check formatting, lint and types (make lint), run the test suite
+test: lint
 	$(PY) -m pytest
 
 ## lint: formatter check, linter, type checker, and notebooks stored without outputs

@@ -258,9 +258,7 @@ class MeasurePage(Page):
         latest["group"] = latest["indicator"].map(labels)
         table = tables.estimate_table(latest, ["group"]).rename(columns={"Group": "Gap"})
         return h.h3("Gaps in London") + raw(
-            tables.to_html(
-                table, caption=f"{m.title} in London, {period} (percentage points)"
-            )
+            tables.to_html(table, caption=f"{m.title} in London, {period} (percentage points)")
         )
 
     def boroughs(self) -> Section:
@@ -376,9 +374,7 @@ class MeasurePage(Page):
                 "borough gaps rest on small samples."
             )
             + raw(
-                tables.to_html(
-                    table, caption=f"{m.title} by borough, {period} (percentage points)"
-                )
+                tables.to_html(table, caption=f"{m.title} by borough, {period} (percentage points)")
             )
             + raw(provenance.notes_html(latest, f"Notes on the borough gaps, {period}"))
         )
