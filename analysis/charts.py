@@ -1094,7 +1094,7 @@ def mark_rows(chart: Chart, markers: list[str], *, heading: str) -> Chart:
     place = blended_transform_factory(ax.transAxes, ax.transData)
     n = len(markers)
     for yy, marker in zip(np.arange(n)[::-1], markers):
-        ax.text(1.02, yy, marker, transform=place, ha="left", va="center_baseline", fontsize=8.5)
+        ax.text(1.02, yy, marker, transform=place, ha="left", va="center_baseline", fontsize=SMALL_PT)
     ax.text(
         1.02,
         n - 0.45,
@@ -1102,7 +1102,7 @@ def mark_rows(chart: Chart, markers: list[str], *, heading: str) -> Chart:
         transform=place,
         ha="left",
         va="bottom",
-        fontsize=8.5,
+        fontsize=SMALL_PT,
         fontweight="bold",
     )
     return chart
