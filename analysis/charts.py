@@ -1094,7 +1094,9 @@ def mark_rows(chart: Chart, markers: list[str], *, heading: str) -> Chart:
     place = blended_transform_factory(ax.transAxes, ax.transData)
     n = len(markers)
     for yy, marker in zip(np.arange(n)[::-1], markers):
-        ax.text(1.02, yy, marker, transform=place, ha="left", va="center_baseline", fontsize=SMALL_PT)
+        ax.text(
+            1.02, yy, marker, transform=place, ha="left", va="center_baseline", fontsize=SMALL_PT
+        )
     ax.text(
         1.02,
         n - 0.45,
