@@ -209,7 +209,7 @@ def _periods(
     if isinstance(period, str):
         return [data.wave(period)]
     chosen = sorted(str(p) for p in period)
-    return [data.wave(chosen, estimation._pooled_label(chosen))]
+    return [data.wave(chosen, estimation.pooled_label(chosen))]
 
 
 def _area(area: str | None) -> tuple[str, str | None]:
