@@ -194,10 +194,11 @@ def profile_characteristics(
 
 def demo_characteristics(admin: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The demo's characteristics of the 33 boroughs from its borough profile and admin tables."""
+    from analysis import schemas
     from analysis.sources import demo
 
     bp = demo.borough_profile()
-    white = list(demo.schemas.LEVELS["ethnic_group"]).index("White")
+    white = list(schemas.LEVELS["ethnic_group"]).index("White")
     pop = admin["population"]
     latest = pop[pop["year"] == pop["year"].max()].set_index("area_code")
     moves = latest[["internal_in", "internal_out", "international_in", "international_out"]].sum(

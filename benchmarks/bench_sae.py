@@ -36,10 +36,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis import geography, survey  # noqa: E402
+from analysis import geography, schemas, survey  # noqa: E402
 from analysis.sae import boroughs, covariates  # noqa: E402
 from analysis.sdc import DisclosureRules  # noqa: E402
 from analysis.sources import demo  # noqa: E402
+from analysis.sources.demo.answers import calibrated_answers  # noqa: E402
+from analysis.sources.demo.respondents import draw_demographics  # noqa: E402
 
 CLUSTER_SIZE = 150  # people per population cluster
 
@@ -53,13 +55,13 @@ def population(family: str, item: str, period: str, scale: float, seed: int) -> 
     b = np.repeat(np.arange(len(size)), size)
     cluster = np.concatenate([np.arange(s) // CLUSTER_SIZE for s in size])
     _, cluster_idx = np.unique(b * 100_000 + cluster, return_inverse=True)
-    groups = demo._demographics(rng, b)
+    groups = draw_demographics(rng, b)
     spec = demo.profile()["items"][item]
     universe = np.ones(b.size, dtype=bool)
     for var, allowed in spec.get("universe", {}).items():
-        idx = [demo.schemas.LEVELS[var].index(a) for a in allowed]
+        idx = [schemas.LEVELS[var].index(a) for a in allowed]
         universe &= np.isin(groups[var], idx)
-    y = demo._calibrated_answers(
+    y = calibrated_answers(
         rng, item, spec, period, np.ones(b.size), groups, b, cluster_idx, universe
     )
     return pd.DataFrame({"b": b, "cluster": cluster_idx, "y": y})

@@ -175,7 +175,7 @@ def test_population_mixes_come_from_the_profile_in_level_order() -> None:
     young = schemas.LEVELS["age_band"].index("16-24")
     assert mix.nssec_by_age[young] == pytest.approx([0.15, 0.15, 0.25, 0.45])
     with pytest.raises(demo.DemoProfileError, match="population tenure.inner.*Private rent"):
-        demo._shares("tenure", {"Owner occupier": 0.5, "Social rent": 0.5}, "tenure.inner")
+        demo.level_shares("tenure", {"Owner occupier": 0.5, "Social rent": 0.5}, "tenure.inner")
 
 
 def test_an_item_with_no_reference_figure_needs_a_level() -> None:

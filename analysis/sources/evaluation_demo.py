@@ -1,6 +1,6 @@
 """Synthetic pre/post evaluation surveys for the Mayor's initiatives, with a planted effect.
 
-Deterministic (seeded through :func:`analysis.sources.demo._rng`), offline, and in exactly the
+Deterministic (seeded through :func:`analysis.sources.demo.seeded_rng`), offline, and in exactly the
 format real evaluation data must follow (``docs/evaluation_format.md``): one row per
 participant per wave. **None of it is real**: it exists so that the evaluation page and its
 tests have something whose true answer is known.
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import geography
-from analysis.sources.demo import _rng
+from analysis.sources.demo import seeded_rng
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,9 @@ def generate(
         for k, v in spec.items.items()
     }
     n_sites = n_sites or spec.n_sites
-    rng = _rng("evaluation", initiative, label, n_sites, programme_per_site, comparison_per_site)
+    rng = seeded_rng(
+        "evaluation", initiative, label, n_sites, programme_per_site, comparison_per_site
+    )
     boroughs = geography.borough_codes()[1:]  # projects run in the 32 boroughs
     site_borough = rng.choice(boroughs, size=n_sites, replace=n_sites > len(boroughs))
     per_site = {

@@ -93,9 +93,9 @@ def planted_boroughs(
     Churn is drawn as in the demo (Inner 9-17, Outer 5-10, the City 15 per 100 residents) and
     registration = intercept + slope x churn + normal noise with SD ``noise``.
     """
-    from analysis.sources.demo import _rng
+    from analysis.sources.demo import seeded_rng
 
-    rng = _rng("planted-regression", label, slope, intercept, noise)
+    rng = seeded_rng("planted-regression", label, slope, intercept, noise)
     b = geography.boroughs()
     inner = (b["inner_outer"] == "Inner").to_numpy()
     churn = np.where(inner, rng.uniform(9, 17, len(b)), rng.uniform(5, 10, len(b)))
