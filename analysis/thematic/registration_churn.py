@@ -19,7 +19,7 @@ import pandas as pd
 
 from analysis import geography, series
 
-CITY = "E09000001"
+CITY = geography.CITY_OF_LONDON_CODE
 X, Y = "population_churn", "electoral_registration"
 X_LABEL = "Population churn (moves in and out per 100 residents)"
 Y_LABEL = "Electoral registration (electors per 100 adults)"

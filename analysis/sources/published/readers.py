@@ -26,7 +26,7 @@ LONDON_CODES: frozenset[str] = frozenset(geography.borough_codes()) | frozenset(
     geography.AGGREGATES
 )
 BOROUGH_CODES: frozenset[str] = frozenset(geography.borough_codes())
-CITY = "E09000001"
+CITY = geography.CITY_OF_LONDON_CODE
 MISSING_TEXT = frozenset({"", ".", "-", "n/a", "N/A", ":", ".."})
 
 
