@@ -6,7 +6,8 @@ so that a bad input stops the build with a message a user can act on, never a wr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = [
     "InputError",
     "Rule",
     "Schema",
+    "closest_hint",
     "validate",
 ]
 
@@ -42,6 +44,31 @@ class InputError(ValueError):
         Any, tuple[str, str, int | None, str | None]
     ]:  # pickled with its parts, e.g. when raised in a forked data-step process
         return _input_error, (self.source, self.detail, self.row, self.column)
+
+
+def closest_hint(
+    name: object,
+    options: Iterable[object],
+    *,
+    cutoff: float = 0.6,
+    n: int = 2,
+    ask: bool = False,
+    shown: Mapping[str, object] | None = None,
+) -> str:
+    """The names in ``options`` closest to a misspelt ``name``, for an error message:
+    " (closest found: 'a', 'b')", or with ``ask`` " (did you mean 'a', 'b'?)"; "" when none
+    is close (``difflib``, at most ``n`` names scoring ``cutoff`` or more).
+
+    Why one helper: every message that suggests a name (a published file's headers, a wave
+    codebook's keys, variables and levels) finds its candidates the same way. ``shown`` maps
+    a candidate to the text the message shows for it (a cleaned header to the header as
+    published).
+    """
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=n, cutoff=cutoff)
+    if not close:
+        return ""
+    listed = ", ".join(repr(shown.get(c, c) if shown else c) for c in close)
+    return f" (did you mean {listed}?)" if ask else f" (closest found: {listed})"
 
 
 def _input_error(source: str, message: str, row: int | None, column: str | None) -> InputError:

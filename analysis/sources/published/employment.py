@@ -18,13 +18,12 @@ from analysis.sources.published.aps import (
 )
 from analysis.sources.published.readers import (
     cell_name,
-    closest_hint,
     is_blank,
     normalised,
     open_xlsx,
     sheet_rows,
 )
-from analysis.validate import InputError
+from analysis.validate import InputError, closest_hint
 
 ETHNIC_HEADINGS: dict[str, str | None] = {
     "working age employment rate - white": "White",

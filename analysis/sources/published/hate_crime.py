@@ -14,14 +14,13 @@ from analysis import geography
 from analysis.sources.published.readers import (
     BOROUGH_CODES,
     CITY,
-    closest_hint,
     count_schema,
     read_csv_text,
     require_areas,
     sorted_rows,
     validated_table,
 )
-from analysis.validate import InputError
+from analysis.validate import InputError, closest_hint
 
 HATE_CRIME_SERIES: tuple[str, ...] = (
     "Racist and Religious Hate Crime",

@@ -12,7 +12,6 @@ import pandas as pd
 from analysis.sources.published.readers import (
     BOROUGH_CODES,
     cell_name,
-    closest_hint,
     count_schema,
     is_blank,
     london_code,
@@ -23,7 +22,7 @@ from analysis.sources.published.readers import (
     sorted_rows,
     validated_table,
 )
-from analysis.validate import InputError
+from analysis.validate import InputError, closest_hint
 
 FLOWS = ("internal_in", "internal_out", "international_in", "international_out")
 

@@ -9,7 +9,6 @@ a user can act on rather than producing a wrong figure.
 
 from __future__ import annotations
 
-import difflib
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import geography, schemas
-from analysis.validate import Column, InputError, Schema, validate
+from analysis.validate import Column, InputError, Schema, closest_hint, validate
 
 LONDON_CODES: frozenset[str] = frozenset(geography.borough_codes()) | frozenset(
     geography.AGGREGATES
@@ -28,12 +27,6 @@ LONDON_CODES: frozenset[str] = frozenset(geography.borough_codes()) | frozenset(
 BOROUGH_CODES: frozenset[str] = frozenset(geography.borough_codes())
 CITY = geography.CITY_OF_LONDON_CODE
 MISSING_TEXT = frozenset({"", ".", "-", "n/a", "N/A", ":", ".."})
-
-
-def closest_hint(name: str, found: Iterable[str], cutoff: float = 0.6) -> str:
-    """ " (closest found: ...)" for an error message, or "" when nothing is close."""
-    close = difflib.get_close_matches(str(name), [str(f) for f in found], n=2, cutoff=cutoff)
-    return f" (closest found: {', '.join(repr(c) for c in close)})" if close else ""
 
 
 def require_columns(
@@ -55,10 +48,7 @@ def require_columns(
         more = f" and {len(missing) - 1} more ({missing[1:4]}...)" if len(missing) > 1 else ""
         wanted = set(expected)
         unexpected = [f for f in found if f not in wanted] or list(found)
-        hint = closest_hint(first, unexpected, cutoff=0.5)
-        if labels and hint:
-            close = difflib.get_close_matches(first, unexpected, n=2, cutoff=0.5)
-            hint = f" (closest found: {', '.join(repr(labels.get(c, c)) for c in close)})"
+        hint = closest_hint(first, unexpected, cutoff=0.5, shown=labels)
         raise InputError(
             source, f"expected a column {first!r}{more}; found no such column{hint}", row=row
         )

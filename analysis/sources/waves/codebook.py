@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 from analysis import geography, schemas
-from analysis.sources.waves.matching import Token, _closest, _is_missing, _text, _token
+from analysis.sources.waves.matching import Token, _is_missing, _text, _token
 from analysis.sources.waves.problems import CodebookError, Problem
-from analysis.validate import InputError
+from analysis.validate import InputError, closest_hint
 
 Report = Callable[[str, str], None]
 """Records one problem of a codebook, (key, message): every problem is collected and reported
@@ -204,13 +204,16 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
         )
     for key in data:
         if key not in TOP_KEYS:
-            bad(str(key), f"unknown key{_closest(key, TOP_KEYS)}; allowed: {list(TOP_KEYS)}")
+            bad(
+                str(key),
+                f"unknown key{closest_hint(key, TOP_KEYS, n=3, ask=True)}; allowed: {list(TOP_KEYS)}",
+            )
 
     family = data.get("family")
     if family is not None and family not in schemas.survey_items():
         bad(
             "family",
-            f"unknown survey family {family!r}{_closest(family, schemas.survey_items())}; "
+            f"unknown survey family {family!r}{closest_hint(family, schemas.survey_items(), n=3, ask=True)}; "
             f"one of {list(schemas.survey_items())}",
         )
         family = None
@@ -285,7 +288,7 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
             elif column not in known:
                 bad(
                     key,
-                    f"unknown canonical column{_closest(column, known)}; design {list(DESIGN)}, "
+                    f"unknown canonical column{closest_hint(column, known, n=3, ask=True)}; design {list(DESIGN)}, "
                     f"demographics {list(schemas.LEVELS)} or survey items {sorted(ALL_ITEMS)}",
                 )
             elif spec is None and column not in DESIGN:
@@ -327,7 +330,7 @@ def parse_codebook(data: Any, *, source: str = "codebook", defer_shared: bool = 
                 if key not in FILTER_KEYS:
                     bad(
                         f"filter.{key}",
-                        f"unknown key{_closest(key, FILTER_KEYS)}; allowed: {list(FILTER_KEYS)}",
+                        f"unknown key{closest_hint(key, FILTER_KEYS, n=3, ask=True)}; allowed: {list(FILTER_KEYS)}",
                     )
             for which, out in (("keep", keep), ("drop", drop)):
                 if which in raw_filter:
@@ -390,7 +393,10 @@ def _parse_absent(raw: Any, raw_vars: Any, bad: Report) -> list[str]:
                 else "'respondent_id' cannot be absent: every respondent needs an identifier",
             )
         elif name not in allowed:
-            bad(key, f"unknown demographic or item {name!r}{_closest(name, allowed)}")
+            bad(
+                key,
+                f"unknown demographic or item {name!r}{closest_hint(name, allowed, n=3, ask=True)}",
+            )
         elif isinstance(raw_vars, Mapping) and name in raw_vars:
             bad(key, f"{name!r} is both mapped in 'variables' and listed as absent")
         elif name in out:
@@ -453,7 +459,10 @@ def _parse_spec(column: str, spec: Any, bad: Report) -> VariableSpec | None:
             if k in SPEC_KEYS:
                 bad(f"{key}.{k}", f"not allowed for {column!r}; allowed keys: {allowed}")
             else:
-                bad(f"{key}.{k}", f"unknown key{_closest(k, SPEC_KEYS)}; allowed keys: {allowed}")
+                bad(
+                    f"{key}.{k}",
+                    f"unknown key{closest_hint(k, SPEC_KEYS, n=3, ask=True)}; allowed keys: {allowed}",
+                )
     has_constant = "constant" in spec
     variable = spec.get("variable")
     if has_constant and "variable" in spec:
@@ -590,7 +599,7 @@ def _canonical_target(column: str, target: Any) -> tuple[Any, str | None]:
         levels = schemas.LEVELS[column]
         if target not in levels:
             return None, (
-                f"{target!r} is not a level of {column}{_closest(target, levels)}; "
+                f"{target!r} is not a level of {column}{closest_hint(target, levels, n=3, ask=True)}; "
                 f"levels: {list(levels)} (or null for missing)"
             )
         return target, None
@@ -617,7 +626,7 @@ def _parse_conditions(key: str, raw: Any, bad: Report) -> list[Condition]:
         for k in unknown:
             bad(
                 f"{where}.{k}",
-                f"unknown key{_closest(k, CONDITION_KEYS)}; allowed: {list(CONDITION_KEYS)}",
+                f"unknown key{closest_hint(k, CONDITION_KEYS, n=3, ask=True)}; allowed: {list(CONDITION_KEYS)}",
             )
         variable = cond.get("variable")
         if not isinstance(variable, str) or not variable.strip():

@@ -23,7 +23,7 @@ from analysis.sources.waves.codebook import (
     load_codebook,
     parse_codebook,
 )
-from analysis.sources.waves.matching import Token, _closest, _show, _text, _token
+from analysis.sources.waves.matching import Token, _show, _text, _token
 from analysis.sources.waves.problems import (
     MAX_VALUES_SHOWN,
     CodebookError,
@@ -31,7 +31,7 @@ from analysis.sources.waves.problems import (
     ValueCount,
     WaveMismatchError,
 )
-from analysis.validate import InputError
+from analysis.validate import InputError, closest_hint
 
 AGE_BANDS: tuple[tuple[float, float, str], ...] = (
     (16, 25, "16-24"),
@@ -192,7 +192,7 @@ def apply_codebook(
         ctx.problems.append(
             Problem(
                 key,
-                f"variable {variable!r} is not in the file{_closest(variable, columns)}",
+                f"variable {variable!r} is not in the file{closest_hint(variable, columns, n=3, ask=True)}",
                 variable=variable,
             )
         )

@@ -3,10 +3,8 @@ ignoring case and spacing; and how values are shown in messages."""
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -68,8 +66,3 @@ def _show(value: Any) -> str:
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
         return value.strip()  # a code in a text file (CSV): shown as the number it is
     return repr(str(value)) if isinstance(value, str) else repr(value)
-
-
-def _closest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
