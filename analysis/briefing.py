@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import compare, geography, measures
+from analysis import compare, geography, measures, provenance
 from analysis.compare import Change
 from analysis.rules import LOW_RELIABILITY
 from analysis.trends import Trend
@@ -263,6 +263,14 @@ def comparable_builds(previous: pd.DataFrame, current: pd.DataFrame) -> bool:
     return synthetic(previous) == synthetic(current)
 
 
+def _printed_sources(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with each source as pages print it (a proxy's beginning "Proxy: ")."""
+    if "proxy" not in frame:
+        return frame
+    printed = [provenance.source_text(s, p) for s, p in zip(frame["source"], frame["proxy"])]
+    return frame.assign(source=printed)
+
+
 def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFrame:
     """Figures of the same measure, indicator, period, area and group whose value or flag
     differs between the previous build's estimates and these, old and new side by side.
@@ -276,6 +284,7 @@ def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFr
         return pd.DataFrame(columns=REVISION_COLUMNS)
     key = [*compare.KEY, "period"]
     cols = ["value", "flag", "source"]
+    current, previous = _printed_sources(current), _printed_sources(previous)
     both = current[[*key, "area_name", "unit", *cols]].merge(
         previous[[*key, "area_name", "unit", *cols]].rename(
             columns={c: f"previous_{c}" for c in ["area_name", "unit", *cols]}
