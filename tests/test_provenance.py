@@ -1,18 +1,20 @@
 """A figure's note and proxy mark in columns of their own: written by the data step, read back
 from files written before the columns existed, printed with the same words by pages and the
-spreadsheet."""
+spreadsheet; and a proxy measure's report titled "(proxy)" everywhere its h1 is."""
 
 from __future__ import annotations
 
 import html
 import io
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import estimate, geography, measures, pipeline, provenance, report, workbook
+from analysis import estimate, geography, measures, pages, pipeline, provenance, report, workbook
+from analysis.build import index, planning, render
 from analysis.sources import real
 
 BOROUGHS = geography.borough_codes()
@@ -203,3 +205,59 @@ def test_the_spreadsheet_has_a_note_column_and_prints_a_proxy_s_source(data_dir,
     assert f"Proxy: {real.SOURCE_NOTES[REGISTRATION]}" in text
     assert f"Proxy: {real.SOURCE_NOTES[HATE]}" not in text and real.SOURCE_NOTES[HATE] in text
     assert " | Note: " not in text
+
+
+# ------------------------------------------------------------------------------------------
+# a proxy measure's report says "(proxy)" in its h1, its HTML and PDF titles and the index
+
+
+def _h1(section_html: str) -> str:
+    return html.unescape(re.search(r"<h1>(.*?)</h1>", section_html)[1])
+
+
+@pytest.mark.parametrize(("measure_id", "proxy"), [(REGISTRATION, True), (HATE, False)])
+def test_a_report_s_titles_agree_on_proxy(data_dir, tmp_path, measure_id, proxy) -> None:
+    import pikepdf
+
+    page = report.MeasurePage(measure_id, data_dir)
+    h1 = _h1(page.header().html)
+    assert h1.endswith("(proxy)") is proxy
+    assert h1 == page.heading() == provenance.measure_title(page.measure, page.rows)
+
+    (job,) = [j for j in planning.plan(data_dir) if j.output == f"measures/{measure_id}"]
+    assert job.title == h1
+
+    site = pages.site_context(False)
+    body = page.header().html
+    page_html = render.render_report(job.title, body, job.output, site)
+    title = html.unescape(re.search(r"<title>(.*?)</title>", page_html)[1])
+    assert title == f"{h1} – {site['title']}"
+
+    pdf = tmp_path / "page.pdf"
+    render.write_pdf(page_html, str(pdf), tmp_path / "page.html")
+    with pikepdf.open(pdf) as doc:
+        assert str(doc.docinfo["/Title"]) == title
+
+    (tmp_path / "measures").mkdir()
+    (tmp_path / f"{job.output}.html").write_text(page_html)
+    listed = index.index_body(tmp_path, planning.plan(data_dir), {}, synthetic=False)
+    assert f"<a href='{job.output}.html'>{html.escape(h1)}</a>" in listed
+
+
+def test_titles_without_estimates_are_the_registry_s(tmp_path) -> None:
+    jobs = {j.name: j.title for j in planning.plan(tmp_path) if j.kind == "measure"}
+    assert jobs[REGISTRATION] == measures.get(REGISTRATION).title
+    assert planning.measure_titles(tmp_path) == {}
+
+
+def test_a_measure_with_some_proxy_series_says_so_in_every_title() -> None:
+    m = measures.get("employment_gap")
+    rows = pd.DataFrame(
+        {
+            "indicator": [m.rate_indicator, m.series[0].indicator],
+            "proxy": [False, True],
+        }
+    )
+    assert provenance.measure_title(m, rows) == f"{m.title} (some figures are proxies)"
+    assert provenance.measure_title(m, rows.assign(proxy=False)) == m.title
+    assert provenance.measure_title(m, rows.iloc[0:0]) == m.title
