@@ -106,6 +106,8 @@ REVISION_COLUMNS = [
     "unit",
     "previous_source",
     "source",
+    "previous_note",
+    "note",
 ]
 
 
@@ -264,7 +266,10 @@ def comparable_builds(previous: pd.DataFrame, current: pd.DataFrame) -> bool:
 
 
 def _printed_sources(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows with each source as pages print it (a proxy's beginning "Proxy: ")."""
+    """The rows with each source as pages print it (a proxy's beginning "Proxy: ") and their
+    notes ('' where the rows have none)."""
+    if "note" not in frame:
+        frame = frame.assign(note="")
     if "proxy" not in frame:
         return frame
     printed = [provenance.source_text(s, p) for s, p in zip(frame["source"], frame["proxy"])]
@@ -283,7 +288,7 @@ def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFr
     if previous is None or previous.empty or not comparable_builds(previous, current):
         return pd.DataFrame(columns=REVISION_COLUMNS)
     key = [*compare.KEY, "period"]
-    cols = ["value", "flag", "source"]
+    cols = ["value", "flag", "source", "note"]
     current, previous = _printed_sources(current), _printed_sources(previous)
     both = current[[*key, "area_name", "unit", *cols]].merge(
         previous[[*key, "area_name", "unit", *cols]].rename(
@@ -306,7 +311,7 @@ def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFr
     out = both[(moved & ~gone) | (gone & still)].copy()
     withdrawn = out["_merge"] == "right_only"
     out["status"] = np.where(withdrawn, "withdrawn", "revised")
-    for c in ("area_name", "unit", "flag", "source"):
+    for c in ("area_name", "unit", "flag", "source", "note"):
         out[c] = out[c].where(
             ~withdrawn, out[f"previous_{c}"] if c in ("area_name", "unit") else ""
         )

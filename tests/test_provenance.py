@@ -13,7 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import estimate, geography, measures, pages, pipeline, provenance, report, workbook
+from analysis import (
+    briefing,
+    estimate,
+    geography,
+    measures,
+    pages,
+    pipeline,
+    provenance,
+    report,
+    workbook,
+)
 from analysis.build import index, planning, render
 from analysis.sources import real
 
@@ -205,6 +215,34 @@ def test_the_spreadsheet_has_a_note_column_and_prints_a_proxy_s_source(data_dir,
     assert f"Proxy: {real.SOURCE_NOTES[REGISTRATION]}" in text
     assert f"Proxy: {real.SOURCE_NOTES[HATE]}" not in text and real.SOURCE_NOTES[HATE] in text
     assert " | Note: " not in text
+
+
+def test_revisions_compare_sources_and_notes_across_the_change_of_form(data_dir) -> None:
+    """A previous build's estimates in the old form (notes and "Proxy: " in the source) are
+    compared with these column by column: a revised figure shows its source unchanged, and its
+    note old and new."""
+    current = pipeline.read_estimates(data_dir / "estimates.csv")
+    old = current.copy()
+    camden = (old.area_code == "E09000007") & (old.measure_id == REGISTRATION)
+    city = (old.area_code == CITY) & (old.measure_id == REGISTRATION)
+    old.loc[camden | city, "value"] += 1.0
+    old.loc[camden, "note"] = "an old note"
+    old["source"] = [
+        f"{provenance.source_text(s, p)}{provenance.NOTE_SEPARATOR + n if n else ''}"
+        for s, p, n in zip(old["source"], old["proxy"], old["note"])
+    ]
+    text = old.drop(columns=["note", "proxy"]).to_csv(index=False, lineterminator="\n")
+    out = briefing.revisions(pipeline.read_estimates(io.StringIO(text)), current)
+    assert list(out.columns) == briefing.REVISION_COLUMNS
+    assert set(out["area_code"]) == {"E09000007", CITY}
+    assert (out["source"] == f"Proxy: {real.SOURCE_NOTES[REGISTRATION]}").all()
+    assert (out["previous_source"] == out["source"]).all()
+    by_area = out.set_index("area_code")
+    assert (by_area.loc["E09000007", "previous_note"], by_area.loc["E09000007", "note"]) == (
+        "an old note",
+        "",
+    )
+    assert by_area.loc[CITY, "previous_note"] == by_area.loc[CITY, "note"] != ""
 
 
 # ------------------------------------------------------------------------------------------
