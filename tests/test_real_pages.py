@@ -233,5 +233,12 @@ def test_real_borough_pages_brief_with_numbers_and_links(real_dir) -> None:
 
 
 def test_a_proxy_measure_says_so_in_its_heading(real_dir) -> None:
+    from analysis.build import planning
+
     page = report.MeasurePage("electoral_registration", real_dir)
-    assert re.search(r"<h1>[^<]*\(proxy\)</h1>", page.header().html)
+    h1 = re.search(r"<h1>([^<]*\(proxy\))</h1>", page.header().html)
+    assert h1
+    # and so does its entry in the build's plan (the index, the HTML and PDF titles)
+    titles = {j.name: j.title for j in planning.plan(real_dir) if j.kind == "measure"}
+    assert titles["electoral_registration"] == h1[1]
+    assert [m for m, t in titles.items() if "(proxy)" in t] == ["electoral_registration"]
