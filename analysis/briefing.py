@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import compare, geography, measures
+from analysis import compare, geography, measures, provenance
 from analysis.compare import Change
 from analysis.rules import LOW_RELIABILITY
 from analysis.trends import Trend
@@ -106,6 +106,8 @@ REVISION_COLUMNS = [
     "unit",
     "previous_source",
     "source",
+    "previous_note",
+    "note",
 ]
 
 
@@ -263,6 +265,17 @@ def comparable_builds(previous: pd.DataFrame, current: pd.DataFrame) -> bool:
     return synthetic(previous) == synthetic(current)
 
 
+def _printed_sources(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with each source as pages print it (a proxy's beginning "Proxy: ") and their
+    notes ('' where the rows have none)."""
+    if "note" not in frame:
+        frame = frame.assign(note="")
+    if "proxy" not in frame:
+        return frame
+    printed = [provenance.source_text(s, p) for s, p in zip(frame["source"], frame["proxy"])]
+    return frame.assign(source=printed)
+
+
 def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFrame:
     """Figures of the same measure, indicator, period, area and group whose value or flag
     differs between the previous build's estimates and these, old and new side by side.
@@ -275,7 +288,8 @@ def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFr
     if previous is None or previous.empty or not comparable_builds(previous, current):
         return pd.DataFrame(columns=REVISION_COLUMNS)
     key = [*compare.KEY, "period"]
-    cols = ["value", "flag", "source"]
+    cols = ["value", "flag", "source", "note"]
+    current, previous = _printed_sources(current), _printed_sources(previous)
     both = current[[*key, "area_name", "unit", *cols]].merge(
         previous[[*key, "area_name", "unit", *cols]].rename(
             columns={c: f"previous_{c}" for c in ["area_name", "unit", *cols]}
@@ -297,7 +311,7 @@ def revisions(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFr
     out = both[(moved & ~gone) | (gone & still)].copy()
     withdrawn = out["_merge"] == "right_only"
     out["status"] = np.where(withdrawn, "withdrawn", "revised")
-    for c in ("area_name", "unit", "flag", "source"):
+    for c in ("area_name", "unit", "flag", "source", "note"):
         out[c] = out[c].where(
             ~withdrawn, out[f"previous_{c}"] if c in ("area_name", "unit") else ""
         )

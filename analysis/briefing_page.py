@@ -67,6 +67,15 @@ def finding_sentence(row: pd.Series) -> str:
     return f"{row['label']}, {where}: {what}{judged}{flag}."
 
 
+def _provenance(r: pd.DataFrame, prefix: str = "") -> list[str]:
+    """Each revised figure's source with its note, as the table prints them (a revisions file
+    written before notes had their own column has none)."""
+    notes = r.get(f"{prefix}note", pd.Series("", index=r.index)).fillna("")
+    return [
+        f"{s} (note: {n})" if n else str(s) for s, n in zip(r[f"{prefix}source"].fillna(""), notes)
+    ]
+
+
 def _areas(rows: pd.DataFrame, *, in_list: bool = False) -> list[str]:
     """Each row's area with its population group where it has one: 'Camden: Women', or
     'Camden (Women)' where the areas are listed after a colon."""
@@ -297,7 +306,9 @@ class ChangesPage:
                 "Unit": r["unit"],
                 "Source": [
                     "unchanged" if old == new or st == "withdrawn" else f"was: {old}; now: {new}"
-                    for st, old, new in zip(r["status"], r["previous_source"], r["source"])
+                    for st, old, new in zip(
+                        r["status"], _provenance(r, "previous_"), _provenance(r)
+                    )
                 ],
             }
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import briefing, compare, estimate, forking, measures, schemas, trends
+from analysis import briefing, compare, estimate, forking, measures, provenance, schemas, trends
 from analysis.measures import Measure
 from analysis.outputs import atomic_write
 from analysis.sae import boroughs as sae
@@ -99,7 +99,9 @@ def compute(
     failed: dict[str, str] = {}
     if inputs.area_covariates is not None and directs:
         models, failed = sae.fit_all(directs, inputs.area_covariates, rules)
-    modelled = sae.rows(models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic)
+    modelled = sae.rows(
+        models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic, inputs.proxies
+    )
     detail = estimate.sort_rows(
         pd.concat([direct, modelled], ignore_index=True) if len(modelled) else direct, order
     )
@@ -163,6 +165,7 @@ def _estimate_measures(
                 synthetic=inputs.synthetic,
                 rules=rules,
                 flags_from_source=True,
+                proxy=m.id in inputs.proxies,
             )
             continue
         if m.is_survey:
@@ -204,6 +207,7 @@ def _estimate_measures(
             synthetic=inputs.synthetic,
             rules=rules,
             flags_from_source=m.kind == "admin_value",
+            proxy=m.id in inputs.proxies,
         )
         if m.id in inputs.unreliable:
             parts[m.id] = estimate.mark_unreliable(parts[m.id], inputs.unreliable[m.id])
@@ -220,6 +224,7 @@ def validate_inputs(inputs: Inputs) -> Inputs:
         admin={t: schemas.validate_admin(d, t, row_offset=1) for t, d in inputs.admin.items()},
         published=inputs.published,
         source_notes=inputs.source_notes,
+        proxies=inputs.proxies,
         unreliable=inputs.unreliable,
         synthetic=inputs.synthetic,
         lonely_psu=inputs.lonely_psu,
@@ -293,7 +298,11 @@ def read_estimates(path: str | Path | io.StringIO, *, modelled: bool = False) ->
     """Read an ``estimates.csv`` back with the right types (notebooks use this).
 
     Only the direct estimates unless ``modelled``: a page written for direct figures then
-    never shows a modelled borough figure as if it were one (pages that show them ask)."""
+    never shows a modelled borough figure as if it were one (pages that show them ask).
+
+    A file written before the ``note`` and ``proxy`` columns (a row's note after " | Note: "
+    in its ``source``, a proxy's source beginning "Proxy: ") is read into those columns
+    (:func:`analysis.provenance.from_legacy`)."""
     frame = pd.read_csv(
         path,
         dtype={
@@ -306,6 +315,7 @@ def read_estimates(path: str | Path | io.StringIO, *, modelled: bool = False) ->
         keep_default_na=False,
         na_values={c: [""] for c in ("value", "lower_ci", "upper_ci", "unweighted_base")},
     )
+    frame = provenance.from_legacy(frame)
     if modelled or "method" not in frame:
         return frame
     return frame[frame["method"] != sae.METHOD_MODELLED].reset_index(drop=True)

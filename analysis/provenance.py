@@ -2,26 +2,34 @@
 
 Three things a page must say wherever a figure appears, decided here once:
 
-* **Proxies.** A source label that starts with :data:`PROXY_PREFIX` (``"Proxy: "``) marks a
-  figure that stands in for the measure (the real build's electoral registration: the EU
-  referendum electorate over adults). :func:`label` adds "(proxy)" to its name and
-  :func:`proxy_note` gives the source and method to print beside it.
+* **Proxies.** A row whose ``proxy`` column is true is a figure that stands in for the measure
+  (the real build's electoral registration: the EU referendum electorate over adults; a source
+  declares it in :attr:`analysis.sources.inputs.Inputs.proxies`). :func:`label` adds "(proxy)"
+  to its name, :func:`measure_title` to its page's title, and :func:`proxy_note` gives the
+  source and method to print beside it; :func:`source_text` prints the source of such a row
+  beginning :data:`PROXY_PREFIX` (``"Proxy: "``).
 * **Row notes.** A figure with something particular about it (a published interval cut at
   100%, a rate of 100% with no interval, a denominator known to be unreliable) carries the
-  note in its own ``source`` after :data:`NOTE_SEPARATOR`, so the estimates table itself says
-  which figures and why; :func:`notes` lists them for a page.
+  note in its own ``note`` column, so the estimates table itself says which figures and why;
+  :func:`notes` lists them for a page.
 * **The reading guide.** What ``[c]``, ``[u]`` and ``[x]`` mean depends on where the figures
   came from (survey respondents, admin denominators, a publisher's own markers);
   :func:`reading_guide` states the rule of the sources on the page, not one rule for all.
+
+Estimates files written before the ``note`` and ``proxy`` columns carried both in ``source``
+(``"Proxy: <source> | Note: <note>"``); :func:`from_legacy` splits that form into the columns
+when such a file is read (:func:`analysis.pipeline.read_estimates`).
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 
 import pandas as pd
 
 from analysis import measures
+from analysis.measures import Measure
 from analysis.sdc import DisclosureRules
 
 __all__ = [
@@ -32,20 +40,25 @@ __all__ = [
     "NO_INTERVAL_AT_100",
     "PROXY_PREFIX",
     "UNRELIABLE_DENOMINATOR",
-    "base_source",
-    "is_proxy",
+    "add_note",
+    "from_legacy",
     "label",
-    "note_of",
+    "measure_title",
     "notes",
     "notes_html",
     "proxy_note",
     "reading_guide",
     "source_kind",
-    "with_note",
+    "source_text",
+    "titled",
 ]
 
+# how a proxy's source is printed (and how estimates files before the ``proxy`` column marked one)
 PROXY_PREFIX = "Proxy: "
+# how estimates files before the ``note`` column carried a row's note after its source
 NOTE_SEPARATOR = " | Note: "
+# between two notes of one figure (a flagged rate whose denominator is also doubtful)
+NOTES_JOINED = "; "
 
 # wording of row notes (one wording, so pages and tests find them)
 FLAGGED_U = "flagged [u]: {reason}"
@@ -58,44 +71,112 @@ BUILT_ON = "built on the {group} rate: {reason}"
 UNRELIABLE_DENOMINATOR = "denominator unreliable: {why}; not compared with London or ranked"
 
 
-def with_note(source: str, note: str) -> str:
-    """``source`` with a note about this figure (nothing added for an empty note)."""
-    return f"{source}{NOTE_SEPARATOR}{note}" if note else source
+def add_note(note: str, more: str) -> str:
+    """A figure's note with another added (either may be empty)."""
+    return NOTES_JOINED.join(n for n in (note, more) if n)
 
 
-def base_source(source: str) -> str:
-    """The source without any row note: what the whole series comes from."""
-    return str(source).split(NOTE_SEPARATOR, 1)[0]
+def from_legacy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Estimates rows with their notes and proxy marks in the ``note`` and ``proxy`` columns.
+
+    A file written before those columns (or by hand in the old form) carries a row's note in
+    its ``source`` after :data:`NOTE_SEPARATOR` and marks a proxy by a ``source`` beginning
+    :data:`PROXY_PREFIX`: both are split off into the columns, placed after ``source``. Rows
+    already in the current form are returned as they are.
+    """
+    if "source" not in frame:
+        return frame
+    source = frame["source"].fillna("").astype(str)
+    legacy = source.str.contains(NOTE_SEPARATOR, regex=False)
+    if "note" in frame and "proxy" in frame and not legacy.any():
+        if frame["proxy"].dtype != bool:  # e.g. read from a file as text
+            frame = frame.assign(proxy=frame["proxy"].astype(str).str.lower().eq("true"))
+        return frame
+    out = frame.copy()
+    note = (
+        out["note"].fillna("").astype(str)
+        if "note" in out
+        else pd.Series("", index=out.index, dtype=object)
+    )
+    if legacy.any():
+        split = source[legacy].str.split(NOTE_SEPARATOR, n=1, regex=False)
+        note, source = note.copy(), source.copy()
+        note[legacy] = [add_note(old, n) for old, n in zip(split.str[1], note[legacy])]
+        source[legacy] = split.str[0]
+    if "proxy" in out:
+        proxy = out["proxy"].astype(str).str.lower().eq("true")
+    else:  # the old mark: a source beginning "Proxy: ", taken off the source it prints
+        proxy = source.str.startswith(PROXY_PREFIX)
+        source = source.where(~proxy, source.str[len(PROXY_PREFIX) :])
+    out["source"] = source
+    columns = [c for c in out.columns if c not in ("note", "proxy")]
+    at = columns.index("source") + 1
+    out = out[columns]
+    out.insert(at, "proxy", proxy.to_numpy(dtype=bool))
+    out.insert(at, "note", note.to_numpy(dtype=object))
+    return out
 
 
-def note_of(source: str) -> str:
-    """The row note of a figure's source ('' if none)."""
-    parts = str(source).split(NOTE_SEPARATOR, 1)
-    return parts[1] if len(parts) == 2 else ""
+def source_text(source: str, proxy: bool) -> str:
+    """A figure's source as pages and the spreadsheet print it: a proxy's begins "Proxy: "."""
+    return f"{PROXY_PREFIX}{source}" if proxy else str(source)
 
 
-def is_proxy(source: str) -> bool:
-    return str(source).startswith(PROXY_PREFIX)
-
-
-def label(name: str, source: str) -> str:
+def label(name: str, proxy: bool) -> str:
     """A series name as pages print it: marked "(proxy)" when the figures are a proxy."""
-    return f"{name} (proxy)" if is_proxy(source) and "(proxy)" not in name else name
+    return f"{name} (proxy)" if proxy and "(proxy)" not in name else name
 
 
-def proxy_note(name: str, source: str) -> str:
+def titled(title: str, proxies: Iterable[bool]) -> str:
+    """A page's title from whether each series it shows is a proxy: marked "(proxy)" when all
+    are, "(some figures are proxies)" when some are."""
+    marks = [bool(p) for p in proxies]
+    if marks and all(marks):
+        return label(title, True)
+    if any(marks):
+        return f"{title} (some figures are proxies)"
+    return title
+
+
+def measure_title(measure: Measure, rows: pd.DataFrame) -> str:
+    """The title of a measure's report, from its rows of a build's estimates (direct figures,
+    as :func:`analysis.pipeline.read_estimates` gives them): the page's h1, its HTML ``<title>``
+    and PDF title, and its entry in the index of reports (:mod:`analysis.build.planning`) all
+    come from here, so that each says "(proxy)" exactly when the others do.
+
+    A series counts as a proxy when its last row is (the series the page shows, registry
+    order); a measure with no rows in this build is titled as the registry has it.
+    """
+    shown = {s.indicator for s in measure.series} | (
+        {measure.rate_indicator} if measure.rate_indicator else set()
+    )
+    if rows.empty or "proxy" not in rows:
+        return measure.title
+    proxies: dict[str, bool] = {}
+    for indicator, proxy in zip(rows["indicator"], rows["proxy"]):
+        if indicator in shown:
+            proxies[indicator] = bool(proxy)
+    return titled(measure.title, proxies.values())
+
+
+def proxy_note(name: str, source: str, proxy: bool) -> str:
     """The sentence printed beside a proxy ('' for a figure that is not one)."""
-    if not is_proxy(source):
+    if not proxy:
         return ""
-    return f"{label(name, source)}: these figures are a proxy, not the measure itself. {base_source(source)}."
+    return (
+        f"{label(name, proxy)}: these figures are a proxy, not the measure itself. "
+        f"{source_text(source, proxy)}."
+    )
 
 
 def notes(rows: pd.DataFrame) -> list[str]:
     """One line per figure of ``rows`` that carries a note: area, group, period and the note."""
+    if "note" not in rows:
+        return []
     out = []
     for _, r in rows.iterrows():
-        note = note_of(r["source"])
-        if note:
+        note = r["note"]
+        if isinstance(note, str) and note:
             who = "" if r.get("group", "all") == "all" else f", {r['group']}"
             out.append(f"{r['area_name']}{who}, {r['period']}: {note}")
     return out
@@ -171,7 +252,7 @@ def notes_html(
         return ""
     shown = "".join(f"<li>{html.escape(t)}</li>" for t in lines[:limit])
     more = (
-        f"<li>and {len(lines) - limit} more (see the source column of estimates.csv)</li>"
+        f"<li>and {len(lines) - limit} more (see the note column of estimates.csv)</li>"
         if len(lines) > limit
         else ""
     )

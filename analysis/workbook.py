@@ -1,6 +1,7 @@
 """The accessible spreadsheet of the estimates, written with ``gptables`` (Analysis Function
 guidance for releasing statistics in spreadsheets): a cover sheet, a contents sheet, one table
-per domain, shorthand in place of blank cells, units and notes.
+per domain, shorthand in place of blank cells, units and notes (each figure's own note, from
+the estimates' ``note`` column, in a column of its own; each table's sources below it).
 
 Modelled borough figures (small area estimates, :mod:`analysis.sae`; ``method`` =
 ``modelled``), when the estimates hold them, go to a sheet of their own, never mixed with the
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import measures, publication, rules, tables
+from analysis import measures, provenance, publication, rules, tables
 from analysis.outputs import atomic_write
 from analysis.sdc import FLAG_MEANINGS
 from analysis.survey import Z95
@@ -53,11 +54,25 @@ def _sheet(rows: pd.DataFrame) -> pd.DataFrame:
                     rows["measure_id"],
                 )
             ],
+            # what is particular about a figure (estimates.csv's note column)
+            "Note": [n if isinstance(n, str) and n else "none" for n in _notes(rows)],
             "Compared with London": rows["compared_to_london"].str.replace("_", " "),
             "Unit": rows["unit"].replace({"%": "per cent"}),
         }
     )
     return out.reset_index(drop=True)
+
+
+def _notes(rows: pd.DataFrame) -> pd.Series:
+    return rows["note"] if "note" in rows else pd.Series("", index=rows.index)
+
+
+def _sources(rows: pd.DataFrame) -> str:
+    """A sheet's source line: each source of its rows once, a proxy's as pages print it."""
+    proxy = rows["proxy"] if "proxy" in rows else pd.Series(False, index=rows.index)
+    return "; ".join(
+        sorted({provenance.source_text(s, bool(p)) for s, p in zip(rows["source"], proxy)})
+    )
 
 
 MODELLED = "modelled"  # analysis.sae.boroughs.METHOD_MODELLED (not imported: keeps this light)
@@ -127,7 +142,7 @@ def write(
                 "Values with 95% confidence intervals; comparisons with London tested at the 95% level."
             ],
             instructions="This worksheet contains one table. Some cells contain shorthand explained in the notes.",
-            source="; ".join(sorted(set(rows["source"]))),
+            source=_sources(rows),
             legend=[f"{k} = {v}" for k, v in FLAG_MEANINGS.items()],
         )
     if not modelled.empty:
@@ -143,7 +158,7 @@ def write(
                 "root mean squared error. Not compared between periods."
             ],
             instructions="This worksheet contains one table. Some cells contain shorthand explained in the notes.",
-            source="; ".join(sorted(set(modelled["source"]))),
+            source=_sources(modelled),
             legend=["[x] = not available from the source"],
         )
     cover = gpt.Cover(

@@ -27,6 +27,8 @@ COLUMNS = [
     "unit",
     "polarity",
     "source",
+    "note",
+    "proxy",
     "synthetic",
     "flag_reason",
     "uncertainty",

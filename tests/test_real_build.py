@@ -34,7 +34,12 @@ def test_real_build_estimates_what_the_sources_support(real_results) -> None:
     # MYEB3 2016: (20300 + 23452 + 12775 + 5947) / 249162
     assert camden.loc[("population_churn", "2016"), "value"] == pytest.approx(100 * 62474 / 249162)
     assert camden.loc[("turnout_local_elections", "2014"), "value"] == pytest.approx(38.7)
-    assert "Proxy" in e[e.indicator == "electoral_registration"]["source"].iloc[0]
+    registration = e[e.indicator == "electoral_registration"]
+    assert (
+        registration["proxy"].all()
+        and not e.loc[e.indicator != "electoral_registration", "proxy"].any()
+    )
+    assert "EU referendum" in registration["source"].iloc[0]
 
 
 def test_real_employment_gaps_follow_the_published_rates(real_results) -> None:

@@ -12,7 +12,7 @@ import re
 import pandas as pd
 import pytest
 
-from analysis import compare, measures, pipeline, provenance, report, thematic
+from analysis import compare, measures, pipeline, report, thematic
 
 CITY = "E09000001"
 
@@ -120,14 +120,14 @@ def test_no_published_interval_end_beyond_the_possible_is_left_unflagged(estimat
     groups = (
         rates["breakdown"] != "all"
     )  # the counts are of the group rates; all persons add one each
-    noted = rates["source"].str.contains("goes beyond 0-100%", regex=False)
+    noted = rates["note"].str.contains("goes beyond 0-100%", regex=False)
     assert (
         (noted & groups).sum() == 383
         and (noted & ~groups).sum() == 1
         and (rates[noted]["flag"] == "[u]").all()
     )
     assert (
-        rates[noted]["source"].str.contains("119.3", regex=False).any()
+        rates[noted]["note"].str.contains("119.3", regex=False).any()
     )  # the worst published end, named
     at_100 = rates[(rates["value"] == 100) & rates["lower_ci"].isna()]
     assert (at_100["breakdown"] != "all").sum() == 61 and (at_100["flag"] == "[u]").all()
@@ -146,7 +146,7 @@ def test_the_city_registration_is_flagged_and_not_ranked(estimates) -> None:
         (estimates.indicator == "electoral_registration") & (estimates.area_code == CITY)
     ].iloc[0]
     assert reg["flag"] == "[u]" and reg["compared_to_london"] == "not_compared"
-    note = provenance.note_of(reg["source"])
+    note = reg["note"]
     assert "7,246" in note and "9,721" in note and "73.9%" in note
     ranks = compare.ranks(estimates, "electoral_registration", "electoral_registration", "2016")
     assert CITY not in set(ranks["area_code"]) and ranks["n_ranked"].iloc[0] == 32
@@ -233,5 +233,12 @@ def test_real_borough_pages_brief_with_numbers_and_links(real_dir) -> None:
 
 
 def test_a_proxy_measure_says_so_in_its_heading(real_dir) -> None:
+    from analysis.build import planning
+
     page = report.MeasurePage("electoral_registration", real_dir)
-    assert re.search(r"<h1>[^<]*\(proxy\)</h1>", page.header().html)
+    h1 = re.search(r"<h1>([^<]*\(proxy\))</h1>", page.header().html)
+    assert h1
+    # and so does its entry in the build's plan (the index, the HTML and PDF titles)
+    titles = {j.name: j.title for j in planning.plan(real_dir) if j.kind == "measure"}
+    assert titles["electoral_registration"] == h1[1]
+    assert [m for m, t in titles.items() if "(proxy)" in t] == ["electoral_registration"]

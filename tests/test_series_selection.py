@@ -244,12 +244,12 @@ def test_gaps_on_flagged_rates_are_flagged_and_not_compared() -> None:
     row = finished[
         (finished.indicator == "employment_gap_mixed") & (finished.area_code == "E09000002")
     ].iloc[0]
-    assert provenance.base_source(row["source"]) == APS
-    assert "built on the Mixed rate" in provenance.note_of(row["source"])
+    assert row["source"] == APS
+    assert "built on the Mixed rate" in row["note"]
     plain = finished[
         (finished.indicator == "employment_gap_mixed") & (finished.area_code == "E09000007")
     ].iloc[0]
-    assert plain["source"] == APS
+    assert plain["source"] == APS and plain["note"] == ""
 
 
 def test_a_denominator_known_to_be_unreliable_is_flagged_not_compared_not_ranked() -> None:
@@ -276,34 +276,37 @@ def test_a_denominator_known_to_be_unreliable_is_flagged_not_compared_not_ranked
     inputs = pipeline.Inputs(
         admin={"electoral": table[["area_code", "year", "electors", "adults"]]},
         source_notes={m.id: real.SOURCE_NOTES[m.id]},
+        proxies=real.PROXIES,
         unreliable={m.id: doubtful},
     )
     e = pipeline.compute(inputs, [m]).estimates
     city = e[e.area_code == "E09000001"].iloc[0]
     assert city["flag"] == "[u]" and city["compared_to_london"] == "not_compared"
     assert city["value"] > 95  # the scaled figure, kept, but flagged
-    assert "denominator unreliable" in provenance.note_of(city["source"])
+    assert "denominator unreliable" in city["note"]
+    assert city["source"] == real.SOURCE_NOTES[m.id] and e["proxy"].all()
     assert "E09000001" not in set(compare.ranks(e, m.id, m.id, "2016")["area_code"])
     others = e[e.area_code.str.startswith("E09") & (e.area_code != "E09000001")]
-    assert (others["flag"] == "").all() and not others["source"].str.contains(
-        provenance.NOTE_SEPARATOR, regex=False
-    ).any()
+    assert (others["flag"] == "").all() and (others["note"] == "").all()
+    assert not e["source"].str.contains(provenance.NOTE_SEPARATOR, regex=False).any()
 
 
 def test_proxies_are_labelled_with_source_and_method() -> None:
     source = real.SOURCE_NOTES["electoral_registration"]
-    assert provenance.is_proxy(source)
+    assert "electoral_registration" in real.PROXIES and "hate_crime" not in real.PROXIES
+    assert not source.startswith(provenance.PROXY_PREFIX)  # the flag says so, not the text
     assert (
-        provenance.label("Local government electors per adult", source)
+        provenance.label("Local government electors per adult", True)
         == "Local government electors per adult (proxy)"
     )
     assert (
-        provenance.label("Hate crimes per 1,000 residents", real.SOURCE_NOTES["hate_crime"])
+        provenance.label("Hate crimes per 1,000 residents", False)
         == "Hate crimes per 1,000 residents"
     )
-    note = provenance.proxy_note("Local government electors per adult", source)
+    note = provenance.proxy_note("Local government electors per adult", source, True)
     assert "EU referendum" in note and "mid-2019" in note and "scaled" in note
-    assert provenance.proxy_note("x", real.SOURCE_NOTES["hate_crime"]) == ""
+    assert "not the measure itself. Proxy: EU referendum electorate per adult" in note
+    assert provenance.proxy_note("x", real.SOURCE_NOTES["hate_crime"], False) == ""
 
 
 def test_the_reading_guide_states_the_rule_of_the_sources_on_the_page() -> None:

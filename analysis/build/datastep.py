@@ -76,7 +76,11 @@ def estimates_step(
 
 
 def write_workbook(data_dir: str, synthetic: bool, published: str | None = None) -> float:
-    """Write ``estimates.xlsx`` from ``estimates.csv`` (run in a worker beside the notebooks)."""
+    """Write ``estimates.xlsx`` from ``estimates.csv`` (run in a worker beside the notebooks).
+
+    Read as every report reads it (:func:`analysis.pipeline.read_estimates`): each figure's note
+    and proxy mark in their own columns, whatever the form of the file, so that the sheets give
+    notes a column of their own and a proxy's source as the pages print it."""
     from analysis import pipeline, workbook
 
     start = time.perf_counter()

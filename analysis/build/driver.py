@@ -69,7 +69,11 @@ def _build(config: BuildConfig) -> BuildResult:
     if config.boundaries:  # read once here: a file the maps cannot use stops the build now
         check_boundaries(config.boundaries)
     pages.site_context(None, config.publication_date)  # likewise a malformed --publication-date
-    all_jobs = plan(out / "data", config.boundaries, config.synthetic_analyses, config.notebooks)
+    # the reports' titles come from the estimates (a proxy measure's says so): planned again
+    # once they are computed; this plan chooses the reports and sizes the pool
+    all_jobs = plan(
+        out / "data", config.boundaries, config.synthetic_analyses, config.notebooks, titles=False
+    )
     chosen = select(all_jobs, config.only)
     pool = None
     if config.force or not datastep.estimates_current(out, config.key + lib, old):
@@ -84,6 +88,8 @@ def _build(config: BuildConfig) -> BuildResult:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         raise
+    all_jobs = plan(out / "data", config.boundaries, config.synthetic_analyses, config.notebooks)
+    chosen = select(all_jobs, config.only)
     report_inputs: dict[str, Any] = {
         k: v for k, v in estimates_info["files"].items() if k.endswith(".csv")
     }

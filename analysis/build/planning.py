@@ -54,15 +54,42 @@ class JobResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def measure_titles(data_dir: Path) -> dict[str, str]:
+    """Measure id -> the title of its report, from the build's estimates in ``data_dir``: the
+    h1 of its page, marked "(proxy)" when its figures are a proxy
+    (:func:`analysis.provenance.measure_title`, read from the rows the page reads). Empty when
+    no estimates have been written there yet."""
+    path = Path(data_dir) / "estimates.csv"
+    if not path.exists():
+        return {}
+    from analysis import pipeline, provenance
+
+    estimates = pipeline.read_estimates(path)
+    by_measure = dict(tuple(estimates.groupby("measure_id", sort=False)))
+    return {
+        m.id: provenance.measure_title(m, by_measure.get(m.id, estimates.iloc[0:0]))
+        for m in measures.registry()
+    }
+
+
 def plan(
     data_dir: Path,
     boundaries: str | None = None,
     synthetic_analyses: bool = True,
     notebooks: Path = NOTEBOOKS,
+    *,
+    titles: bool = True,
 ) -> list[Job]:
-    """Every report the build makes."""
+    """Every report the build makes.
+
+    A measure's report is titled as its page's h1 (:func:`measure_titles`: "(proxy)" when the
+    estimates in ``data_dir`` say its figures are a proxy), and so are its HTML and PDF titles
+    and its entry in the index. ``titles=False`` gives the registry's titles without reading
+    the estimates (for a plan made before they are computed, to choose and count reports).
+    """
     common = {"data_dir": str(data_dir), "boundaries": boundaries}
     folder = str(notebooks)
+    named = measure_titles(data_dir) if titles else {}
     jobs = [
         Job(
             "london",
@@ -91,7 +118,7 @@ def plan(
                 "measure.ipynb",
                 {"measure_id": m.id, **common},
                 f"measures/{m.id}",
-                m.title,
+                named.get(m.id, m.title),
                 folder,
             )
         )

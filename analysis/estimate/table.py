@@ -34,6 +34,8 @@ ESTIMATE_COLUMNS = [
     "unit",
     "polarity",
     "source",
+    "note",
+    "proxy",
     "synthetic",
     "flag_reason",
     "uncertainty",
@@ -50,8 +52,11 @@ def finish(
     synthetic: bool,
     rules: DisclosureRules,
     flags_from_source: bool = False,
+    proxy: bool = False,
 ) -> pd.DataFrame:
-    """Add the measure's labels, names and flags, apply disclosure control, order columns."""
+    """Add the measure's labels, names and flags, apply disclosure control, order columns.
+
+    ``proxy``: the source's figures stand in for the measure (the rows' ``proxy`` column)."""
     rows = rows.copy()
     rows["measure_id"] = measure.id
     rows["area_name"] = rows["area_code"].map(geography.names_by_code())
@@ -64,8 +69,9 @@ def finish(
         rows.loc[is_rate, "unit"] = measure.rate_unit
         rows.loc[is_rate, "polarity"] = measure.rate_polarity
     rows["source"] = source
-    if "note" in rows:  # a figure with something particular about it says so in its own source
-        rows["source"] = [provenance.with_note(source, n) for n in rows["note"].fillna("")]
+    # a figure with something particular about it says so in its own note
+    rows["note"] = rows["note"].fillna("").astype(str) if "note" in rows else ""
+    rows["proxy"] = bool(proxy)
     rows["synthetic"] = bool(synthetic)
     rows["method"] = "direct"  # modelled borough figures (analysis.sae) say "modelled"
     if "flag" not in rows:
@@ -97,7 +103,7 @@ def mark_unreliable(rows: pd.DataFrame, unreliable: pd.DataFrame) -> pd.DataFram
 
     ``unreliable`` has ``area_code``, ``period`` and ``why``. Each such figure keeps its value
     but is not compared with London (its interval reflects only sampling, not the doubtful
-    denominator) and says why in its source. Suppressed or unavailable figures stay as they are.
+    denominator) and says why in its note. Suppressed or unavailable figures stay as they are.
     """
     rows = rows.copy()
     why = {
@@ -113,11 +119,11 @@ def mark_unreliable(rows: pd.DataFrame, unreliable: pd.DataFrame) -> pd.DataFram
     rows.loc[hit, "flag_reason"] = rules.DOUBTFUL_DENOMINATOR
     rows.loc[hit, "compared_to_london"] = Compared.NOT_COMPARED
     rows.loc[hit, "p_vs_london"] = np.nan
-    rows.loc[hit, "source"] = [
-        provenance.with_note(
-            s, provenance.FLAGGED_U.format(reason=provenance.UNRELIABLE_DENOMINATOR.format(why=r))
+    rows.loc[hit, "note"] = [
+        provenance.add_note(
+            n, provenance.FLAGGED_U.format(reason=provenance.UNRELIABLE_DENOMINATOR.format(why=r))
         )
-        for s, r in zip(rows.loc[hit, "source"], np.array(reason, dtype=object)[hit])
+        for n, r in zip(rows.loc[hit, "note"], np.array(reason, dtype=object)[hit])
     ]
     return rows
 

@@ -143,9 +143,11 @@ class BoroughPage(Page):
         locator map."""
         rows = self.summary_rows
         proxies = [
-            h.p(provenance.proxy_note(lab, src))
-            for lab, src in dict(zip(rows["label"], rows["source"])).items()
-            if provenance.is_proxy(src)
+            h.p(provenance.proxy_note(lab, src, proxy))
+            for lab, (src, proxy) in dict(
+                zip(rows["label"], zip(rows["source"], rows["proxy"]))
+            ).items()
+            if proxy
         ]
         locator = self.locator()
         return Section(
@@ -288,7 +290,9 @@ class BoroughPage(Page):
                 ).set_axis(rows.index),
                 "Period": rows["period"],
                 "Base": [f"{int(b):,}" if pd.notna(b) else "" for b in rows["unweighted_base"]],
-                "Source": [provenance.base_source(s) for s in rows["source"]],
+                "Source": [
+                    provenance.source_text(s, p) for s, p in zip(rows["source"], rows["proxy"])
+                ],
             }
         )
 

@@ -54,6 +54,8 @@ _COLUMNS = [
     "unit",
     "polarity",
     "source",
+    "note",
+    "proxy",
 ]
 
 
@@ -98,7 +100,7 @@ def borough_indicator_rows(data: ReportData) -> pd.DataFrame:
         frame = frame.assign(
             measure_id=m.id,
             domain=m.domain,
-            label=provenance.label(label, boroughs["source"].iloc[0]),
+            label=provenance.label(label, boroughs["proxy"].iloc[0]),
             period=period,
             kind=m.kind,
             london=float(london["value"].iloc[0]),

@@ -105,7 +105,7 @@ class LondonPage(Page):
                 out.append(
                     Figure(
                         m,
-                        provenance.label(s.label, latest["source"]),
+                        provenance.label(s.label, latest["proxy"]),
                         latest,
                         self.data.change(*where),
                         self.data.trend(*where),

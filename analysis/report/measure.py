@@ -47,8 +47,12 @@ class MeasurePage(Page):
         pairs = [(s.indicator, s.label) for s in m.series]
         if m.rate_indicator:
             pairs.insert(0, (m.rate_indicator, m.rate_label or m.rate_indicator))
-        sources = dict(zip(self.rows.indicator, self.rows.source))
-        return [(i, provenance.label(lab, sources[i])) for i, lab in pairs if i in sources]
+        proxies = self._proxies()
+        return [(i, provenance.label(lab, proxies[i])) for i, lab in pairs if i in proxies]
+
+    def _proxies(self) -> dict[str, bool]:
+        """Indicator -> whether its figures are a proxy (its last row's ``proxy``)."""
+        return dict(zip(self.rows.indicator, self.rows.proxy.astype(bool)))
 
     def series_key(self, indicator: str) -> series.SeriesKey | None:
         """The one series this page shows for ``indicator`` (None: the source has group series only)."""
@@ -75,10 +79,16 @@ class MeasurePage(Page):
             )
         )
         sources = dict(zip(self.rows.indicator, self.rows.source))
+        is_proxy = self._proxies()
         proxies = [
-            h.element("div", provenance.proxy_note(lab, sources[i]), class_="notice", role="note")
+            h.element(
+                "div",
+                provenance.proxy_note(lab, sources[i], is_proxy[i]),
+                class_="notice",
+                role="note",
+            )
             for i, lab in self.indicators()
-            if provenance.is_proxy(sources[i])
+            if is_proxy[i]
         ]
         return self.title(
             self.heading(),
@@ -93,15 +103,11 @@ class MeasurePage(Page):
         )
 
     def heading(self) -> str:
-        """The page's h1: the measure's title, marked "(proxy)" when its figures are a proxy
-        (the same label :func:`analysis.provenance.label` gives every chart and row)."""
-        sources = dict(zip(self.rows.indicator, self.rows.source))
-        proxies = [provenance.is_proxy(sources[i]) for i, _ in self.indicators()]
-        if proxies and all(proxies):
-            return provenance.label(self.measure.title, provenance.PROXY_PREFIX)
-        if any(proxies):
-            return f"{self.measure.title} (some figures are proxies)"
-        return self.measure.title
+        """The page's h1: the measure's title, marked "(proxy)" when its figures are a proxy.
+
+        :func:`analysis.provenance.measure_title` makes it, as it makes the page's HTML and PDF
+        title and its entry in the index (the build's :class:`~analysis.build.planning.Job`)."""
+        return provenance.measure_title(self.measure, self.rows)
 
     def direction_text(self) -> str:
         """Which way is better, for each polarity among the page's rows (the rulebook's words);
@@ -422,7 +428,11 @@ class MeasurePage(Page):
             for s in m.series
             if s.reference
         ]
-        source = provenance.base_source(self.rows["source"].iloc[0]) if self.available else m.source
+        source = (
+            provenance.source_text(self.rows["source"].iloc[0], self.rows["proxy"].iloc[0])
+            if self.available
+            else m.source
+        )
         terms: list[tuple[str, h.Child]] = [
             ("Definition", m.definition),
             ("Why it matters", m.rationale),

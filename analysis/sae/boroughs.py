@@ -37,7 +37,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -426,8 +426,10 @@ def rows(
     registry: dict[str, Measure],
     source_label: Callable[[Measure], str],
     synthetic: bool,
+    proxies: Collection[str] = (),
 ) -> pd.DataFrame:
-    """Rows of the estimates table (detail columns) for the modelled borough figures."""
+    """Rows of the estimates table (detail columns) for the modelled borough figures
+    (``proxies``: the ids of measures whose figures are a proxy in this build)."""
     if not models:
         return pd.DataFrame()
     t = pd.concat([mdl.table for mdl in models], ignore_index=True)
@@ -452,6 +454,8 @@ def rows(
             "unit": each([m.unit for m in measure]),
             "polarity": each([m.polarity for m in measure]),
             "source": each([f"{source_label(m)}; {METHOD_LABEL}" for m in measure]),
+            "note": "",
+            "proxy": each([m.id in proxies for m in measure]).astype(bool),
             "synthetic": bool(synthetic),
             "flag_reason": "",
             "uncertainty": UNCERTAINTY,

@@ -31,6 +31,9 @@ class Inputs:
     source_notes: dict[str, str] = field(
         default_factory=dict
     )  # measure id -> source label for this build
+    # measure ids whose figures in this build stand in for the measure (a proxy): their rows'
+    # ``proxy`` column is true, and the pages label them "(proxy)" (analysis.provenance)
+    proxies: frozenset[str] = frozenset()
     # measure id -> rows (area_code, period, why) whose denominator the source knows to be unreliable
     unreliable: dict[str, pd.DataFrame] = field(default_factory=dict)
     synthetic: bool = False

@@ -6,7 +6,8 @@ into a cache, or read from ``mirror``), joins what belongs together and returns
 published openly (the survey microdata, released under licence) get no input here: their
 reports say so, and survey waves can be added with codebooks (:mod:`analysis.sources.waves`).
 
-Choices, each stated in the measure's source label so that the reports carry it:
+Choices, each stated in the measure's source label so that the reports carry it (a proxy
+also in :data:`PROXIES`):
 
 * **Electoral registration** uses the EU referendum electorate (Electoral Commission, 2016)
   as a proxy for ONS local government electors. The proxy leaves out resident EU citizens, so
@@ -41,7 +42,7 @@ from analysis.sources.interface import refuse_base
 
 SOURCE_NOTES = {
     "electoral_registration": (
-        "Proxy: EU referendum electorate per adult, standing in for local government electors per adult. "
+        "EU referendum electorate per adult, standing in for local government electors per adult. "
         "Electorate: Electoral Commission, EU referendum results by counting area, 23 June 2016 (the "
         "referendum franchise leaves out resident EU citizens, so it understates local government "
         "registration). Adults: ONS mid-2019 population estimates aged 18 and over, scaled to mid-2016 by "
@@ -60,6 +61,9 @@ SOURCE_NOTES = {
     "turnout_local_elections": "GLA London Borough Profiles (2017 edition): turnout at the 2014 local elections",
     "born_abroad": "GLA London Borough Profiles (2017 edition): residents born abroad, 2015 (APS)",
 }
+# the measures whose figures here stand in for the measure (their rows' ``proxy`` column; the
+# pages print the source beginning "Proxy: " and label the figures "(proxy)")
+PROXIES = frozenset({"electoral_registration"})
 
 
 def _adults_2016(population: pd.DataFrame, adults_2019: pd.DataFrame) -> pd.DataFrame:
@@ -184,6 +188,7 @@ def real_inputs(
         published={"employment_gap": employment},
         synthetic=False,
         source_notes=SOURCE_NOTES,
+        proxies=PROXIES,
         area_covariates=area_covariates,
         neighbours=neighbours.real(profiles),
         unreliable={"electoral_registration": doubtful_adults(population, adults_2019, electors)},

@@ -46,16 +46,17 @@ class RegistrationChurnPage:
         self.pair, self.period = borough_pair(self.data.estimates, period)
         self.reg = regress(self.pair)
         e = self.data.estimates
-        self.sources = {
+        london = {
             ind: e.loc[
                 (e.indicator == ind)
                 & (e.period == self.period)
-                & (e.area_code == geography.LONDON_CODE),
-                "source",
+                & (e.area_code == geography.LONDON_CODE)
             ].iloc[0]
             for ind in (X, Y)
         }
-        self.proxy = provenance.is_proxy(self.sources[Y])
+        self.sources = {ind: row["source"] for ind, row in london.items()}
+        self.proxies = {ind: bool(row["proxy"]) for ind, row in london.items()}
+        self.proxy = self.proxies[Y]
 
     def header(self) -> Section:
         return Section(
@@ -76,7 +77,9 @@ class RegistrationChurnPage:
                     ),
                     h.element(
                         "div",
-                        provenance.proxy_note("Electoral registration", self.sources[Y]),
+                        provenance.proxy_note(
+                            "Electoral registration", self.sources[Y], self.proxy
+                        ),
                         class_="notice",
                         role="note",
                     )
@@ -217,8 +220,10 @@ class RegistrationChurnPage:
             & (e.area_code == CITY)
             & (e.breakdown == "all")
         ]
-        if len(city_rows) and provenance.note_of(city_rows["source"].iloc[0]):
-            text += f" The City's registration figure is itself doubtful: {provenance.note_of(city_rows['source'].iloc[0])}."
+        if len(city_rows) and city_rows["note"].iloc[0]:
+            text += (
+                f" The City's registration figure is itself doubtful: {city_rows['note'].iloc[0]}."
+            )
         return Section(
             h.join(
                 [
@@ -263,7 +268,9 @@ class RegistrationChurnPage:
 
     def about(self) -> Section:
         reg_m, churn_m = measures.get(Y), measures.get(X)
-        sources = {ind: provenance.base_source(v) for ind, v in self.sources.items()}
+        sources = {
+            ind: provenance.source_text(v, self.proxies[ind]) for ind, v in self.sources.items()
+        }
         body = h.join(
             [
                 h.h2("About this analysis"),

@@ -178,8 +178,8 @@ class StrategyFiguresPage:
         low = rows.nsmallest(2, "value")
         higher = int((rows.compared_to_london == "higher").sum())
         lower = int((rows.compared_to_london == "lower").sum())
-        source = rows["source"].iloc[0]
-        name = "Registration, proxy," if provenance.is_proxy(source) else "Registration,"
+        source, proxy = rows["source"].iloc[0], bool(rows["proxy"].iloc[0])
+        name = "Registration, proxy," if proxy else "Registration,"
         title = (
             f"Figure 3. {name} {period}: {lv:.1f}% of adults in London, lowest in {low.area_name.iloc[0]} "
             f"({low.value.iloc[0]:.1f}%) and {low.area_name.iloc[1]} ({low.value.iloc[1]:.1f}%)"
@@ -202,9 +202,7 @@ class StrategyFiguresPage:
         )
         return _section(
             "Figure 3: Electoral registration by borough",
-            provenance.proxy_note("Electoral registration", source)
-            if provenance.is_proxy(source)
-            else None,
+            provenance.proxy_note("Electoral registration", source, proxy) if proxy else None,
             text,
             Markup(charts.to_html(chart)),
             Markup(provenance.notes_html(rows)),
