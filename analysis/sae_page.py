@@ -145,7 +145,7 @@ def measure_sections(
     rows = modelled_rows(data_dir)
     rows = rows[rows["measure_id"] == measure_id]
     if rows.empty:
-        if m.kind == "survey_gap" and "borough" in m.geographies:  # say why (the rulebook's words)
+        if m.kind == "survey_gap":  # say why there is none (the rulebook's words)
             return Section(str(join([h2("Modelled borough estimates"), p(rules.GAP_NOT_MODELLED)])))
         return Section("")
     labels = {s.indicator: s.label for s in m.series}

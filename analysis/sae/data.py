@@ -139,7 +139,7 @@ def gap_directs(measure: Measure, waves: dict[str, Any]) -> list[Direct]:
     """Direct borough gaps of every series and single wave of a gap measure: each borough's
     two group rates estimated jointly with London's (one pass per grouping variable), the
     gap's variance that of the difference, with the groups' covariance."""
-    if "borough" not in measure.geographies or not measure.item:
+    if not measure.item:
         return []
     out = []
     for period, wave in waves.items():
