@@ -152,3 +152,20 @@ def test_change_mse_is_below_the_sum_of_the_levels_with_a_persistent_effect(demo
         below += int((mdl.table["change_mse"] < total).sum())
         assert (mdl.table["change_mse"] < 1.01 * total).all()
     assert below > 0.9 * 33 * len(two)
+
+
+def test_simulation_benchmark_runs_for_a_gap(capsys) -> None:
+    """A smoke run of benchmarks/bench_sae.py on a gap (its real run takes 100 samples)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_sae.py"
+    spec = importlib.util.spec_from_file_location("bench_sae", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = ["--family", "ukhls", "--item", "employed", "--period", "2018/19"]
+    args += ["--gap", "sex:Male:Female", "--n", "12000", "--samples", "2", "--scale", "0.01"]
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    assert "mean RMSE (points)" in out and "gap sex:Male:Female" in out
