@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     modelled = np.full((args.samples, k), np.nan)
     cover = np.full((args.samples, k), np.nan)
     cover_all = []  # every wave's coverage, for the average over waves
+    cover_change, cover_naive = [], []  # modelled changes: on their MSE, and on mse_t + mse_s
     resp = np.zeros((args.samples, k))
     failed = 0
     for s in range(args.samples):
@@ -294,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
                     (t["lower_ci"].to_numpy() / 100 <= truths[w])
                     & (truths[w] <= t["upper_ci"].to_numpy() / 100)
                 )
+            if w and period in by_period and periods[w - 1] in by_period:
+                t, before = by_period[period], by_period[periods[w - 1]]
+                true_change = 100 * (truths[w] - truths[w - 1])
+                miss = np.abs(t["change_since_previous"].to_numpy() - true_change)
+                cover_change.append(miss <= survey.Z95 * np.sqrt(t["change_mse"].to_numpy()))
+                naive = np.sqrt(t["mse"].to_numpy() + before["mse"].to_numpy())
+                cover_naive.append(miss <= survey.Z95 * naive)
         t = by_period[args.period]
         modelled[s] = t["eblup"].to_numpy() / 100
         cover[s] = (t["lower_ci"].to_numpy() / 100 <= truth) & (
@@ -352,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
         f"average coverage of 95% intervals: modelled {np.nanmean(cover):.3f} "
         f"(all {len(periods)} waves {np.mean(cover_all):.3f}), direct {np.nanmean(direct_cover):.3f}"
     )
+    if cover_change:
+        print(
+            f"modelled changes since the previous wave: coverage of 95% intervals on the MSE of "
+            f"the change {np.mean(cover_change):.3f}, on mse_t + mse_s {np.mean(cover_naive):.3f}"
+        )
     return 0
 
 
