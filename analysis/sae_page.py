@@ -222,7 +222,8 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
             {
                 "Indicator": label,
                 "Period": latest["period"],
-                f"Value ({latest['unit']})": f"{tables.fmt(latest['value'])} ({LABEL})",
+                # a proportion in %, a gap in points: the unit goes with each value
+                "Value": f"{narrative.unit_text(latest['value'], latest['unit'])} ({LABEL})",
                 "95% CI lower": tables.fmt(latest["lower_ci"]),
                 "95% CI upper": tables.fmt(latest["upper_ci"]),
                 "Direct survey figure": {

@@ -44,6 +44,9 @@ def test_borough_page_shows_modelled_figures_only_where_direct_ones_fail(data_di
     # twelve proportions, and each gap whose pooled direct figure ending in that wave is [c]/[u]
     gaps = camden.count("pooled waves)")
     assert gaps >= 1 and camden.count("(modelled estimate)") == 12 + gaps
+    # one Value column: each value carries its unit (a gap is in points)
+    assert "percentage points (modelled estimate)" in camden and "% (modelled estimate)" in camden
+    assert ">nan<" not in camden
 
 
 def test_a_build_without_models_shows_nothing(tmp_path, demo_inputs) -> None:
