@@ -73,10 +73,21 @@ GAP_MODELLED = (
     "difference, and borrows strength from the borough's characteristics and its other waves. "
     "The direct borough gaps pool three waves, so the two are for different periods."
 )
-GAP_NOT_MODELLED = (
-    "This gap has no modelled borough figures: the small area model needs at least 10 boroughs "
-    "with a publishable sample (50 or more respondents) in both groups in one survey wave."
+GAP_NOT_MODELLED_WHY = (
+    "the small area model needs at least 10 boroughs with a publishable sample (50 or more "
+    "respondents) in both groups in one survey wave"
 )
+GAP_NOT_MODELLED = f"This gap has no modelled borough figures: {GAP_NOT_MODELLED_WHY}."
+
+
+def gaps_not_modelled(labels: Iterable[str]) -> str:
+    """The sentence for the gaps of a measure that have no modelled borough figures."""
+    names = list(labels)
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    which = "gap" if len(names) == 1 else "gaps"
+    return f"No modelled borough figures for the {which} {listed}: {GAP_NOT_MODELLED_WHY}."
 
 
 def method_sentence(applied: Iterable[str]) -> str:

@@ -74,6 +74,11 @@ def test_gap_measures_show_modelled_gaps_and_say_what_they_are(data_dir) -> None
         assert "Modelled borough estimates" in section.html
         assert str(escape(rules.GAP_MODELLED)) in section.html and section.charts
         assert str(escape(rules.GAP_NOT_MODELLED)) not in section.html
+    # the demo's White minus Mixed and White minus Pakistani/Bangladeshi gaps have no model
+    html = sae_page.measure_sections("employment_gap", data_dir).html
+    sentence = rules.gaps_not_modelled(["White minus Pakistani/Bangladeshi", "White minus Mixed"])
+    assert sentence.startswith("No modelled borough figures for the gaps White minus Pakistani")
+    assert str(escape(sentence)) in html
     # no page says gaps are never modelled
     assert (
         str(escape(rules.GAP_NOT_MODELLED)) not in sae_page.borough_section("Camden", data_dir).html
