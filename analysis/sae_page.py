@@ -152,9 +152,7 @@ def measure_sections(
     out: list[Markup] = [h2("Modelled borough estimates"), p(METHOD_NOTE), p(CHANGE_NOTE)]
     if m.kind == "survey_gap":
         out.append(p(rules.GAP_MODELLED))
-        missing = [
-            s.short_label or s.label for s in m.series if s.indicator not in set(rows["indicator"])
-        ]
+        missing = [s.short for s in m.series if s.indicator not in set(rows["indicator"])]
         if missing:
             out.append(p(rules.gaps_not_modelled(missing)))
     made: list[charts.Chart] = []
