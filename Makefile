@@ -43,7 +43,7 @@ r-fixtures:
 	cd tests/fixtures/r_survey && Rscript make_sample.R && Rscript reference.R
 	cd tests/fixtures/r_overdispersion && Rscript make_data.R && Rscript reference.R
 	cd tests/fixtures/r_waves && Rscript reference.R
-	cd tests/fixtures/r_sae && Rscript make_data.R && Rscript reference.R
+	cd tests/fixtures/r_sae && Rscript make_data.R && Rscript reference.R && Rscript make_gaps.R && Rscript reference_gaps.R
 	cd tests/fixtures/r_api && Rscript reference.R
 
 clean:

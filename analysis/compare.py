@@ -78,6 +78,14 @@ def verdict(diff: ArrayLike, p_value: ArrayLike, alpha: float = ALPHA) -> np.nda
     return np.where(np.isnan(diff) | np.isnan(p_value), Compared.NOT_COMPARED, out)
 
 
+def change_direction(change: ArrayLike, p_value: ArrayLike, alpha: float = ALPHA) -> np.ndarray:
+    """'increased', 'decreased', 'no significant change' or 'not_compared' (:class:`Change`):
+    the direction of a change from its size and two-sided p-value, as ``changes.csv`` words it."""
+    return np.array(
+        [_CHANGE_OF[Compared(v)].value for v in verdict(change, p_value, alpha)], dtype=object
+    )
+
+
 def verdict_against_london(compared: str, polarity: str, population_group: bool = False) -> str:
     """'better', 'worse', 'higher', 'lower', 'similar' or 'not_compared': the rulebook's
     :func:`analysis.rules.verdict` (a neutral row or a population group stays higher/lower)."""

@@ -98,7 +98,9 @@ def compute(
     models: list[sae.Model] = []
     failed: dict[str, str] = {}
     if inputs.area_covariates is not None and directs:
-        models, failed = sae.fit_all(directs, inputs.area_covariates, rules)
+        models, failed = sae.fit_all(
+            directs, inputs.area_covariates, rules, series_breaks(registry)
+        )
     modelled = sae.rows(
         models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic, inputs.proxies
     )
@@ -110,7 +112,8 @@ def compute(
     return Results(
         estimates=detail[estimate.ESTIMATE_COLUMNS].copy(),
         detail=detail,
-        # changes and trends between waves are tested for direct figures only (models are fitted per wave)
+        # changes.csv and trends.csv hold the direct figures; a modelled figure's change since
+        # the previous wave, tested on its own MSE, is in its model's file (analysis.sae.changes)
         changes=compare.changes(direct_detail, breaks=breaks),
         skipped=[i for i in order if i in set(skipped)],
         neighbours=inputs.neighbours,

@@ -65,12 +65,29 @@ APPLIED_METHODS = {
 }
 
 
-# why a gap measure (a difference between groups) has no modelled borough figure (analysis.sae)
-GAP_NOT_MODELLED = (
-    "Gaps between groups have no modelled borough figures: the small area model is fitted to each "
-    "borough's whole sample, not to the two small groups a gap compares, so the borough gaps shown "
-    "pool three survey waves instead."
+# what a gap measure's (a difference between groups) modelled borough figures are, and why
+# one may have none (analysis.sae)
+GAP_MODELLED = (
+    "Modelled borough gaps are for single survey waves: the small area model is fitted to each "
+    "borough's gap between the two groups in one wave, with the sampling variance of that "
+    "difference, and borrows strength from the borough's characteristics and its other waves. "
+    "The direct borough gaps pool three waves, so the two are for different periods."
 )
+GAP_NOT_MODELLED_WHY = (
+    "the small area model needs at least 10 boroughs with a publishable sample (50 or more "
+    "respondents) in both groups in one survey wave"
+)
+GAP_NOT_MODELLED = f"This gap has no modelled borough figures: {GAP_NOT_MODELLED_WHY}."
+
+
+def gaps_not_modelled(labels: Iterable[str]) -> str:
+    """The sentence for the gaps of a measure that have no modelled borough figures."""
+    names = list(labels)
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    which = "gap" if len(names) == 1 else "gaps"
+    return f"No modelled borough figures for the {which} {listed}: {GAP_NOT_MODELLED_WHY}."
 
 
 def method_sentence(applied: Iterable[str]) -> str:

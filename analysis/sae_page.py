@@ -9,8 +9,11 @@ one-line hook. Nothing is estimated here: the figures come from ``estimates.csv`
   model's diagnostics (standardised residuals, their normal plot, shrinkage against
   respondents, direct against modelled, and the share of variance the covariates explain).
 * Borough pages: the modelled figure of every survey indicator whose direct figure is
-  ``[c]``, ``[u]`` or missing, marked "modelled estimate", with its interval and its test
-  against London.
+  ``[c]``, ``[u]`` or missing, marked "modelled estimate", with its interval, its test
+  against London and its change since the previous wave (a gap's direct figure is the pooled
+  one that ends in the modelled wave).
+* Both say how many boroughs' modelled figures changed significantly since the previous wave,
+  tested on the MSE of the change (:mod:`analysis.sae.changes`), in the rulebook's words.
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from analysis import charts, compare, geography, measures, pipeline, rules, tables
+from analysis import charts, compare, geography, measures, narrative, pipeline, rules, tables
 from analysis.html import Markup, h2, h3, join, p
 from analysis.report import DEFAULT_DATA_DIR, Section, boundaries
 from analysis.sae.boroughs import METHOD_MODELLED
+from analysis.sae_charts import diagnostics, side_by_side
 
 LABEL = "modelled estimate"
 METHOD_NOTE = (
@@ -38,8 +41,9 @@ METHOD_NOTE = (
     "squared error)."
 )
 CHANGE_NOTE = (
-    "Modelled estimates are shown for the latest wave only and are not compared between waves: "
-    "changes over time are tested on the direct survey estimates."
+    "A modelled estimate's change since the previous wave is tested with the model's error of "
+    "the change, which allows for both waves drawing on the same borough effect and the same "
+    "fit; other changes on the page are tested on the direct survey estimates."
 )
 
 
@@ -71,8 +75,55 @@ def model_files(
     csv, meta = stem.with_suffix(".csv"), stem.with_suffix(".json")
     if not csv.exists() or not meta.exists():
         return None
-    table = pd.read_csv(csv, dtype={"area_code": str})
-    return table, json.loads(meta.read_text(encoding="utf-8"))
+    return _read_model(str(csv.resolve()), csv.stat().st_mtime)
+
+
+@lru_cache(maxsize=256)
+def _read_model(csv: str, mtime: float) -> tuple[pd.DataFrame, dict]:
+    table = pd.read_csv(csv, dtype={"area_code": str, "change_direction": str})
+    meta = json.loads(Path(csv).with_suffix(".json").read_text(encoding="utf-8"))
+    return table, meta
+
+
+def _change(row: pd.Series | dict, meta: dict, unit: str, polarity: str) -> pd.Series | None:
+    """A model table's row as a change row (``changes.csv``'s columns) for the narrative's
+    wording, or None for a first wave."""
+    previous = meta.get("change", {}).get("previous_period")
+    if not previous or pd.isna(row.get("change_since_previous")):
+        return None
+    direction = str(row["change_direction"])
+    return pd.Series(
+        {
+            "change": row["change_since_previous"],
+            "direction": direction,
+            "assessment": rules.change_assessment(direction, polarity),
+            "previous_period": previous,
+            "previous_value": row["eblup"] - row["change_since_previous"],
+            "unit": unit,
+        }
+    )
+
+
+def change_sentence(table: pd.DataFrame, meta: dict, unit: str, polarity: str) -> str:
+    """'Since 2017/18 the modelled estimate changed significantly in 3 boroughs (2 better,
+    1 worse) and not significantly in 30.' (empty for a first wave)."""
+    previous = meta.get("change", {}).get("previous_period")
+    if not previous or "change_direction" not in table:
+        return ""
+    if meta["change"].get("series_break"):
+        return f"Modelled estimates are not compared with {previous}: the measure changed then."
+    d = table["change_direction"].astype(str)
+    moved = d.isin(["increased", "decreased"])
+    words = [rules.change_assessment(x, polarity) for x in d[moved]]
+    if rules.judged(polarity):
+        detail = f"{words.count('better')} better, {words.count('worse')} worse"
+    else:
+        detail = f"{int((d == 'increased').sum())} up, {int((d == 'decreased').sum())} down"
+    same = int((d == "no significant change").sum())
+    return (
+        f"Since {previous} the {LABEL} changed significantly in {int(moved.sum())} boroughs "
+        f"({detail}) and not significantly in {same}."
+    )
 
 
 def _verdict_counts(rows: pd.DataFrame, polarity: str) -> str:
@@ -85,169 +136,25 @@ def _verdict_counts(rows: pd.DataFrame, polarity: str) -> str:
     return f"{better} boroughs significantly better than London and {worse} worse"
 
 
-@charts.styled
-def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -> charts.Chart:
-    """Each borough's direct figure (where published) beside its modelled one, with intervals."""
-    t = table.sort_values("eblup").reset_index(drop=True)
-    names = t["area_code"].map(geography.names_by_code())
-    # 8 inches: with its heading and a few lines before it, it fits a printed page (at 8.8 the
-    # page before was left nearly empty)
-    fig, ax = charts.subplots(figsize=(7.5, 8.0))
-    y = np.arange(len(t))
-    direct = t["direct"].to_numpy(dtype=float)
-    half = 1.96 * np.sqrt(t["direct_variance"].to_numpy(dtype=float))
-    ax.errorbar(
-        direct,
-        y + 0.18,
-        xerr=half,
-        fmt="o",
-        color=charts.DARK_GREY,
-        markersize=4,
-        linewidth=1,
-        label="Direct survey estimate",
-    )
-    v = t["eblup"].to_numpy(dtype=float)
-    ax.errorbar(
-        v,
-        y - 0.18,
-        xerr=[v - t["lower_ci"], t["upper_ci"] - v],
-        fmt="s",
-        color=charts.DARK_BLUE,
-        markersize=4,
-        linewidth=1.2,
-        label="Modelled estimate",
-    )
-    ax.axvline(
-        london,
-        color=charts.ORANGE,
-        linestyle="--",
-        linewidth=1.3,
-        label=f"London {tables.fmt(london)}%",
-    )
-    ax.set_yticks(y, names, fontsize=charts.SMALL_PT)
-    ax.set_xlabel(unit)
-    ax.grid(axis="x", color="0.85")
-    ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=3, fontsize=charts.SMALL_PT)
-    published = np.isfinite(direct)
-    moved = np.nanmean(np.abs(v - direct)) if published.any() else float("nan")
-    narrower = int(((t["upper_ci"] - t["lower_ci"]).to_numpy() < 2 * half)[published].sum())
-    alt = (
-        f"Dot chart of {len(t)} boroughs, each with its modelled estimate and 95% interval, and its direct survey "
-        f"estimate where one is published ({int(published.sum())} boroughs)."
-        + (
-            f" Where both are shown, the modelled estimate lies on average {tables.fmt(moved)} points from the direct "
-            f"one, and its interval is the narrower in {narrower} of {int(published.sum())} boroughs."
-            if published.any()
-            else ""
-        )
-        + " The table below lists both."
-    )
-    out = pd.DataFrame(
-        {
-            "Area": names,
-            "Respondents": t["respondents"].astype(int).map("{:,}".format),
-            f"Direct ({unit})": [tables.fmt(d) if pd.notna(d) else "[c]" for d in t["direct"]],
-            f"Modelled ({unit})": v.round(1).astype(str),
-            "95% CI lower": [tables.fmt(x) for x in t["lower_ci"]],
-            "95% CI upper": [tables.fmt(x) for x in t["upper_ci"]],
-            "Shrinkage": [tables.fmt(s, 2) for s in t["shrinkage"]],
-            "Compared with London": t["compared_to_london"].str.replace("_", " "),
-        }
-    ).iloc[::-1]
-    return charts.Chart(
-        fig,
-        title,
-        alt,
-        out,
-        notes=[
-            "Shrinkage: the weight the model puts on the prediction (from the borough's characteristics and its "
-            "other waves) rather than its own survey estimate in this wave (0 = survey only, 1 = prediction "
-            "only). [c]: too few respondents to publish the direct estimate; the modelled estimate then leaves "
-            "that sample out."
-        ],
-    )
-
-
-@charts.styled
-def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
-    """Four panels: standardised residuals, their normal plot, shrinkage against respondents,
-    and direct against modelled."""
-    from scipy import stats
-
-    t = table[np.isfinite(table["standardised_residual"])].reset_index(drop=True)
-    r = t["standardised_residual"].to_numpy(dtype=float)
-    fig, axes = charts.subplots(2, 2, figsize=(7.5, 6.6))
-    ax = axes[0, 0]
-    ax.scatter(t["synthetic_estimate"], r, s=14, color=charts.DARK_BLUE)
-    ax.axhline(0, color="0.5", linewidth=0.8)
-    for lim in (-1.96, 1.96):
-        ax.axhline(lim, color=charts.ORANGE, linestyle="--", linewidth=0.8)
-    ax.set_title("Standardised residuals", fontsize=10)
-    ax.set_xlabel("Prediction from characteristics (%)", fontsize=charts.SMALL_PT)
-    ax = axes[0, 1]
-    theoretical = stats.norm.ppf((np.arange(1, len(r) + 1) - 0.5) / len(r))
-    ax.scatter(theoretical, np.sort(r), s=14, color=charts.DARK_BLUE)
-    ax.plot([-2.5, 2.5], [-2.5, 2.5], color="0.5", linewidth=0.8)
-    ax.set_title("Normal plot of the residuals", fontsize=10)
-    ax.set_xlabel("Normal quantile", fontsize=charts.SMALL_PT)
-    ax = axes[1, 0]
-    ax.scatter(table["respondents"], table["shrinkage"], s=14, color=charts.DARK_BLUE)
-    ax.set_title("Shrinkage by respondents", fontsize=10)
-    ax.set_xlabel("Respondents", fontsize=charts.SMALL_PT)
-    ax.set_ylim(0, 1.02)
-    ax = axes[1, 1]
-    ax.scatter(table["direct"], table["eblup"], s=14, color=charts.DARK_BLUE)
-    both = pd.concat([table["direct"], table["eblup"]]).dropna()
-    if len(both):
-        ax.plot([both.min(), both.max()], [both.min(), both.max()], color="0.5", linewidth=0.8)
-    ax.set_title("Direct against modelled (%)", fontsize=10)
-    ax.set_xlabel("Direct", fontsize=charts.SMALL_PT)
-    ax.set_ylabel("Modelled", fontsize=charts.SMALL_PT)
-    outside = int((np.abs(r) > 1.96).sum())
-    shapiro = stats.shapiro(r).pvalue if len(r) >= 3 else float("nan")
-    alt = (
-        f"Four diagnostic charts of the model. {outside} of {len(r)} boroughs have a standardised residual "
-        f"beyond plus or minus 1.96; the Shapiro-Wilk test of normality gives p = {tables.fmt(shapiro, 3)}. "
-        f"Shrinkage ranges from {tables.fmt(table['shrinkage'].min(), 2)} to {tables.fmt(table['shrinkage'].max(), 2)} "
-        "and falls as respondents rise. The table below lists the values."
-    )
-    out = pd.DataFrame(
-        {
-            "Area": table["area_code"].map(geography.names_by_code()),
-            "Respondents": table["respondents"].astype(int),
-            "Standardised residual": [tables.fmt(x, 2) for x in table["standardised_residual"]],
-            "Shrinkage": [tables.fmt(x, 2) for x in table["shrinkage"]],
-            "Direct (%)": [tables.fmt(x) if pd.notna(x) else "[c]" for x in table["direct"]],
-            "Modelled (%)": [tables.fmt(x) for x in table["eblup"]],
-        }
-    )
-    explained = meta.get("variance_explained")
-    notes = [
-        f"Method: {meta['method']}; area-effect variance {meta['area_effect_variance']:.3g} (proportion scale); "
-        + (
-            "the covariates explain "
-            + (f"{100 * explained:.0f}%" if explained is not None else "an unknown share")
-            + " of the between-borough variance."
-        )
-    ]
-    return charts.Chart(fig, title, alt, out, notes=notes)
-
-
 def measure_sections(
     measure_id: str, data_dir: str | Path | None = None, boundaries_path: str | None = None
 ) -> Section:
     """Direct and modelled borough figures side by side, a map and the diagnostics, for the
     latest wave of each indicator of a measure (empty for a measure with no models)."""
     m = measures.get(measure_id)
-    if m.kind == "survey_gap":  # say why there is no modelled figure (the rulebook's words)
-        return Section(str(join([h2("Modelled borough estimates"), p(rules.GAP_NOT_MODELLED)])))
     rows = modelled_rows(data_dir)
     rows = rows[rows["measure_id"] == measure_id]
     if rows.empty:
+        if m.kind == "survey_gap":  # say why there is none (the rulebook's words)
+            return Section(str(join([h2("Modelled borough estimates"), p(rules.GAP_NOT_MODELLED)])))
         return Section("")
     labels = {s.indicator: s.label for s in m.series}
     out: list[Markup] = [h2("Modelled borough estimates"), p(METHOD_NOTE), p(CHANGE_NOTE)]
+    if m.kind == "survey_gap":
+        out.append(p(rules.GAP_MODELLED))
+        missing = [s.short for s in m.series if s.indicator not in set(rows["indicator"])]
+        if missing:
+            out.append(p(rules.gaps_not_modelled(missing)))
     made: list[charts.Chart] = []
     shapes = boundaries(boundaries_path)
     for indicator in [s.indicator for s in m.series if s.indicator in set(rows["indicator"])]:
@@ -259,7 +166,8 @@ def measure_sections(
         table, meta = files
         latest = at[at["period"] == period]
         label = labels[indicator]
-        london = 100 * meta["benchmarking"]["target_london_direct"]
+        bench = meta["benchmarking"]
+        london = 100 * bench.get("london_direct", bench["target_london_direct"])
         unit = latest["unit"].iloc[0]
         title = f"{label}, {period}, {LABEL}s: {_verdict_counts(latest, m.polarity)}"
         chart = side_by_side(table, title=title, unit=unit, london=london)
@@ -271,7 +179,9 @@ def measure_sections(
             table, meta, title=f"{label}, {period}: how well the small area model fits"
         )
         made += [chart, map_chart, diag]
-        out += [h3(label), *(Markup(charts.to_html(c)) for c in (chart, map_chart, diag))]
+        moved = change_sentence(table, meta, unit, m.polarity)
+        out += [h3(label), *([p(moved)] if moved else [])]
+        out += [Markup(charts.to_html(c)) for c in (chart, map_chart, diag)]
     return Section(str(join(out)), made)
 
 
@@ -284,25 +194,39 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
     if rows.empty:
         return Section("")
     direct = pipeline.read_estimates(_folder(data_dir) / "estimates.csv")
-    direct = direct[(direct["area_code"] == code) & (direct["breakdown"] == "all")]
+    gaps = rules.gap_indicators()
+    direct = direct[
+        (direct["area_code"] == code)
+        & ((direct["breakdown"] == "all") | direct["indicator"].isin(gaps))
+    ]
     flags = {
         (i, p): f
         for i, p, f in zip(direct["indicator"], direct["period"], direct["flag"].fillna(""))
     }
     labels = {s.indicator: (s.label, m) for m in measures.registry() for s in m.series}
     shown = []
+    shown_indicators: list[str] = []
     for indicator, at in rows.groupby("indicator", sort=False):
         latest = at[at["period"] == max(at["period"])].iloc[0]
-        flag = flags.get((indicator, latest["period"]), "missing")
+        flag, pooled = _direct_flag(flags, str(indicator), latest["period"])
         if flag not in ("[c]", "[u]", "[x]", "missing"):
             continue  # a reliable direct figure is on the page already
         label, m = labels[indicator]
         verdict = compare.verdict_against_london(latest["compared_to_london"], m.polarity)
+        files = model_files(data_dir, m.id, str(indicator), latest["period"])
+        change = None
+        if files is not None:
+            table, meta = files
+            mine = table[table["area_code"] == code]
+            if len(mine):
+                change = _change(mine.iloc[0], meta, latest["unit"], m.polarity)
+        shown_indicators.append(str(indicator))
         shown.append(
             {
                 "Indicator": label,
                 "Period": latest["period"],
-                f"Value ({latest['unit']})": f"{tables.fmt(latest['value'])} ({LABEL})",
+                # a proportion in %, a gap in points: the unit goes with each value
+                "Value": f"{narrative.unit_text(latest['value'], latest['unit'])} ({LABEL})",
                 "95% CI lower": tables.fmt(latest["lower_ci"]),
                 "95% CI upper": tables.fmt(latest["upper_ci"]),
                 "Direct survey figure": {
@@ -310,8 +234,10 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
                     "[u]": "low reliability [u]",
                     "[c]": "suppressed [c]",
                     "[x]": "not available [x]",
-                }[flag],
+                }[flag]
+                + (f" ({pooled}, pooled waves)" if pooled else ""),
                 "Compared with London": verdict.replace("_", " "),
+                "Change since previous wave": narrative.change_cell(change),
             }
         )
     if not shown:
@@ -332,7 +258,7 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
                     p(intro),
                     p(METHOD_NOTE),
                     p(CHANGE_NOTE),
-                    p(rules.GAP_NOT_MODELLED),
+                    *([p(rules.GAP_MODELLED)] if any(i in gaps for i in shown_indicators) else []),
                     Markup(
                         tables.to_html(
                             table, caption=f"Modelled estimates for {name} (latest wave)"
@@ -344,4 +270,20 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
     )
 
 
-__all__ = ["borough_section", "measure_sections", "model_files", "modelled_rows"]
+def _direct_flag(flags: dict[tuple[str, str], str], indicator: str, period: str) -> tuple[str, str]:
+    """The flag of the direct figure a page shows for a modelled one (``missing`` without one)
+    and, for a gap, the pooled period it covers (its borough figures pool waves ending in
+    the modelled one)."""
+    if (indicator, period) in flags:
+        return flags[(indicator, period)], ""
+    pooled = sorted(p for i, p in flags if i == indicator and p.endswith(f"-{period}"))
+    return (flags[(indicator, pooled[-1])], pooled[-1]) if pooled else ("missing", "")
+
+
+__all__ = [
+    "borough_section",
+    "change_sentence",
+    "measure_sections",
+    "model_files",
+    "modelled_rows",
+]

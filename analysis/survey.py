@@ -306,13 +306,16 @@ def domain_means(
     partitions: Sequence[tuple[np.ndarray, int]] = (),
     *,
     include_all: bool = True,
+    with_df: bool = True,
 ) -> DomainEstimates:
     """Weighted means (proportions for 0/1 ``y``) for every domain of every partition.
 
     ``partitions`` holds ``(codes, n_levels)`` pairs: codes in ``0..n_levels-1`` place a
     respondent in a domain, ``-1`` outside all of them. Missing ``y`` (NaN) are dropped
     from numerator and denominator, as ``na.rm = TRUE`` does in R. With ``include_all`` the
-    first column is the whole population. Columns follow in partition order.
+    first column is the whole population. Columns follow in partition order. Without
+    ``with_df`` the degrees of freedom are not counted (``df`` is NaN): for callers that use
+    only estimates and variances (the small area models' direct inputs), it saves a pass.
     """
     y = np.asarray(y, dtype=float)
     valid = ~np.isnan(y)
@@ -336,7 +339,9 @@ def domain_means(
             c = np.where(outside, k, codes) if width > k else codes
             index = design.psu * width + c
             count = np.bincount(c[valid], minlength=width)[:k].astype(float)
-        if codes is None and all_valid:  # everyone answered: the design's own degrees of freedom
+        if not with_df:
+            dfs.append(np.full(1 if codes is None else k, np.nan))
+        elif codes is None and all_valid:  # everyone answered: the design's own degrees of freedom
             dfs.append(np.array([design.df]))
         else:
             dfs.append(

@@ -19,12 +19,19 @@ where there is one), then the averages.
 
     python benchmarks/bench_sae.py [--family taking_part] [--item volunteered] [--samples 200]
 
+With ``--gap VARIABLE:REFERENCE:COMPARISON`` (e.g. ``--gap sex:Male:Female``) the target is
+each borough's gap between the two groups' rates, estimated directly (the difference with its
+design-based variance, :func:`analysis.sae.data.gap_directs`) and by the gap model; the table
+then gives the RMSE in percentage points (a gap near zero has no useful relative error).
+``--n`` overrides the family's sample size (a gap needs 50 respondents in each group).
+
 A benchmark script, not a test: it takes two minutes or so on an idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 import warnings
@@ -36,8 +43,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis import geography, schemas, survey  # noqa: E402
+from analysis import geography, measures, schemas, survey  # noqa: E402
 from analysis.sae import boroughs, covariates  # noqa: E402
+from analysis.sae import data as sae_data  # noqa: E402
 from analysis.sdc import DisclosureRules  # noqa: E402
 from analysis.sources import demo  # noqa: E402
 from analysis.sources.demo.answers import calibrated_answers  # noqa: E402
@@ -64,7 +72,10 @@ def population(family: str, item: str, period: str, scale: float, seed: int) -> 
     y = calibrated_answers(
         rng, item, spec, period, np.ones(b.size), groups, b, cluster_idx, universe
     )
-    return pd.DataFrame({"b": b, "cluster": cluster_idx, "y": y})
+    return pd.DataFrame(
+        {"b": b, "cluster": cluster_idx, "y": y}
+        | {v: groups[v] for v in ("sex", "disability", "ethnic_group")}
+    )
 
 
 def strata(family: str) -> tuple[np.ndarray, int, int, int]:
@@ -131,6 +142,47 @@ def _direct(item: str, period: str, res: survey.DomainEstimates) -> boroughs.Dir
     )
 
 
+class _Wave:
+    """What :func:`analysis.sae.data.gap_directs` reads of a wave, for a simulated sample."""
+
+    def __init__(self, design: survey.Design, y: np.ndarray, codes: dict[str, np.ndarray]):
+        self.design, self.y, self._codes = design, y, codes
+
+    def codes(self, var: str) -> tuple[np.ndarray, int]:
+        k = len(geography.borough_codes()) if var == "borough" else len(schemas.LEVELS[var])
+        return self._codes[var], k
+
+    def item(self, name: str, universe: object) -> np.ndarray:
+        return self.y
+
+    def covers(self, y: np.ndarray) -> bool:
+        return True
+
+    def has_breakdown(self, var: str) -> bool:
+        return True
+
+
+def _gap_measure(spec: str) -> measures.Measure:
+    """A one-series gap measure ``VARIABLE:REFERENCE:COMPARISON`` of the simulated item."""
+    var, ref, comp = spec.split(":")
+    template = measures.get("employment_gap")
+    series = dataclasses.replace(
+        template.series[0],
+        indicator=f"sim_gap_{var}",
+        variable=var,
+        reference_group=ref,
+        comparison_group=comp,
+    )
+    return dataclasses.replace(template, id="sim", series=[series], geographies=["borough"])
+
+
+def _truth_gap(q: pd.DataFrame, var: str, ref: int, comp: int, k: int) -> np.ndarray:
+    ok = q["y"].notna()
+    a = q[ok & (q[var] == ref)].groupby("b")["y"].mean().reindex(range(k))
+    b = q[ok & (q[var] == comp)].groupby("b")["y"].mean().reindex(range(k))
+    return (a - b).to_numpy()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--family", default="taking_part")
@@ -154,8 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         help="respondents below which a borough's direct figure is suppressed and its modelled "
         "one predicted out of sample (default: the build's rule)",
     )
+    parser.add_argument("--gap", default=None, help="VARIABLE:REFERENCE:COMPARISON (module)")
+    parser.add_argument("--n", type=int, default=None, help="sample size (default: the family's)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    gap = _gap_measure(args.gap) if args.gap else None
 
     periods = demo.family_periods(args.family)[-args.waves :]
     if args.period not in periods:
@@ -165,14 +220,21 @@ def main(argv: list[str] | None = None) -> int:
     pops = [population(args.family, args.item, p, args.scale, args.seed) for p in periods]
     pop = pops[target]
     stratum_of, n_strata, m, n = strata(args.family)
+    n = args.n or n
     clusters = pop.groupby("cluster").agg(b=("b", "first"), size=("b", "size"))
     clusters["stratum"] = stratum_of[clusters["b"]]
     codes = geography.borough_codes()
     k = len(codes)
-    truths = [
-        np.array([q.loc[(q["b"] == i) & q["y"].notna(), "y"].mean() for i in range(k)])
-        for q in pops
-    ]
+    if gap is not None:
+        s0 = gap.series[0]
+        levels = schemas.LEVELS[str(s0.variable)]
+        ref, comp = levels.index(str(s0.reference_group)), levels.index(str(s0.comparison_group))
+        truths = [_truth_gap(q, str(s0.variable), ref, comp, k) for q in pops]
+    else:
+        truths = [
+            np.array([q.loc[(q["b"] == i) & q["y"].notna(), "y"].mean() for i in range(k)])
+            for q in pops
+        ]
     truth = truths[target]
     cov = covariates.demo()
     rng = np.random.default_rng(args.seed + 1)
@@ -184,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     modelled = np.full((args.samples, k), np.nan)
     cover = np.full((args.samples, k), np.nan)
     cover_all = []  # every wave's coverage, for the average over waves
+    cover_change, cover_naive = [], []  # modelled changes: on their MSE, and on mse_t + mse_s
     resp = np.zeros((args.samples, k))
     failed = 0
     for s in range(args.samples):
@@ -193,15 +256,35 @@ def main(argv: list[str] | None = None) -> int:
             design = survey.Design.from_codes(
                 smp["weight"], smp["stratum"], smp["psu"], source="simulation"
             )
+            if gap is not None:
+                rows = smp["row"]
+                codes_w = {
+                    "borough": b_pop[rows],
+                    **{
+                        v: pops[w][v].to_numpy()[rows]
+                        for v in ("sex", "disability", "ethnic_group")
+                    },
+                }
+                wave = _Wave(design, ys[w][rows], codes_w)
+                items += sae_data.gap_directs(gap, {period: wave})
+                continue
             res = survey.domain_means(design, ys[w][smp["row"]], [(b_pop[smp["row"]], k)])
             items.append(_direct(args.item, period, res))
             results.append(res)
-        res = results[target]
-        lo, hi = survey.logit_ci(res.estimate, res.se, res.df, n=res.n)
-        resp[s] = res.n[1:]
-        have = res.n[1:] > 0
-        direct[s, have] = res.estimate[1:][have]
-        direct_cover[s, have] = (lo[1:][have] <= truth[have]) & (truth[have] <= hi[1:][have])
+        if gap is not None:  # the gap's direct estimate: a Wald interval on its design SE
+            d = items[target]
+            resp[s] = d.n
+            have = np.isfinite(d.estimate)
+            half = survey.Z95 * np.sqrt(d.variance)
+            direct[s, have] = d.estimate[have]
+            direct_cover[s, have] = (np.abs(d.estimate - truth) <= half)[have]
+        else:
+            res = results[target]
+            lo, hi = survey.logit_ci(res.estimate, res.se, res.df, n=res.n)
+            resp[s] = res.n[1:]
+            have = res.n[1:] > 0
+            direct[s, have] = res.estimate[1:][have]
+            direct_cover[s, have] = (lo[1:][have] <= truth[have]) & (truth[have] <= hi[1:][have])
         models, lost = boroughs.fit_indicator(items, cov, rules)
         by_period = {mdl.direct.period: mdl.table for mdl in models}
         if args.period not in by_period:
@@ -214,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
                     (t["lower_ci"].to_numpy() / 100 <= truths[w])
                     & (truths[w] <= t["upper_ci"].to_numpy() / 100)
                 )
+            if w and period in by_period and periods[w - 1] in by_period:
+                t, before = by_period[period], by_period[periods[w - 1]]
+                true_change = 100 * (truths[w] - truths[w - 1])
+                miss = np.abs(t["change_since_previous"].to_numpy() - true_change)
+                cover_change.append(miss <= survey.Z95 * np.sqrt(t["change_mse"].to_numpy()))
+                naive = np.sqrt(t["mse"].to_numpy() + before["mse"].to_numpy())
+                cover_naive.append(miss <= survey.Z95 * naive)
         t = by_period[args.period]
         modelled[s] = t["eblup"].to_numpy() / 100
         cover[s] = (t["lower_ci"].to_numpy() / 100 <= truth) & (
@@ -223,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     def rrmse(e: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():  # a borough never sampled has no direct estimate: NaN
             warnings.filterwarnings("ignore", message="Mean of empty slice")
-            return np.sqrt(np.nanmean((e - truth) ** 2, axis=0)) / truth
+            rmse = np.sqrt(np.nanmean((e - truth) ** 2, axis=0))
+            return 100 * rmse if gap is not None else rmse / truth  # a gap: RMSE in points
 
     def mean(x: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():
@@ -249,13 +340,16 @@ def main(argv: list[str] | None = None) -> int:
     better = (table["rrmse_modelled_paired"] < table["rrmse_direct"])[small]
     pd.set_option("display.width", 200)
     print(table.to_string(index=False))
+    if gap is not None:
+        print("(a gap: truth_pct is the gap in points, rrmse_* the RMSE in points)")
     print(
-        f"\n{args.family}/{args.item} {args.period} ({len(periods)} waves fitted together, "
+        f"\n{args.family}/{args.item}{' gap ' + args.gap if args.gap else ''} {args.period} ({len(periods)} waves fitted together, "
         f"suppressed below {args.suppress_below}): {args.samples} samples ({failed} with no model), "
         f"population {len(pop):,}, {time.perf_counter() - start:.0f} s"
     )
     print(
-        f"mean RRMSE direct {table['rrmse_direct'].mean():.3f}, modelled {table['rrmse_modelled'].mean():.3f}; "
+        f"mean {'RMSE (points)' if gap is not None else 'RRMSE'} direct {table['rrmse_direct'].mean():.3f}, "
+        f"modelled {table['rrmse_modelled'].mean():.3f}; "
         f"modelled below direct (same samples) in {int(better.sum())} of {int(small.sum())} boroughs "
         f"with < 100 respondents"
         + (
@@ -268,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         f"average coverage of 95% intervals: modelled {np.nanmean(cover):.3f} "
         f"(all {len(periods)} waves {np.mean(cover_all):.3f}), direct {np.nanmean(direct_cover):.3f}"
     )
+    if cover_change:
+        print(
+            f"modelled changes since the previous wave: coverage of 95% intervals on the MSE of "
+            f"the change {np.mean(cover_change):.3f}, on mse_t + mse_s {np.mean(cover_naive):.3f}"
+        )
     return 0
 
 

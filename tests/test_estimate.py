@@ -132,14 +132,15 @@ def test_inner_outer_london_rows(demo_results) -> None:
 
 def test_borough_rows_only_where_the_registry_allows(demo_results) -> None:
     """Direct borough figures where the registry allows them; modelled ones (small area
-    estimates) for every survey proportion measure, whatever its direct geographies."""
+    estimates) for every survey proportion and gap measure, whatever its direct geographies."""
     e = demo_results.estimates
     boroughs = e[e.area_code.str.startswith("E09")]
     direct = boroughs[boroughs["method"] == "direct"]
     modelled = boroughs[boroughs["method"] == "modelled"]
     for m in measures.registry():
         assert (m.id in set(direct["measure_id"])) == ("borough" in m.geographies), m.id
-        assert (m.id in set(modelled["measure_id"])) == (m.kind == "survey_proportion"), m.id
+        modelled_kind = m.kind in ("survey_proportion", "survey_gap")
+        assert (m.id in set(modelled["measure_id"])) == modelled_kind, m.id
 
 
 def test_admin_proportion_uses_wilson_interval(demo_inputs) -> None:

@@ -119,3 +119,50 @@ def test_two_component_fit_says_when_it_has_not_converged() -> None:
     assert fit.converged and fit.iterations > 1
     short = twolevel.fit(fit.y, fit.D, X, Z, max_iter=1)
     assert not short.converged
+
+
+# ----------------------------------------------------------------------------------------
+# Gaps between two groups of a borough: the GVF of a difference and the two-component fit
+
+
+def _gaps():
+    from analysis.sae import twolevel, variance
+
+    d = pd.read_csv(FIXTURES / "gaps.csv")
+    waves = int(d["wave"].max())
+    Xb = np.column_stack([np.ones(len(d)), d["inner"], d["bame"]])
+    X = np.zeros((len(d), 3 * waves))
+    for i, w in enumerate(d["wave"]):
+        X[i, 3 * (w - 1) : 3 * w] = Xb[i]
+    Z = (d["area"].to_numpy()[:, None] == np.unique(d["area"])[None, :]).astype(float)
+    D = variance.gvf_gap(d["n_a"], d["n_b"], d["p_a"].iloc[0], d["p_b"].iloc[0], d["deff"].iloc[0])
+    return d, twolevel.fit(d["y"].to_numpy(), D, X, Z), X, Z, D
+
+
+def test_gap_gvf_is_the_documented_variance_of_a_difference() -> None:
+    d, _, _, _, smoothed = _gaps()
+    assert smoothed == pytest.approx(d["D"].to_numpy(), rel=1e-12)
+
+
+def test_gap_model_reml_and_eblups_equal_metafor() -> None:
+    d, fit, X, Z, _ = _gaps()
+    r = pd.read_csv(FIXTURES / "expected_gaps.csv")
+    assert fit.s == pytest.approx([r["s_u"].iloc[0], r["s_v"].iloc[0]], abs=TOL)
+    assert (fit.s > 1e-5).all()
+    est, mse, _, _ = fit.targets(X, Z, np.eye(len(r)))
+    assert est == pytest.approx(r["eblup"].to_numpy(), abs=TOL)
+    assert X @ fit.beta == pytest.approx(r["fitted"].to_numpy(), abs=TOL)
+    assert (d["y"] < 0).any() and (mse > 0).all()  # gaps on the raw scale, some negative
+
+
+def test_gap_fixtures_are_what_r_computes(tmp_path) -> None:
+    assert_rerun_matches(
+        FIXTURES,
+        tmp_path,
+        script="reference_gaps.R",
+        inputs=["gaps.csv"],
+        outputs=["expected_gaps.csv"],
+        packages=["metafor"],
+        rtol=1e-9,
+        atol=1e-12,
+    )

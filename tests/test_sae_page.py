@@ -41,7 +41,12 @@ def test_borough_page_shows_modelled_figures_only_where_direct_ones_fail(data_di
     # Camden's are published directly (about 400 respondents), so the page does not repeat them
     assert "Agree people from different backgrounds get on well" not in camden
     assert "All friends of a similar age" in camden and "no borough figure" in camden
-    assert camden.count("(modelled estimate)") == 12
+    # twelve proportions, and each gap whose pooled direct figure ending in that wave is [c]/[u]
+    gaps = camden.count("pooled waves)")
+    assert gaps >= 1 and camden.count("(modelled estimate)") == 12 + gaps
+    # one Value column: each value carries its unit (a gap is in points)
+    assert "percentage points (modelled estimate)" in camden and "% (modelled estimate)" in camden
+    assert ">nan<" not in camden
 
 
 def test_a_build_without_models_shows_nothing(tmp_path, demo_inputs) -> None:
@@ -57,7 +62,7 @@ def test_a_build_without_models_shows_nothing(tmp_path, demo_inputs) -> None:
     assert sae_page.measure_sections("get_on_well", tmp_path).html == ""
 
 
-def test_gap_measures_say_why_they_are_not_modelled(data_dir) -> None:
+def test_gap_measures_show_modelled_gaps_and_say_what_they_are(data_dir) -> None:
     from markupsafe import escape
 
     from analysis import measures, rules
@@ -65,12 +70,59 @@ def test_gap_measures_say_why_they_are_not_modelled(data_dir) -> None:
     gaps = [m.id for m in measures.registry() if m.kind == "survey_gap"]
     assert gaps
     for measure_id in gaps:
-        html = sae_page.measure_sections(measure_id, data_dir).html
-        assert str(escape(rules.GAP_NOT_MODELLED)) in html and "Modelled borough estimates" in html
-    assert str(escape(rules.GAP_NOT_MODELLED)) in sae_page.borough_section("Camden", data_dir).html
+        section = sae_page.measure_sections(measure_id, data_dir)
+        assert "Modelled borough estimates" in section.html
+        assert str(escape(rules.GAP_MODELLED)) in section.html and section.charts
+        assert str(escape(rules.GAP_NOT_MODELLED)) not in section.html
+    # the demo's White minus Mixed and White minus Pakistani/Bangladeshi gaps have no model
+    html = sae_page.measure_sections("employment_gap", data_dir).html
+    sentence = rules.gaps_not_modelled(["White minus Pakistani/Bangladeshi", "White minus Mixed"])
+    assert sentence.startswith("No modelled borough figures for the gaps White minus Pakistani")
+    assert str(escape(sentence)) in html
+    # no page says gaps are never modelled
+    assert (
+        str(escape(rules.GAP_NOT_MODELLED)) not in sae_page.borough_section("Camden", data_dir).html
+    )
 
 
-def test_pages_say_modelled_figures_are_not_compared_between_waves(data_dir) -> None:
+def test_a_gap_without_a_model_says_why(data_dir, tmp_path) -> None:
+    import shutil
+
+    from markupsafe import escape
+
+    from analysis import rules
+
+    shutil.copytree(data_dir, tmp_path / "d")
+    e = pipeline.read_estimates(tmp_path / "d" / "estimates.csv", modelled=True)
+    e = e[~((e["method"] == "modelled") & (e["measure_id"] == "employment_gap"))]
+    e.to_csv(tmp_path / "d" / "estimates.csv", index=False)
+    html = sae_page.measure_sections("employment_gap", tmp_path / "d").html
+    assert str(escape(rules.GAP_NOT_MODELLED)) in html
+
+
+def test_pages_test_modelled_changes_between_waves(data_dir) -> None:
+    from markupsafe import escape
+
     html = sae_page.borough_section("Kensington and Chelsea", data_dir).html
-    assert "Kensington and Chelsea" in html and sae_page.CHANGE_NOTE in html
-    assert sae_page.CHANGE_NOTE in sae_page.measure_sections("volunteering", data_dir).html
+    assert "Kensington and Chelsea" in html and str(escape(sae_page.CHANGE_NOTE)) in html
+    assert "Change since previous wave" in html
+    measure = sae_page.measure_sections("volunteering", data_dir).html
+    assert str(escape(sae_page.CHANGE_NOTE)) in measure
+    assert "the modelled estimate changed significantly in" in measure
+    assert "not compared between waves" not in html + measure
+
+
+def test_change_sentence_uses_the_rulebook_s_words() -> None:
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {"change_direction": ["increased", "decreased", "no significant change", "increased"]}
+    )
+    meta = {"change": {"previous_period": "2017/18", "series_break": False}}
+    up = sae_page.change_sentence(table, meta, "%", "up")
+    assert up == (
+        "Since 2017/18 the modelled estimate changed significantly in 3 boroughs "
+        "(2 better, 1 worse) and not significantly in 1."
+    )
+    assert "(2 up, 1 down)" in sae_page.change_sentence(table, meta, "%", "neutral")
+    assert sae_page.change_sentence(table, {"change": {"previous_period": None}}, "%", "up") == ""
