@@ -52,7 +52,7 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
     ax.set_xlabel(unit)
     ax.grid(axis="x", color="0.85")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=3, fontsize=charts.SMALL_PT)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.05), ncol=2, fontsize=charts.SMALL_PT)
     published = np.isfinite(direct)
     moved = np.nanmean(np.abs(v - direct)) if published.any() else float("nan")
     narrower = int(((t["upper_ci"] - t["lower_ci"]).to_numpy() < 2 * half)[published].sum())
@@ -76,6 +76,10 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
             "95% CI lower": [tables.fmt(x) for x in t["lower_ci"]],
             "95% CI upper": [tables.fmt(x) for x in t["upper_ci"]],
             "Shrinkage": [tables.fmt(s, 2) for s in t["shrinkage"]],
+            "Standardised residual": [
+                tables.fmt(r, 2) if pd.notna(r) else ("[c]" if pd.isna(d) else "")
+                for r, d in zip(t["standardised_residual"], t["direct"])
+            ],
             "Compared with London": t["compared_to_london"].str.replace("_", " "),
         }
     ).iloc[::-1]
@@ -134,17 +138,8 @@ def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
         f"Four diagnostic charts of the model. {outside} of {len(r)} boroughs have a standardised residual "
         f"beyond plus or minus 1.96; the Shapiro-Wilk test of normality gives p = {tables.fmt(shapiro, 3)}. "
         f"Shrinkage ranges from {tables.fmt(table['shrinkage'].min(), 2)} to {tables.fmt(table['shrinkage'].max(), 2)} "
-        "and falls as respondents rise. The table below lists the values."
-    )
-    out = pd.DataFrame(
-        {
-            "Area": table["area_code"].map(geography.names_by_code()),
-            "Respondents": table["respondents"].astype(int),
-            "Standardised residual": [tables.fmt(x, 2) for x in table["standardised_residual"]],
-            "Shrinkage": [tables.fmt(x, 2) for x in table["shrinkage"]],
-            "Direct (%)": [tables.fmt(x) if pd.notna(x) else "[c]" for x in table["direct"]],
-            "Modelled (%)": [tables.fmt(x) for x in table["eblup"]],
-        }
+        "and falls as respondents rise. The values are in the table after the chart of direct and "
+        "modelled estimates above."
     )
     explained = meta.get("variance_explained")
     notes = [
@@ -155,7 +150,13 @@ def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
             + " of the between-borough variance."
         )
     ]
-    return charts.Chart(fig, title, alt, out, notes=notes)
+    # no table of its own: every value it plots but the prediction is in the side-by-side
+    # chart's table (one table per model, not three holding the same 33 boroughs)
+    notes.append(
+        "Respondents, shrinkage, standardised residuals and the direct and modelled figures for "
+        "every borough are in the table after the chart of direct and modelled estimates above."
+    )
+    return charts.Chart(fig, title, alt, None, notes=notes)
 
 
 __all__ = ["diagnostics", "side_by_side"]

@@ -172,9 +172,19 @@ def measure_sections(
         title = f"{label}, {period}, {LABEL}s: {_verdict_counts(latest, m.polarity)}"
         chart = side_by_side(table, title=title, unit=unit, london=london)
         shown = latest.assign(flag="")
-        map_chart = charts.choropleth(
-            shown, shapes, title=f"{label}, {period}: {LABEL}s by borough", unit=unit
+        listed = (
+            "The modelled figure for every borough is in the table after the chart of direct and "
+            "modelled estimates above."
         )
+        map_chart = charts.choropleth(
+            shown,
+            shapes,
+            title=f"{label}, {period}: {LABEL}s by borough",
+            unit=unit,
+            where_listed=listed,
+        )
+        map_chart.table = None  # the side-by-side chart's table holds the same figures
+        map_chart.notes.append(listed)
         diag = diagnostics(
             table, meta, title=f"{label}, {period}: how well the small area model fits"
         )

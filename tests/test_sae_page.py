@@ -22,7 +22,12 @@ def test_measure_page_shows_direct_and_modelled_a_map_and_diagnostics(data_dir) 
     assert len(side.table) == 33 and "Shrinkage" in side.table.columns
     assert "2018/19" in side.title and "modelled estimates" in side.title
     assert "modelled estimates by borough" in shown_map.title
-    assert {"Standardised residual", "Shrinkage"} <= set(diag.table.columns)
+    # one table per model: the side-by-side chart's holds what the map and diagnostics plot
+    assert {"Standardised residual", "Shrinkage", "Respondents"} <= set(side.table.columns)
+    assert shown_map.table is None and diag.table is None
+    assert all(
+        "table after the chart of direct and modelled" in c.notes[-1] for c in (shown_map, diag)
+    )
     assert "between-borough variance" in diag.notes[0]
     assert "Fay-Herriot" in section.html
 

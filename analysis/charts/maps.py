@@ -114,9 +114,19 @@ def shade_areas(
 
 @styled
 def choropleth(
-    rows: pd.DataFrame, shapes, *, title: str, unit: str, k: int = 5, highlight: str | None = None
+    rows: pd.DataFrame,
+    shapes,
+    *,
+    title: str,
+    unit: str,
+    k: int = 5,
+    highlight: str | None = None,
+    where_listed: str = "The table below lists every borough.",
 ) -> Chart:
-    """Borough map classed with ``mapclassify`` (Fisher-Jenks natural breaks), grey where not shown."""
+    """Borough map classed with ``mapclassify`` (Fisher-Jenks natural breaks), grey where not shown.
+
+    ``where_listed`` ends the alt text: where the page lists every borough's figure (a page that
+    drops the map's own table points to the table that holds the same figures)."""
     data = shapes.merge(
         rows[["area_code", "value", "flag"]], left_on="code", right_on="area_code", how="left"
     )
@@ -161,7 +171,8 @@ def choropleth(
                 f"{n} {tables.fmt(v)}{unit_suffix(unit)}"
                 for n, v in zip(order["area_name"][-3:], order["value"][-3:])
             )
-            + ". The table below lists every borough."
+            + ". "
+            + where_listed
         )
         if len(order)
         else "Map with no borough figures available."
