@@ -98,9 +98,9 @@ def side_by_side(table: pd.DataFrame, *, title: str, unit: str, london: float) -
 
 
 @charts.styled
-def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
+def diagnostics(table: pd.DataFrame, meta: dict, *, title: str, unit: str = "%") -> charts.Chart:
     """Four panels: standardised residuals, their normal plot, shrinkage against respondents,
-    and direct against modelled."""
+    and direct against modelled (``unit``: % for a proportion, percentage points for a gap)."""
     from scipy import stats
 
     t = table[np.isfinite(table["standardised_residual"])].reset_index(drop=True)
@@ -112,7 +112,7 @@ def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
     for lim in (-1.96, 1.96):
         ax.axhline(lim, color=charts.ORANGE, linestyle="--", linewidth=0.8)
     ax.set_title("Standardised residuals", fontsize=10)
-    ax.set_xlabel("Prediction from characteristics (%)", fontsize=charts.SMALL_PT)
+    ax.set_xlabel(f"Prediction from characteristics ({unit})", fontsize=charts.SMALL_PT)
     ax = axes[0, 1]
     theoretical = stats.norm.ppf((np.arange(1, len(r) + 1) - 0.5) / len(r))
     ax.scatter(theoretical, np.sort(r), s=14, color=charts.DARK_BLUE)
@@ -129,7 +129,7 @@ def diagnostics(table: pd.DataFrame, meta: dict, *, title: str) -> charts.Chart:
     both = pd.concat([table["direct"], table["eblup"]]).dropna()
     if len(both):
         ax.plot([both.min(), both.max()], [both.min(), both.max()], color="0.5", linewidth=0.8)
-    ax.set_title("Direct against modelled (%)", fontsize=10)
+    ax.set_title(f"Direct against modelled ({unit})", fontsize=10)
     ax.set_xlabel("Direct", fontsize=charts.SMALL_PT)
     ax.set_ylabel("Modelled", fontsize=charts.SMALL_PT)
     outside = int((np.abs(r) > 1.96).sum())

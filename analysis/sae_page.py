@@ -186,7 +186,7 @@ def measure_sections(
         map_chart.table = None  # the side-by-side chart's table holds the same figures
         map_chart.notes.append(listed)
         diag = diagnostics(
-            table, meta, title=f"{label}, {period}: how well the small area model fits"
+            table, meta, title=f"{label}, {period}: how well the small area model fits", unit=unit
         )
         made += [chart, map_chart, diag]
         moved = change_sentence(table, meta, unit, m.polarity)
