@@ -77,7 +77,12 @@ GAP_NOT_MODELLED_WHY = (
     "the small area model needs at least 10 boroughs with a publishable sample (50 or more "
     "respondents) in both groups in one survey wave"
 )
-GAP_NOT_MODELLED = f"This gap has no modelled borough figures: {GAP_NOT_MODELLED_WHY}."
+# for a gap measure none of whose gaps has a model in a build that models survey figures (a
+# build with no survey microdata, such as one from published tables, models nothing, and its
+# pages say nothing of models)
+GAP_NOT_MODELLED = (
+    f"None of this measure's gaps has modelled borough figures: {GAP_NOT_MODELLED_WHY}."
+)
 
 
 def gaps_not_modelled(labels: Iterable[str]) -> str:

@@ -142,10 +142,12 @@ def measure_sections(
     """Direct and modelled borough figures side by side, a map and the diagnostics, for the
     latest wave of each indicator of a measure (empty for a measure with no models)."""
     m = measures.get(measure_id)
-    rows = modelled_rows(data_dir)
-    rows = rows[rows["measure_id"] == measure_id]
+    modelled = modelled_rows(data_dir)
+    rows = modelled[modelled["measure_id"] == measure_id]
     if rows.empty:
-        if m.kind == "survey_gap":  # say why there is none (the rulebook's words)
+        # a gap measure says why it has none (the rulebook's words) where the build models
+        # survey figures at all; a build without survey microdata models nothing
+        if m.kind == "survey_gap" and not modelled.empty:
             return Section(str(join([h2("Modelled borough estimates"), p(rules.GAP_NOT_MODELLED)])))
         return Section("")
     labels = {s.indicator: s.label for s in m.series}

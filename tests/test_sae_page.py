@@ -103,6 +103,11 @@ def test_a_gap_without_a_model_says_why(data_dir, tmp_path) -> None:
     e.to_csv(tmp_path / "d" / "estimates.csv", index=False)
     html = sae_page.measure_sections("employment_gap", tmp_path / "d").html
     assert str(escape(rules.GAP_NOT_MODELLED)) in html
+    # a build with no modelled figures at all (published tables, no survey microdata) does not
+    # blame the gaps' samples: its pages say nothing of models
+    e = e[e["method"] != "modelled"]
+    e.to_csv(tmp_path / "d" / "estimates.csv", index=False)
+    assert sae_page.measure_sections("employment_gap", tmp_path / "d").html == ""
 
 
 def test_pages_test_modelled_changes_between_waves(data_dir) -> None:
