@@ -5,9 +5,9 @@ one-line hook. Nothing is estimated here: the figures come from ``estimates.csv`
 ``method`` = ``modelled``) and the model files under ``modelled/`` written by the build.
 
 * Measure pages: for the latest wave of each indicator, direct and modelled figures side by
-  side for every borough (the shrinkage visible), a map of the modelled figures, and the
-  model's diagnostics (standardised residuals, their normal plot, shrinkage against
-  respondents, direct against modelled, and the share of variance the covariates explain).
+  side for every borough (the shrinkage visible), a map of the modelled figures, and a
+  sentence on how well the model fits (:mod:`analysis.sae_fit`); every model's diagnostic
+  charts are on one appendix page (:mod:`analysis.sae_diagnostics_page`).
 * Borough pages: the modelled figure of every survey indicator whose direct figure is
   ``[c]``, ``[u]`` or missing, marked "modelled estimate", with its interval, its test
   against London and its change since the previous wave (a gap's direct figure is the pooled
@@ -18,17 +18,25 @@ one-line hook. Nothing is estimated here: the figures come from ``estimates.csv`
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import charts, compare, geography, measures, narrative, pipeline, rules, tables
-from analysis.html import Markup, h2, h3, join, p
-from analysis.report import DEFAULT_DATA_DIR, Section, boundaries
-from analysis.sae.boroughs import METHOD_MODELLED
-from analysis.sae_charts import diagnostics, side_by_side
+from analysis import (
+    charts,
+    compare,
+    geography,
+    measures,
+    narrative,
+    pipeline,
+    rules,
+    sae_fit,
+    tables,
+)
+from analysis.html import Markup, h2, h3, join, link, p
+from analysis.report import Section, boundaries
+from analysis.sae_charts import side_by_side
+from analysis.sae_files import data_folder, model_files, modelled_rows
 
 LABEL = "modelled estimate"
 METHOD_NOTE = (
@@ -45,44 +53,6 @@ CHANGE_NOTE = (
     "the change, which allows for both waves drawing on the same borough effect and the same "
     "fit; other changes on the page are tested on the direct survey estimates."
 )
-
-
-def _folder(data_dir: str | Path | None) -> Path:
-    return Path(data_dir) if data_dir else DEFAULT_DATA_DIR
-
-
-@lru_cache(maxsize=4)
-def _modelled_rows(path: str, mtime: float) -> pd.DataFrame:
-    e = pipeline.read_estimates(Path(path), modelled=True)
-    if "method" not in e:  # written before modelled figures existed
-        return e.iloc[0:0]
-    return e[e["method"] == METHOD_MODELLED].reset_index(drop=True)
-
-
-def modelled_rows(data_dir: str | Path | None = None) -> pd.DataFrame:
-    """The modelled rows of a build's ``estimates.csv`` (empty if it has none)."""
-    target = _folder(data_dir) / "estimates.csv"
-    if not target.exists():
-        return pd.DataFrame(columns=["measure_id", "indicator", "period", "area_code", "method"])
-    return _modelled_rows(str(target.resolve()), target.stat().st_mtime)
-
-
-def model_files(
-    data_dir: str | Path | None, measure_id: str, indicator: str, period: str
-) -> tuple[pd.DataFrame, dict] | None:
-    """One model's table and description, or None when the build wrote none."""
-    stem = _folder(data_dir) / "modelled" / f"{measure_id}__{indicator}__{period.replace('/', '-')}"
-    csv, meta = stem.with_suffix(".csv"), stem.with_suffix(".json")
-    if not csv.exists() or not meta.exists():
-        return None
-    return _read_model(str(csv.resolve()), csv.stat().st_mtime)
-
-
-@lru_cache(maxsize=256)
-def _read_model(csv: str, mtime: float) -> tuple[pd.DataFrame, dict]:
-    table = pd.read_csv(csv, dtype={"area_code": str, "change_direction": str})
-    meta = json.loads(Path(csv).with_suffix(".json").read_text(encoding="utf-8"))
-    return table, meta
 
 
 def _change(row: pd.Series | dict, meta: dict, unit: str, polarity: str) -> pd.Series | None:
@@ -159,14 +129,8 @@ def measure_sections(
             out.append(p(rules.gaps_not_modelled(missing)))
     made: list[charts.Chart] = []
     shapes = boundaries(boundaries_path)
-    for indicator in [s.indicator for s in m.series if s.indicator in set(rows["indicator"])]:
-        at = rows[rows["indicator"] == indicator]
-        period = max(at["period"])
-        files = model_files(data_dir, measure_id, indicator, period)
-        if files is None:
-            continue
-        table, meta = files
-        latest = at[at["period"] == period]
+    for indicator, latest, table, meta in sae_fit.latest_models(measure_id, data_dir):
+        period = str(meta["period"])
         label = labels[indicator]
         bench = meta["benchmarking"]
         london = 100 * bench.get("london_direct", bench["target_london_direct"])
@@ -187,13 +151,22 @@ def measure_sections(
         )
         map_chart.table = None  # the side-by-side chart's table holds the same figures
         map_chart.notes.append(listed)
-        diag = diagnostics(
-            table, meta, title=f"{label}, {period}: how well the small area model fits", unit=unit
+        made += [chart, map_chart]
+        fit = sae_fit.model_fit(
+            table, meta, measure_id=measure_id, indicator=indicator, label=label, unit=unit
         )
-        made += [chart, map_chart, diag]
         moved = change_sentence(table, meta, unit, m.polarity)
         out += [h3(label), *([p(moved)] if moved else [])]
-        out += [Markup(charts.to_html(c)) for c in (chart, map_chart, diag)]
+        out += [Markup(charts.to_html(c)) for c in (chart, map_chart)]
+        out.append(p(sae_fit.fit_sentence(fit)))
+    # every model's diagnostic charts are on one appendix page, for the statisticians
+    out.append(
+        p(
+            Markup("The diagnostic charts of every model are on the page {}.").format(
+                link(sae_fit.APPENDIX_TITLE, f"../{sae_fit.APPENDIX}.html")
+            )
+        )
+    )
     return Section(str(join(out)), made)
 
 
@@ -205,7 +178,7 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
     rows = rows[rows["area_code"] == code]
     if rows.empty:
         return Section("")
-    direct = pipeline.read_estimates(_folder(data_dir) / "estimates.csv")
+    direct = pipeline.read_estimates(data_folder(data_dir) / "estimates.csv")
     gaps = rules.gap_indicators()
     direct = direct[
         (direct["area_code"] == code)

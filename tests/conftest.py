@@ -35,7 +35,13 @@ def real_data() -> Path:
 
 # the reports the page and PDF tests read: London, a borough, the measure with the most and
 # longest tables (employment gaps: tables that run over pages), and an analysis (maps, scatter)
-PUBLISHED_SUBSET = ["london", "camden", "measure:employment_gap", "analysis:registration_vs_churn"]
+PUBLISHED_SUBSET = [
+    "london",
+    "camden",
+    "measure:employment_gap",
+    "analysis:registration_vs_churn",
+    "analysis:small_area_diagnostics",
+]
 
 
 @pytest.fixture(scope="session")

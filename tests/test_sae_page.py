@@ -14,22 +14,35 @@ def data_dir(demo_results, tmp_path_factory):
     return out
 
 
-def test_measure_page_shows_direct_and_modelled_a_map_and_diagnostics(data_dir) -> None:
+def test_measure_page_shows_direct_and_modelled_a_map_and_how_well_each_model_fits(
+    data_dir,
+) -> None:
+    from markupsafe import escape
+
+    from analysis import sae_fit
+
     section = sae_page.measure_sections("friends_similar", data_dir)
-    assert len(section.charts) == 3 * 4  # four indicators: side by side, map, diagnostics
-    side, shown_map, diag = section.charts[:3]
+    assert len(section.charts) == 2 * 4  # four indicators: side by side, map
+    side, shown_map = section.charts[:2]
     assert list(side.table.columns[:4]) == ["Area", "Respondents", "Direct (%)", "Modelled (%)"]
     assert len(side.table) == 33 and "Shrinkage" in side.table.columns
     assert "2018/19" in side.title and "modelled estimates" in side.title
     assert "modelled estimates by borough" in shown_map.title
-    # one table per model: the side-by-side chart's holds what the map and diagnostics plot
+    # one table per model: the side-by-side chart's holds what the map plots
     assert {"Standardised residual", "Shrinkage", "Respondents"} <= set(side.table.columns)
-    assert shown_map.table is None and diag.table is None
-    assert all(
-        "table after the chart of direct and modelled" in c.notes[-1] for c in (shown_map, diag)
-    )
-    assert "between-borough variance" in diag.notes[0]
+    assert shown_map.table is None
+    assert "table after the chart of direct and modelled" in shown_map.notes[-1]
     assert "Fay-Herriot" in section.html
+    # each model's fit in a sentence (the same numbers as the appendix), and the appendix linked
+    models = sae_fit.latest_models("friends_similar", data_dir)
+    assert len(models) == 4
+    for indicator, _latest, table, meta in models:
+        fit = sae_fit.model_fit(
+            table, meta, measure_id="friends_similar", indicator=indicator, label="", unit="%"
+        )
+        assert str(escape(sae_fit.fit_sentence(fit))) in section.html
+    assert section.html.count("How well the model fits:") == 4
+    assert f'href="../{sae_fit.APPENDIX}.html"' in section.html
 
 
 def test_measure_page_without_models_is_empty(data_dir) -> None:

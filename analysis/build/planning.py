@@ -15,6 +15,12 @@ from analysis.build.config import NOTEBOOKS
 # of real-data builds, so that no page of a real build shows synthetic figures
 DEMO_ONLY_ANALYSES = frozenset({"programme_evaluation"})
 
+# analyses of the small area models: left out of a build that fitted none (one from the
+# published tables has no survey microdata to model), once its data step has shown that
+MODEL_ANALYSES = frozenset({"small_area_diagnostics"})
+# an analysis's title in the index and its page's <title>, where its file name would not do
+ANALYSIS_TITLES = {"small_area_diagnostics": "Small area models: how well they fit"}
+
 # the notebooks that make one report per measure or borough, or a fixed overview page
 TEMPLATED = ("london.ipynb", "changes.ipynb", "measure.ipynb", "borough.ipynb")
 
@@ -137,6 +143,8 @@ def plan(
     for extra in sorted(Path(notebooks).glob("*.ipynb")):
         if extra.stem in DEMO_ONLY_ANALYSES and not synthetic_analyses:
             continue
+        if extra.stem in MODEL_ANALYSES and titles and not _has_models(data_dir):
+            continue
         if extra.name not in (*TEMPLATED, *RESEARCH_NOTEBOOKS):
             jobs.append(
                 Job(
@@ -145,11 +153,16 @@ def plan(
                     extra.name,
                     dict(common),
                     f"analysis/{extra.stem}",
-                    extra.stem.replace("_", " ").capitalize(),
+                    ANALYSIS_TITLES.get(extra.stem, extra.stem.replace("_", " ").capitalize()),
                     folder,
                 )
             )
     return jobs
+
+
+def _has_models(data_dir: Path) -> bool:
+    """Whether the build's data step wrote any small area model (``modelled/*.json``)."""
+    return any((Path(data_dir) / "modelled").glob("*.json"))
 
 
 # what --only accepts for each kind of report: singular and plural

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from analysis import tables
 from analysis.charts.house_style import CSS_PX_PER_INCH, SMALLEST_PRINTED_PT, style
+from analysis.charts.png import encode_rgb
 from analysis.charts.printing import too_small
 
 
@@ -38,18 +39,14 @@ class Chart:
 
         The figure is drawn once (constrained layout needs no second "tight" pass). The alpha
         channel is dropped because the background is opaque white: without it the PDF
-        writer has one image to re-encode per chart instead of an image and a mask.
+        writer has one image to re-encode per chart instead of an image and a mask. The file
+        is written by :func:`analysis.charts.png.encode_rgb` (unfiltered rows, quicker than
+        Pillow for flat-colour charts).
         """
-        from PIL import Image
-
-        buf = io.BytesIO()
         with style():
             canvas = FigureCanvasAgg(self.figure)
             canvas.draw()
-            Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(
-                buf, format="PNG", compress_level=1
-            )
-        return buf.getvalue()
+            return encode_rgb(np.asarray(canvas.buffer_rgba())[..., :3])
 
     def svg(self) -> bytes:
         """The chart as SVG: vector shapes, text as the shipped font's outlines; the same
