@@ -28,15 +28,14 @@ from analysis import (
     geography,
     measures,
     narrative,
-    pipeline,
     rules,
     sae_fit,
     tables,
 )
 from analysis.html import Markup, h2, h3, join, link, p
-from analysis.report import Section, boundaries
+from analysis.report import Section, boundaries, load
 from analysis.sae_charts import side_by_side
-from analysis.sae_files import data_folder, model_files, modelled_rows
+from analysis.sae_files import model_files, modelled_rows
 
 LABEL = "modelled estimate"
 METHOD_NOTE = (
@@ -178,7 +177,8 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
     rows = rows[rows["area_code"] == code]
     if rows.empty:
         return Section("")
-    direct = pipeline.read_estimates(data_folder(data_dir) / "estimates.csv")
+    # the direct estimates as every page reads them, read once per build's file (cached)
+    direct = load(data_dir).estimates
     gaps = rules.gap_indicators()
     direct = direct[
         (direct["area_code"] == code)
