@@ -32,11 +32,12 @@ def test_png_is_lossless_and_deterministic():
     assert encode_rgb(_pixels(seed=1)) != png
 
 
-def test_png_from_a_strided_view_of_rgba():
-    """The charts pass the RGB part of the canvas's RGBA buffer: a view, not a copy."""
+def test_png_from_rgba_drops_the_alpha_channel():
+    """The charts pass the canvas's RGBA buffer (opaque), or a view of its RGB part."""
     rgba = np.dstack([_pixels(), np.full((37, 53), 255, dtype=np.uint8)])
-    png = encode_rgb(rgba[..., :3])
+    png = encode_rgb(rgba)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), _pixels())
+    assert encode_rgb(rgba[..., :3]) == png == encode_rgb(_pixels())
 
 
 def test_png_scanlines_pass_to_the_pdf_as_they_are():
@@ -52,7 +53,7 @@ def test_png_scanlines_pass_to_the_pdf_as_they_are():
     )
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4, 4), np.uint8), np.zeros((4, 4, 3), np.float64)])
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 2), np.uint8), np.zeros((4, 4, 3), np.float64)])
 def test_png_refuses_other_pixels(bad):
-    with pytest.raises(ValueError, match="height x width x 3 uint8"):
+    with pytest.raises(ValueError, match=r"height x width x 3 \(or 4\) uint8"):
         encode_rgb(bad)

@@ -46,7 +46,7 @@ class Chart:
         with style():
             canvas = FigureCanvasAgg(self.figure)
             canvas.draw()
-            return encode_rgb(np.asarray(canvas.buffer_rgba())[..., :3])
+            return encode_rgb(np.asarray(canvas.buffer_rgba()))
 
     def svg(self) -> bytes:
         """The chart as SVG: vector shapes, text as the shipped font's outlines; the same
