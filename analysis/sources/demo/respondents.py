@@ -22,6 +22,23 @@ def _draw_categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray
     return np.minimum((u > cum).sum(axis=1), probs.shape[1] - 1)
 
 
+def _household_sizes(rng: np.random.Generator, people: int, mean: float) -> np.ndarray:
+    """Sizes of households of 1 + Poisson(mean - 1) people until ``people`` are housed, the
+    last one cut to those that remain.
+
+    Why drawn twice: the sizes are drawn at once, as many as could be needed (a household
+    has one person at least), then again from the same state with only as many as were
+    used, so that the generator moves on exactly as drawing one household at a time did
+    (numpy draws an array of Poisson numbers one after another from the same stream).
+    """
+    state = rng.bit_generator.state
+    used = int(np.searchsorted(np.cumsum(1 + rng.poisson(mean - 1, people)), people)) + 1
+    rng.bit_generator.state = state
+    sizes = 1 + rng.poisson(mean - 1, used)
+    sizes[-1] -= sizes.sum() - people
+    return sizes
+
+
 def design_sample(family: str, period: str, n_total: int | None) -> pd.DataFrame:
     """Respondents with stratum, PSU, borough and design weight for one wave."""
     spec = profile()["families"][family]
@@ -51,13 +68,9 @@ def design_sample(family: str, period: str, n_total: int | None) -> pd.DataFrame
         per = rng.multinomial(n, adults / adults.sum())
         rows = []
         for b in range(n_b):
-            remaining = max(int(per[b]), 2)
-            j = 0
-            while remaining > 0:
-                size = min(remaining, 1 + rng.poisson(spec["household_size_mean"] - 1))
-                rows.append((b, f"B{b + 1:02d}", f"B{b + 1:02d}-{j + 1:05d}", size))
-                remaining -= size
-                j += 1
+            sizes = _household_sizes(rng, max(int(per[b]), 2), spec["household_size_mean"])
+            label = f"B{b + 1:02d}"
+            rows += [(b, label, f"{label}-{j + 1:05d}", int(n)) for j, n in enumerate(sizes)]
     else:  # clustered: strata are groups of boroughs, PSUs are postcode-sector-like clusters
         n = n_total or spec["n"]
         n_strata = spec["strata"]
