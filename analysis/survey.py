@@ -307,11 +307,10 @@ class DomainEstimates:
         c = np.asarray(coefficients, dtype=float)
         by_column = self._centred_by_column
         # m x PSUs, added up in place term by term (the same sums, a third of the copies)
-        combined = np.take(by_column, idx[:, 0], axis=0)
+        combined = by_column[idx[:, 0]]
         combined *= c[0]
-        term = np.empty_like(combined)
         for j in range(1, c.size):
-            np.take(by_column, idx[:, j], axis=0, out=term)
+            term = by_column[idx[:, j]]
             term *= c[j]
             combined += term
         combined *= combined
