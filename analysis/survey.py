@@ -35,7 +35,13 @@ from analysis.distributions import (
     t_test_p,
     wald_ci,
 )
-from analysis.domains import DomainEstimates, domain_df, domain_totals, single_domain_totals
+from analysis.domains import (
+    DomainEstimates,
+    cells_in_use,
+    domain_df,
+    domain_totals,
+    single_domain_totals,
+)
 from analysis.validate import InputError
 
 __all__ = [
@@ -303,7 +309,7 @@ def domain_means(
             c = np.where(outside, k, codes) if width > k else codes
             index = design.psu * width + c
             count = np.bincount(c[valid], minlength=width)[:k].astype(float)
-        cells, inverse = np.unique(index, return_inverse=True)  # PSU-by-domain cells in use
+        cells, inverse = cells_in_use(index, design.n_psu * width)  # PSU-by-domain cells
         if not with_df:
             dfs.append(np.full(k, np.nan))
         elif codes is None and all_valid:  # everyone answered: the design's own degrees of freedom
