@@ -35,7 +35,7 @@ def survey_wave(
     demo = draw_demographics(rng, b)
     weights = people["weight"].to_numpy()
     psu = people["psu"].to_numpy()
-    _, psu_idx = np.unique(psu, return_inverse=True)  # once per wave: sorting the labels is slow
+    psu_idx = pd.factorize(psu, sort=True)[0]  # np.unique's numbering, without sorting every label
     items_spec = profile()["items"]
     answers: dict[str, np.ndarray] = {}
     for item in items or schemas.survey_items()[family]:
