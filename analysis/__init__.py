@@ -22,6 +22,16 @@ The public API, by what you want to do:
 * **Build the reports**: ``run_all.py`` (or ``build.build(...)``).
 """
 
+import os as _os
+
+# OpenBLAS, numpy's linear algebra, keeps its idle threads spinning for 2**28 cycles (about a
+# tenth of a second) after each call it shares out before they sleep. Between the survey
+# estimator's many calls they never slept: a quarter of the data step's CPU went on spinning,
+# taken from whatever else runs on the machine. 2**4 cycles puts them to sleep at once. No
+# number changes (the same threads share out the same work), a value the user set is kept, and
+# it must be set before numpy is first imported, hence here.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 __all__ = [
     "api",
     "compare",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import briefing, compare, estimate, forking, measures, provenance, schemas, trends
@@ -262,8 +263,7 @@ def write_results(
         "briefing": out / "briefing.csv",
         "revisions": out / "revisions.csv",
     }
-    fmt = dict(index=False, float_format="%.10g", lineterminator="\n")
-    text = results.estimates.to_csv(**fmt)
+    text = csv_text(results.estimates)
     previous = briefing.keep_previous(paths["estimates"], text, out / briefing.PREVIOUS)
     trend_rows = (
         results.trends
@@ -280,12 +280,16 @@ def write_results(
     )  # as written (10 significant digits), like the previous copy
     findings = briefing.findings(results.changes, trend_rows, current)
     revisions = briefing.revisions(read_estimates(previous) if previous else None, current)
+    tables = {
+        "detail": results.detail,
+        "changes": results.changes,
+        "trends": trend_rows,
+        "briefing": findings,
+        "revisions": revisions,
+    }
     atomic_write(paths["estimates"], lambda p: Path(p).write_bytes(text.encode("utf-8")))
-    atomic_write(paths["detail"], lambda p: results.detail.to_csv(p, **fmt))
-    atomic_write(paths["changes"], lambda p: results.changes.to_csv(p, **fmt))
-    atomic_write(paths["trends"], lambda p: trend_rows.to_csv(p, **fmt))
-    atomic_write(paths["briefing"], lambda p: findings.to_csv(p, **fmt))
-    atomic_write(paths["revisions"], lambda p: revisions.to_csv(p, **fmt))
+    for name, table in tables.items():
+        atomic_write(paths[name], lambda p, t=table: Path(p).write_bytes(csv_text(t).encode()))
     if results.neighbours is not None:
         from analysis import neighbours
 
@@ -295,6 +299,22 @@ def write_results(
         atomic_write(paths["parquet"], lambda p: results.estimates.to_parquet(p, index=False))
     sae.write(results.models, out / "modelled", rules or results.rules)
     return paths
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as the build writes a table: CSV without the index, numbers to 10 significant
+    digits, missing numbers blank, the same text as ``to_csv(float_format="%.10g")``.
+
+    Why the numbers are formatted here: pandas formats each one through several Python calls,
+    half the time of writing the build's tables; one f-string each gives the same text (both
+    are C's ``%.10g``).
+    """
+    text = frame.copy(deep=False)
+    for col in frame.columns:
+        if frame[col].dtype.kind == "f":
+            values = frame[col].to_numpy(dtype=float, na_value=np.nan).tolist()
+            text[col] = np.array(["" if v != v else f"{v:.10g}" for v in values], dtype=object)
+    return text.to_csv(index=False, float_format="%.10g", lineterminator="\n")
 
 
 def read_estimates(path: str | Path | io.StringIO, *, modelled: bool = False) -> pd.DataFrame:

@@ -117,21 +117,43 @@ class DisclosureRules:
         member_of = {
             b.code: geography.sub_region_code(b.code) for b in geography.all_borough_objects()
         }
+        region = rows["area_code"].map(member_of)
         hidden = np.zeros(len(rows), dtype=bool)
-        for _, block in rows.groupby(["indicator", "period", "breakdown", "group"], sort=False):
-            for aggregate in (geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE):
-                agg = block[block["area_code"] == aggregate]
-                if agg.empty or agg["value"].isna().all():
-                    continue
-                members = block[block["area_code"].map(member_of) == aggregate]
-                primary = members[members["flag"] == SUPPRESSED]
-                if len(primary) == 1:
-                    others = members[members["value"].notna()].sort_values("unweighted_base")
-                    if len(others):
-                        hidden[rows.index.get_indexer([others.index[0]])] = True
+        for block, aggregate in _lone_suppressions(rows, region):
+            members = rows[block & (region == aggregate).to_numpy()]
+            others = members[members["value"].notna()].sort_values("unweighted_base")
+            if len(others):
+                hidden[rows.index.get_indexer([others.index[0]])] = True
         rows.loc[hidden, "flag"] = SUPPRESSED
         rows.loc[hidden, "flag_reason"] = rules.SECONDARY
         return _hide(rows, hidden)
+
+
+def _lone_suppressions(rows: pd.DataFrame, region: pd.Series) -> list[tuple[np.ndarray, str]]:
+    """The blocks of rows (same indicator, period, breakdown and group; a mask each) whose
+    Inner or Outer London figure is published while exactly one of its boroughs is suppressed,
+    with that aggregate's code.
+
+    Why counted over all blocks at once: few blocks need protecting, and looking at each
+    block in turn with pandas cost most of the time of finishing an admin measure.
+    """
+    from analysis import geography
+
+    block = rows.groupby(["indicator", "period", "breakdown", "group"], sort=False).ngroup()
+    block_id = block.to_numpy(dtype=float, na_value=np.nan)
+    in_block = ~np.isnan(block_id)  # a key with a missing value is in no block, as in groupby
+    ids = np.where(in_block, block_id, 0).astype(np.int64)
+    n_blocks = int(ids.max()) + 1 if len(ids) else 0
+    suppressed = (rows["flag"] == SUPPRESSED).to_numpy()
+    published = rows["value"].notna().to_numpy()
+    found = []
+    for aggregate in (geography.INNER_LONDON_CODE, geography.OUTER_LONDON_CODE):
+        shown = in_block & published & (rows["area_code"] == aggregate).to_numpy()
+        primary = in_block & suppressed & (region == aggregate).to_numpy()
+        has_aggregate = np.bincount(ids[shown], minlength=n_blocks) > 0
+        lone = np.bincount(ids[primary], minlength=n_blocks) == 1
+        found += [(in_block & (ids == g), aggregate) for g in np.flatnonzero(has_aggregate & lone)]
+    return found
 
 
 def _hide(rows: pd.DataFrame, hidden: np.ndarray) -> pd.DataFrame:

@@ -16,13 +16,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
-from scipy import special
 
+from analysis.distributions import (
+    Z95,
+    ZERO_DIFFERENCE,
+    Floats,
+    chi2_ppf,
+    logit_ci,
+    normal_ppf,
+    normal_sf,
+    t_ppf,
+    t_quantile,
+    t_sf,
+    t_test_p,
+    wald_ci,
+)
+from analysis.domains import (
+    DomainEstimates,
+    cells_in_use,
+    domain_df,
+    domain_totals,
+    single_domain_totals,
+)
 from analysis.validate import InputError
 
 __all__ = [
@@ -199,22 +218,37 @@ class Design:
             self.n_strata, k
         )
 
-    def centre(self, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def centre(
+        self, totals: np.ndarray, *, overwrite: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """PSU totals centred on their stratum mean, and each PSU's factor n_h / (n_h - 1).
 
         The covariance of the estimated totals is ``(centred * scale).T @ centred``; keeping
         the two pieces lets callers get variances and contrasts without the full matrix.
+        With ``overwrite`` the totals are centred in place (and returned): a caller that has
+        no further use for them spares a copy as large as they are.
         """
         h = self.psu_stratum
-        stratum_sum = self.stratum_sums(totals)
         n_h = self.n_psu_in_stratum.astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            centred = totals - (stratum_sum / n_h[:, None])[h]
+            means = self.stratum_sums(totals) / n_h[:, None]
             scale = np.where(n_h > 1, n_h / (n_h - 1), 0.0)[h]
         lonely = self.n_psu_in_stratum[h] == 1
-        if lonely.any() and self.lonely_psu == "adjust":
+        adjust = bool(lonely.any()) and self.lonely_psu == "adjust"
+        if adjust:  # worked out before the totals may be overwritten
             # R's survey.lonely.psu = "adjust": centre a lone PSU at the average PSU total
-            centred[lonely] = totals[lonely] - totals.sum(axis=0) / self.n_psu
+            lone = totals[lonely] - totals.sum(axis=0) / self.n_psu
+        centred = totals if overwrite else np.empty_like(totals)
+        starts = self.stratum_starts
+        with np.errstate(invalid="ignore"):
+            if starts is None or self.n_strata * 16 > self.n_psu:
+                np.subtract(totals, means[h], out=centred)
+            else:  # each stratum's PSUs are a run of rows: subtract its mean, no gathered copy
+                ends = starts + self.n_psu_in_stratum
+                for s, (a, b) in enumerate(zip(starts, ends, strict=True)):
+                    np.subtract(totals[a:b], means[s], out=centred[a:b])
+        if adjust:
+            centred[lonely] = lone
             scale[lonely] = 1.0
         return centred, scale
 
@@ -231,73 +265,6 @@ def _codes(values: pd.Series, source: str, column: str) -> tuple[np.ndarray, np.
         raise InputError(source, "design variable is missing", row=i + 2, column=column)
     codes, labels = pd.factorize(values, sort=True)
     return codes.astype(np.int64), np.asarray(labels)
-
-
-@dataclass(frozen=True)
-class DomainEstimates:
-    """Estimates for the columns of one or more domain partitions, estimated jointly.
-
-    The centred PSU totals of the linearised values are kept, so the variance of any
-    contrast between columns (two groups, a group and the whole population, a borough and
-    London, a gap minus a gap) is exact, with the covariance from the same survey, and
-    costs one pass over the PSUs; the full covariance matrix is only built on request.
-
-    ``df`` holds each column's degrees of freedom: PSUs with members of the domain minus
-    strata with members (R's ``degf`` of the domain, as ``svyby(..., svyciprop)`` uses), so a
-    borough that is one stratum of a few PSUs gets the few degrees of freedom it has.
-    """
-
-    estimate: np.ndarray
-    n: np.ndarray  # unweighted respondents with a valid answer in the domain
-    weighted_n: np.ndarray
-    df: np.ndarray
-    centred: np.ndarray  # PSUs x columns
-    scale: np.ndarray  # per PSU: n_h / (n_h - 1)
-
-    @property
-    def cov(self) -> np.ndarray:
-        return (self.centred * self.scale[:, None]).T @ self.centred
-
-    @property
-    def se(self) -> np.ndarray:
-        return self._se(self.centred)
-
-    def _se(self, combined: np.ndarray) -> np.ndarray:
-        """Standard errors of linear combinations given as centred PSU totals (PSUs x m)."""
-        return np.sqrt(self.scale @ (combined * combined))
-
-    def contrast(self, i: int, j: int) -> tuple[float, float]:
-        """Estimate and standard error of column i minus column j."""
-        return self.combination({i: 1.0, j: -1.0})
-
-    def versus_first(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every column minus column 0 (e.g. each group minus London): estimates and SEs."""
-        return self.estimate - self.estimate[0], self._se(self.centred - self.centred[:, :1])
-
-    def combination(self, coefficients: dict[int, float]) -> tuple[float, float]:
-        """Estimate and standard error of a linear combination of columns."""
-        idx = np.array(list(coefficients), dtype=int)
-        c = np.array(list(coefficients.values()), dtype=float)
-        return float(c @ self.estimate[idx]), float(self._se(self.centred[:, idx] @ c))
-
-    def combinations(
-        self, columns: np.ndarray, coefficients: Sequence[float]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Estimates and standard errors of many combinations with the same coefficients.
-
-        Row ``r`` of ``columns`` (m x t) names the t columns of combination ``r``, weighted by
-        ``coefficients`` (t); e.g. every borough's gap minus London's gap in one pass.
-        """
-        idx = np.asarray(columns, dtype=int)
-        c = np.asarray(coefficients, dtype=float)
-        by_column = self._centred_by_column
-        combined = sum(c[j] * by_column[idx[:, j]] for j in range(c.size))  # m x PSUs
-        return self.estimate[idx] @ c, np.sqrt((combined * combined) @ self.scale)
-
-    @cached_property
-    def _centred_by_column(self) -> np.ndarray:
-        """``centred`` transposed into contiguous rows, so picking columns is a fast copy."""
-        return np.ascontiguousarray(self.centred.T)
 
 
 def domain_means(
@@ -322,11 +289,14 @@ def domain_means(
     all_valid = bool(valid.all())
     wv = np.where(valid, design.weights, 0.0)
     wy = wv * np.where(valid, y, 0.0)
-    n_psu = design.n_psu
     parts: list[tuple[np.ndarray | None, int]] = [(None, 1)] if include_all else []
     parts.extend((np.asarray(c, dtype=np.int64), int(k)) for c, k in partitions)
-
-    estimates, counts, wsums, totals, dfs = [], [], [], [], []
+    # every partition's PSU totals go straight into their columns of one matrix, which is then
+    # centred in place: no PSUs x columns temporaries (the pooled borough-by-group estimates
+    # have 200 columns of 35,000 PSUs)
+    totals = np.zeros((design.n_psu, sum(k for _, k in parts)))
+    estimates, counts, wsums, dfs = [], [], [], []
+    at = 0
     for codes, k in parts:
         if codes is None:  # the whole population
             index, width = design.psu, 1
@@ -339,31 +309,26 @@ def domain_means(
             c = np.where(outside, k, codes) if width > k else codes
             index = design.psu * width + c
             count = np.bincount(c[valid], minlength=width)[:k].astype(float)
+        cells, inverse = cells_in_use(index, design.n_psu * width)  # PSU-by-domain cells
         if not with_df:
-            dfs.append(np.full(1 if codes is None else k, np.nan))
+            dfs.append(np.full(k, np.nan))
         elif codes is None and all_valid:  # everyone answered: the design's own degrees of freedom
             dfs.append(np.array([design.df]))
         else:
-            dfs.append(
-                _domain_df(
-                    design, index if all_valid else index[valid], width, 1 if codes is None else k
-                )
+            answered = (
+                cells if all_valid else cells[np.bincount(inverse[valid], minlength=cells.size) > 0]
             )
-        # PSU-by-domain sums of w and w*y: the domain's linearised values summed over a PSU are
-        # (sum w y - mean * sum w) / N_domain, so no per-respondent pass is needed after this
-        w_psu = np.bincount(index, weights=wv, minlength=n_psu * width).reshape(n_psu, width)[:, :k]
-        wy_psu = np.bincount(index, weights=wy, minlength=n_psu * width).reshape(n_psu, width)[
-            :, :k
-        ]
-        wsum = w_psu.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            est = wy_psu.sum(axis=0) / wsum
-        safe = np.where(wsum > 0, wsum, 1.0)
-        totals.append((wy_psu - np.nan_to_num(est) * w_psu) / safe)
+            dfs.append(domain_df(design, answered, width, k))
+        est, wsum = (
+            domain_totals(totals[:, at : at + k], cells, inverse, width, wv, wy)
+            if k > 1
+            else single_domain_totals(totals[:, at], index, width, wv, wy)
+        )
         estimates.append(est)
         counts.append(count)
         wsums.append(wsum)
-    centred, scale = design.centre(np.hstack(totals))
+        at += k
+    centred, scale = design.centre(totals, overwrite=True)
     return DomainEstimates(
         estimate=np.concatenate(estimates),
         n=np.concatenate(counts).astype(np.int64),
@@ -374,151 +339,9 @@ def domain_means(
     )
 
 
-def _domain_df(design: Design, index: np.ndarray, width: int, k: int) -> np.ndarray:
-    """PSUs with respondents in the domain minus strata with such PSUs, per domain (at least 1).
-
-    ``index`` holds the PSU-by-domain cell of each respondent who *answered*: a PSU whose
-    domain members all left the item unanswered (or lie outside the measure's universe)
-    contributes nothing to the domain's variance, so it gives no degree of freedom. This
-    is R's ``degf`` of the domain after subsetting to respondents,
-    ``svyby(~y, ~g, subset(des, !is.na(y)), svyciprop)`` (tests/fixtures/r_waves); where
-    every member answered it is the domain's ``degf`` as before.
-    """
-    members = (
-        np.bincount(index, minlength=design.n_psu * width).reshape(design.n_psu, width)[:, :k] > 0
-    )
-    psus = members.sum(axis=0)
-    strata = (design.stratum_sums(members.astype(float)) > 0).sum(axis=0)
-    return np.maximum(psus - strata, 1)
-
-
 def total(design: Design, y: np.ndarray) -> tuple[float, float]:
     """Weighted total of ``y`` and its standard error (``svytotal``)."""
     y = np.nan_to_num(np.asarray(y, dtype=float))
     z = design.weights * y
     cov = design.covariance(design.psu_totals(z))
     return float(z.sum()), float(np.sqrt(cov[0, 0]))
-
-
-# Distribution functions from the special functions that scipy.stats itself calls for them
-# (same numbers), without importing scipy.stats: that import alone takes most of a second at
-# the start of every build's data step. Like them, each returns an array for an array and a
-# number for a number.
-
-Floats = np.ndarray | float
-"""An array of floats, or one float (a numpy scalar is a float)."""
-
-
-def normal_sf(x: ArrayLike) -> Floats:
-    """Upper tail of the standard normal, as ``scipy.stats.norm.sf``."""
-    return special.ndtr(-np.asarray(x, dtype=float))
-
-
-def normal_ppf(q: ArrayLike) -> Floats:
-    """Quantile of the standard normal, as ``scipy.stats.norm.ppf``."""
-    return special.ndtri(q)
-
-
-def t_sf(x: ArrayLike, df: ArrayLike) -> np.ndarray:
-    """Upper tail of Student's t, as ``scipy.stats.t.sf`` (NaN where df is not positive)."""
-    df = np.asarray(df, dtype=float)
-    return np.where(
-        df > 0, special.stdtr(np.where(df > 0, df, 1.0), -np.asarray(x, dtype=float)), np.nan
-    )
-
-
-def t_ppf(q: float, df: float) -> float:
-    """Quantile of Student's t, as ``scipy.stats.t.ppf``."""
-    return special.stdtrit(df, q) if df > 0 else np.nan
-
-
-def chi2_ppf(q: ArrayLike, df: ArrayLike) -> np.ndarray:
-    """Quantile of the chi-squared distribution, as ``scipy.stats.chi2.ppf`` (NaN where df is
-    not positive)."""
-    df = np.asarray(df, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.where(df > 0, 2 * special.gammaincinv(np.where(df > 0, df, 1.0) / 2, q), np.nan)
-
-
-Z95 = float(normal_ppf(0.975))
-
-
-def t_quantile(df: ArrayLike, level: float = 0.95) -> Floats:
-    """Two-sided critical value of Student's t (normal where df is infinite); vectorised."""
-    df = np.asarray(df, dtype=float)
-    # few distinct degrees of freedom occur (PSUs minus strata per domain): each quantile is
-    # computed once, as scipy's per-call overhead dominates on small arrays
-    distinct, where = np.unique(df, return_inverse=True)
-    q = np.array([_t_critical(float(d), level) for d in distinct])[where].reshape(df.shape)
-    return float(q) if q.ndim == 0 else q
-
-
-@lru_cache(maxsize=4096)
-def _t_critical(df: float, level: float) -> float:
-    if not np.isfinite(df):
-        return float(normal_ppf(0.5 + level / 2))
-    return float(t_ppf(0.5 + level / 2, df))
-
-
-def logit_ci(
-    p: ArrayLike, se: ArrayLike, df: ArrayLike, level: float = 0.95, n: ArrayLike | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Interval for a proportion on the logit scale, as ``svyciprop(method = "logit")``.
-
-    A Wald interval for logit(p) with standard error se / (p (1 - p)) and a t quantile on
-    ``df`` degrees of freedom, transformed back; it stays inside (0, 1). Where every answer
-    is 0 or every answer is 1 the logit is infinite, so the exact Clopper-Pearson interval on
-    the unweighted count ``n`` is used instead (0 to 1 - (alpha/2)^(1/n), or its mirror).
-    """
-    p = np.asarray(p, dtype=float)
-    se = np.asarray(se, dtype=float)
-    q = t_quantile(df, level)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        eta = np.log(p / (1 - p))
-        half = q * se / (p * (1 - p))
-        lo = 1 / (1 + np.exp(-(eta - half)))
-        hi = 1 / (1 + np.exp(-(eta + half)))
-        if n is None:
-            edge_hi = edge_lo = p
-        else:
-            exact = 1 - ((1 - level) / 2) ** (1 / np.asarray(n, dtype=float))
-            edge_hi = np.where(p <= 0, exact, p)
-            edge_lo = np.where(p >= 1, 1 - exact, p)
-    zero, one = p <= 0, p >= 1
-    lo = np.where(zero, 0.0, np.where(one, edge_lo, lo))
-    hi = np.where(one, 1.0, np.where(zero, edge_hi, hi))
-    return lo, hi
-
-
-def wald_ci(
-    est: ArrayLike, se: ArrayLike, df: ArrayLike, level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric interval est ± t * se (means and differences)."""
-    q = t_quantile(df, level)
-    est = np.asarray(est, dtype=float)
-    se = np.asarray(se, dtype=float)
-    return est - q * se, est + q * se
-
-
-def t_test_p(diff: ArrayLike, se: ArrayLike, df: ArrayLike) -> np.ndarray:
-    """Two-sided p-value for diff / se against Student's t on ``df`` degrees of freedom."""
-    diff = np.asarray(diff, dtype=float)
-    se = np.asarray(se, dtype=float)
-    df = np.broadcast_to(np.asarray(df, dtype=float), diff.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.abs(diff / se)
-    p = 2 * np.where(np.isfinite(df), t_sf(t, np.where(np.isfinite(df), df, 1.0)), normal_sf(t))
-    # a part that is the whole (every respondent in one group) differs from it only by
-    # rounding, in the difference and in its standard error alike: no difference, p = 1
-    p = np.where(np.abs(diff) <= ZERO_DIFFERENCE, 1.0, p)
-    # no standard error (e.g. a source without intervals): no test, so no claim
-    return np.where(
-        np.isnan(se) | np.isnan(diff),
-        np.nan,
-        np.where((se > 0) | (np.abs(diff) <= ZERO_DIFFERENCE), p, 0.0),
-    )
-
-
-# Differences this small are floating-point rounding of identical values (estimates are
-# proportions, percentages or counts, never meaningfully different at the 12th decimal).
-ZERO_DIFFERENCE = 1e-12

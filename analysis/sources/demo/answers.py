@@ -21,8 +21,13 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _expit(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
+def _expit(x: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+    """1 / (1 + exp(-x)); with ``overwrite`` worked out in ``x`` itself (the same numbers,
+    without the three temporary arrays of the plain expression)."""
+    out = np.negative(x, out=x if overwrite else None)
+    np.exp(out, out=out)
+    np.add(out, 1, out=out)
+    return np.divide(1, out, out=out)
 
 
 def _reference(item: str) -> tuple[float | None, str | None]:
@@ -89,35 +94,38 @@ def calibrated_answers(
     offsets = {var: np.zeros(len(schemas.LEVELS[var])) for var in groups}
     alpha = _logit(overall / 100)
 
-    def linear() -> np.ndarray:
-        total = eta + alpha
+    def linear(rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The linear predictor of the respondents ``rows`` (all by default)."""
+        total = eta[rows] + alpha
         for var, off in offsets.items():
-            total = total + off[demo[var]]
+            total += off[demo[var][rows]]
         return total
 
-    # each group's weighted size does not change while raking: summed once
+    # what does not change while raking is worked out once: each group's weighted size, the
+    # rates wanted (they depend on the weights only) and the targets on the logit scale
     shares = {
         var: np.maximum(np.bincount(demo[var], weights=w, minlength=len(off)), 1e-12)
         for var, off in offsets.items()
     }
+    wanted_by_var = _wanted_rates(groups, demo, w, overall, offsets)
+    wanted_logits = {
+        var: {level: _logit(t / 100) for level, t in wanted.items()}
+        for var, wanted in wanted_by_var.items()
+    }
+    overall_logit, w_total = _logit(overall / 100), w.sum()
     for _ in range(60):  # rake group offsets and the intercept to their expected targets
-        p = _expit(linear())
-        for var, wanted in _wanted_rates(groups, demo, w, overall, offsets).items():
+        p = _expit(linear(), overwrite=True)
+        for var, wanted_logit in wanted_logits.items():
             rate = np.bincount(demo[var], weights=w * p, minlength=len(offsets[var])) / shares[var]
-            for level, t in wanted.items():
-                offsets[var][level] += _logit(t / 100) - _logit(rate[level])
-            p = _expit(linear())
-        alpha += _logit(overall / 100) - _logit((w * p).sum() / w.sum())
+            for level, target in wanted_logit.items():
+                offsets[var][level] += target - _logit(rate[level])
+            p = _expit(linear(), overwrite=True)
+        alpha += overall_logit - _logit((w * p).sum() / w_total)
     # Draw with common uniforms, then nudge the group offsets and the intercept so that the
     # *realised* weighted rates are on target, not just their expectations: the draw is
     # monotone in each offset, so bisection converges and sampling noise does not blur the
     # calibration.
     u = rng.random(weights.size)
-    wanted_by_var = _wanted_rates(groups, demo, w, overall, offsets)
-
-    def realised(w_sub: np.ndarray, u_sub: np.ndarray, current: np.ndarray, shift: float) -> float:
-        return (w_sub * (u_sub < _expit(current + shift))).sum() / max(w_sub.sum(), 1e-12) * 100
-
     # each group's members, found once: the bisection below evaluates them many times
     members = {
         var: {level: np.flatnonzero(demo[var] == level) for level in wanted}
@@ -127,20 +135,35 @@ def calibrated_answers(
         for var, wanted in wanted_by_var.items():
             for level, t in wanted.items():
                 rows = members[var][level]
-                w_sub, u_sub, current = w[rows], u[rows], linear()[rows]
-                lo, hi = -3.0, 3.0
-                for _ in range(30):
-                    mid = (lo + hi) / 2
-                    lo, hi = (mid, hi) if realised(w_sub, u_sub, current, mid) < t else (lo, mid)
-                offsets[var][level] += (lo + hi) / 2
+                offsets[var][level] += _bisect(t, w[rows], u[rows], linear(rows), -3.0, 3.0, 30)
     base = linear() - alpha
-    lo, hi = float(alpha) - 2.0, float(alpha) + 2.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if realised(w, u, base, mid) < overall else (lo, mid)
-    answers = (u < _expit(base + (lo + hi) / 2)).astype(float)
+    shift = _bisect(overall, w, u, base, float(alpha) - 2.0, float(alpha) + 2.0, 40)
+    answers = (u < _expit(base + shift)).astype(float)
     answers[~in_universe] = np.nan
     return answers
+
+
+def _bisect(
+    target: float,
+    w: np.ndarray,
+    u: np.ndarray,
+    current: np.ndarray,
+    lo: float,
+    hi: float,
+    steps: int,
+) -> float:
+    """The shift of the linear predictor ``current`` at which the weighted % answering yes
+    (yes where ``u < expit(current + shift)``) reaches ``target``, by ``steps`` halvings.
+
+    The weights' total is summed once here, not at every step.
+    """
+    w_total = max(w.sum(), 1e-12)
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        yes = u < _expit(current + mid, overwrite=True)
+        realised = (w * yes).sum() / w_total * 100
+        lo, hi = (mid, hi) if realised < target else (lo, mid)
+    return (lo + hi) / 2
 
 
 def _wanted_rates(

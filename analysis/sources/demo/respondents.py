@@ -22,6 +22,37 @@ def _draw_categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray
     return np.minimum((u > cum).sum(axis=1), probs.shape[1] - 1)
 
 
+def _household_sizes(rng: np.random.Generator, people: int, mean: float) -> np.ndarray:
+    """Sizes of households of 1 + Poisson(mean - 1) people until ``people`` are housed, the
+    last one cut to those that remain.
+
+    Why drawn twice: the sizes are drawn at once, as many as could be needed (a household
+    has one person at least), then again from the same state with only as many as were
+    used, so that the generator moves on exactly as drawing one household at a time did
+    (numpy draws an array of Poisson numbers one after another from the same stream).
+    """
+    state = rng.bit_generator.state
+    used = int(np.searchsorted(np.cumsum(1 + rng.poisson(mean - 1, people)), people)) + 1
+    rng.bit_generator.state = state
+    sizes = 1 + rng.poisson(mean - 1, used)
+    sizes[-1] -= sizes.sum() - people
+    return sizes
+
+
+DESIGN_COLUMNS = ["b", "stratum", "psu", "size"]
+
+
+def _households(rng: np.random.Generator, per: np.ndarray, mean: float) -> pd.DataFrame:
+    """Households as PSUs, borough by borough (``per`` respondents in each, two at least):
+    the design's columns made at once, not a row per household (there are 11,000 a wave)."""
+    sizes = [_household_sizes(rng, max(int(k), 2), mean) for k in per]
+    b = np.repeat(np.arange(len(per)), [s.size for s in sizes])
+    labels = [f"B{i + 1:02d}" for i in range(len(per))]
+    psu = [f"{labels[i]}-{j:05d}" for i, s in enumerate(sizes) for j in range(1, s.size + 1)]
+    stratum = np.asarray(labels, dtype=object)[b]
+    return pd.DataFrame(dict(zip(DESIGN_COLUMNS, [b, stratum, psu, np.concatenate(sizes)])))
+
+
 def design_sample(family: str, period: str, n_total: int | None) -> pd.DataFrame:
     """Respondents with stratum, PSU, borough and design weight for one wave."""
     spec = profile()["families"][family]
@@ -44,20 +75,13 @@ def design_sample(family: str, period: str, n_total: int | None) -> pd.DataFrame
             sizes = rng.multinomial(int(round(per[b])), np.full(m, 1 / m))
             for j, size in enumerate(sizes):
                 rows.append((b, f"B{b + 1:02d}", f"B{b + 1:02d}-{j + 1:03d}", size))
+        design = pd.DataFrame(rows, columns=DESIGN_COLUMNS)
     elif (
         spec["design"] == "borough_households"
     ):  # e.g. APS: stratified by borough, households as PSUs
         n = n_total or spec["n"]
         per = rng.multinomial(n, adults / adults.sum())
-        rows = []
-        for b in range(n_b):
-            remaining = max(int(per[b]), 2)
-            j = 0
-            while remaining > 0:
-                size = min(remaining, 1 + rng.poisson(spec["household_size_mean"] - 1))
-                rows.append((b, f"B{b + 1:02d}", f"B{b + 1:02d}-{j + 1:05d}", size))
-                remaining -= size
-                j += 1
+        design = _households(rng, per, spec["household_size_mean"])
     else:  # clustered: strata are groups of boroughs, PSUs are postcode-sector-like clusters
         n = n_total or spec["n"]
         n_strata = spec["strata"]
@@ -76,7 +100,7 @@ def design_sample(family: str, period: str, n_total: int | None) -> pd.DataFrame
             sizes = rng.multinomial(int(per_stratum[h]), np.full(m, 1 / m))
             for j, (b, size) in enumerate(zip(psu_borough, sizes)):
                 rows.append((int(b), f"S{h + 1:02d}", f"S{h + 1:02d}-{j + 1:03d}", size))
-    design = pd.DataFrame(rows, columns=["b", "stratum", "psu", "size"])
+        design = pd.DataFrame(rows, columns=DESIGN_COLUMNS)
     design = design[design["size"] > 0]
     people = design.loc[design.index.repeat(design["size"])].reset_index(drop=True)
     # design weight: adults in the borough over respondents from it, times non-response noise

@@ -35,7 +35,7 @@ def survey_wave(
     demo = draw_demographics(rng, b)
     weights = people["weight"].to_numpy()
     psu = people["psu"].to_numpy()
-    _, psu_idx = np.unique(psu, return_inverse=True)  # once per wave: sorting the labels is slow
+    psu_idx = pd.factorize(psu, sort=True)[0]  # np.unique's numbering, without sorting every label
     items_spec = profile()["items"]
     answers: dict[str, np.ndarray] = {}
     for item in items or schemas.survey_items()[family]:
@@ -57,23 +57,18 @@ def survey_wave(
     # a little item non-response, as in real surveys
     for values in answers.values():
         values[rng.random(b.size) < 0.01] = np.nan
-    frame = pd.DataFrame(
-        {
-            "respondent_id": np.char.add(
-                period[:4], np.char.zfill(np.arange(b.size).astype(str), 7)
-            ),
-            "period": period,
-            "stratum": people["stratum"].to_numpy(),
-            "psu": psu,
-            "weight": np.round(weights, 4),
-            "borough": borough_profile().codes[b],
-        }
-    )
+    columns = {
+        "respondent_id": np.char.add(period[:4], np.char.zfill(np.arange(b.size).astype(str), 7)),
+        "period": period,
+        "stratum": people["stratum"].to_numpy(),
+        "psu": psu,
+        "weight": np.round(weights, 4),
+        "borough": borough_profile().codes[b],
+    }
     for var, level_codes in demo.items():
-        frame[var] = np.asarray(schemas.LEVELS[var], dtype=object)[level_codes]
-    for item, values in answers.items():
-        frame[item] = values
-    return frame
+        # picked from the few labels as strings: not one Python string per respondent to convert
+        columns[var] = pd.array(schemas.LEVELS[var], dtype="str").take(level_codes)
+    return pd.DataFrame({**columns, **answers})  # one frame at once, not a column at a time
 
 
 def survey(family: str, *, n_per_wave: int | None = None) -> pd.DataFrame:
