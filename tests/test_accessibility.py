@@ -80,7 +80,7 @@ def _axe_violations(browser, site: Path, width: int) -> dict[str, list[str]]:
 @pytest.mark.parametrize("width", [1280, 390])
 def test_axe_finds_no_violation_on_any_page(site, browser, width) -> None:
     found = _axe_violations(browser, site, width)
-    assert len(_pages(site)) == 6  # four reports, the index and the accessibility statement
+    assert len(_pages(site)) == 7  # five reports, the index and the accessibility statement
     assert not found, found
 
 

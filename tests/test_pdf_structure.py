@@ -35,7 +35,7 @@ def _elements(node) -> list:
 
 def _pdfs(site: Path) -> list[Path]:
     pdfs = sorted(site.rglob("*.pdf"))
-    assert len(pdfs) == 4
+    assert len(pdfs) == 5
     return pdfs
 
 
