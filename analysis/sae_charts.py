@@ -10,7 +10,13 @@ import pandas as pd
 
 from analysis import charts, geography, narrative, tables
 from analysis.charts.axes import row_labels
-from analysis.sae_fit import RESIDUAL_LIMIT, ModelFit
+from analysis.sae_fit import (
+    RESIDUAL_LIMIT,
+    ModelFit,
+    explained_words,
+    model_fit,
+    normality_words,
+)
 
 
 @charts.styled
@@ -138,30 +144,20 @@ def diagnostics(table: pd.DataFrame, meta: dict, *, title: str, unit: str = "%")
     ax.set_title(f"Direct against modelled ({unit})", fontsize=10)
     ax.set_xlabel("Direct", fontsize=charts.SMALL_PT)
     ax.set_ylabel("Modelled", fontsize=charts.SMALL_PT)
-    outside = int((np.abs(r) > 1.96).sum())
-    shapiro = stats.shapiro(r).pvalue if len(r) >= 3 else float("nan")
+    # the same numbers and words as the pages' fit sentences (analysis.sae_fit)
+    fit = model_fit(table, meta, measure_id="", indicator="", label="", unit=unit)
+    sized = table[["respondents", "shrinkage"]].dropna()
+    rho = stats.spearmanr(sized["respondents"], sized["shrinkage"])
     alt = (
-        f"Four diagnostic charts of the model. {outside} of {len(r)} boroughs have a standardised residual "
-        f"beyond plus or minus 1.96; the Shapiro-Wilk test of normality gives p = {tables.fmt(shapiro, 3)}. "
-        f"Shrinkage ranges from {tables.fmt(table['shrinkage'].min(), 2)} to {tables.fmt(table['shrinkage'].max(), 2)} "
-        "and falls as respondents rise. The values are in the table after the chart of direct and "
-        "modelled estimates above."
+        f"Four diagnostic charts of the model. {fit.beyond} of {fit.boroughs} boroughs have a standardised "
+        f"residual beyond plus or minus {RESIDUAL_LIMIT}; {normality_words(fit.shapiro_p)}. Shrinkage ranges "
+        f"from {tables.fmt(fit.shrinkage_min, 2)} to {tables.fmt(fit.shrinkage_max, 2)}; "
+        f"{shrinkage_words(rho.statistic, rho.pvalue)}. Every borough's values are in the model's table."
     )
-    explained = meta.get("variance_explained")
     notes = [
-        f"Method: {meta['method']}; area-effect variance {meta['area_effect_variance']:.3g} (proportion scale); "
-        + (
-            "the covariates explain "
-            + (f"{100 * explained:.0f}%" if explained is not None else "an unknown share")
-            + " of the between-borough variance."
-        )
+        f"Method: {meta['method']}; area-effect variance {meta['area_effect_variance']:.3g} "
+        f"(proportion scale); {explained_words(fit)}."
     ]
-    # no table of its own: every value it plots but the prediction is in the side-by-side
-    # chart's table (one table per model, not three holding the same 33 boroughs)
-    notes.append(
-        "Respondents, shrinkage, standardised residuals and the direct and modelled figures for "
-        "every borough are in the table after the chart of direct and modelled estimates above."
-    )
     return charts.Chart(fig, title, alt, None, notes=notes)
 
 

@@ -120,3 +120,16 @@ def test_a_build_without_models_has_no_appendix(tmp_path, demo_inputs) -> None:
     # before the data step the plan cannot know, and keeps it
     assert sae_fit.APPENDIX in {j.output for j in build.plan(tmp_path, titles=False)}
     assert ANALYSIS_TITLES["small_area_diagnostics"] == sae_fit.APPENDIX_TITLE
+
+
+def test_one_models_four_panels_say_what_the_page_says(page) -> None:
+    """The researcher's chart of one model takes its numbers and words from the same place."""
+    from analysis import sae_fit
+    from analysis.sae_charts import diagnostics
+
+    fit, table = page.fits[0], page.model_tables[0]
+    meta = sae_fit.latest_models(fit.measure_id, page.data_dir)[0][3]
+    chart = diagnostics(table, meta, title="One model", unit=fit.unit)
+    assert f"{fit.beyond} of {fit.boroughs} boroughs" in chart.alt
+    assert sae_fit.normality_words(fit.shapiro_p) in chart.alt
+    assert sae_fit.explained_words(fit) in chart.notes[0]
