@@ -82,8 +82,24 @@ def compute(
         inputs = validate_inputs(inputs)
     apart = _largest_family(inputs, registry) if processes > 1 and forking.can_fork() else None
     here = [m for m in registry if apart is None or _family(m) != apart]
+    models: list[sae.Model] = []
+    failed: dict[str, str] = {}
+
+    def fit(directs: list[sae.Direct]) -> None:
+        # each indicator's models are fitted on their own, so fitting this process's
+        # indicators while the child still estimates gives the same models in the same order
+        if inputs.area_covariates is not None and directs:
+            got, lost = sae.fit_all(directs, inputs.area_covariates, rules, series_breaks(registry))
+            models.extend(got)
+            failed.update(lost)
+
+    def estimate_here() -> tuple[dict[str, pd.DataFrame], list[str], list[sae.Direct]]:
+        estimated = _estimate_measures(inputs, here, registry, rules)
+        fit(estimated[2])
+        return estimated
+
     (parts, skipped, directs), other = forking.side_by_side(
-        lambda: _estimate_measures(inputs, here, registry, rules),
+        estimate_here,
         _estimate_measures if apart else None,
         inputs,
         [m for m in registry if _family(m) == apart],
@@ -94,14 +110,9 @@ def compute(
         parts.update(other[0])
         skipped += other[1]
         directs += other[2]
+        fit(other[2])
     order = [m.id for m in registry]
     direct = pd.concat([parts[i] for i in order if i in parts], ignore_index=True)
-    models: list[sae.Model] = []
-    failed: dict[str, str] = {}
-    if inputs.area_covariates is not None and directs:
-        models, failed = sae.fit_all(
-            directs, inputs.area_covariates, rules, series_breaks(registry)
-        )
     modelled = sae.rows(
         models, {m.id: m for m in registry}, inputs.source_label, inputs.synthetic, inputs.proxies
     )

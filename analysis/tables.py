@@ -121,10 +121,12 @@ def to_html(table: pd.DataFrame, *, caption: str) -> str:
         if f in used
     )
     key_html = f"<ul class='shorthand'>{key}</ul>" if key else ""
-    widths = column_widths(
-        [str(c) for c in table.columns],
-        [texts[j :: len(table.columns)] for j in range(len(table.columns))],
-    )
+    headers = [str(c) for c in table.columns]
+    columns = [texts[j :: len(table.columns)] for j in range(len(table.columns))]
+    # a table whose words cannot all fit across a portrait page is printed on a landscape
+    # one (the print styles' named page ``wide``), laid out for that page's longer line
+    wide = fits_across(headers, columns) > PORTRAIT_LINE
+    widths = column_widths(headers, columns, line=LANDSCAPE_LINE if wide else PORTRAIT_LINE)
     cols = "".join(f"<col style='width:{w}%'>" for w in widths)
     # on a narrow screen the table scrolls sideways inside its box: the box is a region named
     # by the caption that takes keyboard focus (so it can be scrolled without a mouse); the
@@ -132,7 +134,7 @@ def to_html(table: pd.DataFrame, *, caption: str) -> str:
     # being cut off. The id comes from the table's content: the same table, the same page.
     ident = "table-" + hashlib.sha1(f"{caption}\x00{every}".encode()).hexdigest()[:10]
     return (
-        f"<div class='table-block'><div class='table-wrap' role='region' aria-labelledby='{ident}' tabindex='0'>"
+        f"<div class='table-block{' wide' if wide else ''}'><div class='table-wrap' role='region' aria-labelledby='{ident}' tabindex='0'>"
         f"<table class='sized'><caption id='{ident}'>{html.escape(caption)}</caption>"
         f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
         f"{key_html}</div>"
@@ -168,8 +170,45 @@ def text_width(text: str, bold: bool = False) -> float:
 _BREAKS = re.compile(r"\s+|(?<=[-/])(?=[^\d\s])")
 
 
+# the ems of table text across the printed page's text area: A4 less 12 mm margins each
+# side (186 mm portrait, 273 mm landscape) at the tables' print size
+PORTRAIT_LINE = 60.0
+LANDSCAPE_LINE = 88.0
+_PADDING = 1.3  # ems of cell padding, left and right together
+
+
+def _least_and_most(
+    headers: list[str], columns: list[list[str]], widest: float
+) -> tuple[list[float], list[float]]:
+    """Each column's least width (its widest word) and the width it would like (its longest
+    entry on one line, up to ``widest``), in ems with padding."""
+    least, most = [], []
+    for j, (header, cells) in enumerate(zip(headers, columns)):
+        bold = j == 0  # the first column holds row headers
+        words = max(
+            (text_width(w, bold) for text in cells for w in _BREAKS.split(text)), default=0.0
+        )
+        header_words = max((text_width(w, True) for w in _BREAKS.split(header)), default=0.0)
+        least.append(max(words, header_words) + _PADDING)
+        longest = max((text_width(text, bold) for text in cells), default=0.0)
+        most.append(
+            max(least[-1], min(max(longest, text_width(header, True) / 2), widest) + _PADDING)
+        )
+    return least, most
+
+
+def fits_across(headers: list[str], columns: list[list[str]]) -> float:
+    """The ems a table needs so that no word is broken: the sum of its columns' widest
+    words. Above :data:`PORTRAIT_LINE` the table is printed on a landscape page."""
+    return sum(_least_and_most(headers, columns, 24.0)[0])
+
+
 def column_widths(
-    headers: list[str], columns: list[list[str]], *, line: float = 60.0, widest: float = 24.0
+    headers: list[str],
+    columns: list[list[str]],
+    *,
+    line: float = PORTRAIT_LINE,
+    widest: float = 24.0,
 ) -> list[int]:
     """Column widths in per cent of the table, worked out as a browser's automatic table
     layout would, from the widths (in ems) of what each column holds.
@@ -182,19 +221,7 @@ def column_widths(
     """
     if not headers:
         return []
-    padding = 1.3
-    least, most = [], []
-    for j, (header, cells) in enumerate(zip(headers, columns)):
-        bold = j == 0  # the first column holds row headers
-        words = max(
-            (text_width(w, bold) for text in cells for w in _BREAKS.split(text)), default=0.0
-        )
-        header_words = max((text_width(w, True) for w in _BREAKS.split(header)), default=0.0)
-        least.append(max(words, header_words) + padding)
-        longest = max((text_width(text, bold) for text in cells), default=0.0)
-        most.append(
-            max(least[-1], min(max(longest, text_width(header, True) / 2), widest) + padding)
-        )
+    least, most = _least_and_most(headers, columns, widest)
     if (
         sum(most) <= line
     ):  # everything fits on one line: each column in proportion to its longest entry

@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from analysis import build, measures, pipeline
-from analysis.build import kernel, render, workers
+from analysis.build import render, workers
 
 SUBSET = ["london", "measure:get_on_well", "camden"]
 
@@ -527,26 +527,3 @@ def test_report_html_does_not_carry_papermills_random_cell_id() -> None:
     nb.cells = [injected]
     shown = build.notebook_html(nb)
     assert "cell-id=injected-parameters" in shown and random_id not in shown
-
-
-def test_workers_and_their_kernels_collect_garbage_less_often(monkeypatch) -> None:
-    import gc
-
-    sent = []
-
-    class FakeClient:
-        def execute_interactive(self, code, **kwargs):
-            sent.append(code)
-
-    monkeypatch.setattr(kernel, "warm_kernel", lambda: (None, FakeClient()))
-    before = gc.get_threshold()
-    try:
-        workers.worker_init()
-        assert gc.get_threshold() == build.GC_THRESHOLDS
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
-    assert any(f"gc.set_threshold(*{build.GC_THRESHOLDS})" in code for code in sent)
-    assert any(
-        "mapclassify" in code for code in sent
-    )  # the maps' heavy imports happen before any report

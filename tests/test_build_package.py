@@ -180,3 +180,43 @@ def test_borough_rows_are_computed_once_per_builds_data(demo_results, tmp_path) 
     assert report.borough_indicator_rows(report.load(tmp_path)) is first  # the next page
     os.utime(tmp_path / "estimates.csv", ns=(1, 1))  # another build's data: computed again
     assert report.borough_indicator_rows(report.load(tmp_path)) is not first
+
+
+def test_pdf_page_references_are_kept_until_a_page_is_added(tmp_path, monkeypatch) -> None:
+    """The patched page references (listed once, not for every tagged element) are those
+    pydyf lists, kept only until a page is added, and the PDF is the same byte for byte."""
+    import pydyf
+
+    from analysis import pages as site_pages
+    from analysis.build import render
+
+    assert patches.pdf_page_references()
+    pdf = pydyf.PDF()
+    refs = []
+    for _ in range(3):
+        pdf.add_page(pydyf.Dictionary({"Type": "/Page"}))
+        refs.append(pdf.page_references)
+    assert [len(r) for r in refs] == [1, 2, 3]
+    assert refs[-1] == tuple(f"{n} 0 R".encode() for n in pdf.pages["Kids"][::3])
+    assert pdf.page_references is refs[-1]  # kept while no page is added
+
+    rows = "".join(f"<tr><th scope='row'>Row {i}</th><td>{i}</td></tr>" for i in range(150))
+    body = (
+        "<h2 id='top'>A long table</h2><p><a href='#end'>To the end</a></p>"
+        f"<table><caption>Rows</caption><thead><tr><th scope='col'>Row</th>"
+        f"<th scope='col'>Value</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<h2 id='end'>End</h2><p><a href='#top'>Back</a></p>"
+    )
+    page = site_pages.render_page("Test", body, depth=0, pdf="test.pdf", site=None)
+    render.write_pdf(page, str(tmp_path / "patched.pdf"), tmp_path / "test.html")
+    monkeypatch.setattr(
+        pydyf.PDF, "page_references", patches.UNPATCHED["pydyf.PDF.page_references"]
+    )
+    render.write_pdf(page, str(tmp_path / "plain.pdf"), tmp_path / "test.html")
+    patched, plain = (tmp_path / "patched.pdf").read_bytes(), (tmp_path / "plain.pdf").read_bytes()
+    import io
+
+    from pypdf import PdfReader
+
+    assert len(PdfReader(io.BytesIO(patched)).pages) >= 3  # references to several pages
+    assert patched == plain

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 
@@ -74,12 +75,24 @@ def test_cancel_ends_the_child() -> None:
 
 @needs_fork
 def test_estimates_are_the_same_with_a_forked_family(demo_inputs, demo_results) -> None:
-    """The largest survey family estimated in a child gives the very same tables."""
+    """The largest survey family estimated in a child gives the very same tables, and the
+    small area models (this process fits its own indicators' while the child estimates)
+    are the same models (their order does not matter: each is written to its own file, and
+    the tables are sorted)."""
     apart = pipeline.compute(demo_inputs, processes=2)
-    for name in ("estimates", "detail", "changes"):
+    for name in ("estimates", "detail", "changes", "trends"):
         left, right = getattr(apart, name), getattr(demo_results, name)
         assert left.equals(right), name
     assert apart.skipped == demo_results.skipped
+    assert apart.models_failed == demo_results.models_failed
+    ours = {m.name: m for m in apart.models}
+    theirs = {m.name: m for m in demo_results.models}
+    assert sorted(ours) == sorted(theirs) and len(ours) == len(apart.models) >= 10
+    for name, model in ours.items():
+        assert model.table.equals(theirs[name].table), name
+        assert json.dumps(model.meta, sort_keys=True, default=str) == json.dumps(
+            theirs[name].meta, sort_keys=True, default=str
+        ), name
 
 
 @needs_fork

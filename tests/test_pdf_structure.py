@@ -184,8 +184,8 @@ def test_charts_are_printed_at_200_pixels_per_inch_or_more(published_site) -> No
 
 def _page_fill(pdf: Path) -> list[float]:
     """How far down its text area each page is used (0 to 1): the lowest drawn row between
-    the page's top and bottom margins (A4, 14 mm and 16 mm), read from a grey rendering by
-    poppler's ``pdftoppm``."""
+    the page's top and bottom margins (14 mm and 16 mm of an A4 page, portrait or landscape),
+    read from a grey rendering by poppler's ``pdftoppm``."""
     import subprocess
     import tempfile
 
@@ -198,7 +198,8 @@ def _page_fill(pdf: Path) -> list[float]:
         fills = []
         for image in pages:
             grey = np.asarray(Image.open(image))
-            top, bottom = round(len(grey) * 14 / 297), round(len(grey) * (297 - 16) / 297)
+            height = 297 if len(grey) > grey.shape[1] else 210  # mm: portrait or landscape
+            top, bottom = round(len(grey) * 14 / height), round(len(grey) * (height - 16) / height)
             inked = np.flatnonzero((grey[top:bottom] < 200).any(axis=1))
             fills.append(0.0 if inked.size == 0 else (inked[-1] + 1) / (bottom - top))
     return fills
@@ -219,3 +220,42 @@ def test_no_page_but_the_last_is_nearly_empty(published_site) -> None:
         if low:
             sparse[path.name] = low
     assert not sparse, sparse
+
+
+def test_tables_too_wide_for_a_portrait_page_are_printed_on_landscape_pages(
+    published_site,
+) -> None:
+    """The borough page's data table for its spine chart has a dozen columns: across a portrait
+    page its words were broken ('Camde-n'); it is printed on landscape pages of its own, laid
+    out for their longer line, and the pages around it stay portrait."""
+    import re
+
+    from analysis import tables
+
+    page = (published_site / "boroughs" / "camden.html").read_text()
+    wide = re.findall(r"<div class='table-block wide'>.*?<caption id='[^']*'>(.*?)</caption>", page)
+    assert len(wide) == 1 and wide[0].startswith("Data for the chart"), wide
+    # the stated widths are those of the landscape line: every column holds its widest word
+    block = page[page.index("<div class='table-block wide'>") :]
+    block = block[: block.index("</table>")]
+    widths = [int(w) for w in re.findall(r"<col style='width:(\d+)%'>", block)]
+    assert sum(widths) == 100 and len(widths) >= 10
+    headers = re.findall(r"<th scope='col'>(.*?)</th>", block)
+    for header, width in zip(headers, widths):
+        widest = max(tables.text_width(w, True) for w in tables._BREAKS.split(header))
+        assert width / 100 * tables.LANDSCAPE_LINE >= widest, (header, width)
+    with pikepdf.open(published_site / "boroughs" / "camden.pdf") as pdf:
+        shapes = ["landscape" if p.mediabox[2] > p.mediabox[3] else "portrait" for p in pdf.pages]
+    assert shapes[0] == shapes[-1] == "portrait" and "landscape" in shapes, shapes
+    # the landscape pages come together: the table, and only the table, is on them
+    first, last = shapes.index("landscape"), len(shapes) - 1 - shapes[::-1].index("landscape")
+    assert set(shapes[first : last + 1]) == {"landscape"}
+    from pypdf import PdfReader
+
+    text = [p.extract_text() for p in PdfReader(published_site / "boroughs" / "camden.pdf").pages]
+    assert text[first].lstrip().startswith("Data for the chart"), text[first][:80]
+    assert "Source and base" not in "".join(text[first : last + 1])
+    # a table that fits across a portrait page is not moved (the spine table of the City of
+    # London, with few rows, or any measure page's)
+    measure = (published_site / "measures" / "employment_gap.html").read_text()
+    assert "table-block wide" not in measure

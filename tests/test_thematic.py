@@ -48,8 +48,8 @@ LFF = evaluation.initiative("london_family_fund")
 
 @pytest.fixture(scope="module")
 def kernel():
-    """A warm Jupyter kernel, as the build uses; it boots and imports the analysis modules
-    while the estimates are being computed."""
+    """A Jupyter kernel, as a researcher's JupyterLab runs the notebooks; it boots and imports
+    the analysis modules while the estimates are being computed."""
     from jupyter_client.manager import KernelManager
 
     km = KernelManager(kernel_name="python3")

@@ -2,10 +2,11 @@
 
 * The data step (:mod:`.datastep`, :mod:`analysis.pipeline`) runs once and is skipped when
   its inputs and the library are unchanged.
-* Notebooks run with papermill in worker processes (:mod:`.workers`). Each worker keeps one
-  warm Jupyter kernel (:mod:`.kernel`) and reuses it from notebook to notebook (its namespace
-  is reset in between), so the cost of starting Python and importing pandas, matplotlib and
-  geopandas is paid once per worker, not once per report.
+* Notebooks are parameterised by papermill and run in worker processes (:mod:`.workers`),
+  each in the worker's own IPython shell (:mod:`.execution`), reused from notebook to
+  notebook (its namespace is reset in between), so the cost of starting Python and importing
+  pandas, matplotlib and geopandas is paid once per worker, not once per report, and no cell
+  crosses a kernel's messaging.
 * Each executed notebook becomes accessible HTML with the code hidden and a tagged PDF
   (:mod:`.render`; the library internals it patches are in :mod:`.patches`, behind a version
   check).

@@ -78,7 +78,7 @@ def _build(config: BuildConfig) -> BuildResult:
     pool = None
     if config.force or not datastep.estimates_current(out, config.key + lib, old):
         # new estimates mean the chosen reports and the spreadsheet are rebuilt: the workers
-        # start their kernels and imports on the other cores while this process computes
+        # start and import on the other cores while this process computes
         pool = workers.start_pool(min(workers_wanted, len(chosen) + 1))
     try:
         estimates_info, est_seconds, workbook_due = datastep.estimates_step(
@@ -192,7 +192,7 @@ def _run_reports(
         for job, key in balanced(pending, timed):
             try:
                 submitted[pool.submit(workers.run_job, job, str(out), key, site)] = job
-            except BrokenProcessPool as err:  # e.g. a worker's kernel could not start
+            except BrokenProcessPool as err:  # e.g. a worker could not start
                 results[job.output] = JobResult(
                     job.output, "failed", key, error=f"worker failed to start: {err}"
                 )

@@ -39,7 +39,7 @@ class Job:
     parameters: dict[str, Any]
     output: str  # path under the output folder, without extension
     title: str
-    folder: str = str(NOTEBOOKS)  # where the notebook is (the kernel runs there)
+    folder: str = str(NOTEBOOKS)  # where the notebook is (it runs there)
 
     @property
     def path(self) -> Path:

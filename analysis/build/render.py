@@ -6,6 +6,7 @@ The library internals this relies on are patched in :mod:`analysis.build.patches
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import re
@@ -109,6 +110,18 @@ def _pdf_font_config() -> Any:
     return FontConfiguration()
 
 
+@atexit.register
+def _release_fonts() -> None:
+    """Let the font configuration go while the interpreter is whole: its ``__del__`` calls into
+    Pango, and at the very end of the interpreter it would find those functions gone (a
+    harmless but noisy "Exception ignored" message)."""
+    _pdf_stylesheet.cache_clear()
+    _pdf_font_config.cache_clear()
+    import gc
+
+    gc.collect()
+
+
 def _url_fetcher(images: dict[str, tuple[str, bytes]]) -> Any:
     """WeasyPrint's URL fetcher, answering ``chart:N`` addresses from ``images``."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -148,6 +161,7 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     patches.pdf_png_passthrough()
     patches.pdf_header_scopes()
+    patches.pdf_page_references()
     page, images = images_by_reference(_PAGE_LINK.sub(r"\1", page_html))
     stylesheets = []
     style = _STYLE_ELEMENT.search(page)

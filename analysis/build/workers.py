@@ -1,4 +1,4 @@
-"""The worker processes: each keeps a warm kernel (:mod:`analysis.build.kernel`) and turns one
+"""The worker processes: each runs notebooks in its own IPython shell (:mod:`analysis.build.execution`) and turns one
 report after another into HTML and PDF (:func:`run_job`).
 
 A failing report returns a failed :class:`JobResult` and never stops the others; a worker
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import pages
-from analysis.build import kernel, render
+from analysis.build import execution, render
 from analysis.build.planning import Job, JobResult
 from analysis.outputs import atomic_write
 
@@ -31,7 +31,7 @@ def run_job(job: Job, out_dir: str, key: str, site: dict[str, Any] | None = None
     out = Path(out_dir)
     try:
         t = time.perf_counter()
-        executed = kernel.execute(job.path, job.parameters)
+        executed = execution.execute(job.path, job.parameters)
         timings["execute"] = time.perf_counter() - t
         t = time.perf_counter()
         page = render.render_report(job.title, render.notebook_html(executed), job.output, site)
@@ -71,7 +71,7 @@ def describe_failure(err: Exception, notebook: Path) -> tuple[int | None, str]:
 
 
 def start_pool(workers: int, warm: bool = True) -> futures.ProcessPoolExecutor:
-    """Worker processes, each with a warm kernel (see ``worker_init``).
+    """Worker processes, each with its imports and IPython shell ready (see ``worker_init``).
 
     With ``warm`` the workers are started now (the executor otherwise starts them at the first
     submitted job), so their start-up overlaps whatever the caller does next.
@@ -100,8 +100,7 @@ def _die_with_parent(build_pid: int) -> None:
     """End this worker when the build's process ends, however it ends (Linux).
 
     A build killed outright (SIGKILL) would otherwise leave its workers finishing their reports
-    and writing into the output folder while the next build runs. The worker's kernel ends too:
-    ipykernel exits when its parent process is gone.
+    and writing into the output folder while the next build runs.
     """
     import ctypes
     import signal
@@ -122,17 +121,16 @@ def _ready() -> None:
     """A no-op job: submitting one per worker makes the pool start them."""
 
 
-# the garbage collector's thresholds in the build's workers and kernels (CPython's default is
+# the garbage collector's thresholds in the build's workers (CPython's default is
 # 700, 10, 10): the first generation is collected after 20,000 allocations instead of 700
 GC_THRESHOLDS = (20_000, 20, 20)
 
 
 def worker_init() -> None:
-    """Start this worker's kernel and import what every report needs, once."""
-    from multiprocessing import util
-
-    # worker processes end with os._exit, which skips atexit; multiprocessing's finalizers run
-    util.Finalize(None, kernel.shutdown_kernel, exitpriority=10)
+    """Import what every report needs and make the shell the notebooks run in, once."""
+    # the charts draw on Matplotlib's Agg canvas; a notebook that uses pyplot gets no window
+    os.environ["MPLBACKEND"] = "Agg"
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     # nbformat's jsonschema would import rfc3987_syntax, which compiles an IRI grammar for about
     # a second; the notebook schema has no "format" checks, so the worker goes without it
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
@@ -141,22 +139,21 @@ def worker_init() -> None:
 
     render.html_exporter()  # loads nbconvert and its templates
     pages._page_template()
-
-    _, kc = kernel.warm_kernel()
+    execution.shell()
+    # mapclassify too: it brings scipy.stats and scikit-learn (about 2.5 s), which the first
+    # map would otherwise import while a report waits
     # gc.freeze: the imported libraries' objects live for the whole build, so the collector
     # need not walk them again on every collection while the notebooks run; and collections
     # less often (charts and page layouts allocate hundreds of thousands of short-lived
     # objects), which made drawing and PDF layout about a tenth faster for a little memory
-    # mapclassify too: it brings scipy.stats and scikit-learn (about 2.5 s), which the first
-    # map would otherwise import while a report waits, in both kernels
-    kc.execute_interactive(
-        "import analysis.report, analysis.charts, geopandas, mapclassify, gc; gc.collect(); gc.freeze(); "
-        f"gc.set_threshold(*{GC_THRESHOLDS})",
-        timeout=120,
-        output_hook=lambda msg: None,
-    )
     import gc
 
+    import geopandas  # noqa: F401
+    import mapclassify  # noqa: F401
+
+    import analysis.charts  # noqa: F401
+    import analysis.report  # noqa: F401
+
     gc.collect()
-    gc.freeze()  # likewise for this worker's own imports (WeasyPrint builds large object graphs)
+    gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
