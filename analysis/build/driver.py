@@ -196,16 +196,18 @@ def _run_reports(
                 results[job.output] = JobResult(
                     job.output, "failed", key, error=f"worker failed to start: {err}"
                 )
+        keys = {job.output: key for job, key in pending}
+        broken: list[tuple[Job, str]] = []
         for fut in futures.as_completed(submitted):
             job = submitted[fut]
             try:
                 res = fut.result()
-            except Exception as err:  # the worker process itself died
+            except BrokenProcessPool:  # a worker died: this report and any beside it are re-run
+                broken.append((job, keys[job.output]))
+                continue
+            except Exception as err:  # e.g. a result that could not be sent back
                 res = JobResult(job.output, "failed", "", error=str(err))
-            results[job.output] = res
-            bar.update(1)
-            if res.status == "failed":
-                bar.write(f"FAILED {job.output}: cell {res.cell}: {res.error}")
+            _record(res, results, bar)
         for res in results.values():
             if res.status == "failed" and (res.error or "").startswith("worker failed to start"):
                 bar.write(f"FAILED {res.output}: {res.error}")
@@ -214,7 +216,54 @@ def _run_reports(
                 workbook_future.result()  # an error in it is a build error, not a report failure
             except BrokenProcessPool:  # its worker died or never started: write it here
                 datastep.write_workbook(data_dir, synthetic, site["published"])
+    if broken:
+        _one_by_one(broken, results, out, site, bar)
     bar.close()
+
+
+# why a report failed whose worker process ended while running it, twice
+WORKER_DIED = (
+    "its worker process ended abruptly while running this report, also when the report was "
+    "run again alone (a crash in a library's native code, or the machine ran out of memory)"
+)
+
+
+def _one_by_one(
+    broken: list[tuple[Job, str]],
+    results: dict[str, JobResult],
+    out: Path,
+    site: dict[str, Any],
+    bar: Any,
+) -> None:
+    """Run again, one at a time in a worker of their own, the reports that were running or
+    waiting when a worker process died (a notebook crashed the interpreter, or the memory
+    killer ended it).
+
+    The notebooks run in the workers' own processes, so a crash ends the pool and every report
+    not yet done. Run alone, a report that kills its worker again is the cause and fails by
+    itself; the others build, as they would have in a build without it.
+    """
+    pool = None
+    for job, key in broken:
+        try:
+            if pool is None:
+                pool = workers.start_pool(1)
+            res = pool.submit(workers.run_job, job, str(out), key, site).result()
+        except BrokenProcessPool:
+            if pool is not None:
+                pool.shutdown(wait=True)
+            pool = None
+            res = JobResult(job.output, "failed", key, error=WORKER_DIED)
+        _record(res, results, bar)
+    if pool is not None:
+        pool.shutdown()
+
+
+def _record(res: JobResult, results: dict[str, JobResult], bar: Any) -> None:
+    results[res.output] = res
+    bar.update(1)
+    if res.status == "failed":
+        bar.write(f"FAILED {res.output}: cell {res.cell}: {res.error}")
 
 
 class _NoBar:
