@@ -119,25 +119,28 @@ def test_unchanged_reports_are_not_rebuilt(built) -> None:
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.pdf")} == before
 
 
+def _borough_notebook_with(tmp_path: Path, source: str) -> tuple[Path, nbformat.NotebookNode]:
+    """A copy of the notebooks whose borough notebook ends with a cell of ``source``."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for path in build.NOTEBOOKS.glob("*.ipynb"):
+        shutil.copy(path, notebooks / path.name)
+    nb = nbformat.read(notebooks / "borough.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+    nbformat.write(nb, notebooks / "borough.ipynb")
+    return notebooks, nb
+
+
 def test_a_report_that_kills_its_worker_fails_alone(built, tmp_path) -> None:
     """A notebook that ends its process (a crash in native code, the memory killer) takes its
     worker with it: the reports that were running or waiting are run again one at a time,
     so only that report fails, with the reason, and the last good copy of it stays."""
     out, _ = built
     good_html = (out / "boroughs" / "camden.html").read_bytes()
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    for path in build.NOTEBOOKS.glob("*.ipynb"):
-        shutil.copy(path, notebooks / path.name)
-    nb = nbformat.read(notebooks / "borough.ipynb", as_version=4)
-    nb.cells.append(
-        nbformat.v4.new_code_cell(
-            "import os, signal\n"
-            'if borough == "E09000007":\n'
-            "    os.kill(os.getpid(), signal.SIGKILL)"
-        )
+    notebooks, _ = _borough_notebook_with(
+        tmp_path,
+        'import os, signal\nif borough == "E09000007":\n    os.kill(os.getpid(), signal.SIGKILL)',
     )
-    nbformat.write(nb, notebooks / "borough.ipynb")
     chosen = ("camden", "hackney", "islington", "lambeth")
     config = build.BuildConfig(out=out, jobs=2, only=chosen, progress=False)
     result = build.build(config.replace(notebooks=notebooks))
@@ -155,17 +158,9 @@ def test_failing_notebook_keeps_last_good_report_and_others_build(
     out, _ = built
     good_html = (out / "boroughs" / "camden.html").read_bytes()
     good_pdf = (out / "boroughs" / "camden.pdf").read_bytes()
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    for path in build.NOTEBOOKS.glob("*.ipynb"):
-        shutil.copy(path, notebooks / path.name)
-    nb = nbformat.read(notebooks / "borough.ipynb", as_version=4)
-    nb.cells.append(
-        nbformat.v4.new_code_cell(
-            'if borough == "E09000007":\n    raise RuntimeError("deliberate failure")'
-        )
+    notebooks, nb = _borough_notebook_with(
+        tmp_path, 'if borough == "E09000007":\n    raise RuntimeError("deliberate failure")'
     )
-    nbformat.write(nb, notebooks / "borough.ipynb")
     config = build.BuildConfig(out=out, jobs=2, only=("camden", "hackney"), progress=False)
     result = build.build(config.replace(notebooks=notebooks))
     failed = {f.output: f for f in result.failures}

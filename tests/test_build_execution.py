@@ -79,6 +79,20 @@ def _run_in_worker(runs: list[tuple[Path, dict]], tmp_path: Path) -> list[dict]:
     return out
 
 
+def _on_a_kernel(path: Path, params: dict):
+    """The notebook run by papermill on a Jupyter kernel, in its own folder."""
+    import papermill
+
+    return papermill.execute_notebook(
+        str(path),
+        None,
+        parameters=params,
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(path.parent),
+    )
+
+
 def _outputs(nb) -> list[list[dict]]:
     """Each code cell's outputs, without what differs from run to run (none is expected)."""
     return [
@@ -91,8 +105,6 @@ def _outputs(nb) -> list[list[dict]]:
 def test_outputs_and_parameters_are_those_of_papermill_on_a_kernel(tmp_path) -> None:
     """The same notebook, run by papermill on a Jupyter kernel and by the build's shell: the
     same cells (the injected parameters after the parameters cell) and the same outputs."""
-    import papermill
-
     path = _notebook(
         tmp_path / "rich.ipynb",
         RICH,
@@ -106,14 +118,7 @@ def test_outputs_and_parameters_are_those_of_papermill_on_a_kernel(tmp_path) -> 
     params = {"place": "Camden"}
     ours = _run_in_worker([(path, params)], tmp_path)[0]
     assert ours["cwd_kept"]
-    kernel = papermill.execute_notebook(
-        str(path),
-        None,
-        parameters=params,
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(tmp_path),
-    )
+    kernel = _on_a_kernel(path, params)
     assert [c.source for c in ours["nb"].cells] == [c.source for c in kernel.cells]
     injected = ours["nb"].cells[2]
     assert injected.metadata["tags"] == ["injected-parameters"] and "Camden" in injected.source
@@ -192,8 +197,6 @@ def test_a_worker_imports_what_reports_need_and_collects_garbage_less_often(tmp_
 def test_a_report_notebook_gives_the_same_page_as_on_a_kernel(name, tmp_path) -> None:
     """A borough page's notebook, run by papermill on a Jupyter kernel and in the build's
     shell: the report body nbconvert makes from each is the same, byte for byte."""
-    import papermill
-
     from analysis import pipeline
     from analysis.build import render
 
@@ -202,12 +205,5 @@ def test_a_report_notebook_gives_the_same_page_as_on_a_kernel(name, tmp_path) ->
     params = {"borough": "Camden", "data_dir": str(data)}
     path = ROOT / "notebooks" / name
     (ours,) = _run_in_worker([(path, params)], tmp_path)
-    kernel = papermill.execute_notebook(
-        str(path),
-        None,
-        parameters=params,
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(path.parent),
-    )
+    kernel = _on_a_kernel(path, params)
     assert render.notebook_html(ours["nb"]) == render.notebook_html(kernel)

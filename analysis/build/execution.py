@@ -10,6 +10,11 @@ kernel would have sent them: rich displays as ``display_data``, a cell's last va
 as ``papermill`` on the command line would. Between notebooks the shell forgets the previous
 notebook's names (``RESET_SOURCE``), so each runs as if in a fresh kernel while imported
 modules and their caches stay warm.
+
+Like a kernel, the shell makes its namespace the process's ``__main__`` module, so that what a
+notebook defines can be pickled. A function defined in the build caller's own ``__main__``
+can therefore not be sent to a worker; the build only sends functions of the ``analysis``
+package.
 """
 
 from __future__ import annotations
