@@ -123,10 +123,7 @@ def to_html(table: pd.DataFrame, *, caption: str) -> str:
     key_html = f"<ul class='shorthand'>{key}</ul>" if key else ""
     headers = [str(c) for c in table.columns]
     columns = [texts[j :: len(table.columns)] for j in range(len(table.columns))]
-    # a table whose words cannot all fit across a portrait page is printed on a landscape
-    # one (the print styles' named page ``wide``), laid out for that page's longer line
-    wide = fits_across(headers, columns) > PORTRAIT_LINE
-    widths = column_widths(headers, columns, line=LANDSCAPE_LINE if wide else PORTRAIT_LINE)
+    widths, wide = print_layout(headers, columns)
     cols = "".join(f"<col style='width:{w}%'>" for w in widths)
     # on a narrow screen the table scrolls sideways inside its box: the box is a region named
     # by the caption that takes keyboard focus (so it can be scrolled without a mouse); the
@@ -197,10 +194,16 @@ def _least_and_most(
     return least, most
 
 
-def fits_across(headers: list[str], columns: list[list[str]]) -> float:
-    """The ems a table needs so that no word is broken: the sum of its columns' widest
-    words. Above :data:`PORTRAIT_LINE` the table is printed on a landscape page."""
-    return sum(_least_and_most(headers, columns, 24.0)[0])
+def print_layout(headers: list[str], columns: list[list[str]]) -> tuple[list[int], bool]:
+    """A table's column widths for print, and whether it goes on a landscape page: a table
+    whose words cannot all fit across a portrait page (:data:`PORTRAIT_LINE`) is printed on a
+    landscape one (the print styles' named page ``wide``), laid out for that longer line.
+    The cells are measured once for both."""
+    if not headers:
+        return [], False
+    least, most = _least_and_most(headers, columns, 24.0)
+    wide = sum(least) > PORTRAIT_LINE
+    return _shares(least, most, LANDSCAPE_LINE if wide else PORTRAIT_LINE), wide
 
 
 def column_widths(
@@ -221,7 +224,11 @@ def column_widths(
     """
     if not headers:
         return []
-    least, most = _least_and_most(headers, columns, widest)
+    return _shares(*_least_and_most(headers, columns, widest), line)
+
+
+def _shares(least: list[float], most: list[float], line: float) -> list[int]:
+    """Per-cent widths from each column's least and wanted widths on a line of ``line`` ems."""
     if (
         sum(most) <= line
     ):  # everything fits on one line: each column in proportion to its longest entry
