@@ -204,22 +204,24 @@ class ClusteredOLS:
         Satterthwaite test for an lm fit).
         """
         mc = self.M[:, j]
-        w = np.empty(self.n)
-        for size in np.unique(np.diff(self.starts)):
-            which = np.flatnonzero(np.diff(self.starts) == size)
-            idx = (
-                self.starts[which][:, None] + np.arange(size)[None, :]
-            )  # clusters of this size x rows
-            Xg = self.X[idx]  # c x size x k
-            H = np.einsum("cik,kl,cjl->cij", Xg, self.M, Xg)
-            vals, vecs = np.linalg.eigh(np.eye(size)[None] - H)
-            if (vals <= 1e-12).any():
-                raise ValueError(
-                    "CR2 is undefined: a cluster's hat matrix has an eigenvalue of 1 "
-                    "(a regressor identifies a single cluster)"
-                )
-            A = np.einsum("cij,cj,ckj->cik", vecs, vals**-0.5, vecs)
-            w[idx] = np.einsum("cij,cj->ci", A, Xg @ mc)
+        # H_gg = B_g B_g' with B_g = X_g L (M = L L'), so A_g = I + B_g h(K_g) B_g' where
+        # K_g = B_g'B_g = L' S_g L is only k x k: with K_g = Q diag(lam) Q', h has the
+        # eigenvalues ((1 - lam)^(-1/2) - 1) / lam = 1 / (r (1 + r)), r = sqrt(1 - lam). Hence
+        # w_g = X_g z_g with z_g = M c + L Q diag(h) Q' L' S_g M c: per cluster a k x k
+        # eigenproblem instead of one of the cluster's size (the same numbers, to rounding)
+        L = np.linalg.cholesky(self.M)
+        K = np.einsum("ki,gkl,lj->gij", L, self.S, L)
+        lam, vecs = np.linalg.eigh(K)
+        if (lam >= 1 - 1e-12).any():
+            raise ValueError(
+                "CR2 is undefined: a cluster's hat matrix has an eigenvalue of 1 "
+                "(a regressor identifies a single cluster)"
+            )
+        root = np.sqrt(1 - lam)
+        t = (self.S @ mc) @ L  # G x k: L' S_g M c
+        inner = np.einsum("gij,gj,gkj,gk->gi", vecs, 1 / (root * (1 + root)), vecs, t)
+        z = mc[None, :] + inner @ L.T
+        w = np.einsum("nk,nk->n", self.X, z[self.codes])
         e_adj = self._cluster_sums(w * self.resid)  # w_g' e_g
         se = float(math.sqrt(e_adj @ e_adj))
         ww = self._cluster_sums(w * w)

@@ -171,3 +171,39 @@ def test_intervals_are_cut_to_the_values_a_change_can_take(sample) -> None:
     )  # the uncut CR2 interval (1.8 to 30.5) passes both bounds
     assert (cut.lower_cr2, cut.upper_cr2, cut.lower_boot, cut.upper_boot) == (5.0, 20.0, 5.0, 20.0)
     assert cut.p_cr2 == free.p_cr2 and cut.p_boot == free.p_boot
+
+
+def _cr2_by_the_book(fit: cluster_robust.ClusteredOLS, j: int) -> float:
+    """CR2's standard error straight from its definition: (I - H_gg)^(-1/2) of each cluster by
+    its own eigendecomposition, as clubSandwich computes it."""
+    total = 0.0
+    for a, b in zip(fit.starts[:-1], fit.starts[1:]):
+        Xg = fit.X[a:b]
+        vals, vecs = np.linalg.eigh(np.eye(b - a) - Xg @ fit.M @ Xg.T)
+        A = vecs @ np.diag(vals**-0.5) @ vecs.T
+        total += float((A @ Xg @ fit.M[:, j]) @ fit.resid[a:b]) ** 2
+    return float(np.sqrt(total))
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_cr2_through_k_by_k_problems_equals_the_definition(k) -> None:
+    """The fit works with each cluster's k x k cross-products instead of its n_g x n_g hat
+    matrix: the same standard errors as the definition, clusters of unequal sizes, one with
+    fewer rows than regressors."""
+    rng = np.random.default_rng(k)
+    n = 300
+    X = np.column_stack([np.ones(n), *(rng.normal(size=n) for _ in range(k - 1))])
+    clusters = rng.integers(0, 15, n)
+    clusters[:2] = 99  # a cluster of two rows
+    y = X @ np.arange(k) + rng.normal(size=n) + rng.normal(size=100)[clusters % 100]
+    fit = cluster_robust.ClusteredOLS(X, y, clusters)
+    for j in range(k):
+        assert fit.cr2(j)[0] == pytest.approx(_cr2_by_the_book(fit, j), rel=1e-10)
+
+
+def test_cr2_refuses_a_regressor_that_identifies_one_cluster() -> None:
+    X = np.column_stack([np.ones(20), np.r_[np.ones(4), np.zeros(16)]])
+    clusters = np.repeat(np.arange(5), 4)
+    fit = cluster_robust.ClusteredOLS(X, np.arange(20.0), clusters)
+    with pytest.raises(ValueError, match="CR2 is undefined"):
+        fit.cr2(1)
