@@ -180,3 +180,26 @@ def test_importing_the_charts_changes_no_matplotlib_setting() -> None:
         env={**__import__("os").environ, "MPLBACKEND": ""},
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_small_text_is_found_wherever_it_is_drawn_and_only_there() -> None:
+    """The 9 pt check finds small text in the axes, in tick labels and in legends, and leaves
+    out what Matplotlib makes but does not draw: the ticks of an axes turned off and tick
+    labels outside an axis's limits."""
+    from analysis.charts import printing
+    from analysis.charts.house_style import style, subplots
+
+    with style():
+        figure, (drawn, off) = subplots(1, 2, figsize=(6, 3))
+        drawn.plot([0, 1], [0, 1], label="series")
+        drawn.legend(fontsize=6)
+        drawn.text(0.5, 0.5, "note", fontsize=5)
+        drawn.set_xticks([0, 1, 5], ["a", "b", "beyond"], fontsize=7)
+        drawn.set_xlim(0, 1)
+        off.set_xticks([0, 1], ["hidden", "too"], fontsize=4)
+        off.set_axis_off()
+    small = dict(printing.too_small(figure))
+    assert set(small) == {"series", "note", "a", "b"}
+    assert small["note"] == pytest.approx(5 * printing.print_scale(figure), abs=0.01)
+    with pytest.raises(ValueError, match="under 9 pt"):
+        charts.to_html(charts.Chart(figure, "A chart with small text", "alt", None))
