@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.transforms import Bbox
 
 from analysis import charts, tables
 from analysis.thematic.registration_churn import CITY, X_LABEL, Y_LABEL, Regression
@@ -171,14 +172,19 @@ def _place_labels(ax, xs, ys, names, fontsize: float = charts.SMALL_PT) -> list:
         return (not inside) * 100 + on_line * 10 + sum(box.overlaps(b) for b in taken)
 
     made = []
+    points_px = fig.dpi / 72  # offset points to display pixels
     for i in np.argsort(-np.asarray(ys)):
+        # the label's size is the same wherever it goes: measured once, then each candidate
+        # box is the anchor moved by the offset (as the annotation would place it)
+        probe = ax.annotate(names[i], (xs[i], ys[i]), xytext=(5, 2), ha="left", **style)
+        size = probe.get_window_extent(renderer)
+        probe.remove()
+        x, y = ax.transData.transform((xs[i], ys[i]))
         best = None
         for dx, dy in offsets:
-            t = ax.annotate(
-                names[i], (xs[i], ys[i]), xytext=(dx, dy), ha="left" if dx > 0 else "right", **style
-            )
-            box = t.get_window_extent(renderer).expanded(1.04, 1.1)
-            t.remove()
+            left = x + dx * points_px - (size.width if dx < 0 else 0)
+            bottom = y + dy * points_px
+            box = Bbox.from_bounds(left, bottom, size.width, size.height).expanded(1.04, 1.1)
             score = clashes(box)
             if best is None or score < best[0]:
                 best = (score, dx, dy, box)
