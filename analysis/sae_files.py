@@ -38,15 +38,41 @@ def model_files(
     data_dir: str | Path | None, measure_id: str, indicator: str, period: str
 ) -> tuple[pd.DataFrame, dict] | None:
     """One model's table and description, or None when the build wrote none."""
+    csv = _model_csv(data_dir, measure_id, indicator, period)
+    return None if csv is None else _read_model(str(csv.resolve()), csv.stat().st_mtime)
+
+
+def model_row(
+    data_dir: str | Path | None, measure_id: str, indicator: str, period: str, area_code: str
+) -> tuple[pd.Series, dict] | None:
+    """One area's row of a model's table and the model's description (None when the build
+    wrote no model or its table has no row for the area)."""
+    csv = _model_csv(data_dir, measure_id, indicator, period)
+    if csv is None:
+        return None
+    rows, meta = _rows_by_area(str(csv.resolve()), csv.stat().st_mtime)
+    return (rows[area_code], meta) if area_code in rows else None
+
+
+def _model_csv(
+    data_dir: str | Path | None, measure_id: str, indicator: str, period: str
+) -> Path | None:
     stem = (
         data_folder(data_dir)
         / "modelled"
         / f"{measure_id}__{indicator}__{period.replace('/', '-')}"
     )
     csv, meta = stem.with_suffix(".csv"), stem.with_suffix(".json")
-    if not csv.exists() or not meta.exists():
-        return None
-    return _read_model(str(csv.resolve()), csv.stat().st_mtime)
+    return csv if csv.exists() and meta.exists() else None
+
+
+@lru_cache(maxsize=256)
+def _rows_by_area(csv: str, mtime: float) -> tuple[dict[str, pd.Series], dict]:
+    """A model table's first row for each area, by code: each borough page looks up its own
+    row in every model's table."""
+    table, meta = _read_model(csv, mtime)
+    first = table.drop_duplicates("area_code")
+    return {code: first.iloc[i] for i, code in enumerate(first["area_code"])}, meta
 
 
 @lru_cache(maxsize=256)
@@ -56,4 +82,4 @@ def _read_model(csv: str, mtime: float) -> tuple[pd.DataFrame, dict]:
     return table, meta
 
 
-__all__ = ["data_folder", "model_files", "modelled_rows"]
+__all__ = ["data_folder", "model_files", "model_row", "modelled_rows"]

@@ -18,6 +18,7 @@ one-line hook. Nothing is estimated here: the figures come from ``estimates.csv`
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +36,7 @@ from analysis import (
 from analysis.html import Markup, h2, h3, join, link, p
 from analysis.report import Section, boundaries, load
 from analysis.sae_charts import side_by_side
-from analysis.sae_files import model_files, modelled_rows
+from analysis.sae_files import data_folder, model_files, model_row, modelled_rows
 
 LABEL = "modelled estimate"
 METHOD_NOTE = (
@@ -173,38 +174,27 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
     """The modelled figure of each survey indicator whose direct figure is [c], [u] or
     missing for this borough (latest wave), marked "modelled estimate"."""
     code = geography.to_code(borough, allow_aggregates=False)
-    rows = modelled_rows(data_dir)
-    rows = rows[rows["area_code"] == code]
-    if rows.empty:
+    if modelled_rows(data_dir).empty:
         return Section("")
-    # the direct estimates as every page reads them, read once per build's file (cached)
-    direct = load(data_dir).estimates
+    latest_rows, flags_by_area = _by_borough(data_dir)
+    if code not in latest_rows:
+        return Section("")
+    flags = flags_by_area.get(code, {})
     gaps = rules.gap_indicators()
-    direct = direct[
-        (direct["area_code"] == code)
-        & ((direct["breakdown"] == "all") | direct["indicator"].isin(gaps))
-    ]
-    flags = {
-        (i, p): f
-        for i, p, f in zip(direct["indicator"], direct["period"], direct["flag"].fillna(""))
-    }
     labels = {s.indicator: (s.label, m) for m in measures.registry() for s in m.series}
     shown = []
     shown_indicators: list[str] = []
-    for indicator, at in rows.groupby("indicator", sort=False):
-        latest = at[at["period"] == max(at["period"])].iloc[0]
+    for latest in latest_rows[code]:
+        indicator = latest["indicator"]
         flag, pooled = _direct_flag(flags, str(indicator), latest["period"])
         if flag not in ("[c]", "[u]", "[x]", "missing"):
             continue  # a reliable direct figure is on the page already
         label, m = labels[indicator]
         verdict = compare.verdict_against_london(latest["compared_to_london"], m.polarity)
-        files = model_files(data_dir, m.id, str(indicator), latest["period"])
+        found = model_row(data_dir, m.id, str(indicator), latest["period"], code)
         change = None
-        if files is not None:
-            table, meta = files
-            mine = table[table["area_code"] == code]
-            if len(mine):
-                change = _change(mine.iloc[0], meta, latest["unit"], m.polarity)
+        if found is not None:
+            change = _change(found[0], found[1], latest["unit"], m.polarity)
         shown_indicators.append(str(indicator))
         shown.append(
             {
@@ -253,6 +243,44 @@ def borough_section(borough: str, data_dir: str | Path | None = None) -> Section
             )
         )
     )
+
+
+def _by_borough(
+    data_dir: str | Path | None,
+) -> tuple[dict[str, list[dict]], dict[str, dict[tuple[str, str], str]]]:
+    """For every borough at once (each borough page needs its own): the latest modelled row of
+    each indicator, in the order the indicators first appear in the file, and the flags of the
+    direct figures the pages show, by (indicator, period). Worked out once per build's file:
+    filtering the whole table again for each borough and indicator took most of the section's
+    time."""
+    target = data_folder(data_dir) / "estimates.csv"
+    return _by_borough_of(str(target.resolve()), target.stat().st_mtime, str(data_dir or ""))
+
+
+@lru_cache(maxsize=2)
+def _by_borough_of(
+    path: str, mtime: float, data_dir: str
+) -> tuple[dict[str, list[dict]], dict[str, dict[tuple[str, str], str]]]:
+    rows = modelled_rows(data_dir or None)
+    keys = ["area_code", "indicator"]
+    first = {k: i for i, k in enumerate(zip(rows["area_code"], rows["indicator"]))}
+    latest = rows[rows["period"] == rows.groupby(keys, sort=False)["period"].transform("max")]
+    latest = latest.drop_duplicates(keys)  # the first row of the latest period
+    by_area: dict[str, list[dict]] = {}
+    for row in sorted(
+        latest.to_dict("records"), key=lambda r: first[(r["area_code"], r["indicator"])]
+    ):
+        by_area.setdefault(row["area_code"], []).append(row)
+    direct = load(data_dir or None).estimates
+    direct = direct[
+        (direct["breakdown"] == "all") | direct["indicator"].isin(rules.gap_indicators())
+    ]
+    flags: dict[str, dict[tuple[str, str], str]] = {}
+    for a, i, period, f in zip(
+        direct["area_code"], direct["indicator"], direct["period"], direct["flag"].fillna("")
+    ):
+        flags.setdefault(a, {})[(i, period)] = f
+    return by_area, flags
 
 
 def _direct_flag(flags: dict[tuple[str, str], str], indicator: str, period: str) -> tuple[str, str]:
