@@ -220,3 +220,41 @@ def test_pdf_page_references_are_kept_until_a_page_is_added(tmp_path, monkeypatc
 
     assert len(PdfReader(io.BytesIO(patched)).pages) >= 3  # references to several pages
     assert patched == plain
+
+
+def _tree(element) -> list:
+    """An element tree as a list: each element's tag, attributes, text and tail, in order
+    (None and "" alike: neither makes a box)."""
+    out = [(element.tag, sorted(element.attrib.items()), element.text or "", element.tail or "")]
+    for child in element:
+        out.extend(_tree(child))
+    return out
+
+
+def test_pdf_pages_are_parsed_to_the_html5_parsers_tree(
+    published_site, tmp_path, monkeypatch
+) -> None:
+    """libxml2 (lxml) reads each page of the published reports into the same tree as
+    WeasyPrint's HTML5 parser does, and so into the same PDF; a page it cannot read goes to
+    the HTML5 parser."""
+    import tinyhtml5
+
+    from analysis.build import render
+
+    assert patches.pdf_html_parser()
+    pages = sorted(p for p in published_site.rglob("*.html") if "data" not in p.parts)
+    assert len(pages) >= 5
+    for path in pages:
+        source, _, _ = render.pdf_source(path.read_text(encoding="utf-8"))
+        fast = patches.parse_page(source)
+        assert fast is not None, path
+        assert _tree(fast) == _tree(tinyhtml5.parse(source, namespace_html_elements=False)), path
+    assert patches.parse_page("") is None  # nothing to parse: left to the HTML5 parser
+
+    camden = (published_site / "boroughs" / "camden.html").read_text(encoding="utf-8")
+    render.write_pdf(camden, str(tmp_path / "fast.pdf"), tmp_path / "camden.html")
+    import weasyprint
+
+    monkeypatch.setattr(weasyprint, "tinyhtml5", patches.UNPATCHED["weasyprint.tinyhtml5"])
+    render.write_pdf(camden, str(tmp_path / "html5.pdf"), tmp_path / "camden.html")
+    assert (tmp_path / "fast.pdf").read_bytes() == (tmp_path / "html5.pdf").read_bytes()

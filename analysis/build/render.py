@@ -153,6 +153,17 @@ def _pdf_stylesheet(css: str) -> Any:
     return CSS(string=css, font_config=_pdf_font_config())
 
 
+def pdf_source(page_html: str) -> tuple[str, dict[str, tuple[str, bytes]], str | None]:
+    """The page as WeasyPrint is given it: links to other pages as plain text, the charts
+    by address (:func:`images_by_reference`) and the ``<style>`` element taken out; with the
+    images by address and the styles taken out (None if it had none)."""
+    page, images = images_by_reference(_PAGE_LINK.sub(r"\1", page_html))
+    style = _STYLE_ELEMENT.search(page)
+    if style is None:
+        return page, images, None
+    return page[: style.start()] + page[style.end() :], images, style[1]
+
+
 def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     """The report page as a tagged PDF (PDF/UA-1) with WeasyPrint."""
     from weasyprint import HTML
@@ -162,12 +173,11 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     patches.pdf_png_passthrough()
     patches.pdf_header_scopes()
     patches.pdf_page_references()
-    page, images = images_by_reference(_PAGE_LINK.sub(r"\1", page_html))
+    patches.pdf_html_parser()
+    page, images, css = pdf_source(page_html)
     stylesheets = []
-    style = _STYLE_ELEMENT.search(page)
-    if style:  # the same author styles, applied from the parsed copy
-        page = page[: style.start()] + page[style.end() :]
-        stylesheets.append(_pdf_stylesheet(style[1]))
+    if css is not None:  # the same author styles, applied from the parsed copy
+        stylesheets.append(_pdf_stylesheet(css))
     # the project's font files, not whatever the machine's fontconfig has for "Arial": the
     # same inputs make the same PDF on any machine
     stylesheets.append(_pdf_stylesheet(fonts.pdf_css()))
