@@ -6,7 +6,7 @@ Compute once, render many: this runs once per build; notebooks only read its out
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,6 +255,7 @@ def write_results(
     *,
     parquet: bool = True,
     rules: DisclosureRules | None = None,
+    estimates_written: Callable[[], None] | None = None,
 ) -> dict[str, Path]:
     """Write ``estimates.csv`` (and Parquet), ``estimates_detail.csv``, ``changes.csv``,
     ``trends.csv``, the briefing's tables ``briefing.csv`` and ``revisions.csv``,
@@ -264,6 +265,9 @@ def write_results(
     The estimates already in ``out_dir``, when they differ from the new ones, are kept first as
     ``previous/estimates.csv``: the revisions are the (direct) figures of the same period that
     differ between the two (see :mod:`analysis.briefing`).
+
+    ``estimates_written`` is called once ``estimates.csv`` is in place, before the other
+    tables are written (the build starts the spreadsheet, which needs only that file, then).
     """
     out = Path(out_dir)
     paths = {
@@ -276,6 +280,9 @@ def write_results(
     }
     text = csv_text(results.estimates)
     previous = briefing.keep_previous(paths["estimates"], text, out / briefing.PREVIOUS)
+    atomic_write(paths["estimates"], lambda p: Path(p).write_bytes(text.encode("utf-8")))
+    if estimates_written is not None:
+        estimates_written()
     trend_rows = (
         results.trends
         if results.trends is not None
@@ -298,7 +305,6 @@ def write_results(
         "briefing": findings,
         "revisions": revisions,
     }
-    atomic_write(paths["estimates"], lambda p: Path(p).write_bytes(text.encode("utf-8")))
     for name, table in tables.items():
         atomic_write(paths[name], lambda p, t=table: Path(p).write_bytes(csv_text(t).encode()))
     if results.neighbours is not None:

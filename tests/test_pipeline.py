@@ -80,3 +80,24 @@ def test_written_files_are_readable_by_others(tmp_path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "page.html").stat().st_mode) == 0o644
+
+
+def test_the_estimates_are_announced_once_written_before_the_other_tables(
+    tmp_path, demo_results
+) -> None:
+    """The build hands the spreadsheet to a worker as soon as ``estimates.csv`` is complete,
+    while the other tables are still being written: the call comes once, with that file whole
+    and the others not yet there."""
+    seen = []
+
+    def written() -> None:
+        seen.append(
+            (
+                pipeline.read_estimates(tmp_path / "estimates.csv", modelled=True).shape,
+                sorted(p.name for p in tmp_path.glob("*.csv")),
+            )
+        )
+
+    pipeline.write_results(demo_results, tmp_path, parquet=False, estimates_written=written)
+    assert seen == [(demo_results.estimates.shape, ["estimates.csv"])]
+    assert (tmp_path / "changes.csv").exists()

@@ -38,11 +38,15 @@ def estimates_step(
     manifest: dict[str, Any],
     force: bool,
     processes: int = 1,
+    estimates_written: Callable[[bool], None] | None = None,
 ) -> tuple[dict[str, Any], float, bool]:
     """Compute and write the estimates unless the same inputs and library made the files there.
 
     With ``processes`` of 2 or more the largest survey family is estimated in a forked
     process beside the others (:func:`analysis.pipeline.compute`).
+
+    ``estimates_written(synthetic)`` is called as soon as ``estimates.csv`` is written, before
+    the other tables: the build hands the spreadsheet to a worker then.
 
     Returns the manifest entry, the seconds taken, and whether the spreadsheet still has to
     be written (the build writes it in a worker while the notebooks run).
@@ -57,7 +61,13 @@ def estimates_step(
 
     inputs = inputs_factory()
     results = pipeline.compute(inputs, processes=processes)
-    pipeline.write_results(results, data_dir)
+    pipeline.write_results(
+        results,
+        data_dir,
+        estimates_written=None
+        if estimates_written is None
+        else lambda: estimates_written(bool(inputs.synthetic)),
+    )
     seconds = time.perf_counter() - start
     return (
         {

@@ -4,6 +4,7 @@ worker processes, then the index and the manifest (see :mod:`analysis.build`).""
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
 import functools
 import sys
 import time
@@ -80,9 +81,29 @@ def _build(config: BuildConfig) -> BuildResult:
         # new estimates mean the chosen reports and the spreadsheet are rebuilt: the workers
         # start and import on the other cores while this process computes
         pool = workers.start_pool(min(workers_wanted, len(chosen) + 1))
+    early: list[futures.Future[float]] = []
+
+    def start_workbook(synthetic: bool) -> None:
+        """The spreadsheet needs only ``estimates.csv``: a worker writes it while this process
+        writes the other tables (a core is otherwise idle then)."""
+        if pool is None:
+            return
+        published = pages.site_context(synthetic, config.publication_date)["published"]
+        # a pool already broken: the spreadsheet is written later, beside the reports
+        with contextlib.suppress(BrokenProcessPool):
+            early.append(
+                pool.submit(datastep.write_workbook, str(out / "data"), synthetic, published)
+            )
+
     try:
         estimates_info, est_seconds, workbook_due = datastep.estimates_step(
-            out, inputs_factory, config.key + lib, old, config.force, processes=workers_wanted
+            out,
+            inputs_factory,
+            config.key + lib,
+            old,
+            config.force,
+            processes=workers_wanted,
+            estimates_written=start_workbook,
         )
     except BaseException:
         if pool is not None:
@@ -118,7 +139,18 @@ def _build(config: BuildConfig) -> BuildResult:
             pool = workers.start_pool(
                 max(1, min(workers_wanted, len(pending) + int(workbook_due))), warm=False
             )
-        _run_reports(pool, pending, results, out, site, estimates_info, workbook_due, config, old)
+        _run_reports(
+            pool,
+            pending,
+            results,
+            out,
+            site,
+            estimates_info,
+            workbook_due,
+            config,
+            old,
+            early[0] if early else None,
+        )
     elif pool is not None:
         pool.shutdown()
     if workbook_due:
@@ -172,14 +204,15 @@ def _run_reports(
     workbook_due: bool,
     config: BuildConfig,
     previous_manifest: dict[str, Any],
+    workbook_future: futures.Future[float] | None = None,
 ) -> None:
-    """The pending reports (and the spreadsheet, when due) on the pool; results by output."""
+    """The pending reports (and the spreadsheet, when due and not already started as
+    ``workbook_future``) on the pool; results by output."""
     bar = _progress(len(pending), config.progress)
     synthetic = bool(estimates_info.get("synthetic"))
     data_dir = str(out / "data")
     with pool:
-        workbook_future = None
-        if workbook_due:
+        if workbook_due and workbook_future is None:
             try:  # the spreadsheet is written by a worker while the notebooks run
                 workbook_future = pool.submit(
                     datastep.write_workbook, data_dir, synthetic, site["published"]
