@@ -290,6 +290,17 @@ def rank_text(rank: float | None, n_ranked: int, flag: str, polarity: str) -> st
     return f"{int(rank)} of {int(n_ranked)}"
 
 
+def range_text(low: str, high: str, figures: int) -> str:
+    """The range of the borough figures beside a borough's ('12.0 to 31.5'), taken over the
+    boroughs with a reliable figure (published, not [u]): with only one such figure there is
+    no range, and the text says so instead of '23.7 to 23.7'; '' with none."""
+    if figures <= 0:
+        return ""
+    if figures == 1:
+        return f"{low} (the only borough with a reliable figure)"
+    return f"{low} to {high}"
+
+
 # ---------------------------------------------------------------------------------------
 # Counts a page shows
 

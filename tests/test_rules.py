@@ -623,3 +623,10 @@ def test_spine_refuses_context_rows_and_places_no_low_reliability_figure() -> No
     assert "1 not placed" in chart.alt
     labels = [t.get_text() for t in chart.figure.axes[0].get_xticklabels()]
     assert labels == ["Worst borough", "London", "Best borough"]
+
+
+def test_a_range_of_one_borough_figure_is_not_called_a_range() -> None:
+    """Where only one borough has a reliable figure the page says so, not '23.7 to 23.7'."""
+    assert rules.range_text("12.0", "31.5", 30) == "12.0 to 31.5"
+    assert rules.range_text("23.7", "23.7", 1) == "23.7 (the only borough with a reliable figure)"
+    assert rules.range_text("", "", 0) == ""

@@ -253,8 +253,8 @@ class BoroughPage(Page):
                 "London": rows["london"].map(tables.fmt),
                 self.half: rows["half"].map(tables.fmt),
                 "Borough range": [
-                    f"{tables.fmt(lo)} to {tables.fmt(hi)}"
-                    for lo, hi in zip(rows["min"], rows["max"])
+                    rules.range_text(tables.fmt(lo), tables.fmt(hi), 0 if pd.isna(lo) else int(n))
+                    for lo, hi, n in zip(rows["min"], rows["max"], rows["n_ranked"])
                 ],
                 "Rank (1 = best)": [
                     rules.rank_text(r, n, f, p)

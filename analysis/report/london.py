@@ -181,8 +181,7 @@ class LondonPage(Page):
         found.sort(key=lambda x: -x[0])
         return [
             f"{r['label']} ({r['period']}): {n_up} of {shown} boroughs significantly {up} than "
-            f"London and {n_down} significantly {down}, from "
-            f"{narrative.unit_text(r['min'], r['unit'])} to {narrative.unit_text(r['max'], r['unit'])}"
+            f"London and {n_down} significantly {down}" + _spread_tail(r)
             for _, r, up, down, n_up, n_down, shown in found[:TOP]
         ]
 
@@ -275,3 +274,15 @@ def _fit_axis(chart: charts.Chart, frame: pd.DataFrame) -> None:
     lo, hi = float(ends.min()), float(ends.max())
     pad = max((hi - lo) * 0.08, 1.0)
     chart.figure.axes[0].set_xlim(max(0.0, lo - pad), min(100.0, hi + pad))
+
+
+def _spread_tail(row: pd.Series) -> str:
+    """', from 12.0 to 31.5' after a spread message: the range of the boroughs' reliable
+    figures, in the rulebook's words when only one borough has one."""
+    figures = int(row["n_ranked"])
+    low = narrative.unit_text(row["min"], row["unit"])
+    if figures > 1:
+        return ", from " + rules.range_text(
+            low, narrative.unit_text(row["max"], row["unit"]), figures
+        )
+    return f", {rules.range_text(low, low, figures)}" if figures == 1 else ""
