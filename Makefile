@@ -38,13 +38,16 @@ benchmark: $(VENV)/.installed
 benchmark-build: $(VENV)/.installed
 	$(PY) benchmarks/bench_build.py
 
-## r-fixtures: regenerate the R reference values (needs r-base-core r-cran-survey r-cran-metafor)
+## r-fixtures: regenerate the R reference values (needs r-base-core r-cran-survey r-cran-metafor
+## r-cran-clubsandwich r-cran-sandwich r-cran-lmtest)
 r-fixtures:
 	cd tests/fixtures/r_survey && Rscript make_sample.R && Rscript reference.R
 	cd tests/fixtures/r_overdispersion && Rscript make_data.R && Rscript reference.R
 	cd tests/fixtures/r_waves && Rscript reference.R
 	cd tests/fixtures/r_sae && Rscript make_data.R && Rscript reference.R && Rscript make_gaps.R && Rscript reference_gaps.R
 	cd tests/fixtures/r_api && Rscript reference.R
+	cd tests/fixtures/r_trends && Rscript reference.R
+	cd tests/fixtures/r_evaluation && Rscript make_sample.R && Rscript reference.R
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
