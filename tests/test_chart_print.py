@@ -186,7 +186,8 @@ def test_small_text_is_found_wherever_it_is_drawn_and_only_there() -> None:
     """The 9 pt check finds small text in the axes, in tick labels and in legends, and leaves
     out what Matplotlib makes but does not draw: the ticks of an axes turned off and tick
     labels outside an axis's limits."""
-    from analysis.charts import printing
+    # the chart module's own to_html: this module's fixture replaces the package's
+    from analysis.charts import chart, printing
     from analysis.charts.house_style import style, subplots
 
     with style():
@@ -201,9 +202,5 @@ def test_small_text_is_found_wherever_it_is_drawn_and_only_there() -> None:
     small = dict(printing.too_small(figure))
     assert set(small) == {"series", "note", "a", "b"}
     assert small["note"] == pytest.approx(5 * printing.print_scale(figure), abs=0.01)
-    from analysis.charts import (
-        chart,
-    )  # the module's own: this module's fixture replaces charts.to_html
-
     with pytest.raises(ValueError, match="under 9 pt"):
         chart.to_html(charts.Chart(figure, "A chart with small text", "alt", None))

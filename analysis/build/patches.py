@@ -228,10 +228,10 @@ def parse_page(text: str) -> Any:
     """A report page as the element tree WeasyPrint's HTML5 parser (tinyhtml5) makes of it,
     parsed by libxml2 (lxml) in C; None when lxml cannot parse it.
 
-    The two parsers build the same tree from the pages the build writes (checked on every page
-    of the demo and the real builds, tests/test_pdf_structure.py) but for where whitespace
-    outside ``<body>`` goes: HTML5 drops it before ``<head>`` and moves it after ``</body>``
-    into the body, as here.
+    The two parsers build the same tree from the pages the build writes (tested on the
+    published reports in tests/test_build_package.py; every demo and real PDF was the same)
+    but for where whitespace outside ``<body>`` goes: HTML5 drops it before ``<head>`` and
+    moves it after ``</body>`` into the body, as here.
     """
     import xml.etree.ElementTree as ElementTree
 

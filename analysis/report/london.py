@@ -278,11 +278,13 @@ def _fit_axis(chart: charts.Chart, frame: pd.DataFrame) -> None:
 
 def _spread_tail(row: pd.Series) -> str:
     """', from 12.0 to 31.5' after a spread message: the range of the boroughs' reliable
-    figures, in the rulebook's words when only one borough has one."""
+    figures, in the rulebook's words (also when only one borough has one)."""
     figures = int(row["n_ranked"])
-    low = narrative.unit_text(row["min"], row["unit"])
-    if figures > 1:
-        return ", from " + rules.range_text(
-            low, narrative.unit_text(row["max"], row["unit"]), figures
-        )
-    return f", {rules.range_text(low, low, figures)}" if figures == 1 else ""
+    if figures == 0:
+        return ""
+    text = rules.range_text(
+        narrative.unit_text(row["min"], row["unit"]),
+        narrative.unit_text(row["max"], row["unit"]),
+        figures,
+    )
+    return (", from " if figures > 1 else ", ") + text
