@@ -258,3 +258,38 @@ def test_pdf_pages_are_parsed_to_the_html5_parsers_tree(
     monkeypatch.setattr(weasyprint, "tinyhtml5", patches.UNPATCHED["weasyprint.tinyhtml5"])
     render.write_pdf(camden, str(tmp_path / "html5.pdf"), tmp_path / "camden.html")
     assert (tmp_path / "fast.pdf").read_bytes() == (tmp_path / "html5.pdf").read_bytes()
+
+
+def test_pdfs_from_the_lean_user_agent_stylesheet_are_the_same(
+    published_site, tmp_path, monkeypatch
+) -> None:
+    """The user-agent stylesheet without the footnote and note rules, with markers for <li>
+    only, gives each published report the same PDF as WeasyPrint's own stylesheet; a page
+    with a footnote, a note or a list item of another element gets WeasyPrint's own."""
+    import weasyprint
+
+    from analysis.build import render
+
+    lean = patches.pdf_html_class("<p>A page</p>")
+    assert lean is not weasyprint.HTML and issubclass(lean, weasyprint.HTML)
+    ua = lean(string="<p>A page</p>")._ua_stylesheets()
+    assert len(ua) == 1 and ua[0] is not weasyprint.html.UA_STYLESHEET
+    for page in (
+        "<style>aside { float: footnote }</style>",
+        "<style>aside { position: NOTE (x) }</style>",
+        "<p style='display: list-item'>An item</p>",
+    ):
+        assert patches.pdf_html_class(page) is weasyprint.HTML, page
+
+    pages = sorted(p for p in published_site.rglob("*.html") if "data" not in p.parts)
+    written = {}
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        render.write_pdf(text, str(tmp_path / f"{path.stem}-lean.pdf"), path)
+        written[path] = text
+    assert len(written) >= 5 and all("<li" in t for t in written.values())  # markers drawn
+    monkeypatch.setattr(patches, "pdf_html_class", lambda page: weasyprint.HTML)
+    for path, text in written.items():
+        render.write_pdf(text, str(tmp_path / f"{path.stem}-stock.pdf"), path)
+        lean_pdf = (tmp_path / f"{path.stem}-lean.pdf").read_bytes()
+        assert lean_pdf == (tmp_path / f"{path.stem}-stock.pdf").read_bytes(), path

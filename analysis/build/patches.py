@@ -283,3 +283,62 @@ def pdf_html_parser() -> bool:
     UNPATCHED["weasyprint.tinyhtml5"] = html5
     weasyprint.tinyhtml5 = Parser
     return True
+
+
+# ------------------------------------------------------------------------------------------
+# WeasyPrint: its user-agent stylesheet
+
+# what in a page's HTML or CSS would need the rules the lean stylesheet leaves out: a footnote
+# (float: footnote), a note (position: note()) or a list item other than <li>
+_NEEDS_FULL_UA_SHEET = re.compile(r"footnote|note\s*\(|list-item", re.I)
+# the rules left out: the pseudo-elements of footnotes and notes
+_UA_NOTE_RULES = re.compile(r"^::(?:footnote|note)-[a-z]+ *\{[^}\n]*\}$", re.M)
+
+
+@functools.cache
+def _lean_user_agent_stylesheet() -> Any | None:
+    """WeasyPrint's HTML5 user-agent stylesheet without the rules a report page never uses
+    (None if the stylesheet is not what the patch was written for)."""
+    from weasyprint import CSS
+    from weasyprint.html import UA
+
+    text, notes = _UA_NOTE_RULES.subn("", UA)
+    text, markers = re.subn(r"^::marker \{", "li::marker {", text, flags=re.M)
+    if (notes, markers) != (5, 1):
+        return None
+    return CSS(string=text, counter_style={})
+
+
+def pdf_html_class(page: str) -> type:
+    """WeasyPrint's ``HTML`` class for a report page: with the pinned WeasyPrint and a page
+    that has no footnote, note or list item other than ``<li>``, one whose user-agent
+    stylesheet leaves out the rules that only those would use.
+
+    The stock stylesheet gives every element of the page the ``::marker``,
+    ``::footnote-call``, ``::footnote-marker``, ``::note-call``, ``::note-marker`` and
+    ``::note-callback`` pseudo-elements, each cascaded and given a computed style of its own,
+    although WeasyPrint only draws a marker for a list item and the others for footnotes and
+    notes. With those rules for ``<li>`` markers only, each PDF takes about a fifth less CPU
+    and is the same byte for byte (tested on the published reports).
+    """
+    from weasyprint import HTML
+
+    if not patchable("weasyprint") or _NEEDS_FULL_UA_SHEET.search(page):
+        return HTML
+    lean = _lean_user_agent_stylesheet()
+    if lean is None:
+        return HTML
+    return _lean_html_class(lean)
+
+
+@functools.cache
+def _lean_html_class(lean: Any) -> type:
+    from weasyprint import HTML
+
+    class LeanHTML(HTML):
+        """HTML with the lean user-agent stylesheet (see ``pdf_html_class``)."""
+
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            return [lean, *super()._ua_stylesheets(forms)[1:]]
+
+    return LeanHTML

@@ -166,8 +166,6 @@ def pdf_source(page_html: str) -> tuple[str, dict[str, tuple[str, bytes]], str |
 
 def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     """The report page as a tagged PDF (PDF/UA-1) with WeasyPrint."""
-    from weasyprint import HTML
-
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     patches.pdf_png_passthrough()
@@ -181,8 +179,14 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     # the project's font files, not whatever the machine's fontconfig has for "Arial": the
     # same inputs make the same PDF on any machine
     stylesheets.append(_pdf_stylesheet(fonts.pdf_css()))
-    # tagged PDF/UA: headings, tables and the charts' alt text survive for screen readers
-    HTML(string=page, base_url=str(html_path.parent), url_fetcher=_url_fetcher(images)).write_pdf(
+    # tagged PDF/UA: headings, tables and the charts' alt text survive for screen readers;
+    # WeasyPrint's user-agent styles without those of footnotes and notes, which the reports
+    # never have (patches.pdf_html_class)
+    html_class = patches.pdf_html_class(page + (css or ""))
+    document = html_class(
+        string=page, base_url=str(html_path.parent), url_fetcher=_url_fetcher(images)
+    )
+    document.write_pdf(
         target, pdf_variant="pdf/ua-1", font_config=_pdf_font_config(), stylesheets=stylesheets
     )
 
