@@ -266,7 +266,8 @@ def test_workers_that_cannot_start_fail_their_reports_not_the_build(tmp_path, mo
     def no_kernel() -> None:
         raise RuntimeError("no kernel here")
 
-    # workers are forked, so they see it too
+    # workers forked from this process (not from the fork server) see it too
+    monkeypatch.setattr(workers, "FORK_SERVER", False)
     monkeypatch.setattr(workers, "worker_init", no_kernel)
     result = build.build(tmp_path / "out", jobs=2, only=["camden", "hackney"], progress=False)
     assert {f.output for f in result.failures} == {"boroughs/camden", "boroughs/hackney"}
@@ -278,6 +279,50 @@ def test_workers_that_cannot_start_fail_their_reports_not_the_build(tmp_path, mo
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert {r["status"] for r in manifest["reports"]} == {"failed"}
     assert not (tmp_path / "out" / "boroughs" / "camden.html").exists()
+
+
+def _worker_origin() -> tuple[int, bool]:
+    """(a worker's parent process, whether the fork server had readied it): run in a worker."""
+    import os
+    import sys
+
+    warm = sys.modules.get("analysis.build.warm")
+    return os.getppid(), bool(warm is not None and warm.READY)
+
+
+def test_workers_are_forked_ready_from_the_fork_server(monkeypatch) -> None:
+    """Workers come from the fork server, which readied them (imports, templates, shell) before
+    forking; with it switched off, or for a main script that would run again in each worker,
+    they are forked from this process."""
+    import os
+    import sys
+    import types
+    from multiprocessing import forkserver
+
+    assert workers.prepare()
+    with workers.start_pool(2) as pool:
+        origins = {pool.submit(_worker_origin).result() for _ in range(4)}
+    server = forkserver._forkserver._forkserver_pid
+    assert server is not None and server != os.getpid()
+    assert origins == {(server, True)}
+
+    monkeypatch.setattr(workers, "FORK_SERVER", False)
+    assert not workers.prepare()
+    with workers.start_pool(1) as pool:
+        assert pool.submit(_worker_origin).result()[0] == os.getpid()
+    monkeypatch.setattr(workers, "FORK_SERVER", True)
+
+    script = types.ModuleType("__main__")
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert workers._main_can_be_imported()  # no file: a notebook or an interactive session
+    script.__file__ = str(Path(__file__).parent / "no_such_script.py")
+    assert not workers._main_can_be_imported()  # unreadable: not risked
+    unguarded = Path(__file__).parent / "conftest.py"  # a module with no __main__ guard
+    assert "__main__" not in unguarded.read_text()
+    script.__file__ = str(unguarded)
+    assert not workers._main_can_be_imported() and not workers.prepare()
+    script.__file__ = str(Path(__file__).parents[1] / "run_all.py")
+    assert workers._main_can_be_imported()
 
 
 def test_pool_broken_while_warming_is_returned_not_raised(monkeypatch) -> None:

@@ -77,17 +77,25 @@ def _build(config: BuildConfig) -> BuildResult:
     )
     chosen = select(all_jobs, config.only)
     pool = None
+    pool_size = 0  # the workers to start when the estimates are written (0: none)
     if config.force or not datastep.estimates_current(out, config.key + lib, old):
-        # new estimates mean the chosen reports and the spreadsheet are rebuilt: the workers
-        # start and import on the other cores while this process computes
-        pool = workers.start_pool(min(workers_wanted, len(chosen) + 1))
+        # new estimates mean the chosen reports and the spreadsheet are rebuilt: the workers'
+        # imports are made on the other core while this process computes, by the fork server
+        # they will be forked from once the estimates are written, or else by the workers
+        # themselves, started now
+        pool_size = min(workers_wanted, len(chosen) + 1)
+        if not workers.prepare():
+            pool = workers.start_pool(pool_size)
     early: list[futures.Future[float]] = []
 
     def start_workbook(synthetic: bool) -> None:
         """The spreadsheet needs only ``estimates.csv``: a worker writes it while this process
         writes the other tables (a core is otherwise idle then)."""
-        if pool is None:
+        nonlocal pool
+        if pool_size == 0:
             return
+        if pool is None:
+            pool = workers.start_pool(pool_size)
         published = pages.site_context(synthetic, config.publication_date)["published"]
         # a pool already broken: the spreadsheet is written later, beside the reports
         with contextlib.suppress(BrokenProcessPool):
