@@ -118,6 +118,10 @@ def test_patches_fall_back_when_the_library_version_changes(monkeypatch, caplog)
         with caplog.at_level(logging.WARNING, logger=patches.__name__):
             assert patches.html_exporter_class() is HTMLExporter
         assert re.search(r"nbconvert 7\.\S+ is installed.*written for 0\.0\.1", caplog.text)
+        import weasyprint
+
+        monkeypatch.setitem(patches.PATCHED_FOR, "weasyprint", "0.0.1")
+        assert patches.pdf_html_class("<p>A page</p>") is weasyprint.HTML  # the stock stylesheet
     finally:
         patches.patchable.cache_clear()
 
@@ -293,3 +297,38 @@ def test_pdfs_from_the_lean_user_agent_stylesheet_are_the_same(
         render.write_pdf(text, str(tmp_path / f"{path.stem}-stock.pdf"), path)
         lean_pdf = (tmp_path / f"{path.stem}-lean.pdf").read_bytes()
         assert lean_pdf == (tmp_path / f"{path.stem}-stock.pdf").read_bytes(), path
+
+
+def test_pdf_fonts_worked_out_once_give_the_same_pdfs(
+    published_site, tmp_path, monkeypatch
+) -> None:
+    """Font descriptions and OpenType features made once per distinct style (not once per
+    piece of text) give the same PDFs; a property that cannot be a key is worked out afresh."""
+    from weasyprint.text import line_break
+
+    from analysis.build import render
+
+    assert patches.pdf_text_fonts_once()
+    original = patches.UNPATCHED["weasyprint.text.line_break.font_features"]
+    tabular = ("normal", "normal", "normal", "normal", ("tabular-nums",))
+    assert line_break.font_features(*tabular) == original(*tabular) == {"kern": 1, "tnum": 1}
+    unhashable = (*["normal"] * 7, [("tnum", 1)])  # a list cannot be a key
+    assert line_break.font_features(*unhashable) == original(*unhashable)
+
+    pages = ("boroughs/camden.html", "measures/employment_gap.html")
+    for name in pages:
+        path = published_site / name
+        render.write_pdf(
+            path.read_text(encoding="utf-8"), str(tmp_path / f"{path.stem}-once.pdf"), path
+        )
+    for attribute in ("get_font_description", "font_features"):
+        monkeypatch.setattr(
+            line_break, attribute, patches.UNPATCHED[f"weasyprint.text.line_break.{attribute}"]
+        )
+    for name in pages:
+        path = published_site / name
+        render.write_pdf(
+            path.read_text(encoding="utf-8"), str(tmp_path / f"{path.stem}-each.pdf"), path
+        )
+        once = (tmp_path / f"{path.stem}-once.pdf").read_bytes()
+        assert once == (tmp_path / f"{path.stem}-each.pdf").read_bytes(), name

@@ -342,3 +342,60 @@ def _lean_html_class(lean: Any) -> type:
             return [lean, *super()._ua_stylesheets(forms)[1:]]
 
     return LeanHTML
+
+
+# ------------------------------------------------------------------------------------------
+# WeasyPrint: the fonts of each piece of text
+
+_FONT_KEYS = (
+    "font_family",
+    "font_style",
+    "font_stretch",
+    "font_weight",
+    "font_size",
+    "font_variant_caps",
+    "font_variation_settings",
+)
+
+
+@functools.cache
+def pdf_text_fonts_once() -> bool:
+    """Let WeasyPrint work out each distinct font description and set of OpenType features
+    once per process instead of once per piece of text; whether it was patched.
+
+    WeasyPrint 70 makes a new Pango font description and a new features table for every text
+    box it lays out (every table cell, every line), from the same few styles: about 5% of a
+    borough page's PDF time. Both are pure functions of the style's font properties, and Pango
+    copies the description it is given, so one per distinct set of properties gives the same
+    layout and the same PDF (tested on the published reports).
+    """
+    if not patchable("weasyprint"):
+        return False
+    from weasyprint.text import line_break
+
+    describe, features = line_break.get_font_description, line_break.font_features
+    descriptions: dict[tuple[Any, ...], Any] = {}
+
+    def font_description(style: Any) -> Any:
+        try:
+            key = tuple(style[k] for k in _FONT_KEYS)
+            found = descriptions.get(key)
+        except TypeError:  # a property value that cannot be a key: made afresh
+            return describe(style)
+        if found is None:
+            found = descriptions[key] = describe(style)
+        return found
+
+    known_features = functools.lru_cache(maxsize=1024)(features)
+
+    def font_features(*properties: Any) -> dict[str, int]:
+        try:
+            return known_features(*properties)
+        except TypeError:  # a property value that cannot be a key: worked out afresh
+            return features(*properties)
+
+    UNPATCHED["weasyprint.text.line_break.get_font_description"] = describe
+    UNPATCHED["weasyprint.text.line_break.font_features"] = features
+    line_break.get_font_description = font_description
+    line_break.font_features = font_features
+    return True

@@ -172,6 +172,7 @@ def write_pdf(page_html: str, target: str, html_path: Path) -> None:
     patches.pdf_header_scopes()
     patches.pdf_page_references()
     patches.pdf_html_parser()
+    patches.pdf_text_fonts_once()
     page, images, css = pdf_source(page_html)
     stylesheets = []
     if css is not None:  # the same author styles, applied from the parsed copy
