@@ -158,11 +158,11 @@ def start_pool(workers: int, warm: bool = True) -> futures.ProcessPoolExecutor:
 def _worker_start(build_pid: int) -> None:
     """A worker's first act: tie its life to the build's process, then ``worker_init`` (which
     finds it all done in a worker forked from the warm fork server)."""
-    _die_with_parent(build_pid)
+    _end_with_build(build_pid)
     worker_init()
 
 
-def _die_with_parent(build_pid: int) -> None:
+def _end_with_build(build_pid: int) -> None:
     """End this worker when the build's process ends, however it ends.
 
     A build killed outright (SIGKILL) would otherwise leave its workers finishing their reports
